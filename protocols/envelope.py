@@ -1,0 +1,202 @@
+"""Message envelopes of the wire contract (msgpack maps, version 1).
+
+Each envelope carries ``v`` (contract version), ``k`` (kind) and ``sent_ns``, the
+sender's wall-clock time in nanoseconds when it published, so any receiver on the same
+host (or a synchronised one) can measure end-to-end latency without a second channel.
+Seed 001 caps what the telematics unit sends for an eCall at under 1 KB, so eCall
+envelopes are checked against ``ECALL_ENVELOPE_MAX`` both when built and when read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, Literal
+
+import msgpack
+
+from protocols.errors import EnvelopeError
+from protocols.topics import ECALL_VARIANTS, EcallVariant
+
+ENVELOPE_VERSION: Final = 1
+ECALL_ENVELOPE_MAX: Final = 1000  # bytes; seed 001: "minder dan 1 KB" per eCall transfer
+MAX_ENVELOPE: Final = 256 * 1024  # anything larger is refused before unpacking
+
+Kind = Literal["ecall", "ecall_ack", "msd_request", "voice_call", "telemetry"]
+
+
+@dataclass(frozen=True, slots=True)
+class IntelligentExtras:
+    """What an Intelligent eCall adds beside the MSD (seed 001 §7a).
+
+    ``p_serious_injury`` is the probability of ISS 15+ from the AACN model named in
+    ``model``; ``triage`` is True when it reaches the model's 0.20 triage threshold,
+    which the desk shows as a flag.
+    """
+
+    occupants: int
+    belted: int
+    delta_v_kmh: float
+    principal_direction: str
+    multiple_impacts: bool
+    rollover: bool
+    severity: str
+    p_serious_injury: float
+    triage: bool
+    model: str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.occupants <= 255:
+            raise EnvelopeError("occupants out of 0..255", field="extras.occupants", rule="0..255")
+        if not 0.0 <= self.p_serious_injury <= 1.0:
+            raise EnvelopeError(
+                "probability out of 0..1", field="extras.p_serious_injury", rule="0..1"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class EcallMessage:
+    """An MSD (UPER bytes) sent by the car, for one incident and message identifier."""
+
+    variant: EcallVariant
+    vin: str
+    incident: str
+    msg_id: int
+    msd: bytes
+    sent_ns: int
+    network_country: str = ""
+    extras: IntelligentExtras | None = None
+
+    def __post_init__(self) -> None:
+        if self.variant not in ECALL_VARIANTS:
+            raise EnvelopeError(f"unknown variant {self.variant!r}", field="variant",
+                                rule="intelligent|legal")
+        if self.variant == "legal" and self.extras is not None:
+            raise EnvelopeError("Legal eCall carries only the MSD", field="extras",
+                                rule="absent for legal")
+        if not self.incident or len(self.incident) > 64:
+            raise EnvelopeError("incident id must be 1..64 chars", field="incident",
+                                rule="1..64 chars")
+
+
+@dataclass(frozen=True, slots=True)
+class EcallAck:
+    """Application-level acknowledgement to the car: the MSD was handed on durably."""
+
+    incident: str
+    msg_id: int
+    route: str
+    sent_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class MsdRequest:
+    """An operator's request for a fresh MSD (the car answers with the next msg_id)."""
+
+    incident: str
+    requested_by: str
+    sent_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceCall:
+    """A PSAP eCall: a voice connection with no vehicle data at all (seed 001 §7c)."""
+
+    call: str
+    sent_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """Bulk vehicle status; lives on its own lane so it never delays an eCall."""
+
+    vin: str
+    seq: int
+    sent_ns: int
+    lat: float
+    lon: float
+    speed_kmh: float
+    odometer_km: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Envelope = EcallMessage | EcallAck | MsdRequest | VoiceCall | Telemetry
+
+_KIND_OF: Final[dict[type[Any], Kind]] = {
+    EcallMessage: "ecall",
+    EcallAck: "ecall_ack",
+    MsdRequest: "msd_request",
+    VoiceCall: "voice_call",
+    Telemetry: "telemetry",
+}
+_CLASS_OF: Final[dict[str, type[Any]]] = {kind: cls for cls, kind in _KIND_OF.items()}
+
+
+def pack(envelope: Envelope) -> bytes:
+    """Serialise an envelope; refuses an eCall envelope over the 1 KB budget."""
+    body = asdict(envelope)
+    body["v"] = ENVELOPE_VERSION
+    body["k"] = _KIND_OF[type(envelope)]
+    data: bytes = msgpack.packb(body, use_bin_type=True)
+    if isinstance(envelope, EcallMessage) and len(data) > ECALL_ENVELOPE_MAX:
+        raise EnvelopeError(f"eCall envelope is {len(data)} bytes", field="envelope",
+                            rule=f"at most {ECALL_ENVELOPE_MAX} bytes (seed 001)")
+    return data
+
+
+def unpack(data: bytes) -> Envelope:
+    """Parse and check an envelope; every failure is an EnvelopeError naming the field."""
+    if len(data) > MAX_ENVELOPE:
+        raise EnvelopeError(f"payload is {len(data)} bytes", field="payload",
+                            rule=f"at most {MAX_ENVELOPE} bytes")
+    try:
+        body = msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise EnvelopeError(f"not msgpack: {exc}", field="payload", rule="msgpack map") from None
+    if not isinstance(body, dict):
+        raise EnvelopeError("not a map", field="payload", rule="msgpack map")
+    version = body.pop("v", None)
+    if version != ENVELOPE_VERSION:
+        raise EnvelopeError(f"unsupported version {version!r}", field="v",
+                            rule=f"== {ENVELOPE_VERSION}")
+    kind = body.pop("k", None)
+    cls = _CLASS_OF.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise EnvelopeError(f"unknown kind {kind!r}", field="k", rule="|".join(_CLASS_OF))
+    if cls is EcallMessage:
+        if len(data) > ECALL_ENVELOPE_MAX:
+            raise EnvelopeError(f"eCall envelope is {len(data)} bytes", field="envelope",
+                                rule=f"at most {ECALL_ENVELOPE_MAX} bytes (seed 001)")
+        extras = body.get("extras")
+        if extras is not None:
+            body["extras"] = _build(IntelligentExtras, extras, "extras")
+    envelope: Envelope = _build(cls, body, "envelope")
+    return envelope
+
+
+_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
+    "int": int, "str": str, "bytes": bytes, "float": (float, int), "bool": bool,
+}
+
+
+def _build(cls: type[Any], body: Any, where: str) -> Any:
+    if not isinstance(body, dict):
+        raise EnvelopeError("not a map", field=where, rule="msgpack map")
+    names = set(cls.__dataclass_fields__)
+    unknown = set(body) - names
+    if unknown:
+        raise EnvelopeError(f"unknown fields {sorted(unknown)}", field=where,
+                            rule="only contract fields")
+    for name, spec in cls.__dataclass_fields__.items():
+        if name not in body:
+            continue
+        expected = _TYPES.get(str(spec.type))
+        value = body[name]
+        if expected is not None and (
+            not isinstance(value, expected) or (expected is int and isinstance(value, bool))
+        ):
+            raise EnvelopeError(f"{name} has type {type(value).__name__}",
+                                field=f"{where}.{name}", rule=f"type {spec.type}")
+    try:
+        return cls(**body)
+    except TypeError as exc:
+        raise EnvelopeError(str(exc), field=where, rule="required fields") from None

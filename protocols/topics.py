@@ -1,0 +1,96 @@
+"""MQTT topic names of the wire contract, version 1.
+
+Uplink topics start with ``tcu/v1/{vin}``, downlink with ``cmd/v1/{vin}``. The eCall
+variant is part of the topic so the backend can subscribe the emergency lane
+separately from bulk traffic (a shared subscription of its own), and so a broker ACL
+can tell them apart without opening a payload. The PSAP voice call carries no vehicle
+data, so its topic names only the country of the network the call is placed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from protocols.errors import TopicError
+
+VERSION = "v1"
+EcallVariant = Literal["intelligent", "legal"]
+ECALL_VARIANTS: tuple[EcallVariant, ...] = ("intelligent", "legal")
+
+# Subscriptions of the backend. The emergency lane has its own share group.
+EMERGENCY_SHARE_GROUP = "emergency"
+BULK_SHARE_GROUP = "bulk"
+ECALL_FILTER = f"tcu/{VERSION}/+/ecall/+"
+VOICE_FILTER = f"psap/{VERSION}/+/voice"
+TELEMETRY_FILTER = f"tcu/{VERSION}/+/telemetry"
+
+_VIN_CHARS = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
+
+
+def shared(group: str, topic_filter: str) -> str:
+    """MQTT v5 shared subscription of ``topic_filter`` for ``group``."""
+    return f"$share/{group}/{topic_filter}"
+
+
+def _check_vin(vin: str) -> str:
+    if len(vin) != 17 or not set(vin) <= _VIN_CHARS:
+        raise TopicError(f"invalid VIN {vin!r} in topic", field="vin", rule="17 chars of ISO 3779")
+    return vin
+
+
+def ecall_topic(vin: str, variant: EcallVariant) -> str:
+    return f"tcu/{VERSION}/{_check_vin(vin)}/ecall/{variant}"
+
+
+def telemetry_topic(vin: str) -> str:
+    return f"tcu/{VERSION}/{_check_vin(vin)}/telemetry"
+
+
+def voice_topic(country: str) -> str:
+    return f"psap/{VERSION}/{country.upper()}/voice"
+
+
+def ecall_ack_topic(vin: str) -> str:
+    return f"cmd/{VERSION}/{_check_vin(vin)}/ecall/ack"
+
+
+def msd_request_topic(vin: str) -> str:
+    return f"cmd/{VERSION}/{_check_vin(vin)}/ecall/msd-request"
+
+
+def vehicle_commands_filter(vin: str) -> str:
+    """Everything the backend may send down to one car."""
+    return f"cmd/{VERSION}/{_check_vin(vin)}/#"
+
+
+TopicKind = Literal["ecall", "telemetry", "voice", "ecall_ack", "msd_request"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTopic:
+    """What a topic says: its kind, the VIN or country it names, the eCall variant."""
+
+    kind: TopicKind
+    vin: str = ""
+    country: str = ""
+    variant: EcallVariant | None = None
+
+
+def parse_topic(topic: str) -> ParsedTopic:
+    """Parse any topic of the contract; raise TopicError for anything else."""
+    parts = topic.split("/")
+    if len(parts) >= 3 and parts[1] != VERSION:
+        raise TopicError(f"unsupported topic version in {topic!r}", field="topic", rule=VERSION)
+    match parts:
+        case ["tcu", _, vin, "ecall", variant] if variant in ECALL_VARIANTS:
+            return ParsedTopic("ecall", vin=_check_vin(vin), variant=variant)  # type: ignore[arg-type]
+        case ["tcu", _, vin, "telemetry"]:
+            return ParsedTopic("telemetry", vin=_check_vin(vin))
+        case ["psap", _, country, "voice"] if len(country) == 2 and country.isalpha():
+            return ParsedTopic("voice", country=country.upper())
+        case ["cmd", _, vin, "ecall", "ack"]:
+            return ParsedTopic("ecall_ack", vin=_check_vin(vin))
+        case ["cmd", _, vin, "ecall", "msd-request"]:
+            return ParsedTopic("msd_request", vin=_check_vin(vin))
+    raise TopicError(f"unknown topic {topic!r}", field="topic", rule="contract v1")
