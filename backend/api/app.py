@@ -1,0 +1,40 @@
+"""The HTTP API application: built by ``create_app(settings)``, nothing at import time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from backend.api.deps import ApiState
+from backend.api.routes import router
+from backend.incidents import DeskStores
+from backend.mqtt_link import connect, make_client
+from backend.settings import BackendSettings
+
+
+def create_app(settings: BackendSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, ApiState]]:
+        oem = Redis.from_url(settings.redis_url, db=settings.oem_db)
+        psap = Redis.from_url(settings.redis_url, db=settings.psap_db)
+        client = make_client(f"backend-api-{uuid.uuid4().hex[:8]}", persistent=False)
+        await connect(client, settings.mqtt_url)
+
+        def publish(topic: str, payload: bytes) -> None:
+            client.publish(topic, payload, qos=1)
+
+        try:
+            yield {"api": ApiState(DeskStores(oem, psap), publish, oem)}
+        finally:
+            await client.disconnect()
+            await oem.aclose()
+            await psap.aclose()
+
+    app = FastAPI(title="Telematics backend", version="1", lifespan=lifespan,
+                  description="Desks of the PSAPs and the OEM call centre, and their incidents.")
+    app.include_router(router)
+    return app

@@ -1,0 +1,70 @@
+"""HTTP routes: health, desks, incidents per desk, incident detail, MSD update request."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, HTTPException
+from redis.exceptions import RedisError
+
+from backend import keys
+from backend.api.deps import StateDep
+from backend.api.schemas import DesksPublic, HealthPublic, IncidentsPublic, MsdRequestPublic
+from backend.errors import DeskError
+from backend.incidents import all_desks, list_incidents, read_incident, vin_of
+from protocols.envelope import MsdRequest, pack
+from protocols.errors import TopicError
+from protocols.topics import msd_request_topic
+
+router = APIRouter()
+
+
+@router.get("/health", response_model=HealthPublic)
+async def read_health(state: StateDep) -> HealthPublic:
+    try:
+        await state.oem.ping()
+        counters = {}
+        for family in (keys.INGEST_COUNTERS, keys.ERROR_COUNTERS, keys.BULK_COUNTERS,
+                       "metrics:desks"):
+            raw = await state.oem.hgetall(family)
+            counters[family] = {k.decode(): int(v) for k, v in raw.items()}
+    except RedisError:
+        return HealthPublic(status="degraded", redis=False, counters={})
+    return HealthPublic(status="ok", redis=True, counters=counters)
+
+
+@router.get("/desks", response_model=DesksPublic)
+async def read_desks() -> DesksPublic:
+    return DesksPublic(data=all_desks())
+
+
+@router.get("/desks/{desk}/incidents", response_model=IncidentsPublic)
+async def read_desk_incidents(desk: str, state: StateDep, limit: int = 100) -> IncidentsPublic:
+    try:
+        data = await list_incidents(state.stores, desk, limit=limit)
+    except DeskError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return IncidentsPublic(desk=desk, count=len(data), data=data)
+
+
+@router.get("/desks/{desk}/incidents/{incident}")
+async def read_desk_incident(desk: str, incident: str, state: StateDep) -> dict[str, object]:
+    try:
+        return await read_incident(state.stores, desk, incident)
+    except DeskError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+
+
+@router.post("/desks/{desk}/incidents/{incident}/msd-request", response_model=MsdRequestPublic,
+             status_code=202)
+async def request_msd_update(desk: str, incident: str, state: StateDep) -> MsdRequestPublic:
+    """Ask the car for a fresh MSD; it arrives on the incident as a new transmission."""
+    try:
+        record = await read_incident(state.stores, desk, incident)
+        topic = msd_request_topic(vin_of(record))
+    except DeskError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    except TopicError as exc:
+        raise HTTPException(status_code=409, detail=f"no VIN to reach: {exc}") from None
+    state.publish(topic, pack(MsdRequest(incident, desk, time.time_ns())))
+    return MsdRequestPublic(incident=incident, desk=desk, topic=topic, requested=True)

@@ -1,0 +1,243 @@
+"""The parties' desks: consumers of the durable intake streams.
+
+Each desk reads its stream through a consumer group and acknowledges (XACK) an entry
+only after it has recorded it, so a desk that restarts finds its pending incidents:
+on start it first reads its own pending entries (id ``0``), then new ones (``>``).
+
+* The PSAP desks stand for the public authority's systems and write only to the PSAP
+  database. They decode the MSD themselves, as a real PSAP does.
+* The call-centre desk opens an Intelligent eCall case in the OEM database (tagged with
+  its retention rules, so the retention engine can attach to it) and hands the
+  incident over to the PSAP responsible for the position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, TypedDict
+
+import msgpack
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from backend import keys
+from backend.counters import Counters
+from backend.psap_directory import desks as psap_desks
+from backend.streams import StreamWriter, ensure_group
+from protocols.errors import ProtocolError
+from protocols.msd.codec import decode_msd
+from protocols.msd.jsonform import msd_to_json
+
+log = logging.getLogger(__name__)
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+Clock = Callable[[], int]
+DAY_NS: Final = 86_400 * 10**9
+# Seed 001 §7a: extended technical information is stored for 30 days; voice
+# recordings at most 24 hours; the case itself until all procedures are closed.
+TECH_DATA_DAYS: Final = 30
+VOICE_RECORDING_HOURS: Final = 24
+
+
+def _text(fields: Mapping[bytes, bytes], name: str, default: str = "") -> str:
+    value = fields.get(name.encode())
+    return value.decode() if value is not None else default
+
+
+def _int(fields: Mapping[bytes, bytes], name: str) -> int:
+    return int(fields.get(name.encode(), b"0"))
+
+
+class Transmission(TypedDict):
+    msg_id: int
+    sent_ns: int
+    received_ns: int
+    latency_ms: float
+
+
+def transmission(fields: Mapping[bytes, bytes], received_ns: int) -> Transmission:
+    """One MSD transmission as a desk records it: ids and timings, no content."""
+    sent_ns = _int(fields, "sent_ns")
+    return {
+        "msg_id": _int(fields, "msg_id"),
+        "sent_ns": sent_ns,
+        "received_ns": received_ns,
+        "latency_ms": round((received_ns - sent_ns) / 1e6, 3),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    stream: str
+    group: str
+
+
+class DeskConsumer:
+    """Reads one or more streams of a group, pending first, and hands entries to ``record``."""
+
+    def __init__(self, redis: Redis, specs: Sequence[StreamSpec], *, consumer: str,
+                 counters: Counters, clock_ns: Clock = time.time_ns) -> None:
+        self._redis = redis
+        self._specs = list(specs)
+        self._consumer = consumer
+        self._counters = counters
+        self._clock_ns = clock_ns
+
+    async def setup(self) -> None:
+        for spec in self._specs:
+            await ensure_group(self._redis, spec.stream, spec.group)
+
+    async def record(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes],
+                     received_ns: int) -> None:
+        raise NotImplementedError
+
+    async def drain(self, *, pending: bool, block_ms: int | None) -> int:
+        """Read and record one batch per group; return how many entries were handled."""
+        handled = 0
+        groups: dict[str, dict[str, str]] = {}
+        for spec in self._specs:
+            groups.setdefault(spec.group, {})[spec.stream] = "0" if pending else ">"
+        for group, streams in groups.items():
+            batches = await self._redis.xreadgroup(group, self._consumer, streams,  # type: ignore[arg-type]
+                                                   count=100, block=block_ms)
+            received_ns = self._clock_ns()
+            for raw_stream, entries in batches or []:
+                stream = raw_stream.decode()
+                for entry_id, fields in entries:
+                    if not fields:  # already deleted while pending
+                        await self._redis.xack(stream, group, entry_id)
+                        continue
+                    await self._record_safely(stream, group, entry_id, fields, received_ns)
+                    handled += 1
+        return handled
+
+    async def _record_safely(self, stream: str, group: str, entry_id: bytes,
+                             fields: dict[bytes, bytes], received_ns: int) -> None:
+        try:
+            await self.record(stream, entry_id, fields, received_ns)
+        except ProtocolError as exc:
+            # A malformed entry is counted and acknowledged; it must not block the stream.
+            self._counters.bump(keys.ERROR_COUNTERS, f"desk:{exc.field}:{exc.rule}")
+            log.warning("desk dropped malformed entry %s: %s", entry_id.decode(), exc)
+        await self._redis.xack(stream, group, entry_id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Recover pending entries, then consume until ``stop`` is set; survive Redis restarts."""
+        delay = 0.05
+        recovered = False
+        while not stop.is_set():
+            try:
+                if not recovered:
+                    await self.setup()
+                    while await self.drain(pending=True, block_ms=None):
+                        pass
+                    recovered = True
+                await self.drain(pending=False, block_ms=500)
+                delay = 0.05
+            except (RedisError, OSError) as exc:
+                recovered = False
+                log.warning("desk lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+
+class PsapDesks(DeskConsumer):
+    """All PSAP desks of the directory, one stream each, in the PSAP database."""
+
+    def __init__(self, psap: Redis, *, consumer: str, counters: Counters,
+                 clock_ns: Clock = time.time_ns, desk_names: Sequence[str] | None = None) -> None:
+        names = list(desk_names or psap_desks())
+        super().__init__(psap, [StreamSpec(keys.psap_stream(d), keys.PSAP_GROUP) for d in names],
+                         consumer=consumer, counters=counters, clock_ns=clock_ns)
+
+    async def record(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes],
+                     received_ns: int) -> None:
+        desk = stream.removeprefix(keys.PSAP_STREAM_PREFIX)
+        incident = _text(fields, "incident")
+        kind = _text(fields, "kind")
+        key = keys.psap_incident_key(incident)
+        sent = transmission(fields, received_ns)
+        existing = await self._redis.hget(key, "transmissions")
+        history = json.loads(existing) if existing else []
+        history.append(sent)
+        record: dict[str, str | int | float] = {
+            "incident": incident, "desk": desk, "kind": kind,
+            "variant": _text(fields, "variant", "psap_voice"),
+            "via": "callcentre" if kind == "handover" else "direct",
+            "psap_reason": _text(fields, "psap_reason"),
+            "transmissions": json.dumps(history),
+            "updates": len(history) - 1,
+            "last_received_ns": received_ns,
+        }
+        if not existing:
+            record |= {"received_ns": received_ns, "latency_ms": sent["latency_ms"]}
+        msd = fields.get(b"msd")
+        if msd:
+            record["msd"] = json.dumps(msd_to_json(decode_msd(msd)))
+        extras = fields.get(b"extras")
+        if extras:
+            record["extras"] = json.dumps(msgpack.unpackb(extras))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=record)
+            pipe.zadd(keys.psap_index(desk), {incident: received_ns}, nx=True)
+            await pipe.execute()
+        self._counters.bump("metrics:desks", f"{desk}:{kind}")
+
+
+class CallCentreDesk(DeskConsumer):
+    """The OEM call centre: opens Intelligent eCall cases and hands them to the PSAP."""
+
+    def __init__(self, oem: Redis, psap: StreamWriter, *, consumer: str, counters: Counters,
+                 clock_ns: Clock = time.time_ns) -> None:
+        super().__init__(oem, [StreamSpec(keys.CALLCENTRE_STREAM, keys.CALLCENTRE_GROUP)],
+                         consumer=consumer, counters=counters, clock_ns=clock_ns)
+        self._psap = psap
+
+    async def record(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes],
+                     received_ns: int) -> None:
+        incident = _text(fields, "incident")
+        key = keys.case_key(incident)
+        sent = transmission(fields, received_ns)
+        msd = decode_msd(fields[b"msd"])
+        existing = await self._redis.hget(key, "transmissions")
+        history = json.loads(existing) if existing else []
+        history.append(sent)
+        case: dict[str, str | int | float] = {
+            "incident": incident, "vin": _text(fields, "vin"), "status": "open",
+            "psap": _text(fields, "psap"), "msd": json.dumps(msd_to_json(msd)),
+            "transmissions": json.dumps(history), "updates": len(history) - 1,
+            "last_received_ns": received_ns,
+        }
+        if not existing:
+            case |= {
+                "opened_ns": received_ns, "received_ns": received_ns,
+                "latency_ms": sent["latency_ms"],
+                # Retention tags, attached when the record is written.
+                "service": "intelligent_ecall",
+                "retention_rule": "until_procedures_closed",
+                "tech_data_delete_after_ns": received_ns + TECH_DATA_DAYS * DAY_NS,
+            }
+        extras = fields.get(b"extras")
+        if extras:
+            case["extras"] = json.dumps(msgpack.unpackb(extras))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=case)
+            pipe.zadd(keys.CASE_INDEX, {incident: received_ns}, nx=True)
+            await pipe.execute()
+        handover: dict[str, bytes | str | int] = {
+            "kind": "handover", "variant": "intelligent", "incident": incident,
+            "msg_id": sent["msg_id"], "msd": fields[b"msd"],
+            "sent_ns": sent["sent_ns"], "psap_reason": _text(fields, "psap_reason"),
+        }
+        if extras:
+            handover["extras"] = extras
+        psap_desk = _text(fields, "psap")
+        await self._psap.append_once(keys.psap_stream(psap_desk),
+                                     keys.psap_dedup_key(f"cc-{incident}", int(sent["msg_id"])),
+                                     handover)
+        self._counters.bump("metrics:desks", "callcentre:case")

@@ -1,0 +1,47 @@
+"""Redis key names, in one place, for the two domains the backend touches.
+
+OEM domain (database ``oem_db``): the call centre's stream and cases, ingest counters.
+PSAP domain (database ``psap_db``): stands for the public authority's systems; the OEM
+relay only appends to its intake streams and never reads them back.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# OEM domain
+CALLCENTRE_STREAM: Final = "cc:intake"
+CALLCENTRE_GROUP: Final = "callcentre"
+CASE_INDEX: Final = "cc:cases"
+INGEST_COUNTERS: Final = "metrics:ingest"
+ERROR_COUNTERS: Final = "metrics:errors"
+BULK_COUNTERS: Final = "metrics:bulk"
+READY: Final = "lanes:ready"
+
+# PSAP domain
+PSAP_GROUP: Final = "desk"
+PSAP_STREAM_PREFIX: Final = "psap:intake:"
+
+
+def case_key(incident: str) -> str:
+    return f"cc:case:{incident}"
+
+
+def oem_dedup_key(incident: str, msg_id: int) -> str:
+    return f"cc:seen:{incident}:{msg_id}"
+
+
+def psap_stream(desk: str) -> str:
+    return f"{PSAP_STREAM_PREFIX}{desk}"
+
+
+def psap_dedup_key(incident: str, msg_id: int) -> str:
+    return f"psap:seen:{incident}:{msg_id}"
+
+
+def psap_incident_key(incident: str) -> str:
+    return f"psap:incident:{incident}"
+
+
+def psap_index(desk: str) -> str:
+    return f"psap:index:{desk}"

@@ -1,0 +1,178 @@
+"""The emergency lane: check every eCall, hand it on durably, acknowledge it to the car.
+
+Legal eCall and PSAP (voice) eCall are relayed to the PSAP domain and nothing of them
+is kept on the OEM side (seed 001 §7b/§7c: "geen gegevens verwerkt of opgeslagen"):
+the de-duplication key lives in the PSAP database, and logs carry incident ids and
+timings only. Intelligent eCall goes to the OEM call centre's intake stream.
+
+The car is acknowledged only after Redis has taken the entry, so an acknowledgement
+means "a desk will see it even if this worker dies now". Redis errors are retried with
+backoff until the entry is taken; the MQTT PUBACK waits for that too, so neither a
+Redis restart nor a worker crash loses the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Final
+
+import msgpack
+from redis.exceptions import RedisError
+
+from backend import keys
+from backend.counters import Counters
+from backend.psap_directory import PsapChoice, responsible_psap
+from backend.streams import StreamWriter
+from protocols.envelope import EcallAck, EcallMessage, VoiceCall, pack, unpack
+from protocols.errors import EnvelopeError, ProtocolError
+from protocols.msd.codec import decode_msd
+from protocols.msd.model import LOCATION_UNKNOWN, Msd
+from protocols.topics import ecall_ack_topic, parse_topic
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes], None]
+CALLCENTRE_DESK: Final = "callcentre"
+_BACKOFF_MAX_S: Final = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """Where an eCall goes: the stream of one database, and the desk it stands for."""
+
+    domain: str  # "oem" | "psap"
+    stream: str
+    dedup_key: str
+    desk: str
+
+
+def psap_for(msd: Msd, network_country: str) -> PsapChoice:
+    """The PSAP responsible for the MSD's position (rule in ``psap_directory``)."""
+    loc = msd.location
+    valid = (
+        loc.latitude != LOCATION_UNKNOWN
+        and loc.longitude != LOCATION_UNKNOWN
+        and (loc.latitude, loc.longitude) != (0, 0)
+    )
+    if not valid:
+        return responsible_psap(None, None, network_country=network_country)
+    return responsible_psap(loc.latitude_deg, loc.longitude_deg, network_country=network_country)
+
+
+def ecall_hop(message: EcallMessage, choice: PsapChoice) -> Hop:
+    """Pure routing: Intelligent → call centre; Legal → the responsible PSAP."""
+    if message.variant == "intelligent":
+        return Hop("oem", keys.CALLCENTRE_STREAM,
+                   keys.oem_dedup_key(message.incident, message.msg_id), CALLCENTRE_DESK)
+    desk = choice.psap.desk
+    return Hop("psap", keys.psap_stream(desk),
+               keys.psap_dedup_key(message.incident, message.msg_id), desk)
+
+
+Fields = dict[str, bytes | str | int]
+
+
+def ecall_fields(message: EcallMessage, choice: PsapChoice, relay_ns: int) -> Fields:
+    fields: Fields = {
+        "kind": "ecall",
+        "variant": message.variant,
+        "incident": message.incident,
+        "msg_id": message.msg_id,
+        "msd": message.msd,
+        "sent_ns": message.sent_ns,
+        "relay_ns": relay_ns,
+        "psap": choice.psap.desk,
+        "psap_reason": choice.reason,
+    }
+    if message.variant == "intelligent":
+        # The call centre needs the VIN to call the car back and the extras to triage.
+        fields["vin"] = message.vin
+        if message.extras is not None:
+            fields["extras"] = msgpack.packb(asdict(message.extras))
+    return fields
+
+
+class EmergencyRelay:
+    """Handles one emergency-lane message end to end; never raises for bad input."""
+
+    def __init__(self, *, oem: StreamWriter, psap: StreamWriter, publish: Publish,
+                 counters: Counters, clock_ns: Callable[[], int] = time.time_ns) -> None:
+        self._writers = {"oem": oem, "psap": psap}
+        self._publish = publish
+        self._counters = counters
+        self._clock_ns = clock_ns
+        self.stopping = asyncio.Event()
+
+    async def handle(self, topic: str, payload: bytes) -> None:
+        try:
+            parsed = parse_topic(topic)
+            envelope = unpack(payload)
+            if parsed.kind == "ecall":
+                if not isinstance(envelope, EcallMessage):
+                    raise EnvelopeError("eCall topic without an eCall envelope", field="k",
+                                        rule="ecall on tcu/v1/{vin}/ecall/*")
+                await self._ecall(parsed.vin, parsed.variant or "", envelope)
+            elif parsed.kind == "voice":
+                if not isinstance(envelope, VoiceCall):
+                    raise EnvelopeError("voice topic without a voice envelope", field="k",
+                                        rule="voice_call on psap/v1/{cc}/voice")
+                await self._voice(parsed.country, envelope)
+            else:
+                raise EnvelopeError(f"{parsed.kind} is not an emergency topic", field="topic",
+                                    rule="emergency lane")
+        except ProtocolError as exc:
+            self._counters.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
+            self._counters.bump(keys.INGEST_COUNTERS, "rejected")
+            log.warning("rejected emergency message: %s", exc)
+
+    async def _ecall(self, vin: str, variant: str, message: EcallMessage) -> None:
+        if message.vin != vin or message.variant != variant:
+            raise EnvelopeError("envelope disagrees with its topic", field="vin",
+                                rule="envelope vin/variant == topic")
+        msd = decode_msd(message.msd)
+        if msd.vin != message.vin:
+            raise EnvelopeError("MSD VIN differs from the envelope",
+                                field="vehicleIdentificationNumber", rule="== envelope vin")
+        if msd.message_identifier != message.msg_id:
+            raise EnvelopeError("MSD messageIdentifier differs from the envelope",
+                                field="messageIdentifier", rule="== envelope msg_id")
+        choice = psap_for(msd, message.network_country)
+        hop = ecall_hop(message, choice)
+        relay_ns = self._clock_ns()
+        entry = await self._hand_off(hop, ecall_fields(message, choice, relay_ns))
+        self._counters.bump(keys.INGEST_COUNTERS, f"{message.variant}:{'new' if entry else 'dup'}")
+        # Ack duplicates too: the car may have missed the first acknowledgement.
+        ack = EcallAck(message.incident, message.msg_id, hop.desk, self._clock_ns())
+        self._publish(ecall_ack_topic(message.vin), pack(ack))
+        log.info("ecall incident=%s msg=%d -> %s in %.3f ms", message.incident, message.msg_id,
+                 hop.desk, (self._clock_ns() - message.sent_ns) / 1e6)
+
+    async def _voice(self, country: str, call: VoiceCall) -> None:
+        choice = responsible_psap(None, None, network_country=country)
+        desk = choice.psap.desk
+        hop = Hop("psap", keys.psap_stream(desk), keys.psap_dedup_key(call.call, 0), desk)
+        fields: Fields = {
+            "kind": "voice", "incident": call.call, "msg_id": 0,
+            "sent_ns": call.sent_ns, "relay_ns": self._clock_ns(), "psap": desk,
+            "psap_reason": choice.reason,
+        }
+        entry = await self._hand_off(hop, fields)
+        self._counters.bump(keys.INGEST_COUNTERS, f"voice:{'new' if entry else 'dup'}")
+
+    async def _hand_off(self, hop: Hop, fields: Fields) -> str | None:
+        """Append until Redis takes it; a safety message is never dropped for a Redis outage."""
+        delay = 0.05
+        while True:
+            try:
+                writer = self._writers[hop.domain]
+                return await writer.append_once(hop.stream, hop.dedup_key, fields)
+            except (RedisError, OSError) as exc:
+                self._counters.bump(keys.INGEST_COUNTERS, "handoff_retry")
+                log.warning("hand-off to %s failed (%s); retrying in %.2fs", hop.desk,
+                            type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX_S)

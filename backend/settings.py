@@ -1,0 +1,28 @@
+"""Backend settings, read from the environment once in ``main()`` and passed down."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BackendSettings(BaseSettings):
+    """Where the backend finds its broker and Redis, and how its lanes are set up.
+
+    The PSAP side lives in its own Redis database (``psap_db``): it stands for the
+    public authority's systems, which the OEM side must not read or write beyond the
+    relay's hand-off.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TELEMATICS_", extra="ignore")
+
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    redis_url: str = "redis://127.0.0.1:6379"
+    oem_db: int = 0
+    psap_db: int = 1
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    worker_id: str = "1"
+    session_expiry_s: int = Field(default=3600, ge=0)
+    dedup_ttl_s: int = Field(default=24 * 3600, ge=1)
+    emergency_queue_max: int = Field(default=10_000, ge=1)

@@ -1,0 +1,73 @@
+"""The car's edge to the broker: one MQTT v5 session per TCU, as in a real car.
+
+A TCU keeps a persistent session keyed by its VIN so downlink commands (the backend's
+acknowledgement, an operator's MSD update request) reach it after a reconnect. gmqtt
+runs on asyncio transports, which set TCP_NODELAY, so a 1 ms eCall does not wait
+40 ms for Nagle's algorithm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import gmqtt
+from gmqtt.mqtt.constants import MQTTv50
+
+from protocols.addresses import mqtt_address
+
+DownlinkHandler = Callable[[str, bytes], Awaitable[None] | None]
+
+
+
+
+class TcuLink:
+    """One car's MQTT session; reusable but not reentrant."""
+
+    def __init__(self, client_id: str, mqtt_url: str, *, persistent: bool = True) -> None:
+        kwargs: dict[str, Any] = {"session_expiry_interval": 3600} if persistent else {}
+        self._client = gmqtt.Client(client_id, clean_session=not persistent, **kwargs)
+        self._client.set_config({"reconnect_retries": -1, "reconnect_delay": 1})
+        self._url = mqtt_url
+        self._open = False
+
+    @property
+    def client(self) -> gmqtt.Client:
+        return self._client
+
+    async def open(self, *, downlink: str | None = None,
+                   handler: DownlinkHandler | None = None) -> None:
+        if self._open:
+            raise RuntimeError("TcuLink is already open")
+        if handler is not None:
+            async def _on_message(_c: gmqtt.Client, topic: str, payload: bytes, _qos: int,
+                                  _props: Any) -> int:
+                result = handler(topic, payload)
+                if result is not None:
+                    await result
+                return 0
+
+            self._client.on_message = _on_message
+        host, port = mqtt_address(self._url)
+        await self._client.connect(host, port, keepalive=30, version=MQTTv50)
+        self._open = True
+        if downlink is not None:
+            loop = asyncio.get_running_loop()
+            acked: asyncio.Future[None] = loop.create_future()
+
+            def _on_subscribe(*_args: Any) -> None:
+                if not acked.done():
+                    acked.set_result(None)
+
+            self._client.on_subscribe = _on_subscribe
+            self._client.subscribe(gmqtt.Subscription(downlink, qos=1))
+            await asyncio.wait_for(acked, 10)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> None:
+        self._client.publish(topic, payload, qos=qos)
+
+    async def close(self) -> None:
+        if self._open:
+            self._open = False
+            await self._client.disconnect()

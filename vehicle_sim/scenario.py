@@ -1,0 +1,181 @@
+"""Scenario files: vehicles, timed events and expectations, loaded from YAML.
+
+YAML goes through ``yaml.safe_load`` into pydantic models that forbid unknown keys, so
+a typo in a scenario is an error naming the key, not a silently ignored line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from protocols.msd.model import VEHICLE_TYPES_V3
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*$")
+PropulsionName = Literal["gasoline", "diesel", "cng", "lpg", "electric", "hydrogen", "other"]
+Variant = Literal["intelligent", "legal", "psap_voice"]
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names the file and the key."""
+
+
+def _seconds(value: object) -> object:
+    """Accept 1.5, "1.5", "500ms", "2s", "1min" as seconds."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a duration like 500ms, 2s or 1min")
+        number, unit = float(match.group(1)), match.group(2) or "s"
+        return number * {"ms": 0.001, "s": 1.0, "min": 60.0}[unit]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Position(_Model):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class IntelligentService(_Model):
+    bought: bool = True
+    expires: date | None = None
+
+
+class VehicleDef(_Model):
+    id: str
+    vin: str = Field(pattern=r"^[0-9A-HJ-NPR-Z]{17}$")
+    vehicle_type: str = "passengerVehicleCategoryM1"
+    propulsion: list[PropulsionName] = Field(default_factory=lambda: ["gasoline"])
+    position: Position
+    heading_deg: float = Field(default=0.0, ge=0, lt=360)
+    speed_kmh: float = Field(default=0.0, ge=0, le=400)
+    occupants: int = Field(default=1, ge=0, le=255)
+    seats: int = Field(default=5, ge=1, le=255)
+    activation_country: str = Field(pattern=r"^[A-Z]{2}$")
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$",
+                                description="where the car is now; default: activation country")
+    intelligent_ecall: IntelligentService = Field(default_factory=IntelligentService)
+    faults: list[Literal["intelligent_unreachable", "legal_unreachable"]] = Field(
+        default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_type(self) -> VehicleDef:
+        if self.vehicle_type not in VEHICLE_TYPES_V3:
+            raise ValueError(f"vehicle_type {self.vehicle_type!r} is not an EN 15722 v3 category")
+        return self
+
+    @property
+    def current_country(self) -> str:
+        return self.country or self.activation_country
+
+
+class CrashDef(_Model):
+    delta_v_kmh: float = Field(ge=0, le=300)
+    direction: Literal["frontal", "near_side", "far_side", "rear", "rollover"] = "frontal"
+    multiple_impacts: bool = False
+    rollover: bool = False
+    belted: list[bool] | None = Field(default=None,
+                                      description="per occupied seat; default: all belted")
+
+
+class MsdUpdateDef(_Model):
+    desk: str
+
+
+class EventDef(_Model):
+    at: Seconds
+    vehicle: str
+    crash: CrashDef | None = None
+    sos: dict[str, object] | None = None
+    msd_update: MsdUpdateDef | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> EventDef:
+        actions = [a for a in (self.crash, self.sos, self.msd_update) if a is not None]
+        if len(actions) != 1:
+            raise ValueError("an event has exactly one of crash, sos, msd_update")
+        return self
+
+
+class ExpectDef(_Model):
+    vehicle: str
+    variant: Variant
+    desk: str
+    handed_to: str | None = None
+    within_ms: float | None = Field(default=None, gt=0)
+    updates: int | None = Field(default=None, ge=0)
+
+
+class Scenario(_Model):
+    name: str
+    description: str = ""
+    ack_timeout_s: Seconds = 5.0
+    settle_timeout_s: Seconds = 20.0
+    vehicles: list[VehicleDef]
+    events: list[EventDef] = Field(default_factory=list)
+    expect: list[ExpectDef] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        ids = [v.id for v in self.vehicles]
+        if len(set(ids)) != len(ids):
+            raise ValueError("vehicle ids must be unique")
+        vins = [v.vin for v in self.vehicles]
+        if len(set(vins)) != len(vins):
+            raise ValueError("VINs must be unique")
+        known = set(ids)
+        for i, event in enumerate(self.events):
+            if event.vehicle not in known:
+                raise ValueError(f"events[{i}].vehicle {event.vehicle!r} is not a vehicle id")
+        for i, expect in enumerate(self.expect):
+            if expect.vehicle not in known:
+                raise ValueError(f"expect[{i}].vehicle {expect.vehicle!r} is not a vehicle id")
+        return self
+
+    def vehicle(self, vehicle_id: str) -> VehicleDef:
+        return next(v for v in self.vehicles if v.id == vehicle_id)
+
+
+def resolve(name_or_path: str, *, scenario_dir: Path = SCENARIO_DIR) -> Path:
+    """A scenario name (``default``) or a path to a YAML file."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        return path
+    candidate = scenario_dir / f"{name_or_path}.yaml"
+    if candidate.exists():
+        return candidate
+    known = sorted(p.stem for p in scenario_dir.glob("*.yaml"))
+    raise ScenarioError(f"no scenario {name_or_path!r}; shipped: {', '.join(known) or 'none'}")
+
+
+def parse(text: str, *, source: str = "<string>") -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{source}: not YAML: {exc}") from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        more = exc.error_count() - 1
+        suffix = f" (+{more} more)" if more else ""
+        raise ScenarioError(f"{source}: {where}: {first['msg']}{suffix}") from None
+
+
+def load(name_or_path: str, *, scenario_dir: Path = SCENARIO_DIR) -> Scenario:
+    path = resolve(name_or_path, scenario_dir=scenario_dir)
+    return parse(path.read_text(encoding="utf-8"), source=str(path))
