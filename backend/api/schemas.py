@@ -10,6 +10,7 @@ from pydantic import BaseModel
 class HealthPublic(BaseModel):
     status: str
     redis: bool
+    lanes: list[str]
     counters: dict[str, dict[str, int]]
 
 
