@@ -1,0 +1,123 @@
+"""Helpers of the backend tests: a bare MQTT car, MSD builders, lanes as tasks."""
+
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import gmqtt
+from gmqtt.mqtt.constants import MQTTv50
+from redis.asyncio import Redis
+
+from backend.settings import BackendSettings
+from protocols.addresses import mqtt_address
+from protocols.envelope import EcallAck, EcallMessage, pack, unpack
+from protocols.msd.codec import encode_msd
+from protocols.msd.model import LocationDelta, Msd, Propulsion, VehicleLocation
+from protocols.topics import ecall_ack_topic, ecall_topic
+
+RoleRunner = Callable[[BackendSettings, asyncio.Event], Awaitable[None]]
+
+
+def make_msd(vin: str, *, msg_id: int = 1, lat: float = 50.8467, lon: float = 4.3525,
+             timestamp: int = 1_767_225_600) -> Msd:
+    return Msd(message_identifier=msg_id, automatic_activation=True, test_call=False,
+               position_can_be_trusted=True, vehicle_type="passengerVehicleCategoryM1",
+               vin=vin, propulsion=Propulsion(gasoline_tank_present=True), timestamp=timestamp,
+               location=VehicleLocation.from_degrees(lat, lon), direction=45,
+               n1=LocationDelta(0, 10), n2=LocationDelta(0, 30), number_of_occupants=2)
+
+
+def new_vin() -> str:
+    alphabet = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+    n = uuid.uuid4().int
+    tail = "".join(alphabet[(n >> (6 * i)) % 33] for i in range(8))
+    return f"WMW21DH0X{tail}"
+
+
+@dataclass
+class Lanes:
+    """Backend roles started as tasks; ``stop_role``/``start_role`` simulate crashes."""
+
+    settings: BackendSettings
+    tasks: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = field(default_factory=dict)
+
+    def start_role(self, name: str, runner: RoleRunner) -> None:
+        stop = asyncio.Event()
+        self.tasks[name] = (asyncio.create_task(runner(self.settings, stop), name=name), stop)
+
+    async def stop_role(self, name: str) -> None:
+        task, stop = self.tasks.pop(name)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    async def forget_sessions(self) -> None:
+        """Drop the persistent broker session a stopped emergency worker leaves behind.
+
+        The broker keeps a stopped worker's share of emergency messages for its return;
+        a test's worker never returns, so its session must not outlive the test.
+        """
+        client = gmqtt.Client(f"backend-emergency-{self.settings.worker_id}", clean_session=True)
+        host, port = mqtt_address(self.settings.mqtt_url)
+        await client.connect(host, port, version=MQTTv50)
+        await client.disconnect()
+
+    async def wait_ready(self, *roles: str, timeout_s: float = 10.0) -> None:
+        oem = Redis.from_url(self.settings.redis_url, db=self.settings.oem_db)
+        deadline = time.monotonic() + timeout_s
+        try:
+            wanted = {f"{r}-{self.settings.worker_id}" for r in roles}
+            while not wanted <= {k.decode() for k in await oem.hkeys("lanes:ready")}:
+                assert time.monotonic() < deadline, f"lanes {wanted} not ready"
+                await asyncio.sleep(0.02)
+        finally:
+            await oem.aclose()
+
+
+class Car:
+    """A bare MQTT car for backend tests: publishes eCalls and collects acknowledgements."""
+
+    def __init__(self, mqtt_url: str, vin: str) -> None:
+        self.url = mqtt_url
+        self.vin = vin
+        self.acks: asyncio.Queue[EcallAck] = asyncio.Queue()
+        self.client = gmqtt.Client(f"test-car-{vin}-{uuid.uuid4().hex[:4]}")
+
+        def on_message(_c: object, _t: str, payload: bytes, _q: int, _p: object) -> int:
+            message = unpack(payload)
+            assert isinstance(message, EcallAck)
+            self.acks.put_nowait(message)
+            return 0
+
+        self.client.on_message = on_message
+
+    async def __aenter__(self) -> Car:
+        host, port = mqtt_address(self.url)
+        subscribed = asyncio.get_running_loop().create_future()
+        self.client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
+        await self.client.connect(host, port, version=MQTTv50)
+        self.client.subscribe(gmqtt.Subscription(ecall_ack_topic(self.vin), qos=1))
+        await asyncio.wait_for(subscribed, 5)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.client.disconnect()
+
+    def send(self, variant: str, incident: str, *, msg_id: int = 1, msd: bytes | None = None,
+             **kwargs: object) -> EcallMessage:
+        message = EcallMessage(variant, self.vin, incident, msg_id,  # type: ignore[arg-type]
+                               msd if msd is not None else encode_msd(
+                                   make_msd(self.vin, msg_id=msg_id)),
+                               time.time_ns(), "BE", **kwargs)  # type: ignore[arg-type]
+        self.client.publish(ecall_topic(self.vin, variant), pack(message), qos=1)  # type: ignore[arg-type]
+        return message
+
+    def publish_raw(self, topic: str, payload: bytes) -> None:
+        self.client.publish(topic, payload, qos=1)
+
+    async def ack(self, timeout_s: float = 5.0) -> EcallAck:
+        return await asyncio.wait_for(self.acks.get(), timeout_s)

@@ -1,0 +1,177 @@
+"""The emergency lane against a real Mosquitto and Redis: route, hand off, acknowledge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+import msgpack
+from redis.asyncio import Redis
+
+from backend import keys
+from protocols.envelope import IntelligentExtras, VoiceCall, pack
+from protocols.msd.codec import encode_msd
+from protocols.topics import voice_topic
+from tests.backend.support import Car, Lanes, make_msd, new_vin
+
+
+async def _record(redis_url: str, db: int, key: str, *, timeout_s: float = 5.0,
+                  updates: int = 0) -> dict[str, Any]:
+    redis = Redis.from_url(redis_url, db=db)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            raw = await redis.hgetall(key)
+            if raw and int(raw.get(b"updates", b"0")) >= updates:
+                return {k.decode(): v.decode() for k, v in raw.items()}
+            assert time.monotonic() < deadline, f"{key} never appeared"
+            await asyncio.sleep(0.02)
+    finally:
+        await redis.aclose()
+
+
+async def _oem_mentions(redis_url: str, db: int, *needles: str) -> list[str]:
+    """Every OEM-side key or stream entry that contains one of ``needles``."""
+    redis = Redis.from_url(redis_url, db=db)
+    found = []
+    try:
+        async for key in redis.scan_iter(count=1000):
+            text = key.decode()
+            if any(n in text for n in needles):
+                found.append(text)
+            kind = (await redis.type(key)).decode()
+            if kind == "stream":
+                for _id, fields in await redis.xrange(key):
+                    blob = b"".join(fields.values())
+                    if any(n.encode() in blob for n in needles):
+                        found.append(f"{text} entry")
+            elif kind == "hash":
+                blob = b"".join(k + v for k, v in (await redis.hgetall(key)).items())
+                if any(n.encode() in blob for n in needles):
+                    found.append(f"{text} field")
+    finally:
+        await redis.aclose()
+    return found
+
+
+def _incident() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+async def test_emergency_lane_legal_ecall_reaches_psap_and_is_acked(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """A Legal eCall in Brussels lands at PSAP BE and the car gets an ack naming it."""
+    incident = _incident()
+    async with Car(mqtt_url, new_vin()) as car:
+        car.send("legal", incident)
+        ack = await car.ack()
+    assert (ack.incident, ack.msg_id, ack.route) == (incident, 1, "psap-BE")
+    record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    assert record["desk"] == "psap-BE"
+    assert record["variant"] == "legal"
+    assert json.loads(record["msd"])["msdStructure"]["vehicleDirection"] == 45
+    assert 0 < float(record["latency_ms"]) < 1000
+
+
+async def test_emergency_lane_legal_ecall_leaves_nothing_on_the_oem_side(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """Seed 001 §7b: no Legal eCall data is processed or stored by the OEM."""
+    incident, vin = _incident(), new_vin()
+    async with Car(mqtt_url, vin) as car:
+        car.send("legal", incident)
+        await car.ack()
+        car.send("legal", incident, msg_id=2, msd=encode_msd(make_msd(vin, msg_id=2)))
+        await car.ack()
+    await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident), updates=1)
+    assert await _oem_mentions(redis_url, lanes.settings.oem_db, incident, vin) == []
+
+
+async def test_emergency_lane_intelligent_ecall_opens_case_and_hands_over(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """Intelligent eCall: a call-centre case with retention tags, then PSAP hand-over."""
+    incident = _incident()
+    extras = IntelligentExtras(2, 1, 56.0, "frontal", False, False, "severe", 0.31, True, "m")
+    async with Car(mqtt_url, new_vin()) as car:
+        car.send("intelligent", incident, extras=extras)
+        ack = await car.ack()
+    assert ack.route == "callcentre"
+    case = await _record(redis_url, lanes.settings.oem_db, keys.case_key(incident))
+    assert case["service"] == "intelligent_ecall"
+    assert case["retention_rule"] == "until_procedures_closed"
+    assert int(case["tech_data_delete_after_ns"]) > int(case["opened_ns"])
+    assert json.loads(case["extras"])["triage"] is True
+    handed = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    assert (handed["desk"], handed["via"]) == ("psap-BE", "callcentre")
+
+
+async def test_emergency_lane_duplicate_is_recorded_once_and_acked_twice(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """A QoS 1 redelivery of the same MSD is de-duplicated but still acknowledged."""
+    incident = _incident()
+    async with Car(mqtt_url, new_vin()) as car:
+        first = car.send("legal", incident)
+        car.publish_raw(f"tcu/v1/{car.vin}/ecall/legal", pack(first))
+        acks = [await car.ack(), await car.ack()]
+    assert [a.msg_id for a in acks] == [1, 1]
+    record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    assert len(json.loads(record["transmissions"])) == 1
+
+
+async def test_emergency_lane_bad_input_is_counted_and_neighbours_survive(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """Garbage, a broken MSD and a wrong kind are counted; the next eCall still arrives."""
+    oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
+    before = await oem.hget(keys.INGEST_COUNTERS, "rejected")
+    incident = _incident()
+    async with Car(mqtt_url, new_vin()) as car:
+        topic = f"tcu/v1/{car.vin}/ecall/legal"
+        car.publish_raw(topic, b"\xc1 not msgpack")
+        car.publish_raw(topic, msgpack.packb({"v": 1, "k": "voice_call", "call": "x",
+                                              "sent_ns": 1}))
+        car.send("legal", _incident(), msd=b"\x03\x05garbage")
+        car.send("legal", incident)
+        ack = await car.ack()
+    assert ack.incident == incident
+    await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    deadline = time.monotonic() + 5
+    while int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0) < int(before or 0) + 3:
+        assert time.monotonic() < deadline, "rejections were not counted"
+        await asyncio.sleep(0.05)
+    errors = {k.decode() for k in await oem.hkeys(keys.ERROR_COUNTERS)}
+    await oem.aclose()
+    assert "payload:msgpack map" in errors
+    assert any(e.startswith("k:") for e in errors)
+
+
+async def test_emergency_lane_voice_call_reaches_psap_without_data(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """A PSAP eCall arrives at the PSAP of its network country with no MSD at all."""
+    call = _incident()
+    async with Car(mqtt_url, new_vin()) as car:
+        car.publish_raw(voice_topic("SI"), pack(VoiceCall(call, time.time_ns())))
+        record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(call))
+    assert record["desk"] == "psap-SI"
+    assert record["kind"] == "voice"
+    assert "msd" not in record
+    assert "vin" not in record
+
+
+async def test_emergency_lane_desk_restart_finds_pending_incidents(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """eCalls that arrive while the desks are down are waiting when they come back."""
+    from backend.roles import run_desks
+
+    await lanes.stop_role("desks")
+    incident = _incident()
+    async with Car(mqtt_url, new_vin()) as car:
+        car.send("legal", incident)
+        await car.ack()  # acknowledged: durably handed off though no desk is running
+    psap = Redis.from_url(redis_url, db=lanes.settings.psap_db)
+    assert await psap.exists(keys.psap_incident_key(incident)) == 0
+    await psap.aclose()
+    lanes.start_role("desks", run_desks)
+    record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    assert record["desk"] == "psap-BE"
