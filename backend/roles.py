@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import Final, Literal
 
@@ -47,8 +48,11 @@ ROLES: Final[tuple[Role, ...]] = ("emergency", "desks", "bulk", "api")
 
 
 async def mark_ready(redis: Redis, role: str, worker_id: str) -> None:
-    """Tell ``/health`` (and ``telematics up``) that a lane is subscribed and consuming."""
-    await redis.hset(keys.READY, f"{role}-{worker_id}", "1")
+    """Tell ``/health`` (and ``telematics up``) since when a lane is subscribed and consuming.
+
+    The time lets a launcher tell this start from a previous one whose entry Redis kept.
+    """
+    await redis.hset(keys.READY, f"{role}-{worker_id}", repr(time.time()))
 
 
 def _redis(settings: BackendSettings, db: int) -> Redis:
@@ -105,6 +109,7 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
 
 
 async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
+    decode_msd(bytes.fromhex(_WARM_MSD))  # the desks decode too; compile before the first eCall
     oem, psap = _redis(settings, settings.oem_db), _redis(settings, settings.psap_db)
     counters = Counters()
     consumer = f"desk-{settings.worker_id}"

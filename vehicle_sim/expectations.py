@@ -49,6 +49,8 @@ async def _fetch(client: httpx.AsyncClient, desk: str, incident: str,
 def _route(record: dict[str, Any], desk: str) -> str:
     if desk == "callcentre":
         return f"callcentre -> {record.get('psap', '?')}"
+    if record.get("kind") == "voice":
+        return f"voice -> {desk}"
     return f"{record.get('via', 'direct')} -> {desk}"
 
 

@@ -28,9 +28,9 @@ async def read_health(state: StateDep) -> HealthPublic:
                        "metrics:desks"):
             raw = await state.oem.hgetall(family)
             counters[family] = {k.decode(): int(v) for k, v in raw.items()}
-        lanes = sorted(k.decode() for k in await state.oem.hkeys(keys.READY))
+        lanes = {k.decode(): float(v) for k, v in (await state.oem.hgetall(keys.READY)).items()}
     except RedisError:
-        return HealthPublic(status="degraded", redis=False, lanes=[], counters={})
+        return HealthPublic(status="degraded", redis=False, lanes={}, counters={})
     return HealthPublic(status="ok", redis=True, lanes=lanes, counters=counters)
 
 

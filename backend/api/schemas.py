@@ -10,7 +10,7 @@ from pydantic import BaseModel
 class HealthPublic(BaseModel):
     status: str
     redis: bool
-    lanes: list[str]
+    lanes: dict[str, float]
     counters: dict[str, dict[str, int]]
 
 

@@ -1,0 +1,69 @@
+"""``telematics backend``: run the backend alone against a given broker and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated, cast
+
+import typer
+
+from backend.roles import ROLES, Role, run_role
+from backend.settings import BackendSettings
+from backend.supervisor import Supervisor
+from cli.logs import configure
+
+app = typer.Typer(no_args_is_help=True)
+
+MqttOpt = Annotated[str | None, typer.Option("--mqtt-url", help="default: $TELEMATICS_MQTT_URL")]
+RedisOpt = Annotated[str | None,
+                     typer.Option("--redis-url", help="default: $TELEMATICS_REDIS_URL")]
+
+
+def settings_from(mqtt_url: str | None, redis_url: str | None, **extra: object) -> BackendSettings:
+    overrides: dict[str, object] = {k: v for k, v in extra.items() if v is not None}
+    if mqtt_url:
+        overrides["mqtt_url"] = mqtt_url
+    if redis_url:
+        overrides["redis_url"] = redis_url
+    return BackendSettings(**overrides)  # type: ignore[arg-type]
+
+
+@app.command("run")
+def run(
+    mqtt_url: MqttOpt = None,
+    redis_url: RedisOpt = None,
+    api_host: Annotated[str | None, typer.Option(help="HTTP API bind address")] = None,
+    api_port: Annotated[int | None, typer.Option(help="HTTP API port")] = None,
+    debug: bool = False,
+) -> None:
+    """Every role (emergency lane, desks, bulk lane, HTTP API), one process each."""
+    configure(debug=debug)
+    settings = settings_from(mqtt_url, redis_url, api_host=api_host, api_port=api_port)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        typer.echo(f"backend: API on http://{settings.api_host}:{settings.api_port} "
+                   f"(OpenAPI at /docs), broker {settings.mqtt_url}, Redis {settings.redis_url}")
+        await Supervisor(settings).run(stop)
+
+    asyncio.run(main())
+
+
+@app.command("role")
+def role(
+    name: Annotated[str, typer.Argument(help="|".join(ROLES))],
+    mqtt_url: MqttOpt = None,
+    redis_url: RedisOpt = None,
+    debug: bool = False,
+) -> None:
+    """One role in this process (to scale a role out, run it more than once)."""
+    if name not in ROLES:
+        typer.echo(f"error: role must be one of {', '.join(ROLES)}", err=True)
+        raise typer.Exit(2)
+    configure(debug=debug)
+    run_role(cast(Role, name), settings_from(mqtt_url, redis_url))
+

@@ -1,0 +1,27 @@
+"""The ``telematics`` command: one module per command group, thin over the packages."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import backend as backend_cmd
+from cli import bench as bench_cmd
+from cli import msd as msd_cmd
+from cli import sim as sim_cmd
+from cli import up as up_cmd
+
+app = typer.Typer(
+    name="telematics",
+    help="Connected-car telematics platform: TCU emulator, eCall backend, desks, scenarios.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("up")(up_cmd.up)
+app.add_typer(msd_cmd.app, name="msd", help="Decode and encode EN 15722 MSDs.")
+app.add_typer(sim_cmd.app, name="sim", help="Run the TCU emulator alone against a backend.")
+app.add_typer(backend_cmd.app, name="backend", help="Run the backend alone.")
+app.add_typer(bench_cmd.app, name="bench", help="Benchmarks that print figures.")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,69 @@
+"""What ``telematics up`` and ``telematics sim run`` print and write after a scenario."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from vehicle_sim.expectations import Outcome
+from vehicle_sim.trace import IncidentTrace
+
+
+def report(scenario: str, traces: dict[str, IncidentTrace],
+           outcomes: list[Outcome]) -> dict[str, Any]:
+    """The JSON report: every incident with its variant, route, party and latency."""
+    by_vehicle = {o.expect.vehicle: o for o in outcomes}
+    incidents = []
+    for vehicle, trace in traces.items():
+        outcome = by_vehicle.get(vehicle)
+        incidents.append({
+            "vehicle": vehicle,
+            "vin": trace.vin,
+            "incident": trace.incident,
+            "trigger": trace.trigger,
+            "variant": trace.final_variant,
+            "attempts": [{"variant": t.variant, "msg_id": t.msg_id, "acked": t.acked_ns is not None,
+                          "ack_ms": t.ack_ms, "route": t.route} for t in trace.transmissions],
+            "voice_call_country": trace.voice_country,
+            "route": outcome.route if outcome else None,
+            "received_by": outcome.desk if outcome else None,
+            "latency_ms": outcome.latency_ms if outcome else None,
+            "msd_update_requests": trace.update_requests,
+        })
+    return {
+        "scenario": scenario,
+        "passed": all(o.ok for o in outcomes),
+        "incidents": incidents,
+        "expectations": [{"vehicle": o.expect.vehicle, "ok": o.ok, "reason": o.reason,
+                          "expected": o.expect.model_dump(exclude_none=True)} for o in outcomes],
+    }
+
+
+def print_summary(console: Console, data: dict[str, Any]) -> None:
+    table = Table(title=f"scenario {data['scenario']}: incidents")
+    for column in ("vehicle", "trigger", "variant", "received by", "latency ms", "attempts"):
+        table.add_column(column, overflow="fold")
+    for inc in data["incidents"]:
+        latency = inc["latency_ms"]
+        attempts = ", ".join(f"{a['variant']}#{a['msg_id']}{'' if a['acked'] else ' (no ack)'}"
+                             for a in inc["attempts"])
+        if inc["voice_call_country"]:
+            attempts = ", ".join(x for x in (attempts, f"voice call in {inc['voice_call_country']}")
+                                 if x)
+        table.add_row(inc["vehicle"], inc["trigger"], inc["variant"], inc["route"] or "-",
+                      "-" if latency is None else f"{latency:.2f}", attempts)
+    console.print(table)
+    for exp in data["expectations"]:
+        mark = "[green]PASS[/green]" if exp["ok"] else "[red]FAIL[/red]"
+        console.print(f"{mark} {exp['vehicle']}: {exp['reason']}")
+    verdict = "[green]all expectations hold[/green]" if data["passed"] else \
+        "[red]expectations failed[/red]"
+    console.print(verdict)
+
+
+def write_report(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

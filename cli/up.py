@@ -1,0 +1,85 @@
+"""``telematics up``: services, backend and a scenario, with progress and a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cli.local_services import LocalServices, ServiceError, ensure_installed
+from cli.logs import configure
+from cli.stack import StackError, running_backend
+from cli.summary import print_summary, report, write_report
+from vehicle_sim.expectations import check_all
+from vehicle_sim.runner import run_scenario
+from vehicle_sim.scenario import Scenario, ScenarioError, load
+
+
+def up(
+    scenario: Annotated[str, typer.Option(help="scenario name in scenarios/ or a YAML path")] =
+    "default",
+    once: Annotated[bool, typer.Option(help="stop after the scenario; exit 0 only if its "
+                                       "expectations hold")] = False,
+    report_file: Annotated[Path | None, typer.Option("--report", help="write the summary as "
+                                                     "JSON to this file")] = None,
+    run_dir: Annotated[Path, typer.Option(help="where local Mosquitto/Redis keep data and "
+                                          "logs")] = Path(".run"),
+    debug: bool = False,
+) -> None:
+    """Start Mosquitto, Redis and the backend, run a scenario, print what happened."""
+    configure(debug=debug)
+    console = Console(log_path=False)
+    try:
+        plan = load(scenario)
+        ensure_installed(allow_apt=False)
+    except (ScenarioError, ServiceError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with LocalServices(run_dir=run_dir.resolve(), environ=os.environ) as services:
+            urls = services.urls
+            console.print(f"broker {urls.mqtt_url}  redis {urls.redis_url}  run dir {run_dir}")
+            passed = asyncio.run(_up(console, plan, urls.mqtt_url, urls.redis_url, once=once,
+                                     report_file=report_file))
+    except (ServiceError, StackError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if not passed:
+        raise typer.Exit(1)
+
+
+async def _up(console: Console, plan: Scenario, mqtt_url: str, redis_url: str, *, once: bool,
+              report_file: Path | None) -> bool:
+    async with running_backend(mqtt_url, redis_url) as stack:
+        console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs)")
+        traces = await run_scenario(plan, mqtt_url=mqtt_url, api_url=stack.api_url,
+                                    console=console)
+        outcomes = await check_all(stack.api_url, plan.expect, traces,
+                                   timeout_s=plan.settle_timeout_s)
+        data = report(plan.name, traces, outcomes)
+        print_summary(console, data)
+        if report_file is not None:
+            write_report(report_file, data)
+            console.print(f"report written to {report_file}")
+        if not once:
+            console.print(f"backend still running at {stack.api_url}; press Ctrl-C to stop")
+            await _wait_for_signal()
+        return bool(data["passed"])
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if not sys.stdin.isatty():
+        console_note = "stdin is not a terminal; send SIGTERM to stop"
+        print(console_note, file=sys.stderr)
+    await stop.wait()

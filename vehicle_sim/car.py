@@ -1,0 +1,169 @@
+"""One emulated car on the wire: the pure eCall machine driven by real MQTT and timers.
+
+The machine decides; this actor performs its effects (build and publish the MSD, arm
+the acknowledgement timer, place the voice call) and feeds it what arrives on the
+downlink. Fault injection stands for the radio: an "unreachable" variant is published
+nowhere, so the car's own timer, not the scenario, drives the fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from protocols.envelope import EcallAck, EcallMessage, MsdRequest, VoiceCall, pack, unpack
+from protocols.errors import ProtocolError
+from protocols.msd.codec import encode_msd
+from protocols.topics import ecall_topic, parse_topic, vehicle_commands_filter, voice_topic
+from vehicle_sim.crash import CrashPulse, Occupancy
+from vehicle_sim.ecall_machine import (
+    Ack,
+    AckTimeout,
+    EcallContext,
+    EcallState,
+    Event,
+    Log,
+    SendMsd,
+    StartTimer,
+    Trigger,
+    UpdateRequest,
+    step,
+)
+from vehicle_sim.ecall_machine import VoiceCall as PlaceVoiceCall
+from vehicle_sim.injury import intelligent_extras
+from vehicle_sim.mqtt_transport import TcuLink
+from vehicle_sim.scenario import CrashDef, VehicleDef
+from vehicle_sim.trace import IncidentTrace, Transmission
+from vehicle_sim.vehicle import VehicleSpec, VehicleState, build_msd
+
+log = logging.getLogger(__name__)
+Notify = Callable[[str], None]
+
+
+class Car:
+    """A TCU with its MQTT session, its vehicle model and its eCall machine."""
+
+    def __init__(self, vdef: VehicleDef, spec: VehicleSpec, state: VehicleState,
+                 context: EcallContext, *, mqtt_url: str, notify: Notify) -> None:
+        self.vdef = vdef
+        self.spec = spec
+        self.vehicle = state
+        self.context = context
+        self.machine = EcallState()
+        self.trace: IncidentTrace | None = None
+        self.settled = asyncio.Event()
+        self._notify = notify
+        self._link = TcuLink(spec.vin, mqtt_url)
+        self._extras_source: tuple[CrashPulse, Occupancy] | None = None
+        self._automatic = False
+        self._timers: list[asyncio.TimerHandle] = []
+
+    async def start(self) -> None:
+        # A real TCU has its MSD encoder ready before the crash; compile it now, not then.
+        encode_msd(build_msd(self.spec, self.vehicle, message_identifier=1, automatic=True,
+                             timestamp=0))
+        await self._link.open(downlink=vehicle_commands_filter(self.spec.vin),
+                              handler=self._on_downlink)
+
+    async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        await self._link.close()
+
+    # -- triggers --------------------------------------------------------------------
+    def crash(self, crash: CrashDef) -> None:
+        belted = crash.belted if crash.belted is not None else [True] * self.vehicle.occupants
+        pulse = CrashPulse(delta_v_kmh=crash.delta_v_kmh, principal_direction=crash.direction,
+                           multiple_impacts=crash.multiple_impacts, rollover=crash.rollover)
+        self._extras_source = (pulse, Occupancy.from_belts(belted, seats=self.spec.seats))
+        self._trigger(automatic=True, kind="crash")
+
+    def sos(self) -> None:
+        self._trigger(automatic=False, kind="sos")
+
+    def _trigger(self, *, automatic: bool, kind: str) -> None:
+        incident = f"{self.spec.vin[-6:]}-{uuid.uuid4().hex[:12]}"
+        self._automatic = automatic
+        self.trace = IncidentTrace(self.vdef.id, self.spec.vin, incident, kind)
+        self._apply(Trigger(automatic=automatic, incident=incident))
+
+    def expect_update(self) -> None:
+        """The operator has asked for an update: the car is not settled until it answers."""
+        if self.trace is not None:
+            self.trace.update_requests += 1
+            self.settled.clear()
+
+    # -- machine -------------------------------------------------------------------
+    def _apply(self, event: Event) -> None:
+        self.machine, effects = step(self.machine, event, time.time(), self.context)
+        for effect in effects:
+            if isinstance(effect, SendMsd):
+                self._send_msd(effect)
+            elif isinstance(effect, StartTimer):
+                delay = max(0.0, effect.deadline - time.time())
+                loop = asyncio.get_running_loop()
+                timeout = AckTimeout(incident=effect.incident, attempt_token=effect.token)
+                self._timers.append(loop.call_later(delay, self._apply, timeout))
+            elif isinstance(effect, PlaceVoiceCall):
+                self._voice_call(effect)
+            elif isinstance(effect, Log):
+                log.info("%s: %s", self.vdef.id, effect.message)
+        self._check_settled()
+
+    def _send_msd(self, effect: SendMsd) -> None:
+        assert self.trace is not None
+        msd = build_msd(self.spec, self.vehicle, message_identifier=effect.msg_id,
+                        automatic=self._automatic, timestamp=int(self.machine.timestamp))
+        extras = None
+        if effect.variant == "intelligent" and self._extras_source is not None:
+            extras = intelligent_extras(*self._extras_source)
+        encoded = encode_msd(msd)
+        sent_ns = time.time_ns()
+        envelope = EcallMessage(effect.variant, self.spec.vin, effect.incident, effect.msg_id,
+                                encoded, sent_ns, self.context.current_country, extras)
+        self.trace.transmissions.append(Transmission(effect.variant, effect.msg_id, sent_ns))
+        self.trace.timestamps.append(msd.timestamp)
+        unreachable = f"{effect.variant}_unreachable" in self.vdef.faults
+        if not unreachable:
+            self._link.publish(ecall_topic(self.spec.vin, effect.variant), pack(envelope))
+        self._notify(f"{self.vdef.id}: {effect.variant} eCall MSD #{effect.msg_id} "
+                     f"{'lost (no network path)' if unreachable else 'sent'}")
+
+    def _voice_call(self, effect: PlaceVoiceCall) -> None:
+        assert self.trace is not None
+        self.trace.voice_country = effect.country
+        self._link.publish(voice_topic(effect.country), pack(VoiceCall(effect.incident,
+                                                                       time.time_ns())))
+        self._notify(f"{self.vdef.id}: PSAP voice call placed in {effect.country} (no data)")
+
+    def _check_settled(self) -> None:
+        if self.trace is not None and self.trace.settled():
+            self.settled.set()
+
+    # -- downlink ------------------------------------------------------------------
+    def _on_downlink(self, topic: str, payload: bytes) -> None:
+        try:
+            kind = parse_topic(topic).kind
+            message = unpack(payload)
+        except ProtocolError as exc:
+            log.warning("%s: ignored downlink: %s", self.vdef.id, exc)
+            return
+        if kind == "ecall_ack" and isinstance(message, EcallAck):
+            self._record_ack(message)
+            self._apply(Ack(incident=message.incident, msg_id=message.msg_id, route=message.route))
+        elif kind == "msd_request" and isinstance(message, MsdRequest):
+            self._notify(f"{self.vdef.id}: MSD update requested by {message.requested_by}")
+            self._apply(UpdateRequest(incident=message.incident))
+
+    def _record_ack(self, ack: EcallAck) -> None:
+        if self.trace is None or ack.incident != self.trace.incident:
+            return
+        for sent in self.trace.transmissions:
+            if sent.msg_id == ack.msg_id and sent.acked_ns is None:
+                sent.acked_ns = time.time_ns()
+                sent.route = ack.route
+                self._notify(f"{self.vdef.id}: acknowledged #{ack.msg_id} -> {ack.route} "
+                             f"in {sent.ack_ms:.2f} ms")
