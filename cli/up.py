@@ -37,7 +37,7 @@ def up(
     console = Console(log_path=False)
     try:
         plan = load(scenario)
-        ensure_installed(allow_apt=False)
+        ensure_installed(allow_apt=False, environ=os.environ)
     except (ScenarioError, ServiceError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -66,13 +66,18 @@ class Lanes:
         await client.connect(host, port, version=MQTTv50)
         await client.disconnect()
 
-    async def wait_ready(self, *roles: str, timeout_s: float = 10.0) -> None:
+    async def wait_ready(self, *roles: str, since: float = 0.0, timeout_s: float = 10.0) -> None:
+        """Wait until each role has marked itself ready at or after ``since``."""
         oem = Redis.from_url(self.settings.redis_url, db=self.settings.oem_db)
         deadline = time.monotonic() + timeout_s
         try:
             wanted = {f"{r}-{self.settings.worker_id}" for r in roles}
-            while not wanted <= {k.decode() for k in await oem.hkeys("lanes:ready")}:
-                assert time.monotonic() < deadline, f"lanes {wanted} not ready"
+            while True:
+                ready = {k.decode() for k, v in (await oem.hgetall("lanes:ready")).items()
+                         if float(v) >= since}
+                if wanted <= ready:
+                    break
+                assert time.monotonic() < deadline, f"lanes {wanted - ready} not ready"
                 await asyncio.sleep(0.02)
         finally:
             await oem.aclose()

@@ -1,0 +1,62 @@
+# Everyday entry points. Needs only GNU make, bash and python3.
+#   make run   ARGS='--scenario default --once'
+#   make test  PYTEST_ARGS='-m "not broker"'
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+PYTEST_ARGS ?=
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+.PHONY: help venv services run test lint compose-check clean
+
+help:
+	@echo "make run            start Mosquitto, Redis, the backend and a scenario (ARGS=...)"
+	@echo "make test           run the test suite (PYTEST_ARGS=...)"
+	@echo "make lint           ruff check and mypy"
+	@echo "make compose-check  validate docker-compose.yml (when docker-compose is installed)"
+	@echo "make services       check for mosquitto and redis-server; as root, install them"
+	@echo "make venv           create $(VENV) and install the project with its dev extras"
+	@echo "make clean          remove caches, build output and the local run directory"
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+services: venv
+	$(BIN)/python -m cli.local_services --ensure
+
+run: venv services
+	$(BIN)/telematics up $(ARGS)
+
+test: venv services
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+compose-check:
+	@if command -v docker-compose >/dev/null 2>&1; then \
+		docker-compose config -q && echo "docker-compose.yml is valid"; \
+	elif command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then \
+		docker compose config -q && echo "docker-compose.yml is valid"; \
+	else \
+		echo "compose-check: docker-compose is not installed; skipped"; \
+	fi
+
+clean:
+	rm -rf .run build .pytest_cache .mypy_cache .ruff_cache .hypothesis report.json ./*.egg-info
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,60 @@
+"""Services shared by every test: Mosquitto and Redis on loopback.
+
+``services`` (one pair per session) honours ``TELEMATICS_MQTT_URL`` and
+``TELEMATICS_REDIS_URL``; ``fresh_services`` always starts a private pair, so a test may
+restart it. Tests that use any of these fixtures are marked ``broker`` automatically.
+Fixtures of a part of the code live in that part's own ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cli.local_services import LocalServices, ServiceError, ensure_installed
+
+SERVICE_FIXTURES = frozenset({"services", "mqtt_url", "redis_url", "fresh_services"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.broker)
+
+
+def _require_binaries(environ: dict[str, str] | None) -> None:
+    try:
+        ensure_installed(allow_apt=False, environ=environ)
+    except ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServices]:
+    """Mosquitto and Redis for the whole session; never restart these."""
+    environ = dict(os.environ)
+    _require_binaries(environ)
+    run_dir: Path = tmp_path_factory.mktemp("services")
+    with LocalServices(run_dir=run_dir, environ=environ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def mqtt_url(services: LocalServices) -> str:
+    return services.urls.mqtt_url
+
+
+@pytest.fixture(scope="session")
+def redis_url(services: LocalServices) -> str:
+    return services.urls.redis_url
+
+
+@pytest.fixture
+def fresh_services(tmp_path: Path) -> Iterator[LocalServices]:
+    """A private Mosquitto and Redis for one test, which may restart them."""
+    _require_binaries(None)
+    with LocalServices(run_dir=tmp_path / "services", environ={}) as running:
+        yield running

@@ -1,0 +1,67 @@
+"""``telematics up --once`` runs the default scenario end to end and reports truthfully."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def _telematics(*args: str, cwd: Path, env: dict[str, str],
+                timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_up_once_default_scenario_holds(tmp_path: Path, mqtt_url: str, redis_url: str) -> None:
+    """Every branch of the default scenario reaches the expected party, within 100 ms."""
+    env = {**os.environ, "TELEMATICS_MQTT_URL": mqtt_url, "TELEMATICS_REDIS_URL": redis_url,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    report = tmp_path / "report.json"
+    done = _telematics("up", "--once", "--report", str(report), "--run-dir",
+                       str(tmp_path / "run"), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(report.read_text())
+    assert data["passed"] is True
+    by_vehicle = {i["vehicle"]: i for i in data["incidents"]}
+    assert by_vehicle["be-crash"]["route"] == "callcentre -> psap-BE"
+    assert by_vehicle["de-fallback"]["variant"] == "legal"
+    assert [a["variant"] for a in by_vehicle["de-fallback"]["attempts"]] == ["intelligent",
+                                                                             "legal"]
+    assert by_vehicle["si-in-serbia"]["received_by"] == "psap-INTL"
+    assert by_vehicle["lu-no-data"]["voice_call_country"] == "LU"
+    for vehicle in ("be-crash", "nl-sos", "de-fallback", "be-in-france"):
+        assert 0 < by_vehicle[vehicle]["latency_ms"] < 100
+    assert "all expectations hold" in done.stdout
+
+
+def test_up_once_failed_expectation_exits_non_zero(tmp_path: Path, mqtt_url: str,
+                                                   redis_url: str) -> None:
+    """A scenario whose expectation cannot hold exits 1 and says why."""
+    scenario = tmp_path / "wrong.yaml"
+    scenario.write_text(
+        "name: wrong\nack_timeout_s: 1s\nvehicles:\n"
+        "  - {id: a, vin: WMW21DH0X0T999991, position: {lat: 50.85, lon: 4.35},"
+        " activation_country: BE, intelligent_ecall: {bought: false}}\n"
+        "events:\n  - {at: 0.1, vehicle: a, sos: {}}\n"
+        "expect:\n  - {vehicle: a, variant: legal, desk: psap-NL}\n")
+    env = {**os.environ, "TELEMATICS_MQTT_URL": mqtt_url, "TELEMATICS_REDIS_URL": redis_url,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = _telematics("up", "--once", "--scenario", str(scenario), "--run-dir",
+                       str(tmp_path / "run"), cwd=tmp_path, env=env)
+    assert done.returncode == 1
+    assert "FAIL a: desk psap-NL never received" in done.stdout
+
+
+def test_up_unknown_scenario_exits_two(tmp_path: Path) -> None:
+    """A scenario name that does not exist is a usage error naming the shipped ones."""
+    done = _telematics("up", "--once", "--scenario", "nope", cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert done.returncode == 2
+    assert "default" in done.stdout
