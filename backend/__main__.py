@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import cast
 
-from backend.roles import ROLES, Role, run_role
+from backend.roles import ROLES, run_role
 from backend.settings import BackendSettings
 
 
@@ -16,7 +15,7 @@ def main(argv: list[str]) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING,
                         format=f"%(asctime)s {argv[0]} %(levelname)s %(name)s: %(message)s")
-    run_role(cast(Role, argv[0]), BackendSettings())
+    run_role(argv[0], BackendSettings())
     return 0
 
 

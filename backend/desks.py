@@ -19,11 +19,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, TypedDict
+from typing import Final, TypedDict, cast
 
 import msgpack
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.typing import EncodableT
 
 from backend import keys
 from backend.counters import Counters
@@ -36,6 +37,8 @@ from protocols.msd.jsonform import msd_to_json
 log = logging.getLogger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes]]
+ReadGroupReply = list[tuple[bytes, list[Entry]]] | None
+Record = dict[EncodableT, EncodableT]
 Clock = Callable[[], int]
 DAY_NS: Final = 86_400 * 10**9
 # Seed 001 §7a: extended technical information is stored for 30 days; voice
@@ -103,8 +106,8 @@ class DeskConsumer:
         for spec in self._specs:
             groups.setdefault(spec.group, {})[spec.stream] = "0" if pending else ">"
         for group, streams in groups.items():
-            batches = await self._redis.xreadgroup(group, self._consumer, streams,  # type: ignore[arg-type]
-                                                   count=100, block=block_ms)
+            batches = cast(ReadGroupReply, await self._redis.xreadgroup(
+                group, self._consumer, streams, count=100, block=block_ms))  # type: ignore[arg-type]
             received_ns = self._clock_ns()
             for raw_stream, entries in batches or []:
                 stream = raw_stream.decode()
@@ -165,7 +168,7 @@ class PsapDesks(DeskConsumer):
         existing = await self._redis.hget(key, "transmissions")
         history = json.loads(existing) if existing else []
         history.append(sent)
-        record: dict[str, str | int | float] = {
+        record: Record = {
             "incident": incident, "desk": desk, "kind": kind,
             "variant": _text(fields, "variant", "psap_voice"),
             "via": "callcentre" if kind == "handover" else "direct",
@@ -207,7 +210,7 @@ class CallCentreDesk(DeskConsumer):
         existing = await self._redis.hget(key, "transmissions")
         history = json.loads(existing) if existing else []
         history.append(sent)
-        case: dict[str, str | int | float] = {
+        case: Record = {
             "incident": incident, "vin": _text(fields, "vin"), "status": "open",
             "psap": _text(fields, "psap"), "msd": json.dumps(msd_to_json(msd)),
             "transmissions": json.dumps(history), "updates": len(history) - 1,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from redis.asyncio import Redis
 
@@ -63,10 +63,10 @@ async def list_incidents(
 ) -> list[dict[str, Any]]:
     redis = stores.for_desk(desk)
     index = keys.CASE_INDEX if desk == CALLCENTRE_DESK else keys.psap_index(desk)
-    ids = await redis.zrevrange(index, 0, limit - 1)
+    ids = cast(list[bytes], await redis.zrevrange(index, 0, limit - 1))
     out = []
     for raw_id in ids:
-        raw = await redis.hgetall(_record_key(desk, raw_id.decode()))
+        raw = cast(dict[bytes, bytes], await redis.hgetall(_record_key(desk, raw_id.decode())))
         if raw:
             out.append(_decode(raw))
     return out
@@ -74,7 +74,7 @@ async def list_incidents(
 
 async def read_incident(stores: DeskStores, desk: str, incident: str) -> dict[str, Any]:
     redis = stores.for_desk(desk)
-    raw = await redis.hgetall(_record_key(desk, incident))
+    raw = cast(dict[bytes, bytes], await redis.hgetall(_record_key(desk, incident)))
     if not raw:
         raise DeskError(f"no incident {incident!r} at desk {desk!r}", desk=desk, incident=incident)
     record = _decode(raw)

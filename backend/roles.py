@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Final, Literal
 
 import gmqtt
@@ -135,12 +135,19 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
 async def run_api(settings: BackendSettings, stop: asyncio.Event) -> None:
     config = uvicorn.Config(create_app(settings), host=settings.api_host, port=settings.api_port,
                             log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _ApiServer(config)
     serving = asyncio.create_task(server.serve(), name="api")
     await stop.wait()
     server.should_exit = True
     await serving
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the role's stop event decides when to exit."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def _serve_until(stop: asyncio.Event, client: gmqtt.Client, counters: Counters,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 
-from backend.roles import ROLES, Role, run_role
+from backend.roles import ROLES, run_role
 from backend.settings import BackendSettings
 from backend.supervisor import Supervisor
 from cli.logs import configure
@@ -65,5 +65,5 @@ def role(
         typer.echo(f"error: role must be one of {', '.join(ROLES)}", err=True)
         raise typer.Exit(2)
     configure(debug=debug)
-    run_role(cast(Role, name), settings_from(mqtt_url, redis_url))
+    run_role(name, settings_from(mqtt_url, redis_url))
 

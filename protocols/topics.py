@@ -84,7 +84,7 @@ def parse_topic(topic: str) -> ParsedTopic:
         raise TopicError(f"unsupported topic version in {topic!r}", field="topic", rule=VERSION)
     match parts:
         case ["tcu", _, vin, "ecall", variant] if variant in ECALL_VARIANTS:
-            return ParsedTopic("ecall", vin=_check_vin(vin), variant=variant)  # type: ignore[arg-type]
+            return ParsedTopic("ecall", vin=_check_vin(vin), variant=variant)
         case ["tcu", _, vin, "telemetry"]:
             return ParsedTopic("telemetry", vin=_check_vin(vin))
         case ["psap", _, country, "voice"] if len(country) == 2 and country.isalpha():

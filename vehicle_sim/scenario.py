@@ -20,6 +20,7 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*$")
 PropulsionName = Literal["gasoline", "diesel", "cng", "lpg", "electric", "hydrogen", "other"]
 Variant = Literal["intelligent", "legal", "psap_voice"]
+_GASOLINE: tuple[PropulsionName, ...] = ("gasoline",)
 
 
 class ScenarioError(ValueError):
@@ -58,7 +59,7 @@ class VehicleDef(_Model):
     id: str
     vin: str = Field(pattern=r"^[0-9A-HJ-NPR-Z]{17}$")
     vehicle_type: str = "passengerVehicleCategoryM1"
-    propulsion: list[PropulsionName] = Field(default_factory=lambda: ["gasoline"])
+    propulsion: list[PropulsionName] = Field(default_factory=lambda: list(_GASOLINE))
     position: Position
     heading_deg: float = Field(default=0.0, ge=0, lt=360)
     speed_kmh: float = Field(default=0.0, ge=0, le=400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from fastapi import APIRouter, HTTPException
 from redis.exceptions import RedisError
@@ -26,9 +27,10 @@ async def read_health(state: StateDep) -> HealthPublic:
         counters = {}
         for family in (keys.INGEST_COUNTERS, keys.ERROR_COUNTERS, keys.BULK_COUNTERS,
                        "metrics:desks"):
-            raw = await state.oem.hgetall(family)
+            raw = cast(dict[bytes, bytes], await state.oem.hgetall(family))
             counters[family] = {k.decode(): int(v) for k, v in raw.items()}
-        lanes = {k.decode(): float(v) for k, v in (await state.oem.hgetall(keys.READY)).items()}
+        ready = cast(dict[bytes, bytes], await state.oem.hgetall(keys.READY))
+        lanes = {k.decode(): float(v) for k, v in ready.items()}
     except RedisError:
         return HealthPublic(status="degraded", redis=False, lanes={}, counters={})
     return HealthPublic(status="ok", redis=True, lanes=lanes, counters=counters)
