@@ -19,10 +19,7 @@ import protocols.msd
 from protocols.errors import CodecError, MsdDecodeError, MsdEncodeError, MsdValidationError
 from protocols.msd import (
     AdditionalData,
-    LocationDelta,
     Msd,
-    Propulsion,
-    VehicleLocation,
     decode_msd,
     encode_msd,
     encoded_size,
@@ -30,28 +27,11 @@ from protocols.msd import (
 )
 from protocols.msd.oid import decode_relative_oid, encode_relative_oid
 from protocols.msd.schema import compiled, module_text
+from tests.protocols.annex_a3 import ANNEX_A3, ANNEX_A3_VALUE
 
 Vector = tuple[bytes, dict[str, Any]]
 LoadVector = Callable[[str], Vector]
 
-ANNEX_A3 = bytes.fromhex(
-    "0324101A01C614A2873C52ABA870010010089AF166285C59A4C86408FE29C16C01054010F010")
-# EN 15722:2020 Annex A.3 as the standard decodes it, typed in from the published table.
-ANNEX_A3_VALUE = Msd(
-    message_identifier=1,
-    automatic_activation=True,
-    test_call=False,
-    position_can_be_trusted=True,
-    vehicle_type="passengerVehicleCategoryM1",
-    vin="ECALLEXAMPLE02020",
-    propulsion=Propulsion(gasoline_tank_present=True, electric_energy_storage=True),
-    timestamp=1579992331,
-    location=VehicleLocation(187996428, 18859320),
-    direction=45,
-    n1=LocationDelta(0, 10),
-    n2=LocationDelta(0, 30),
-    number_of_occupants=2,
-)
 ALL_VECTORS = ["v1_era_glonass_oad", "v1_legato_wm9", "v2_canonical_oad",
                "v2_explicit_defaults", "v3_annex_a3", "v3_annex_a3_explicit_defaults"]
 CANONICAL_VECTORS = ["v2_canonical_oad", "v3_annex_a3"]

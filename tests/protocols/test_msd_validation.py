@@ -19,22 +19,9 @@ from protocols.msd import (
     encoded_size,
     validate_msd,
 )
+from tests.protocols.annex_a3 import ANNEX_A3_VALUE
 
-V3 = Msd(
-    message_identifier=1,
-    automatic_activation=True,
-    test_call=False,
-    position_can_be_trusted=True,
-    vehicle_type="passengerVehicleCategoryM1",
-    vin="ECALLEXAMPLE02020",
-    propulsion=Propulsion(gasoline_tank_present=True, electric_energy_storage=True),
-    timestamp=1579992331,
-    location=VehicleLocation(187996428, 18859320),
-    direction=45,
-    n1=LocationDelta(0, 10),
-    n2=LocationDelta(0, 30),
-    number_of_occupants=2,
-)
+V3 = ANNEX_A3_VALUE
 V2 = dataclasses.replace(V3, version=2, vehicle_type="passengerVehicleClassM1")
 V1 = dataclasses.replace(V2, version=1)
 OAD_94 = AdditionalData((1,), bytes(91))  # 1 + 1 + 1 + 91 octets encoded
