@@ -16,6 +16,7 @@ from typing import Any, Final
 import asn1tools
 
 from protocols.errors import MsdDecodeError, MsdEncodeError, MsdValidationError
+from protocols.msd.asn1value import msd_structure
 from protocols.msd.model import AdditionalData, LocationDelta, Msd, Propulsion, VehicleLocation
 from protocols.msd.oid import decode_relative_oid, encode_relative_oid
 from protocols.msd.schema import MSD_MAX_BYTES, message_type
@@ -184,45 +185,7 @@ def _oad_from_asn1(oad: dict[str, Any]) -> AdditionalData:
 
 
 def _to_asn1(msd: Msd) -> dict[str, Any]:
-    vin = msd.vin
-    p = msd.propulsion
-    structure: dict[str, Any] = {
-        "messageIdentifier": msd.message_identifier,
-        "control": {
-            "automaticActivation": msd.automatic_activation,
-            "testCall": msd.test_call,
-            "positionCanBeTrusted": msd.position_can_be_trusted,
-            "vehicleType": msd.vehicle_type,
-        },
-        "vehicleIdentificationNumber": {
-            "isowmi": vin[:3], "isovds": vin[3:9],
-            "isovisModelyear": vin[9:10], "isovisSeqPlant": vin[10:],
-        },
-        "vehiclePropulsionStorageType": {
-            "gasolineTankPresent": p.gasoline_tank_present,
-            "dieselTankPresent": p.diesel_tank_present,
-            "compressedNaturalGas": p.compressed_natural_gas,
-            "liquidPropaneGas": p.liquid_propane_gas,
-            "electricEnergyStorage": p.electric_energy_storage,
-            "hydrogenStorage": p.hydrogen_storage,
-            "otherStorage": p.other_storage,
-        },
-        "timestamp": msd.timestamp,
-        "vehicleLocation": {
-            "positionLatitude": msd.location.latitude,
-            "positionLongitude": msd.location.longitude,
-        },
-        "vehicleDirection": msd.direction,
-    }
-    if msd.n1 is not None:
-        structure["recentVehicleLocationN1"] = {
-            "latitudeDelta": msd.n1.latitude_delta, "longitudeDelta": msd.n1.longitude_delta}
-    if msd.n2 is not None:
-        structure["recentVehicleLocationN2"] = {
-            "latitudeDelta": msd.n2.latitude_delta, "longitudeDelta": msd.n2.longitude_delta}
-    if msd.number_of_occupants is not None:
-        key = "numberOfOccupants" if msd.version == 3 else "numberOfPassengers"
-        structure[key] = msd.number_of_occupants
+    structure = msd_structure(msd)
     message: dict[str, Any] = {"msdStructure": structure}
     oad = msd.additional_data
     if oad is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Final, NoReturn
 
 from protocols.errors import MsdEncodeError
+from protocols.msd.asn1value import msd_structure
 from protocols.msd.model import AdditionalData, LocationDelta, Msd, Propulsion, VehicleLocation
 from protocols.msd.oid import format_oid, parse_oid
 from protocols.msd.schema import VERSIONS, VIN_PARTS, occupants_field, propulsion_fields
@@ -34,36 +35,10 @@ _STRUCTURE_FIXED: Final = (
 
 def msd_to_json(msd: Msd) -> JsonObject:
     """The JSON form of ``msd``; it round-trips through ``msd_from_json`` unchanged."""
-    structure: JsonObject = {
-        "messageIdentifier": msd.message_identifier,
-        "control": {
-            "automaticActivation": msd.automatic_activation,
-            "testCall": msd.test_call,
-            "positionCanBeTrusted": msd.position_can_be_trusted,
-            "vehicleType": msd.vehicle_type,
-        },
-        "vehicleIdentificationNumber": {
-            name: msd.vin[start:end] for name, start, end in VIN_PARTS
-        },
-        "vehiclePropulsionStorageType": {
-            name: getattr(msd.propulsion, attr) for name, attr in propulsion_fields(msd.version)
-        },
-        "timestamp": msd.timestamp,
-        "vehicleLocation": {
-            "positionLatitude": msd.location.latitude,
-            "positionLongitude": msd.location.longitude,
-        },
-        "vehicleDirection": msd.direction,
-    }
+    structure = msd_structure(msd)
     if msd.version == 1 and msd.propulsion.other_storage:
         # Not a v1 component, but dropping it would hide why validation refuses the value.
         structure["vehiclePropulsionStorageType"]["otherStorage"] = True
-    for name, delta in (("recentVehicleLocationN1", msd.n1), ("recentVehicleLocationN2", msd.n2)):
-        if delta is not None:
-            structure[name] = {"latitudeDelta": delta.latitude_delta,
-                               "longitudeDelta": delta.longitude_delta}
-    if msd.number_of_occupants is not None:
-        structure[occupants_field(msd.version)] = msd.number_of_occupants
     obj: JsonObject = {"msdVersion": msd.version, "msdStructure": structure}
     if msd.additional_data is not None:
         obj["optionalAdditionalData"] = {
