@@ -127,7 +127,8 @@ class EmergencyRelay:
         except ProtocolError as exc:
             self._counters.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
             self._counters.bump(keys.INGEST_COUNTERS, "rejected")
-            log.warning("rejected emergency message: %s", exc)
+            # Field and rule only: the error text may quote MSD content, which stays out of logs.
+            log.warning("rejected emergency message: field=%s rule=%s", exc.field, exc.rule)
 
     async def _ecall(self, vin: str, variant: str, message: EcallMessage) -> None:
         if message.vin != vin or message.variant != variant:

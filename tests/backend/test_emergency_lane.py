@@ -122,7 +122,8 @@ async def test_emergency_lane_duplicate_is_recorded_once_and_acked_twice(
 
 async def test_emergency_lane_bad_input_is_counted_and_neighbours_survive(
         lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
-    """Garbage, a broken MSD and a wrong kind are counted; the next eCall still arrives."""
+    """Garbage, a wrong kind, a broken MSD, an oversized envelope and a bad topic are
+    counted; the eCall after them still arrives."""
     oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
     before = await oem.hget(keys.INGEST_COUNTERS, "rejected")
     incident = _incident()
@@ -132,18 +133,25 @@ async def test_emergency_lane_bad_input_is_counted_and_neighbours_survive(
         car.publish_raw(topic, msgpack.packb({"v": 1, "k": "voice_call", "call": "x",
                                               "sent_ns": 1}))
         car.send("legal", _incident(), msd=b"\x03\x05garbage")
+        oversized = msgpack.packb({"v": 1, "k": "ecall", "variant": "legal", "vin": car.vin,
+                                   "incident": "big", "msg_id": 1, "msd": bytes(1200),
+                                   "sent_ns": 1})
+        car.publish_raw(topic, oversized)
+        car.publish_raw("tcu/v1/NOT-A-VIN/ecall/legal", b"\x80")
         car.send("legal", incident)
         ack = await car.ack()
     assert ack.incident == incident
     await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
     deadline = time.monotonic() + 5
-    while int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0) < int(before or 0) + 3:
+    while int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0) < int(before or 0) + 5:
         assert time.monotonic() < deadline, "rejections were not counted"
         await asyncio.sleep(0.05)
     errors = {k.decode() for k in await oem.hkeys(keys.ERROR_COUNTERS)}
     await oem.aclose()
     assert "payload:msgpack map" in errors
     assert any(e.startswith("k:") for e in errors)
+    assert any(e.startswith("envelope:at most 1000 bytes") for e in errors)
+    assert any(e.startswith(("topic:", "vin:")) for e in errors)
 
 
 async def test_emergency_lane_voice_call_reaches_psap_without_data(

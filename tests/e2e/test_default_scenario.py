@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.local_services import LocalServices
+
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _telematics(*args: str, cwd: Path, env: dict[str, str],
@@ -19,10 +22,15 @@ def _telematics(*args: str, cwd: Path, env: dict[str, str],
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def test_up_once_default_scenario_holds(tmp_path: Path, mqtt_url: str, redis_url: str) -> None:
+def _env(services: LocalServices) -> dict[str, str]:
+    """The command uses this test's private services (its persistent sessions stay here)."""
+    return {**os.environ, "TELEMATICS_MQTT_URL": services.urls.mqtt_url,
+            "TELEMATICS_REDIS_URL": services.urls.redis_url, "PYTHONPATH": str(ROOT)}
+
+
+def test_up_once_default_scenario_holds(tmp_path: Path, fresh_services: LocalServices) -> None:
     """Every branch of the default scenario reaches the expected party, within 100 ms."""
-    env = {**os.environ, "TELEMATICS_MQTT_URL": mqtt_url, "TELEMATICS_REDIS_URL": redis_url,
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = _env(fresh_services)
     report = tmp_path / "report.json"
     done = _telematics("up", "--once", "--report", str(report), "--run-dir",
                        str(tmp_path / "run"), cwd=tmp_path, env=env)
@@ -41,8 +49,8 @@ def test_up_once_default_scenario_holds(tmp_path: Path, mqtt_url: str, redis_url
     assert "all expectations hold" in done.stdout
 
 
-def test_up_once_failed_expectation_exits_non_zero(tmp_path: Path, mqtt_url: str,
-                                                   redis_url: str) -> None:
+def test_up_once_failed_expectation_exits_non_zero(tmp_path: Path,
+                                                   fresh_services: LocalServices) -> None:
     """A scenario whose expectation cannot hold exits 1 and says why."""
     scenario = tmp_path / "wrong.yaml"
     scenario.write_text(
@@ -51,8 +59,7 @@ def test_up_once_failed_expectation_exits_non_zero(tmp_path: Path, mqtt_url: str
         " activation_country: BE, intelligent_ecall: {bought: false}}\n"
         "events:\n  - {at: 0.1, vehicle: a, sos: {}}\n"
         "expect:\n  - {vehicle: a, variant: legal, desk: psap-NL}\n")
-    env = {**os.environ, "TELEMATICS_MQTT_URL": mqtt_url, "TELEMATICS_REDIS_URL": redis_url,
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = _env(fresh_services)
     done = _telematics("up", "--once", "--scenario", str(scenario), "--run-dir",
                        str(tmp_path / "run"), cwd=tmp_path, env=env)
     assert done.returncode == 1
@@ -62,6 +69,6 @@ def test_up_once_failed_expectation_exits_non_zero(tmp_path: Path, mqtt_url: str
 def test_up_unknown_scenario_exits_two(tmp_path: Path) -> None:
     """A scenario name that does not exist is a usage error naming the shipped ones."""
     done = _telematics("up", "--once", "--scenario", "nope", cwd=tmp_path,
-                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 2
     assert "default" in done.stdout

@@ -1,0 +1,108 @@
+"""The HTTP API over real lanes: desks, incidents, errors, and the MSD update request."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import gmqtt
+import httpx
+import pytest
+from gmqtt.mqtt.constants import MQTTv50
+
+from backend.roles import run_api, run_desks, run_emergency
+from backend.settings import BackendSettings
+from cli.stack import free_port, wait_ready
+from protocols.addresses import mqtt_address
+from protocols.envelope import MsdRequest, unpack
+from protocols.topics import msd_request_topic
+from tests.backend.support import Car, Lanes, new_vin
+
+
+@pytest.fixture
+async def api(mqtt_url: str, redis_url: str) -> AsyncIterator[tuple[Lanes, httpx.AsyncClient]]:
+    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url,
+                               worker_id=uuid.uuid4().hex[:8], api_port=free_port())
+    lanes = Lanes(settings)
+    for name, runner in (("emergency", run_emergency), ("desks", run_desks), ("api", run_api)):
+        lanes.start_role(name, runner)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    await wait_ready(base, ["emergency", "desks"], since=0.0)
+    async with httpx.AsyncClient(base_url=base, timeout=5.0) as client:
+        yield lanes, client
+    for name in list(lanes.tasks):
+        await lanes.stop_role(name)
+    await lanes.forget_sessions()
+
+
+async def _until_present(client: httpx.AsyncClient, path: str) -> dict[str, object]:
+    for _ in range(200):
+        response = await client.get(path)
+        if response.status_code == 200:
+            body: dict[str, object] = response.json()
+            return body
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{path} never appeared")
+
+
+async def test_api_health_lists_lanes_and_counters(
+        api: tuple[Lanes, httpx.AsyncClient]) -> None:
+    """/health says Redis is up and which lanes are subscribed."""
+    lanes, client = api
+    health = (await client.get("/health")).json()
+    assert health["status"] == "ok"
+    assert f"emergency-{lanes.settings.worker_id}" in health["lanes"]
+
+
+async def test_api_unknown_desk_and_incident_are_404(
+        api: tuple[Lanes, httpx.AsyncClient]) -> None:
+    """An unknown desk or incident is a 404 that names it."""
+    _, client = api
+    assert (await client.get("/desks/psap-XX/incidents")).status_code == 404
+    missing = await client.get("/desks/psap-BE/incidents/nope")
+    assert missing.status_code == 404
+    assert "nope" in missing.json()["detail"]
+
+
+async def test_api_openapi_is_served(api: tuple[Lanes, httpx.AsyncClient]) -> None:
+    """The OpenAPI document lists the desk routes."""
+    _, client = api
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert "/desks/{desk}/incidents/{incident}/msd-request" in paths
+
+
+async def test_api_msd_request_reaches_the_car(
+        api: tuple[Lanes, httpx.AsyncClient], mqtt_url: str) -> None:
+    """A PSAP operator's update request goes down to the car that raised the incident."""
+    lanes, client = api
+    vin, incident = new_vin(), f"a-{uuid.uuid4().hex[:10]}"
+    received: asyncio.Queue[MsdRequest] = asyncio.Queue()
+    listener = gmqtt.Client(f"listener-{incident}")
+
+    def on_message(_c: object, _t: str, payload: bytes, _q: int, _p: object) -> int:
+        message = unpack(payload)
+        assert isinstance(message, MsdRequest)
+        received.put_nowait(message)
+        return 0
+
+    listener.on_message = on_message
+    subscribed = asyncio.get_running_loop().create_future()
+    listener.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
+    host, port = mqtt_address(mqtt_url)
+    await listener.connect(host, port, version=MQTTv50)
+    listener.subscribe(gmqtt.Subscription(msd_request_topic(vin), qos=1))
+    await asyncio.wait_for(subscribed, 5)
+    async with Car(mqtt_url, vin) as car:
+        car.send("legal", incident)
+        await car.ack()
+    record = await _until_present(client, f"/desks/psap-BE/incidents/{incident}")
+    assert record["variant"] == "legal"
+    listed = (await client.get("/desks/psap-BE/incidents")).json()
+    assert incident in [i["incident"] for i in listed["data"]]
+    response = await client.post(f"/desks/psap-BE/incidents/{incident}/msd-request")
+    assert response.status_code == 202
+    request = await asyncio.wait_for(received.get(), 5)
+    assert (request.incident, request.requested_by) == (incident, "psap-BE")
+    await listener.disconnect()
+    assert lanes.settings.psap_db != lanes.settings.oem_db

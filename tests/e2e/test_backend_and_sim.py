@@ -1,0 +1,46 @@
+"""The two sides run alone, as docker compose runs them: ``backend run`` and ``sim run``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cli.local_services import LocalServices
+from cli.stack import free_port, wait_ready
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_backend_run_and_sim_run_pass_the_default_scenario(
+        tmp_path: Path, fresh_services: LocalServices) -> None:
+    """`telematics backend run` serves, `telematics sim run` drives the default scenario."""
+    port = free_port()
+    env = {**os.environ, "TELEMATICS_MQTT_URL": fresh_services.urls.mqtt_url,
+           "TELEMATICS_REDIS_URL": fresh_services.urls.redis_url, "PYTHONPATH": str(ROOT)}
+    since = time.time()
+    backend = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", "backend", "run", "--api-port", str(port), env=env)
+    api = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(api, ["emergency", "desks", "bulk"], since=since)
+        sim = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cli.main", "sim", "run", "--api-url", api, "--report",
+            str(tmp_path / "report.json"), env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT)
+        output, _ = await asyncio.wait_for(sim.communicate(), 90)
+        assert sim.returncode == 0, output.decode()
+    finally:
+        backend.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(backend.wait(), 20)
+    assert code == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["passed"] is True
+    assert len(report["incidents"]) == 6
