@@ -1,0 +1,186 @@
+"""``telematics bench``: benchmarks that print figures (never pass/fail tests).
+
+``bench ecall`` starts its own Mosquitto and Redis in a temporary directory (or uses
+``TELEMATICS_MQTT_URL`` / ``TELEMATICS_REDIS_URL``), the whole backend, then measures
+the broker floor and eCall latency idle and under telemetry load. The table goes to
+stdout; with ``--json`` the same figures follow as one JSON object on the last line,
+printed after every backend process has stopped so nothing can write after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from rich.console import Console
+from rich.table import Table
+
+from backend.roles import ROLES
+from bench.ecall import DEFAULT_CONNECTIONS, BenchTarget, EcallBenchOptions, run_ecall_bench
+from bench.loadgen import LoadError
+from bench.machine import machine_info
+from cli.local_services import LocalServices, ServiceError, ensure_installed, find_binary
+from cli.logs import configure
+from cli.stack import StackError, running_backend
+
+app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+
+
+@app.callback()
+def bench() -> None:
+    """Benchmarks that print figures; each starts its own services and backend."""
+
+
+@app.command()
+def ecall(
+    json_out: Annotated[bool, typer.Option("--json", help="also print the figures as one "
+                                           "JSON object on the last line")] = False,
+    count: Annotated[int, typer.Option(help="eCalls per phase")] = 400,
+    rate: Annotated[float, typer.Option(help="eCalls per second")] = 50.0,
+    load_rate: Annotated[float, typer.Option(help="background telemetry msg/s in the "
+                                             "loaded phase")] = 10_000.0,
+    vehicles: Annotated[int, typer.Option(help="simulated vehicles sending telemetry")] = 1_000,
+    connections: Annotated[int, typer.Option(help="broker connections the telemetry is "
+                                             "spread over")] = DEFAULT_CONNECTIONS,
+    intelligent_share: Annotated[float, typer.Option(help="share of Intelligent eCalls "
+                                                     "(the rest are Legal)")] = 0.25,
+    debug: bool = False,
+) -> None:
+    """eCall latency idle and under load, against the broker floor of the same run."""
+    configure(debug=debug)
+    err = Console(stderr=True)
+    try:
+        options = EcallBenchOptions(count=count, rate=rate, load_rate=load_rate,
+                                    vehicles=vehicles, connections=connections,
+                                    intelligent_share=intelligent_share)
+        ensure_installed(allow_apt=False, environ=os.environ)
+    except (ValueError, ServiceError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        with tempfile.TemporaryDirectory(prefix="telematics-bench-") as tmp:
+            run_dir = Path(tmp)
+            with LocalServices(run_dir=run_dir, environ=os.environ) as services:
+                urls = services.urls
+                err.print(f"broker {urls.mqtt_url}  redis {urls.redis_url}")
+                figures = asyncio.run(_run(urls.mqtt_url, urls.redis_url, run_dir, options,
+                                           err))
+    except (ServiceError, StackError, LoadError, RedisError, OSError, TimeoutError) as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    print_figures(Console(width=None if sys.stdout.isatty() else 110), figures)
+    if json_out:
+        sys.stdout.write(json.dumps(figures, separators=(",", ":")) + "\n")
+        sys.stdout.flush()
+
+
+async def _run(mqtt_url: str, redis_url: str, run_dir: Path, options: EcallBenchOptions,
+               err: Console) -> dict[str, Any]:
+    async with running_backend(mqtt_url, redis_url, roles=ROLES) as stack:
+        err.print(f"backend up ({', '.join(ROLES)})")
+        pids: dict[str, int] = {role: pid for role in ROLES
+                                if (pid := stack.supervisor.pid_of(role))}
+        pids |= _service_pids(run_dir)
+        pids["bench"] = os.getpid()
+        target = BenchTarget(mqtt_url=mqtt_url, redis_url=redis_url,
+                             oem_db=stack.settings.oem_db, psap_db=stack.settings.psap_db,
+                             pids=pids)
+        figures = await run_ecall_bench(target, options, progress=err.print)
+        redis_version = await _redis_version(redis_url)
+    figures["machine"] = machine_info(mosquitto_binary=find_binary("mosquitto"),
+                                      redis_version=redis_version)
+    return figures
+
+
+def _service_pids(run_dir: Path) -> dict[str, int]:
+    """Pids of the broker and Redis from the pid files LocalServices keeps, where present."""
+    pids: dict[str, int] = {}
+    for name in ("mosquitto", "redis"):
+        with contextlib.suppress(OSError, ValueError):
+            pids[name] = int((run_dir / f"{name}.pid").read_text(encoding="ascii").strip())
+    return pids
+
+
+async def _redis_version(redis_url: str) -> str | None:
+    redis = Redis.from_url(redis_url)
+    try:
+        info = await redis.info("server")
+        version = info.get("redis_version")
+        return str(version) if version is not None else None
+    except RedisError:
+        return None
+    finally:
+        await redis.aclose()
+
+
+def _fmt(value: object, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def print_figures(console: Console, figures: dict[str, Any]) -> None:
+    """The figures as tables: latency per phase and hop, the load, CPU and targets."""
+    floor_p99 = figures["broker_floor"]["p99_ms"]
+    table = Table(title="eCall end to end (publish → desk record), ms")
+    for column in ("measurement", "count", "lost", "p50", "p90", "p99", "max", "p99/floor"):
+        table.add_column(column, justify="left" if column == "measurement" else "right")
+    idle, loaded = figures["idle"], figures["loaded"]
+    rows: list[tuple[str, dict[str, Any]]] = [
+        ("broker floor (gmqtt, QoS 1)", figures["broker_floor"]),
+        ("eCall idle", idle),
+        ("  legal → PSAP desk", idle["legal"]),
+        ("  intelligent → call centre", idle["intelligent"]),
+        ("  car → relay", idle["car_to_relay"]),
+        ("  relay → desk", idle["relay_to_desk"]),
+        ("eCall loaded", loaded),
+        ("  legal → PSAP desk", loaded["legal"]),
+        ("  intelligent → call centre", loaded["intelligent"]),
+        ("  car → relay", loaded["car_to_relay"]),
+        ("  relay → desk", loaded["relay_to_desk"]),
+        ("broker floor under load", loaded["broker_floor"]),
+    ]
+    for name, row in rows:
+        p99 = row["p99_ms"]
+        over = None if p99 is None or not floor_p99 else round(p99 / floor_p99, 2)
+        table.add_row(name, _fmt(row["count"]), _fmt(row["lost"]), _fmt(row["p50_ms"]),
+                      _fmt(row["p90_ms"]), _fmt(row["p99_ms"]), _fmt(row["max_ms"]),
+                      _fmt(over, 2))
+    console.print(table)
+    load = figures["load"]
+    console.print(
+        f"load: target {load['rate_target']:g}/s, achieved {load['rate_achieved']:g}/s "
+        f"(sent {load['sent']} in {load['seconds']:.2f} s), bulk lane counted "
+        f"{load['received']} ({load['rate_received']:g}/s, lost {load['lost']}); "
+        f"{load['vehicles']} vehicles on {load['connections']} connections; "
+        f"covered the eCall stream: {'yes' if load['covered_stream'] else 'NO'}"
+        + (f"; generator error: {load['error']}" if load["error"] else ""))
+    for phase in ("idle", "loaded"):
+        cpu = figures[phase].get("cpu_pct", {})
+        if cpu:
+            console.print(f"CPU during the {phase} stream (% of one core): "
+                          + ", ".join(f"{name} {pct:.0f}" for name, pct in cpu.items()))
+    targets, met = figures["targets"], figures["meets_targets"]
+    console.print(
+        f"targets: idle p99 < {targets['idle_p99_ms']:g} ms: "
+        f"{'met' if met['idle'] else 'MISSED'}; loaded p99 < {targets['loaded_p99_ms']:g} ms: "
+        f"{'met' if met['loaded'] else 'MISSED'}; ratios p99/floor idle "
+        f"{_fmt(figures['ratio_p99_idle'], 2)}, loaded {_fmt(figures['ratio_p99_loaded'], 2)}")
+    machine = figures.get("machine", {})
+    if machine:
+        console.print(f"machine: {machine['cpu_count']} CPUs, Python {machine['python']}, "
+                      f"gmqtt {machine['gmqtt']}, mosquitto {machine['mosquitto']}, "
+                      f"redis {machine['redis_server']}")
