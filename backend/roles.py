@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -175,8 +176,23 @@ RUNNERS: Final[dict[Role, Callable[[BackendSettings, asyncio.Event], Awaitable[N
 _WARM_MSD: Final = "0324101A01C614A2873C52ABA870010010089AF166285C59A4C86408FE29C16C01054010F010"
 
 
+# The eCall lanes win the CPU when the box is busy: under two CPU hogs the idle eCall p99
+# went from 8.7 to 4.9 ms with these two at nice -5; on a quiet box it changes nothing.
+ROLE_NICE: Final[dict[Role, int]] = {"emergency": -5, "desks": -5, "bulk": 0, "api": 0}
+
+
+def raise_priority(role: Role) -> None:
+    """Apply ``ROLE_NICE``; without the privilege (CAP_SYS_NICE) the role runs as it is."""
+    if ROLE_NICE[role]:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, ROLE_NICE[role])
+        except PermissionError:
+            log.info("%s: no privilege to raise priority; running at the default", role)
+
+
 def run_role(role: Role, settings: BackendSettings) -> None:
     """Run one role until SIGTERM or SIGINT."""
+    raise_priority(role)
 
     async def main() -> None:
         stop = asyncio.Event()
