@@ -31,11 +31,14 @@ def make_client(
     persistent: bool,
     session_expiry_s: int = 3600,
     manual_ack: bool = False,
+    receive_maximum: int | None = None,
 ) -> gmqtt.Client:
     """A gmqtt client; ``manual_ack`` sends PUBACK only after the handler returns."""
     kwargs: dict[str, Any] = {}
     if persistent:
         kwargs["session_expiry_interval"] = session_expiry_s
+    if receive_maximum is not None:
+        kwargs["receive_maximum"] = receive_maximum
     client = gmqtt.Client(
         client_id,
         clean_session=not persistent,

@@ -67,7 +67,8 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
     oem, psap = _redis(settings, settings.oem_db), _redis(settings, settings.psap_db)
     counters = Counters()
     client = make_client(f"backend-emergency-{settings.worker_id}", persistent=True,
-                         session_expiry_s=settings.session_expiry_s, manual_ack=True)
+                         session_expiry_s=settings.session_expiry_s, manual_ack=True,
+                         receive_maximum=settings.emergency_inflight_max)
 
     def publish(topic: str, payload: bytes) -> None:
         client.publish(topic, payload, qos=1)

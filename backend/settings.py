@@ -25,4 +25,7 @@ class BackendSettings(BaseSettings):
     worker_id: str = "1"
     session_expiry_s: int = Field(default=3600, ge=0)
     dedup_ttl_s: int = Field(default=24 * 3600, ge=1)
-    emergency_queue_max: int = Field(default=10_000, ge=1)
+    # MQTT v5 Receive Maximum of the emergency lane: the broker keeps at most this many
+    # unacknowledged eCalls in flight to a worker and queues the rest for it (back-pressure
+    # without loss), so the worker's in-process backlog is bounded.
+    emergency_inflight_max: int = Field(default=1000, ge=2, le=65535)
