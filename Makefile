@@ -1,5 +1,5 @@
 # Everyday entry points. Needs only GNU make, bash and python3.
-#   make run   ARGS='--scenario default --once'
+#   make run   ARGS='--scenario default'   (RUN_ARGS= keeps the backend up after the scenario)
 #   make test  PYTEST_ARGS='-m "not broker"'
 
 PYTHON ?= python3
@@ -7,6 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
+RUN_ARGS ?= --once
 PYTEST_ARGS ?=
 
 SHELL := bash
@@ -39,7 +40,7 @@ services: venv
 	$(BIN)/python -m cli.local_services --ensure
 
 run: venv services
-	$(BIN)/telematics up $(ARGS)
+	$(BIN)/telematics up $(RUN_ARGS) $(ARGS)
 
 test: venv services
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +32,7 @@ def run(
 ) -> None:
     """Drive a scenario's cars against a running backend and check its expectations."""
     configure(debug=debug)
-    console = Console(log_path=False)
+    console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
     mqtt = mqtt_url or os.environ.get("TELEMATICS_MQTT_URL", "mqtt://127.0.0.1:1883")
     api = api_url or os.environ.get("TELEMATICS_API_URL", "http://127.0.0.1:8080")
     try:

@@ -34,7 +34,7 @@ def up(
 ) -> None:
     """Start Mosquitto, Redis and the backend, run a scenario, print what happened."""
     configure(debug=debug)
-    console = Console(log_path=False)
+    console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
     try:
         plan = load(scenario)
         ensure_installed(allow_apt=False, environ=os.environ)

@@ -67,7 +67,11 @@ async def check(client: httpx.AsyncClient, expect: ExpectDef, trace: IncidentTra
         return Outcome(expect, False, f"desk {expect.desk} never received incident "
                        f"{trace.incident}", trace.incident, trace.final_variant, expect.desk)
     latency = record.get("latency_ms")
-    found = Outcome(expect, True, "ok", trace.incident, trace.final_variant, expect.desk,
+    summary = (f"{trace.final_variant} at {expect.desk}"
+               + (f" in {latency:.2f} ms" if latency is not None else "")
+               + (f", handed to {record.get('psap')}" if expect.handed_to else "")
+               + (f", {record.get('updates', 0)} MSD update(s)" if record.get("updates") else ""))
+    found = Outcome(expect, True, summary, trace.incident, trace.final_variant, expect.desk,
                     latency, _route(record, expect.desk))
     seen_variant = record.get("variant", "intelligent" if expect.desk == "callcentre" else "")
     problems = []
