@@ -28,6 +28,7 @@ from typing import Any, Final
 import msgpack
 
 from bench.fleet import COUNTRY_SPOTS, spot_near, vin_of
+from bench.mqtt_wire import packet, utf8_field
 from protocols.envelope import ENVELOPE_VERSION
 from protocols.topics import telemetry_topic
 
@@ -72,32 +73,16 @@ class LoadReport:
         return max(0.0, (self.end_ns - self.start_ns) / 1e9)
 
 
-def remaining_length(n: int) -> bytes:
-    """MQTT's variable-length integer (1..4 bytes)."""
-    if not 0 <= n <= 268_435_455:
-        raise ValueError(f"remaining length {n} out of range")
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _utf8(text: str) -> bytes:
-    data = text.encode()
-    return len(data).to_bytes(2, "big") + data
-
-
 def connect_packet(client_id: str, *, keepalive_s: int = 60) -> bytes:
     """CONNECT, MQTT 3.1.1, clean session, no will, no credentials."""
-    body = _utf8("MQTT") + bytes((4, 0x02)) + keepalive_s.to_bytes(2, "big") + _utf8(client_id)
-    return b"\x10" + remaining_length(len(body)) + body
+    body = (utf8_field("MQTT") + bytes((4, 0x02)) + keepalive_s.to_bytes(2, "big")
+            + utf8_field(client_id))
+    return packet(0x10, body)
 
 
 def publish_packet(topic_field: bytes, payload: bytes) -> bytes:
     """PUBLISH at QoS 0; ``topic_field`` is the topic with its 2-byte length prefix."""
-    return b"\x30" + remaining_length(len(topic_field) + len(payload)) + topic_field + payload
+    return packet(0x30, topic_field + payload)
 
 
 def telemetry_payload(vin: str, seq: int, sent_ns: int, lat: float, lon: float) -> bytes:
@@ -132,7 +117,7 @@ def generate(plan: LoadPlan, *, on_ready: Callable[[int], None] | None = None) -
     """Send the plan's messages, paced, within ``plan.max_s``; blocking."""
     socks = [_open(plan, i) for i in range(plan.connections)]
     vins = [vin_of("TLM", plan.token, i) for i in range(plan.vehicles)]
-    topics = [_utf8(telemetry_topic(vin)) for vin in vins]
+    topics = [utf8_field(telemetry_topic(vin)) for vin in vins]
     countries = list(COUNTRY_SPOTS)
     spots = [spot_near(countries[i % len(countries)], i) for i in range(plan.vehicles)]
     cap = max(1, int(plan.rate * _CATCH_UP_S))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from bench.mqtt_wire import packet, remaining_length, utf8_field
 from cli.local_services import (
     LocalServices,
     ServiceError,
@@ -23,24 +24,6 @@ from cli.local_services import (
 )
 
 # --- a minimal MQTT v5 client over a raw socket ---------------------------------------------
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _utf8(text: str) -> bytes:
-    data = text.encode()
-    return len(data).to_bytes(2, "big") + data
-
-
-def _packet(first_byte: int, body: bytes) -> bytes:
-    return bytes([first_byte]) + _varint(len(body)) + body
 
 
 class RawMqtt:
@@ -75,22 +58,24 @@ class RawMqtt:
     def connect(self, client_id: str, *, clean_start: bool, session_expiry_s: int) -> bytes:
         """Send CONNECT; return the CONNACK body (acknowledge flags, reason code, ...)."""
         props = b"\x11" + session_expiry_s.to_bytes(4, "big")
-        body = (_utf8("MQTT") + bytes([5, 0x02 if clean_start else 0x00])
-                + (30).to_bytes(2, "big") + _varint(len(props)) + props + _utf8(client_id))
-        self.sock.sendall(_packet(0x10, body))
+        body = (utf8_field("MQTT") + bytes([5, 0x02 if clean_start else 0x00])
+                + (30).to_bytes(2, "big") + remaining_length(len(props)) + props
+                + utf8_field(client_id))
+        self.sock.sendall(packet(0x10, body))
         kind, ack = self.read()
         assert kind == 0x20
         return ack
 
     def subscribe_qos1(self, topic: str) -> int:
-        self.sock.sendall(_packet(0x82, (1).to_bytes(2, "big") + b"\x00" + _utf8(topic) + b"\x01"))
+        body = (1).to_bytes(2, "big") + b"\x00" + utf8_field(topic) + b"\x01"
+        self.sock.sendall(packet(0x82, body))
         kind, ack = self.read()
         assert kind == 0x90
         return ack[-1]
 
     def publish_qos1(self, topic: str, payload: bytes, *, packet_id: int) -> None:
-        body = _utf8(topic) + packet_id.to_bytes(2, "big") + b"\x00" + payload
-        self.sock.sendall(_packet(0x32, body))
+        body = utf8_field(topic) + packet_id.to_bytes(2, "big") + b"\x00" + payload
+        self.sock.sendall(packet(0x32, body))
         kind, ack = self.read()
         assert kind == 0x40
         assert ack[:2] == packet_id.to_bytes(2, "big")
@@ -102,7 +87,7 @@ class RawMqtt:
         topic = body[2:2 + topic_len].decode()
         rest = body[2 + topic_len:]
         if kind & 0x06:
-            self.sock.sendall(_packet(0x40, rest[:2]))
+            self.sock.sendall(packet(0x40, rest[:2]))
             rest = rest[2:]
         props_len = rest[0]  # short property blocks only
         return topic, rest[1 + props_len:]
