@@ -45,6 +45,7 @@ DAY_NS: Final = 86_400 * 10**9
 # recordings at most 24 hours; the case itself until all procedures are closed.
 TECH_DATA_DAYS: Final = 30
 VOICE_RECORDING_HOURS: Final = 24
+CLAIM_IDLE_MS: Final = 30_000
 
 
 def _text(fields: Mapping[bytes, bytes], name: str, default: str = "") -> str:
@@ -121,26 +122,71 @@ class DeskConsumer:
 
     async def _record_safely(self, stream: str, group: str, entry_id: bytes,
                              fields: dict[bytes, bytes], received_ns: int) -> None:
+        """Record, then XACK; an entry that cannot be recorded is parked, never retried forever.
+
+        Redis errors propagate (the entry stays pending and is read again after
+        reconnecting). Anything else would fail again on every restart, so the entry is
+        copied to ``{stream}:dead`` for inspection, counted, and acknowledged.
+        """
         try:
             await self.record(stream, entry_id, fields, received_ns)
+        except (RedisError, OSError):
+            raise
         except ProtocolError as exc:
-            # A malformed entry is counted and acknowledged; it must not block the stream.
             self._counters.bump(keys.ERROR_COUNTERS, f"desk:{exc.field}:{exc.rule}")
-            log.warning("desk dropped malformed entry %s: %s", entry_id.decode(), exc)
+            log.warning("desk parked malformed entry %s: field=%s rule=%s", entry_id.decode(),
+                        exc.field, exc.rule)
+            await self._park(stream, entry_id, fields, f"{exc.field}: {exc.rule}")
+        except Exception as exc:
+            self._counters.bump(keys.ERROR_COUNTERS, f"desk:unreadable:{type(exc).__name__}")
+            log.warning("desk parked unreadable entry %s (%s)", entry_id.decode(),
+                        type(exc).__name__)
+            await self._park(stream, entry_id, fields, type(exc).__name__)
         await self._redis.xack(stream, group, entry_id)
+
+    async def _park(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes],
+                    reason: str) -> None:
+        parked: dict[EncodableT, EncodableT] = {b"entry": entry_id, b"reason": reason}
+        for name, value in fields.items():
+            parked[name] = value
+        await self._redis.xadd(f"{stream}:dead", parked, maxlen=10_000, approximate=True)
+
+    async def claim_abandoned(self) -> int:
+        """Take over entries another consumer of the group read but never acknowledged.
+
+        A desk worker that died for good leaves its pending entries behind; after
+        ``CLAIM_IDLE_MS`` any live desk records them.
+        """
+        handled = 0
+        for spec in self._specs:
+            reply = await self._redis.xautoclaim(spec.stream, spec.group, self._consumer,
+                                                 min_idle_time=CLAIM_IDLE_MS, count=100)
+            received_ns = self._clock_ns()
+            for entry_id, fields in reply[1]:
+                if fields:
+                    await self._record_safely(spec.stream, spec.group, entry_id, fields,
+                                              received_ns)
+                    handled += 1
+        return handled
 
     async def run(self, stop: asyncio.Event) -> None:
         """Recover pending entries, then consume until ``stop`` is set; survive Redis restarts."""
         delay = 0.05
         recovered = False
+        last_claim = time.monotonic()
         while not stop.is_set():
             try:
                 if not recovered:
                     await self.setup()
                     while await self.drain(pending=True, block_ms=None):
                         pass
+                    await self.claim_abandoned()
                     recovered = True
+                    last_claim = time.monotonic()
                 await self.drain(pending=False, block_ms=500)
+                if time.monotonic() - last_claim > CLAIM_IDLE_MS / 1000:
+                    await self.claim_abandoned()
+                    last_claim = time.monotonic()
                 delay = 0.05
             except (RedisError, OSError) as exc:
                 recovered = False

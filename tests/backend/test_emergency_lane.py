@@ -183,3 +183,20 @@ async def test_emergency_lane_desk_restart_finds_pending_incidents(
     lanes.start_role("desks", run_desks)
     record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
     assert record["desk"] == "psap-BE"
+
+
+async def test_emergency_lane_desk_parks_an_unreadable_entry_and_goes_on(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """An intake entry a desk cannot read is parked in a dead-letter stream; the next passes."""
+    psap = Redis.from_url(redis_url, db=lanes.settings.psap_db)
+    stream = keys.psap_stream("psap-BE")
+    await psap.xadd(stream, {"kind": "ecall", "incident": "poison", "msg_id": 1,
+                             "msd": b"\x03\x02\xff\xff", "sent_ns": 1})
+    incident = _incident()
+    async with Car(mqtt_url, new_vin()) as car:
+        car.send("legal", incident)
+        await car.ack()
+    await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    parked = await psap.xrange(f"{stream}:dead")
+    await psap.aclose()
+    assert any(fields[b"incident"] == b"poison" for _id, fields in parked)
