@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from backend.api.deps import ApiState
 from backend.api.routes import router
+from backend.api.service_partner_routes import router as partner_router
 from backend.incidents import DeskStores
 from backend.mqtt_link import connect, make_client
 from backend.settings import BackendSettings
@@ -37,4 +38,5 @@ def create_app(settings: BackendSettings) -> FastAPI:
     app = FastAPI(title="Telematics backend", version="1", lifespan=lifespan,
                   description="Desks of the PSAPs and the OEM call centre, and their incidents.")
     app.include_router(router)
+    app.include_router(partner_router)
     return app

@@ -1,0 +1,210 @@
+"""Maintenance cases and received calls in the OEM database (Redis).
+
+Keys (OEM database)::
+
+    sp:case:{case_id}              hash    one case, tagged for retention when written
+    sp:partner:{partner_id}:cases  zset    the partner's case ids, scored by opened_at
+    sp:calls:{vin}                 list    the latest Teleservice calls of a car, newest first
+
+Every case carries ``service`` and ``retention_rule`` from its first write, as the
+call-centre cases do, so the retention engine can attach to it: Teleservice and Smart
+Maintenance data is "kept until a specific maintenance need has been determined and
+communicated and all procedures are completed" (service_catalogue.md lines 632, 641).
+Status changes go through the pure life cycle in ``backend.maintenance`` inside a
+WATCH/MULTI transaction, so two desks closing the same case cannot both win.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Final, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+from redis.typing import EncodableT
+
+from backend import maintenance
+from backend.errors import BackendError
+from backend.maintenance import (
+    RETENTION_RULE,
+    CallRecord,
+    Case,
+    CloseReason,
+    MaintenanceNeed,
+    decide,
+)
+from protocols.teleservice import SmartMaintenanceTransfer, TeleserviceCall
+
+CALLS_KEPT: Final = 64  # more than two years of 28-day calls; enough to check the rhythm
+_WATCH_TRIES: Final = 8
+_FLOATS: Final = ("opened_at", "notified_at", "closed_at", "odometer_km")
+_JSON: Final = ("fault_codes", "due_items")
+
+
+class UnknownCaseError(BackendError):
+    """A case that does not exist, or not at the partner that asked for it."""
+
+    def __init__(self, message: str, *, case_id: str, partner_id: str = "") -> None:
+        super().__init__(message)
+        self.case_id = case_id
+        self.partner_id = partner_id
+
+
+def case_key(case_id: str) -> str:
+    return f"sp:case:{case_id}"
+
+
+def partner_cases_key(partner_id: str) -> str:
+    return f"sp:partner:{partner_id}:cases"
+
+
+def calls_key(vin: str) -> str:
+    return f"sp:calls:{vin}"
+
+
+def _record(case: Case) -> dict[EncodableT, EncodableT]:
+    record: dict[EncodableT, EncodableT] = {
+        "case_id": case.case_id, "vin": case.vin, "partner_id": case.partner_id,
+        "service": case.service, "retention_rule": RETENTION_RULE, "status": case.status,
+        "opened_at": repr(case.opened_at), "source_id": case.source_id,
+        "reason": case.reason, "fault_codes": json.dumps(list(case.fault_codes)),
+        "due_items": json.dumps(list(case.due_items)), "odometer_km": repr(case.odometer_km),
+        "notified_via": case.notified_via, "close_reason": case.close_reason,
+    }
+    if case.notified_at is not None:
+        record["notified_at"] = repr(case.notified_at)
+    if case.closed_at is not None:
+        record["closed_at"] = repr(case.closed_at)
+    return record
+
+
+def _case(raw: dict[bytes, bytes]) -> Case:
+    fields = {k.decode(): v.decode() for k, v in raw.items()}
+    fields.pop("retention_rule", None)
+    values: dict[str, object] = dict(fields)
+    for name in _FLOATS:
+        if name in fields:
+            values[name] = float(fields[name])
+    for name in _JSON:
+        values[name] = tuple(json.loads(fields.get(name, "[]")))
+    return Case(**values)  # type: ignore[arg-type]
+
+
+async def read_case(oem: Redis, case_id: str, *, partner_id: str | None = None) -> Case:
+    """One case; with ``partner_id``, only if it is that partner's."""
+    raw = cast(dict[bytes, bytes], await oem.hgetall(case_key(case_id)))
+    if not raw:
+        raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
+    case = _case(raw)
+    if partner_id is not None and case.partner_id != partner_id:
+        raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
+                               case_id=case_id, partner_id=partner_id)
+    return case
+
+
+async def open_case(oem: Redis, need: MaintenanceNeed, *, case_id: str, partner_id: str,
+                    now: float) -> Case:
+    """Write a new case, tagged; a case id seen before returns the stored case unchanged."""
+    case = maintenance.open_case(need, case_id=case_id, partner_id=partner_id, now=now)
+    key = case_key(case_id)
+    for _ in range(_WATCH_TRIES):
+        async with oem.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(key)
+                if await pipe.exists(key):
+                    break
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.hset(key, mapping=_record(case))
+                pipe.zadd(partner_cases_key(partner_id), {case_id: now})
+                await pipe.execute()
+                return case
+            except WatchError:
+                continue
+    return await read_case(oem, case_id)
+
+
+async def _move(oem: Redis, case_id: str, partner_id: str | None,
+                step: Callable[[Case], Case]) -> Case:
+    key = case_key(case_id)
+    for _ in range(_WATCH_TRIES):
+        async with oem.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(key)
+                raw = cast(dict[bytes, bytes], await pipe.hgetall(key))
+                if not raw:
+                    raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
+                current = _case(raw)
+                if partner_id is not None and current.partner_id != partner_id:
+                    raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
+                                           case_id=case_id, partner_id=partner_id)
+                moved = step(current)
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.hset(key, mapping=_record(moved))
+                await pipe.execute()
+                return moved
+            except WatchError:
+                continue
+    raise BackendError(f"case {case_id!r} kept changing; gave up after {_WATCH_TRIES} tries")
+
+
+async def mark_notified(oem: Redis, case_id: str, *, now: float,
+                        via: str = "partner_desk") -> Case:
+    """Record that the need was communicated to the partner (open → notified)."""
+    return await _move(oem, case_id, None,
+                       lambda case: maintenance.notify(case, now=now, via=via))
+
+
+async def close_case(oem: Redis, case_id: str, *, now: float,
+                     reason: CloseReason = "procedures_completed",
+                     partner_id: str | None = None) -> Case:
+    """Close a notified case and stamp ``closed_at``, from which retention may delete it."""
+    return await _move(oem, case_id, partner_id,
+                       lambda case: maintenance.close(case, now=now, reason=reason))
+
+
+async def cases_of(oem: Redis, partner_id: str, *, limit: int = 100) -> list[Case]:
+    """The partner's cases, newest first."""
+    ids = cast(list[bytes], await oem.zrevrange(partner_cases_key(partner_id), 0, limit - 1))
+    out = []
+    for raw_id in ids:
+        raw = cast(dict[bytes, bytes], await oem.hgetall(case_key(raw_id.decode())))
+        if raw:
+            out.append(_case(raw))
+    return out
+
+
+async def record_call(oem: Redis, call: TeleserviceCall) -> None:
+    """Keep the call id, reason, time and odometer, so the rhythm can be checked later.
+
+    Only ids and timing are kept here: the content lives in the case, if any. Smart
+    Maintenance transfers follow trips, not the 28-day / 1,000 km rhythm, so they are
+    not kept here.
+    """
+    entry = json.dumps({"call_id": call.call_id, "reason": call.reason, "at": call.at,
+                        "odometer_km": call.odometer_km})
+    async with oem.pipeline(transaction=True) as pipe:
+        pipe.lpush(calls_key(call.vin), entry)
+        pipe.ltrim(calls_key(call.vin), 0, CALLS_KEPT - 1)
+        await pipe.execute()
+
+
+async def calls_of(oem: Redis, vin: str) -> list[CallRecord]:
+    """The calls kept for ``vin``, newest first."""
+    raw = cast(list[bytes], await oem.lrange(calls_key(vin), 0, -1))
+    return [CallRecord(**json.loads(item)) for item in raw]
+
+
+async def receive(oem: Redis, message: TeleserviceCall | SmartMaintenanceTransfer, *,
+                  partner_id: str, now: float, case_id: str | None = None) -> Case | None:
+    """Record a received call or transfer; open a case when it shows a maintenance need.
+
+    The case id defaults to the call's own id, so a redelivered call opens no second case.
+    """
+    if isinstance(message, TeleserviceCall):
+        await record_call(oem, message)
+    need = decide(message)
+    if need is None:
+        return None
+    return await open_case(oem, need, case_id=case_id or f"{message.vin}-{need.source_id}",
+                           partner_id=partner_id, now=now)

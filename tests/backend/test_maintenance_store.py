@@ -1,0 +1,135 @@
+"""Maintenance cases and received calls in a real Redis (OEM database)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import cast
+
+import pytest
+from redis.asyncio import Redis
+
+from backend.maintenance import CaseTransitionError, MaintenanceNeed, late_calls
+from backend.maintenance_store import (
+    UnknownCaseError,
+    calls_of,
+    case_key,
+    cases_of,
+    close_case,
+    mark_notified,
+    open_case,
+    read_case,
+    receive,
+)
+from protocols.teleservice import ServiceItem, SmartMaintenanceTransfer, TeleserviceCall
+from tests.backend.support import new_vin
+
+T0 = 1_767_225_600.0
+DAY = 86_400.0
+
+
+@pytest.fixture
+async def oem(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, db=0)
+    yield client
+    await client.aclose()
+
+
+def _ids() -> tuple[str, str]:
+    tag = uuid.uuid4().hex[:10]
+    return f"case-{tag}", f"sp-test-{tag}"
+
+
+def _need(vin: str, service: str = "teleservice") -> MaintenanceNeed:
+    return MaintenanceNeed(vin, "c-1", service, "service_need", ("P0300",),  # type: ignore[arg-type]
+                           ("brake_fluid",), 12_000.0, T0)
+
+
+async def test_maintenance_store_open_case_is_tagged(oem: Redis) -> None:
+    """A new case carries its service, retention rule and opening time when written."""
+    case_id, partner = _ids()
+    await open_case(oem, _need(new_vin()), case_id=case_id, partner_id=partner, now=T0)
+    stored = cast(dict[bytes, bytes], await oem.hgetall(case_key(case_id)))
+    raw = {k.decode(): v.decode() for k, v in stored.items()}
+    assert (raw["service"], raw["retention_rule"], float(raw["opened_at"]), raw["status"]) == (
+        "teleservice", "until_procedures_closed", T0, "open")
+    assert "closed_at" not in raw
+    assert await oem.zscore(f"sp:partner:{partner}:cases", case_id) == T0
+
+
+async def test_maintenance_store_open_case_twice_keeps_the_first(oem: Redis) -> None:
+    """Opening a case id again returns the stored case and indexes it once."""
+    case_id, partner = _ids()
+    vin = new_vin()
+    first = await open_case(oem, _need(vin), case_id=case_id, partner_id=partner, now=T0)
+    again = await open_case(oem, _need(vin, "smart_maintenance"), case_id=case_id,
+                            partner_id=partner, now=T0 + 5)
+    assert again == first
+    assert [c.case_id for c in await cases_of(oem, partner)] == [case_id]
+
+
+async def test_maintenance_store_close_only_after_notified(oem: Redis) -> None:
+    """Closing an open case is refused; after notification it closes with closed_at."""
+    case_id, partner = _ids()
+    await open_case(oem, _need(new_vin()), case_id=case_id, partner_id=partner, now=T0)
+    with pytest.raises(CaseTransitionError, match="only after the need was communicated"):
+        await close_case(oem, case_id, now=T0 + 1)
+    assert (await read_case(oem, case_id)).status == "open"
+    notified = await mark_notified(oem, case_id, now=T0 + 2, via="email")
+    assert (notified.status, notified.notified_at) == ("notified", T0 + 2)
+    closed = await close_case(oem, case_id, now=T0 + 3, reason="serviced")
+    stored = await read_case(oem, case_id)
+    assert stored == closed
+    assert (stored.status, stored.closed_at, stored.close_reason, stored.notified_via) == (
+        "closed", T0 + 3, "serviced", "email")
+    assert (await oem.hget(case_key(case_id), "retention_rule")) == b"until_procedures_closed"
+
+
+async def test_maintenance_store_unknown_or_foreign_case(oem: Redis) -> None:
+    """An unknown case, or another partner's, is an UnknownCaseError."""
+    case_id, partner = _ids()
+    with pytest.raises(UnknownCaseError, match=f"no case '{case_id}'"):
+        await read_case(oem, case_id)
+    with pytest.raises(UnknownCaseError):
+        await mark_notified(oem, case_id, now=T0)
+    await open_case(oem, _need(new_vin()), case_id=case_id, partner_id=partner, now=T0)
+    await mark_notified(oem, case_id, now=T0)
+    with pytest.raises(UnknownCaseError, match="at partner 'sp-other'"):
+        await close_case(oem, case_id, now=T0, partner_id="sp-other")
+    assert (await read_case(oem, case_id, partner_id=partner)).status == "notified"
+
+
+async def test_maintenance_store_cases_of_newest_first(oem: Redis) -> None:
+    """A partner's cases come newest first, with their findings."""
+    _, partner = _ids()
+    ids = [f"{partner}-{n}" for n in range(3)]
+    for n, case_id in enumerate(ids):
+        await open_case(oem, _need(new_vin()), case_id=case_id, partner_id=partner,
+                        now=T0 + n)
+    listed = await cases_of(oem, partner)
+    assert [c.case_id for c in listed] == ids[::-1]
+    assert listed[0].fault_codes == ("P0300",)
+    assert listed[0].due_items == ("brake_fluid",)
+
+
+async def test_maintenance_store_receive_records_every_call(oem: Redis) -> None:
+    """Every Teleservice call is kept for the rhythm; only a need opens a case."""
+    vin = new_vin()
+    _, partner = _ids()
+    quiet = TeleserviceCall(vin, "c-1", "interval_28d", 1_000.0, 1, T0, "bev",
+                            [], [ServiceItem("brake_fluid", 20_000.0, 400.0, "ok")])
+    assert await receive(oem, quiet, partner_id=partner, now=T0) is None
+    faulty = TeleserviceCall(vin, "c-2", "service_need", 1_400.0, 1, T0 + 5 * DAY, "bev",
+                             ["P0A80"])
+    case = await receive(oem, faulty, partner_id=partner, now=T0 + 5 * DAY)
+    assert case is not None
+    assert (case.case_id, case.service, case.vin) == (f"{vin}-c-2", "teleservice", vin)
+    smart = SmartMaintenanceTransfer(vin, "s-1", "weekly", 3_000.0, T0 + 50 * DAY, 1)
+    assert await receive(oem, smart, partner_id=partner, now=T0 + 50 * DAY) is None
+    calls = await calls_of(oem, vin)
+    assert [(c.call_id, c.reason, c.at) for c in calls] == [
+        ("c-2", "service_need", T0 + 5 * DAY), ("c-1", "interval_28d", T0)]
+    late = TeleserviceCall(vin, "c-3", "interval_28d", 1_500.0, 1, T0 + 40 * DAY, "bev")
+    assert await receive(oem, late, partner_id=partner, now=T0 + 40 * DAY) is None
+    assert [c.call_id for c in late_calls(await calls_of(oem, vin))] == ["c-3"]
+    assert [c.case_id for c in await cases_of(oem, partner)] == [f"{vin}-c-2"]
