@@ -1,0 +1,48 @@
+"""The assistance desk's entitlement decision: which programme, which rules.
+
+``decide_entitlement`` is pure: the policy, the incident as assessed and the services
+asked for go in; an ``EntitlementDecision`` with its reasons comes out, and becomes part
+of the case (seed 001 §16e/§16f: the specialist organises help; seeds 000 and 004 say
+what the customer is entitled to). The rules live in one module per seed:
+
+* ``road_assist_24_7`` → ``backend.road_assist`` (seed 000, MINI Road Assist 24/7);
+* ``si_car_assistance`` → ``backend.si_assistance`` (seed 004, Triglav PG-aas-mini/23-12).
+
+Working days skip weekends (``backend.dates``); every number is a named constant in
+its rule module with the seed line it comes from.
+"""
+
+from __future__ import annotations
+
+from backend.entitlement_model import (
+    Cause,
+    EntitlementDecision,
+    Grant,
+    Incident,
+    Policy,
+    Programme,
+    Service,
+    distance_km,
+)
+from backend.road_assist import decide_road_assist
+from backend.si_assistance import decide_si
+
+__all__ = [
+    "Cause",
+    "EntitlementDecision",
+    "Grant",
+    "Incident",
+    "Policy",
+    "Programme",
+    "Service",
+    "decide_entitlement",
+    "distance_km",
+]
+
+
+def decide_entitlement(policy: Policy, incident: Incident,
+                       requested: tuple[Service, ...] | None = None) -> EntitlementDecision:
+    """Apply the policy's programme to the incident; ``requested`` None: every service."""
+    if policy.programme == "road_assist_24_7":
+        return decide_road_assist(policy, incident, requested)
+    return decide_si(policy, incident, requested)

@@ -1,0 +1,100 @@
+"""The call centre's HV warn-call handover: contact data, PSAP, retention (seed 001 §2b)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from backend.hv_handling import CustomerDirectory, delete_after, hand_over, is_expired
+from protocols.hv import HvWarnCall
+
+VIN = "WMW11GD0X0T000001"
+T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC).timestamp()
+
+
+def _call(lat: float = 50.8467, lon: float = 4.3525, **changes: Any) -> HvWarnCall:
+    values: dict[str, Any] = {
+        "vin": VIN, "lat": lat, "lon": lon, "model": "BEV", "plug_state": "plugged",
+        "incident": f"{VIN}-hv-1", "timestamp": T0, "doors": {"front_left": "closed"},
+        "boot": "closed", "engine_state": "off", "ignition": "off", "sent_ns": 1,
+    }
+    return HvWarnCall(**(values | changes))
+
+
+def _epoch(year: int, month: int, day: int, hour: int, minute: int) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
+
+
+def test_hand_over_adds_the_customer_contact_data() -> None:
+    """The desk adds name, phone and language, which the car does not send."""
+    handover = hand_over(_call(), CustomerDirectory(), now=T0 + 4.0)
+    assert handover.customer is not None
+    assert handover.customer.phone.startswith("+32")
+    assert not handover.contact_missing
+    assert handover.call.model == "BEV"
+
+
+def test_hand_over_uses_a_customer_added_later() -> None:
+    """with_customer returns a new directory; the old one is unchanged."""
+    base = CustomerDirectory.empty()
+    added = base.with_customer("WMW11GD0X0T000009", name="Ana Kos", phone="+386 1 234",
+                               language="sl")
+    call = _call(vin="WMW11GD0X0T000009")
+    assert hand_over(call, added, now=T0).customer == added.lookup("WMW11GD0X0T000009")
+    missing = hand_over(call, base, now=T0)
+    assert missing.contact_missing
+
+
+@pytest.mark.parametrize(("lat", "lon", "country"), [
+    (50.8467, 4.3525, "BE"), (48.1374, 11.5755, "DE"), (46.0569, 14.5058, "SI"),
+])
+def test_hand_over_routes_to_the_local_psap(lat: float, lon: float, country: str) -> None:
+    """The nearest local PSAP follows from the GPS position, as for an eCall."""
+    handover = hand_over(_call(lat, lon), CustomerDirectory(), now=T0)
+    assert handover.psap.country == country
+    assert handover.psap_reason == "position"
+    assert handover.desk == f"psap-{country}"
+
+
+def test_hand_over_falls_back_to_the_network_country_at_sea() -> None:
+    """With no country at the position, the mobile network country decides."""
+    handover = hand_over(_call(54.5, 3.0), CustomerDirectory(), now=T0, network_country="nl")
+    assert handover.psap.country == "NL"
+    assert handover.psap_reason == "network_country"
+
+
+def test_hand_over_records_the_warning_delay() -> None:
+    """Seconds from detection to desk, checked against the UN GTR 20 five minutes."""
+    assert hand_over(_call(), CustomerDirectory(), now=T0 + 3.0).within_warning_limit
+    late = hand_over(_call(), CustomerDirectory(), now=T0 + 301.0)
+    assert late.detection_to_desk_s == 301.0
+    assert not late.within_warning_limit
+
+
+def test_hand_over_tags_retention() -> None:
+    """Service and rule tags are attached with a deletion time six months on."""
+    handover = hand_over(_call(), CustomerDirectory(), now=T0)
+    assert handover.service == "hv_warn_call"
+    assert handover.retention_rule == "fixed_window"
+    assert handover.delete_after == _epoch(2025, 9, 3, 12, 0)
+
+
+@pytest.mark.parametrize(("incident", "deleted"), [
+    (_epoch(2025, 8, 31, 23, 30), _epoch(2026, 2, 28, 23, 30)),
+    (_epoch(2023, 8, 31, 6, 0), _epoch(2024, 2, 29, 6, 0)),
+    (_epoch(2025, 12, 31, 0, 0), _epoch(2026, 6, 30, 0, 0)),
+    (_epoch(2025, 9, 30, 0, 0), _epoch(2026, 3, 30, 0, 0)),
+    (_epoch(2025, 1, 15, 8, 0), _epoch(2025, 7, 15, 8, 0)),
+])
+def test_delete_after_is_six_calendar_months(incident: float, deleted: float) -> None:
+    """Six calendar months, clamped to the end of a shorter month."""
+    assert delete_after(incident) == deleted
+
+
+def test_is_expired_after_the_window() -> None:
+    """The record must go once the deletion time is reached."""
+    handover = hand_over(_call(), CustomerDirectory(), now=T0)
+    assert not is_expired(handover, now=handover.delete_after - 1.0)
+    assert is_expired(handover, now=handover.delete_after)
