@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Final, TypedDict, cast
 
 import msgpack
@@ -28,9 +28,11 @@ from redis.typing import EncodableT
 
 from backend import keys
 from backend.counters import Counters
+from backend.hv_handling import CustomerDirectory, hand_over
 from backend.psap_directory import desks as psap_desks
 from backend.streams import StreamWriter, ensure_group
 from protocols.errors import ProtocolError
+from protocols.hv import unpack_hv_call
 from protocols.msd.codec import decode_msd
 from protocols.msd.jsonform import msd_to_json
 
@@ -239,16 +241,21 @@ class PsapDesks(DeskConsumer):
 
 
 class CallCentreDesk(DeskConsumer):
-    """The OEM call centre: opens Intelligent eCall cases and hands them to the PSAP."""
+    """The OEM call centre: opens Intelligent eCall and HV warn cases, hands them to the PSAP."""
 
     def __init__(self, oem: Redis, psap: StreamWriter, *, consumer: str, counters: Counters,
-                 clock_ns: Clock = time.time_ns) -> None:
+                 clock_ns: Clock = time.time_ns,
+                 customers: CustomerDirectory | None = None) -> None:
         super().__init__(oem, [StreamSpec(keys.CALLCENTRE_STREAM, keys.CALLCENTRE_GROUP)],
                          consumer=consumer, counters=counters, clock_ns=clock_ns)
         self._psap = psap
+        self._customers = customers or CustomerDirectory()
 
     async def record(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes],
                      received_ns: int) -> None:
+        if _text(fields, "kind") == "hv_warn":
+            await self._hv_warn(fields, received_ns)
+            return
         incident = _text(fields, "incident")
         key = keys.case_key(incident)
         sent = transmission(fields, received_ns)
@@ -290,3 +297,33 @@ class CallCentreDesk(DeskConsumer):
                                      keys.psap_dedup_key(f"cc-{incident}", int(sent["msg_id"])),
                                      handover)
         self._counters.bump("metrics:desks", "callcentre:case")
+
+    async def _hv_warn(self, fields: dict[bytes, bytes], received_ns: int) -> None:
+        """Seed 001 §2: add the customer's contact data, pass the incident to the local PSAP."""
+        call = unpack_hv_call(fields[b"record"])
+        handover = hand_over(call, self._customers, now=received_ns / 1e9)
+        sent = transmission(fields, received_ns)
+        contact = asdict(handover.customer) if handover.customer is not None else None
+        details = {**asdict(call), "contact": contact}
+        case: Record = {
+            "incident": call.incident, "vin": call.vin, "status": "open", "variant": "hv_warn",
+            "psap": handover.desk, "psap_reason": handover.psap_reason,
+            "transmissions": json.dumps([sent]), "updates": 0,
+            "opened_ns": received_ns, "received_ns": received_ns,
+            "last_received_ns": received_ns, "latency_ms": sent["latency_ms"],
+            "extras": json.dumps(details),
+            "within_warning_limit": int(handover.within_warning_limit),
+            # Retention tags: kept six calendar months after the incident (seed 001 §2).
+            "service": handover.service, "retention_rule": handover.retention_rule,
+            "delete_after": handover.delete_after,
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.case_key(call.incident), mapping=case)
+            pipe.zadd(keys.CASE_INDEX, {call.incident: received_ns}, nx=True)
+            await pipe.execute()
+        await self._psap.append_once(
+            keys.psap_stream(handover.desk), keys.psap_dedup_key(f"cc-{call.incident}", 1),
+            {"kind": "handover", "variant": "hv_warn", "incident": call.incident, "msg_id": 1,
+             "sent_ns": call.sent_ns, "psap_reason": handover.psap_reason,
+             "extras": msgpack.packb(details)})
+        self._counters.bump("metrics:desks", "callcentre:hv_warn")

@@ -19,7 +19,7 @@ from backend.relay import CALLCENTRE_DESK
 
 _JSON_FIELDS: Final = frozenset({"msd", "extras", "transmissions"})
 _INT_FIELDS: Final = frozenset({"updates", "received_ns", "last_received_ns", "opened_ns",
-                                "tech_data_delete_after_ns"})
+                                "tech_data_delete_after_ns", "within_warning_limit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ def _decode(raw: dict[bytes, bytes]) -> dict[str, Any]:
             out[name] = json.loads(text)
         elif name in _INT_FIELDS:
             out[name] = int(text)
-        elif name == "latency_ms":
+        elif name in ("latency_ms", "delete_after"):
             out[name] = float(text)
         else:
             out[name] = text

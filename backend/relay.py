@@ -1,5 +1,6 @@
 """The emergency lane: check every eCall, hand it on durably, acknowledge it to the car.
 
+High-voltage warn calls, also safety calls, ride the same lane to the call centre.
 Legal eCall and PSAP (voice) eCall are relayed to the PSAP domain and nothing of them
 is kept on the OEM side (seed 001 §7b/§7c: "geen gegevens verwerkt of opgeslagen"):
 the de-duplication key lives in the PSAP database, and logs carry incident ids and
@@ -29,9 +30,10 @@ from backend.psap_directory import PsapChoice, responsible_psap
 from backend.streams import StreamWriter
 from protocols.envelope import EcallAck, EcallMessage, VoiceCall, pack, unpack
 from protocols.errors import EnvelopeError, ProtocolError
+from protocols.hv import unpack_hv_call
 from protocols.msd.codec import decode_msd
 from protocols.msd.model import LOCATION_UNKNOWN, Msd
-from protocols.topics import ecall_ack_topic, parse_topic
+from protocols.topics import ecall_ack_topic, hv_ack_topic, parse_topic
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,9 @@ class EmergencyRelay:
     async def handle(self, topic: str, payload: bytes) -> None:
         try:
             parsed = parse_topic(topic)
+            if parsed.kind == "hv_warn":
+                await self._hv_warn(parsed.vin, payload)
+                return
             envelope = unpack(payload)
             if parsed.kind == "ecall":
                 if not isinstance(envelope, EcallMessage):
@@ -151,6 +156,22 @@ class EmergencyRelay:
         self._publish(ecall_ack_topic(message.vin), pack(ack))
         log.info("ecall incident=%s msg=%d -> %s in %.3f ms", message.incident, message.msg_id,
                  hop.desk, (self._clock_ns() - message.sent_ns) / 1e6)
+
+    async def _hv_warn(self, vin: str, payload: bytes) -> None:
+        """A high-voltage warn call goes to the OEM call centre (seed 001 §2), at once."""
+        call = unpack_hv_call(payload)
+        if call.vin != vin:
+            raise EnvelopeError("warn call VIN differs from its topic", field="vin",
+                                rule="record vin == topic vin")
+        hop = Hop("oem", keys.CALLCENTRE_STREAM, keys.oem_dedup_key(call.incident, 0),
+                  CALLCENTRE_DESK)
+        fields: Fields = {"kind": "hv_warn", "variant": "hv_warn", "incident": call.incident,
+                          "msg_id": 1, "sent_ns": call.sent_ns, "relay_ns": self._clock_ns(),
+                          "record": payload}
+        entry = await self._hand_off(hop, fields)
+        self._counters.bump(keys.INGEST_COUNTERS, f"hv_warn:{'new' if entry else 'dup'}")
+        ack = EcallAck(call.incident, 1, hop.desk, self._clock_ns())
+        self._publish(hv_ack_topic(vin), pack(ack))
 
     async def _voice(self, country: str, call: VoiceCall) -> None:
         choice = responsible_psap(None, None, network_country=country)

@@ -36,6 +36,7 @@ from protocols.topics import (
     BULK_SHARE_GROUP,
     ECALL_FILTER,
     EMERGENCY_SHARE_GROUP,
+    HV_WARN_FILTER,
     TELEMETRY_FILTER,
     VOICE_FILTER,
     parse_topic,
@@ -81,6 +82,7 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
     await subscribe(client, [
         gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, ECALL_FILTER), qos=1),
         gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, VOICE_FILTER), qos=1),
+        gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, HV_WARN_FILTER), qos=1),
     ])
     await mark_ready(oem, "emergency", settings.worker_id)
     log.info("emergency lane subscribed")

@@ -23,6 +23,7 @@ EMERGENCY_SHARE_GROUP = "emergency"
 BULK_SHARE_GROUP = "bulk"
 ECALL_FILTER = f"tcu/{VERSION}/+/ecall/+"
 VOICE_FILTER = f"psap/{VERSION}/+/voice"
+HV_WARN_FILTER = f"tcu/{VERSION}/+/hv-warn"  # a safety call: it rides the emergency lane
 TELEMETRY_FILTER = f"tcu/{VERSION}/+/telemetry"
 
 _VIN_CHARS = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
@@ -47,6 +48,14 @@ def telemetry_topic(vin: str) -> str:
     return f"tcu/{VERSION}/{_check_vin(vin)}/telemetry"
 
 
+def hv_warn_topic(vin: str) -> str:
+    return f"tcu/{VERSION}/{_check_vin(vin)}/hv-warn"
+
+
+def hv_ack_topic(vin: str) -> str:
+    return f"cmd/{VERSION}/{_check_vin(vin)}/hv-warn/ack"
+
+
 def voice_topic(country: str) -> str:
     return f"psap/{VERSION}/{country.upper()}/voice"
 
@@ -64,7 +73,8 @@ def vehicle_commands_filter(vin: str) -> str:
     return f"cmd/{VERSION}/{_check_vin(vin)}/#"
 
 
-TopicKind = Literal["ecall", "telemetry", "voice", "ecall_ack", "msd_request"]
+TopicKind = Literal["ecall", "telemetry", "voice", "ecall_ack", "msd_request", "hv_warn",
+                    "hv_ack"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +97,10 @@ def parse_topic(topic: str) -> ParsedTopic:
             return ParsedTopic("ecall", vin=_check_vin(vin), variant=variant)
         case ["tcu", _, vin, "telemetry"]:
             return ParsedTopic("telemetry", vin=_check_vin(vin))
+        case ["tcu", _, vin, "hv-warn"]:
+            return ParsedTopic("hv_warn", vin=_check_vin(vin))
+        case ["cmd", _, vin, "hv-warn", "ack"]:
+            return ParsedTopic("hv_ack", vin=_check_vin(vin))
         case ["psap", _, country, "voice"] if len(country) == 2 and country.isalpha():
             return ParsedTopic("voice", country=country.upper())
         case ["cmd", _, vin, "ecall", "ack"]:

@@ -9,6 +9,8 @@ from protocols.topics import (
     ECALL_FILTER,
     ecall_ack_topic,
     ecall_topic,
+    hv_ack_topic,
+    hv_warn_topic,
     msd_request_topic,
     parse_topic,
     shared,
@@ -27,6 +29,8 @@ def test_topics_round_trip_through_parse() -> None:
     assert parse_topic(voice_topic("be")).country == "BE"
     assert parse_topic(ecall_ack_topic(VIN)).kind == "ecall_ack"
     assert parse_topic(msd_request_topic(VIN)).kind == "msd_request"
+    assert parse_topic(hv_warn_topic(VIN)).vin == VIN
+    assert parse_topic(hv_ack_topic(VIN)).kind == "hv_ack"
 
 
 def test_topics_emergency_lane_is_a_shared_subscription() -> None:

@@ -1,0 +1,98 @@
+"""High-voltage warn calls on the emergency lane: call centre, contact data, local PSAP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import gmqtt
+from gmqtt.mqtt.constants import MQTTv50
+from redis.asyncio import Redis
+
+from backend import keys
+from protocols.addresses import mqtt_address
+from protocols.envelope import EcallAck, unpack
+from protocols.hv import HvWarnCall, pack_hv_call
+from protocols.topics import hv_ack_topic, hv_warn_topic
+from tests.backend.support import Lanes
+
+KNOWN_CUSTOMER_VIN = "WMW11GD0X0T000001"  # in the call centre's sample customer directory
+
+
+async def _hash(redis_url: str, db: int, key: str) -> dict[str, str]:
+    redis = Redis.from_url(redis_url, db=db)
+    try:
+        for _ in range(250):
+            raw = await redis.hgetall(key)
+            if raw:
+                return {k.decode(): v.decode() for k, v in raw.items()}
+            await asyncio.sleep(0.02)
+    finally:
+        await redis.aclose()
+    raise AssertionError(f"{key} never appeared")
+
+
+async def test_hv_warn_lane_reaches_callcentre_then_local_psap(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """A BEV's thermal warning is acked, opened as a case with contact data, handed to PSAP BE."""
+    incident = f"{KNOWN_CUSTOMER_VIN}-hv-{uuid.uuid4().hex[:6]}"
+    call = HvWarnCall(vin=KNOWN_CUSTOMER_VIN, lat=50.8467, lon=4.3525, model="BEV",
+                      plug_state="plugged", incident=incident, timestamp=time.time(),
+                      doors={"front_left": "closed"}, boot="closed", engine_state="off",
+                      ignition="off", sent_ns=time.time_ns())
+    acks: asyncio.Queue[EcallAck] = asyncio.Queue()
+    client = gmqtt.Client(f"hv-car-{uuid.uuid4().hex[:6]}")
+
+    def on_message(_c: object, _t: str, payload: bytes, _q: int, _p: object) -> int:
+        message = unpack(payload)
+        assert isinstance(message, EcallAck)
+        acks.put_nowait(message)
+        return 0
+
+    client.on_message = on_message
+    subscribed = asyncio.get_running_loop().create_future()
+    client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
+    host, port = mqtt_address(mqtt_url)
+    await client.connect(host, port, version=MQTTv50)
+    client.subscribe(gmqtt.Subscription(hv_ack_topic(KNOWN_CUSTOMER_VIN), qos=1))
+    await asyncio.wait_for(subscribed, 5)
+    client.publish(hv_warn_topic(KNOWN_CUSTOMER_VIN), pack_hv_call(call), qos=1)
+    ack = await asyncio.wait_for(acks.get(), 5)
+    await client.disconnect()
+    assert (ack.incident, ack.route) == (incident, "callcentre")
+
+    case = await _hash(redis_url, lanes.settings.oem_db, keys.case_key(incident))
+    assert case["variant"] == "hv_warn"
+    assert case["psap"] == "psap-BE"
+    assert case["service"] == "hv_warn_call"
+    assert case["retention_rule"] == "fixed_window"
+    six_months_s = 181 * 86400
+    assert abs(float(case["delete_after"]) - call.timestamp - six_months_s) < 4 * 86400
+    details = json.loads(case["extras"])
+    assert details["contact"]["phone"].startswith("+32")
+    assert details["plug_state"] == "plugged"
+
+    psap = await _hash(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    assert (psap["desk"], psap["via"], psap["variant"]) == ("psap-BE", "callcentre", "hv_warn")
+    assert json.loads(psap["extras"])["contact"]["name"]
+
+
+async def test_hv_warn_lane_counts_an_unreadable_oversized_call(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """An unreadable 30 KB payload on the warn-call topic is counted as rejected."""
+    client = gmqtt.Client(f"hv-bad-{uuid.uuid4().hex[:6]}")
+    host, port = mqtt_address(mqtt_url)
+    await client.connect(host, port, version=MQTTv50)
+    oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
+    before = int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0)
+    client.publish(hv_warn_topic(KNOWN_CUSTOMER_VIN), b"\x81\xa1v\x01" + bytes(30_000), qos=1)
+    await client.disconnect()
+    for _ in range(250):
+        if int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0) > before:
+            break
+        await asyncio.sleep(0.02)
+    after = int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0)
+    await oem.aclose()
+    assert after == before + 1
