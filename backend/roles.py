@@ -114,6 +114,7 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
 
 async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     decode_msd(bytes.fromhex(_WARM_MSD))  # the desks decode too; compile before the first eCall
+    warm_up()  # the call centre picks the PSAP of HV warn calls
     oem, psap = _redis(settings, settings.oem_db), _redis(settings, settings.psap_db)
     counters = Counters()
     consumer = f"desk-{settings.worker_id}"

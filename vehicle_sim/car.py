@@ -13,11 +13,21 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 
 from protocols.envelope import EcallAck, EcallMessage, MsdRequest, VoiceCall, pack, unpack
 from protocols.errors import ProtocolError
+from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.msd.codec import encode_msd
-from protocols.topics import ecall_topic, parse_topic, vehicle_commands_filter, voice_topic
+from protocols.topics import (
+    ecall_topic,
+    hv_warn_topic,
+    parse_topic,
+    vehicle_commands_filter,
+    voice_topic,
+)
+from vehicle_sim.battery import BatteryMode
 from vehicle_sim.crash import CrashPulse, Occupancy
 from vehicle_sim.ecall_machine import (
     Ack,
@@ -33,6 +43,7 @@ from vehicle_sim.ecall_machine import (
     step,
 )
 from vehicle_sim.ecall_machine import VoiceCall as PlaceVoiceCall
+from vehicle_sim.hv_warn import BodySnapshot, runaway_until_alarm, warn_call
 from vehicle_sim.injury import intelligent_extras
 from vehicle_sim.mqtt_transport import TcuLink
 from vehicle_sim.scenario import CrashDef, VehicleDef
@@ -41,6 +52,7 @@ from vehicle_sim.vehicle import VehicleSpec, VehicleState, build_msd
 
 log = logging.getLogger(__name__)
 Notify = Callable[[str], None]
+HV_ATTEMPTS = 3  # a warn call is resent until acknowledged, up to this many times
 
 
 class Car:
@@ -89,6 +101,36 @@ class Car:
         self._automatic = automatic
         self.trace = IncidentTrace(self.vdef.id, self.spec.vin, incident, kind)
         self._apply(Trigger(automatic=automatic, incident=incident))
+
+    def thermal_runaway(self, ambient_c: float) -> None:
+        """A cell fault in the HV battery: the car sends the warn call at once (seed 001 §2)."""
+        mode: BatteryMode = ("charging" if self.vdef.plugged
+                             else "locked" if self.vdef.locked else "parked")
+        event, battery = runaway_until_alarm(self.vdef.powertrain, mode=mode,
+                                             ambient_c=ambient_c)
+        body = BodySnapshot(lat=self.vehicle.lat, lon=self.vehicle.lon,
+                            plug_state="plugged" if self.vdef.plugged else "unplugged")
+        now = time.time()
+        call = warn_call(replace(event, at=now), battery, body, vin=self.spec.vin, sent_ns=0)
+        call = replace(call, incident=f"{self.spec.vin[-6:]}-hv-{uuid.uuid4().hex[:12]}")
+        self.trace = IncidentTrace(self.vdef.id, self.spec.vin, call.incident, "thermal")
+        self._notify(f"{self.vdef.id}: battery alarm ({event.kind}, {event.cell_temp_c:.0f} °C "
+                     f"after {event.at / 60:.0f} min of runaway, {mode})")
+        self._send_hv_call(call, attempt=1)
+
+    def _send_hv_call(self, call: HvWarnCall, *, attempt: int) -> None:
+        """Publish the warn call; resend it if no acknowledgement comes in time."""
+        assert self.trace is not None
+        if any(t.acked_ns is not None for t in self.trace.transmissions):
+            return
+        sent = replace(call, sent_ns=time.time_ns())
+        self.trace.transmissions.append(Transmission("hv_warn", attempt, sent.sent_ns))
+        self._link.publish(hv_warn_topic(self.spec.vin), pack_hv_call(sent))
+        self._notify(f"{self.vdef.id}: HV warn call sent (attempt {attempt})")
+        if attempt < HV_ATTEMPTS:
+            loop = asyncio.get_running_loop()
+            resend = partial(self._send_hv_call, call, attempt=attempt + 1)
+            self._timers.append(loop.call_later(self.context.ack_timeout_s, resend))
 
     def expect_update(self) -> None:
         """The operator has asked for an update: the car is not settled until it answers."""
@@ -151,18 +193,21 @@ class Car:
         except ProtocolError as exc:
             log.warning("%s: ignored downlink: %s", self.vdef.id, exc)
             return
-        if kind == "ecall_ack" and isinstance(message, EcallAck):
+        if kind == "hv_ack" and isinstance(message, EcallAck):
+            self._record_ack(message, any_attempt=True)
+            self._check_settled()
+        elif kind == "ecall_ack" and isinstance(message, EcallAck):
             self._record_ack(message)
             self._apply(Ack(incident=message.incident, msg_id=message.msg_id, route=message.route))
         elif kind == "msd_request" and isinstance(message, MsdRequest):
             self._notify(f"{self.vdef.id}: MSD update requested by {message.requested_by}")
             self._apply(UpdateRequest(incident=message.incident))
 
-    def _record_ack(self, ack: EcallAck) -> None:
+    def _record_ack(self, ack: EcallAck, *, any_attempt: bool = False) -> None:
         if self.trace is None or ack.incident != self.trace.incident:
             return
         for sent in self.trace.transmissions:
-            if sent.msg_id == ack.msg_id and sent.acked_ns is None:
+            if (any_attempt or sent.msg_id == ack.msg_id) and sent.acked_ns is None:
                 sent.acked_ns = time.time_ns()
                 sent.route = ack.route
                 self._notify(f"{self.vdef.id}: acknowledged #{ack.msg_id} -> {ack.route} "

@@ -107,6 +107,8 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                         car.crash(event.crash)
                     elif event.sos is not None:
                         car.sos()
+                    elif event.thermal_runaway is not None:
+                        car.thermal_runaway(event.thermal_runaway.ambient_c)
                     elif event.msd_update is not None:
                         deadline = time.monotonic() + scenario.settle_timeout_s
                         pending.append(asyncio.create_task(

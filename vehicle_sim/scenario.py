@@ -19,7 +19,7 @@ from protocols.msd.model import VEHICLE_TYPES_V3
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*$")
 PropulsionName = Literal["gasoline", "diesel", "cng", "lpg", "electric", "hydrogen", "other"]
-Variant = Literal["intelligent", "legal", "psap_voice"]
+Variant = Literal["intelligent", "legal", "psap_voice", "hv_warn"]
 _GASOLINE: tuple[PropulsionName, ...] = ("gasoline",)
 
 
@@ -71,6 +71,8 @@ class VehicleDef(_Model):
     intelligent_ecall: IntelligentService = Field(default_factory=IntelligentService)
     faults: list[Literal["intelligent_unreachable", "legal_unreachable"]] = Field(
         default_factory=list)
+    plugged: bool = Field(default=False, description="charging cable connected (BEV/PHEV)")
+    locked: bool = False
 
     @model_validator(mode="after")
     def _known_type(self) -> VehicleDef:
@@ -81,6 +83,13 @@ class VehicleDef(_Model):
     @property
     def current_country(self) -> str:
         return self.country or self.activation_country
+
+    @property
+    def powertrain(self) -> Literal["ICE", "BEV", "PHEV"]:
+        """BEV: electric storage only; PHEV: electric beside a tank; otherwise ICE."""
+        if "electric" not in self.propulsion:
+            return "ICE"
+        return "BEV" if set(self.propulsion) <= {"electric"} else "PHEV"
 
 
 class CrashDef(_Model):
@@ -96,18 +105,25 @@ class MsdUpdateDef(_Model):
     desk: str
 
 
+class ThermalRunawayDef(_Model):
+    ambient_c: float = Field(default=15.0, ge=-40, le=60)
+
+
 class EventDef(_Model):
     at: Seconds
     vehicle: str
     crash: CrashDef | None = None
     sos: dict[str, object] | None = None
     msd_update: MsdUpdateDef | None = None
+    thermal_runaway: ThermalRunawayDef | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> EventDef:
-        actions = [a for a in (self.crash, self.sos, self.msd_update) if a is not None]
+        actions = [a for a in (self.crash, self.sos, self.msd_update, self.thermal_runaway)
+                   if a is not None]
         if len(actions) != 1:
-            raise ValueError("an event has exactly one of crash, sos, msd_update")
+            raise ValueError("an event has exactly one of crash, sos, msd_update, "
+                             "thermal_runaway")
         return self
 
 
@@ -141,6 +157,9 @@ class Scenario(_Model):
         for i, event in enumerate(self.events):
             if event.vehicle not in known:
                 raise ValueError(f"events[{i}].vehicle {event.vehicle!r} is not a vehicle id")
+            if event.thermal_runaway and self.vehicle(event.vehicle).powertrain == "ICE":
+                raise ValueError(f"events[{i}]: thermal_runaway needs a BEV or PHEV "
+                                 "(an 'electric' propulsion), seed 001 §2")
         for i, expect in enumerate(self.expect):
             if expect.vehicle not in known:
                 raise ValueError(f"expect[{i}].vehicle {expect.vehicle!r} is not a vehicle id")

@@ -72,3 +72,16 @@ def test_up_unknown_scenario_exits_two(tmp_path: Path) -> None:
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 2
     assert "default" in done.stdout
+
+
+def test_up_once_hv_thermal_parked_reaches_callcentre_and_psap(
+        tmp_path: Path, fresh_services: LocalServices) -> None:
+    """Seed 001 §2: parked BEV and PHEV thermal events reach the call centre, then the PSAP."""
+    report = tmp_path / "report.json"
+    done = _telematics("up", "--once", "--scenario", "hv_thermal_parked", "--report",
+                       str(report), "--run-dir", str(tmp_path / "run"), cwd=tmp_path,
+                       env=_env(fresh_services))
+    assert done.returncode == 0, done.stdout + done.stderr
+    routes = {i["vehicle"]: i["route"] for i in json.loads(report.read_text())["incidents"]}
+    assert routes == {"bev-charging": "callcentre -> psap-BE",
+                      "phev-parked": "callcentre -> psap-SI"}

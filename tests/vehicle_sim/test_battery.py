@@ -149,3 +149,14 @@ def test_battery_step_refuses_unknown_mode_and_negative_dt() -> None:
         step(state, 1.0, mode="towing", ambient_c=20.0, now=1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="dt_s"):
         step(state, -1.0, mode="parked", ambient_c=20.0, now=1.0)
+
+
+def test_battery_runaway_until_alarm_reports_the_model_time_to_alarm() -> None:
+    """Playing a fault forward gives one alarm after a positive, bounded model time."""
+    from vehicle_sim.hv_warn import runaway_until_alarm
+
+    event, battery = runaway_until_alarm("BEV", mode="charging", ambient_c=18.0)
+    assert 0 < event.at < 4 * 3600
+    assert battery.incidents == 1
+    with pytest.raises(ValueError, match="BEV and PHEV only"):
+        runaway_until_alarm("ICE", mode="parked", ambient_c=18.0)
