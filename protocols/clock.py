@@ -1,0 +1,236 @@
+"""Time as both sides of the wire agree on it: real for latency, virtual for scenarios.
+
+Every rule of the platform is about days, months and kilometres, so all logic takes a
+clock instead of reading one. A scenario runs on a virtual clock that can run faster
+than real time (``scale``) or jump ("advance 28 days"); in scenario mode the backend
+follows the same virtual time, so "six months later the record is gone" is a test that
+runs in seconds. Latency is always measured on the real clock (``sent_ns``).
+
+Virtual time is announced as a ``ClockState``: a virtual instant, the real instant
+(``time.time_ns()``) at which it held, and the rate since. Wall-clock nanoseconds
+rather than a monotonic counter are the real anchor because another process on the
+same host must be able to evaluate the state; monotonic clocks are per process. Every
+change bumps ``seq``, so a follower can drop an announcement that arrives late.
+
+Virtual time never runs backwards: jumps are forward only and a real clock that steps
+back (an NTP correction) holds virtual time at the anchor instead of rewinding it.
+Nothing here reads a clock at import; ``RealClock`` and the default of ``VirtualClock``
+are the only places that read wall time at all.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Final, Protocol
+
+from protocols.errors import EnvelopeError, ProtocolError
+
+NS_PER_S: Final = 1_000_000_000
+DURATION_FORMS: Final = "a number of seconds or parts like 2w, 28d, 6h, 90min, 30s, 500ms, 1d12h"
+INSTANT_FORMS: Final = "ISO 8601 like 2026-03-01, 2026-03-01T08:00 (UTC) or 2026-03-01T08:00+01:00"
+FORWARD_RULE: Final = "virtual time never runs backwards"
+
+# Largest unit first; a duration lists each unit at most once, in this order.
+_UNIT_SECONDS: Final[dict[str, float]] = {
+    "w": 7 * 86_400.0, "d": 86_400.0, "h": 3_600.0, "min": 60.0, "s": 1.0, "ms": 0.001,
+}
+_UNIT_ORDER: Final = tuple(_UNIT_SECONDS)
+_NUMBER: Final = r"\d+(?:\.\d+)?"
+_PART: Final = re.compile(rf"\s*({_NUMBER})\s*(ms|min|w|d|h|s)")
+_BARE: Final = re.compile(rf"\s*({_NUMBER})\s*")
+
+
+class Clock(Protocol):
+    """Anything that tells the time as epoch seconds (UTC)."""
+
+    def now(self) -> float: ...
+
+
+class RealClock:
+    """Wall time: what latency is measured on and what production runs on."""
+
+    def now(self) -> float:
+        return time.time()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockState:
+    """Virtual time on the wire: ``virtual_anchor`` held at real ``real_anchor_ns``.
+
+    ``scale`` is virtual seconds per real second; 0 freezes virtual time (a scenario
+    that only moves by jumps). ``seq`` grows on every change of the state.
+    """
+
+    virtual_anchor: float
+    real_anchor_ns: int
+    scale: float = 1.0
+    seq: int = 0
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.virtual_anchor):
+            raise EnvelopeError(f"virtual_anchor {self.virtual_anchor} is not an instant",
+                                field="virtual_anchor", rule="finite epoch seconds")
+        if self.real_anchor_ns < 0:
+            raise EnvelopeError(f"real_anchor_ns {self.real_anchor_ns} is before 1970",
+                                field="real_anchor_ns", rule="non-negative epoch ns")
+        if not math.isfinite(self.scale) or self.scale < 0:
+            raise EnvelopeError(f"scale {self.scale} is not a rate", field="scale",
+                                rule="finite, >= 0 (0 = frozen)")
+        if self.seq < 0:
+            raise EnvelopeError(f"seq {self.seq} is negative", field="seq", rule=">= 0")
+
+
+def virtual_now(state: ClockState, real_ns: int) -> float:
+    """The virtual instant that corresponds to real time ``real_ns``.
+
+    The real difference is taken in integer nanoseconds before scaling so a state
+    anchored decades after 1970 loses no precision.
+    """
+    elapsed_ns = max(0, real_ns - state.real_anchor_ns)
+    return state.virtual_anchor + elapsed_ns / NS_PER_S * state.scale
+
+
+def advanced(state: ClockState, seconds: float, real_ns: int) -> ClockState:
+    """A forward jump of ``seconds`` of virtual time, taking effect at ``real_ns``."""
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ProtocolError(f"cannot advance the clock by {seconds} s: {FORWARD_RULE}",
+                            field="seconds", rule=f"finite and >= 0: {FORWARD_RULE}")
+    return _reanchored(state, virtual_now(state, real_ns) + seconds, real_ns)
+
+
+def moved_to(state: ClockState, epoch: float, real_ns: int) -> ClockState:
+    """Virtual time set to ``epoch`` at ``real_ns``; refused if that is in its past.
+
+    Every day-and-month rule downstream assumes time only grows (a record kept "for
+    28 days" must not come back to life), so a move backwards is an error, not a reset.
+    """
+    current = virtual_now(state, real_ns)
+    if not math.isfinite(epoch) or epoch < current:
+        raise ProtocolError(
+            f"cannot move the clock to {_iso(epoch)}: it is already {_iso(current)} "
+            f"and {FORWARD_RULE}", field="epoch", rule=FORWARD_RULE)
+    return _reanchored(state, epoch, real_ns)
+
+
+def rescaled(state: ClockState, scale: float, real_ns: int) -> ClockState:
+    """The same virtual instant at ``real_ns``, running at ``scale`` from then on."""
+    if not math.isfinite(scale) or scale < 0:
+        raise ProtocolError(f"scale {scale} is not a rate", field="scale",
+                            rule="finite, >= 0 (0 = frozen)")
+    return replace(_reanchored(state, virtual_now(state, real_ns), real_ns), scale=scale)
+
+
+def _reanchored(state: ClockState, epoch: float, real_ns: int) -> ClockState:
+    return replace(state, virtual_anchor=epoch, real_anchor_ns=max(0, real_ns),
+                   seq=state.seq + 1)
+
+
+class VirtualClock:
+    """A Clock over a ClockState: the leader changes it, a follower adopts announcements.
+
+    The real time source is injected so tests (and a replay) can drive it exactly.
+    """
+
+    def __init__(self, state: ClockState, *,
+                 real_ns: Callable[[], int] = time.time_ns) -> None:
+        self._state = state
+        self._real_ns = real_ns
+        self._awaiting_leader = False
+
+    @classmethod
+    def starting_at(cls, epoch: float, *, scale: float = 1.0,
+                    real_ns: Callable[[], int] = time.time_ns) -> VirtualClock:
+        """A leader's clock that reads ``epoch`` now and runs at ``scale``."""
+        return cls(ClockState(virtual_anchor=epoch, real_anchor_ns=real_ns(), scale=scale),
+                   real_ns=real_ns)
+
+    @classmethod
+    def following(cls, *, real_ns: Callable[[], int] = time.time_ns) -> VirtualClock:
+        """A follower that tells real time until it hears the leader.
+
+        It adopts the first announcement whatever its ``seq``: the leader numbers from
+        0 and a follower that started first has nothing to compare against yet.
+        """
+        now_ns = real_ns()
+        clock = cls(ClockState(virtual_anchor=now_ns / NS_PER_S, real_anchor_ns=now_ns),
+                    real_ns=real_ns)
+        clock._awaiting_leader = True
+        return clock
+
+    @property
+    def state(self) -> ClockState:
+        return self._state
+
+    def now(self) -> float:
+        return virtual_now(self._state, self._real_ns())
+
+    def advance(self, seconds: float) -> ClockState:
+        """Jump forward; returns the new state for the caller to announce."""
+        return self._set(advanced(self._state, seconds, self._real_ns()))
+
+    def move_to(self, epoch: float) -> ClockState:
+        """Jump to ``epoch`` (not before now); returns the new state to announce."""
+        return self._set(moved_to(self._state, epoch, self._real_ns()))
+
+    def set_scale(self, scale: float) -> ClockState:
+        """Run at ``scale`` from now on; returns the new state to announce."""
+        return self._set(rescaled(self._state, scale, self._real_ns()))
+
+    def follow(self, state: ClockState) -> bool:
+        """Adopt an announced state unless it is older than the one held; True if adopted."""
+        if not self._awaiting_leader and state.seq <= self._state.seq:
+            return False
+        self._set(state)
+        return True
+
+    def _set(self, state: ClockState) -> ClockState:
+        self._state = state
+        self._awaiting_leader = False
+        return state
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a scenario duration such as ``28d``, ``90min`` or ``1d12h``.
+
+    ``m`` is refused on purpose: in a file about months and minutes it is ambiguous.
+    """
+    bare = _BARE.fullmatch(text)
+    if bare is not None:
+        return float(bare.group(1))
+    total, pos, last = 0.0, 0, -1
+    for match in _PART.finditer(text):
+        unit_rank = _UNIT_ORDER.index(match.group(2))
+        if match.start() != pos or unit_rank <= last:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos, last = match.end(), unit_rank
+    if last < 0 or text[pos:].strip():
+        raise ProtocolError(f"{text!r} is not a duration; use {DURATION_FORMS}",
+                            field="duration", rule=DURATION_FORMS)
+    return total
+
+
+def parse_instant(text: str) -> float:
+    """Epoch seconds of an ISO 8601 instant; without an offset it is read as UTC.
+
+    UTC rather than local time so a scenario means the same instant on every machine.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ProtocolError(f"{text!r} is not an instant; use {INSTANT_FORMS}",
+                            field="instant", rule=INSTANT_FORMS) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _iso(epoch: float) -> str:
+    if not math.isfinite(epoch):
+        return str(epoch)
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
