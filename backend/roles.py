@@ -27,17 +27,21 @@ from backend.desks import CallCentreDesk, PsapDesks
 from backend.mqtt_link import connect, make_client, on_messages, subscribe
 from backend.psap_directory import warm_up
 from backend.relay import EmergencyRelay
+from backend.services_lane import ServicesDesk
 from backend.settings import BackendSettings
 from backend.streams import StreamWriter
 from protocols.envelope import Telemetry, unpack
 from protocols.errors import ProtocolError
 from protocols.msd.codec import decode_msd
 from protocols.topics import (
+    ASSISTANCE_FILTER,
     BULK_SHARE_GROUP,
     ECALL_FILTER,
     EMERGENCY_SHARE_GROUP,
     HV_WARN_FILTER,
+    SERVICES_SHARE_GROUP,
     TELEMETRY_FILTER,
+    TELESERVICE_FILTER,
     VOICE_FILTER,
     parse_topic,
     shared,
@@ -45,8 +49,8 @@ from protocols.topics import (
 
 log = logging.getLogger(__name__)
 
-Role = Literal["emergency", "bulk", "desks", "api"]
-ROLES: Final[tuple[Role, ...]] = ("emergency", "desks", "bulk", "api")
+Role = Literal["emergency", "bulk", "desks", "services", "api"]
+ROLES: Final[tuple[Role, ...]] = ("emergency", "desks", "services", "bulk", "api")
 
 
 async def mark_ready(redis: Redis, role: str, worker_id: str) -> None:
@@ -112,6 +116,26 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
     await _serve_until(stop, client, counters, oem, [oem])
 
 
+async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
+    oem = _redis(settings, settings.oem_db)
+    counters = Counters()
+    client = make_client(f"backend-services-{settings.worker_id}", persistent=True,
+                         session_expiry_s=settings.session_expiry_s, manual_ack=True)
+
+    def publish(topic: str, payload: bytes) -> None:
+        client.publish(topic, payload, qos=1)
+
+    desk = ServicesDesk(oem, publish=publish, counters=counters)
+    on_messages(client, desk.handle)
+    await connect(client, settings.mqtt_url)
+    await subscribe(client, [
+        gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, TELESERVICE_FILTER), qos=1),
+        gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, ASSISTANCE_FILTER), qos=1),
+    ])
+    await mark_ready(oem, "services", settings.worker_id)
+    await _serve_until(stop, client, counters, oem, [oem])
+
+
 async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     decode_msd(bytes.fromhex(_WARM_MSD))  # the desks decode too; compile before the first eCall
     warm_up()  # the call centre picks the PSAP of HV warn calls
@@ -173,6 +197,7 @@ RUNNERS: Final[dict[Role, Callable[[BackendSettings, asyncio.Event], Awaitable[N
     "emergency": run_emergency,
     "bulk": run_bulk,
     "desks": run_desks,
+    "services": run_services,
     "api": run_api,
 }
 
@@ -182,7 +207,8 @@ _WARM_MSD: Final = "0324101A01C614A2873C52ABA870010010089AF166285C59A4C86408FE29
 
 # The eCall lanes win the CPU when the box is busy: under two CPU hogs the idle eCall p99
 # went from 8.7 to 4.9 ms with these two at nice -5; on a quiet box it changes nothing.
-ROLE_NICE: Final[dict[Role, int]] = {"emergency": -5, "desks": -5, "bulk": 0, "api": 0}
+ROLE_NICE: Final[dict[Role, int]] = {"emergency": -5, "desks": -5, "services": 0, "bulk": 0,
+                                     "api": 0}
 
 
 def raise_priority(role: Role) -> None:

@@ -12,9 +12,7 @@ import typer
 from rich.console import Console
 
 from cli.logs import configure
-from cli.summary import print_summary, report, write_report
-from vehicle_sim.expectations import check_all
-from vehicle_sim.runner import run_scenario
+from cli.summary import run_and_judge
 from vehicle_sim.scenario import ScenarioError, load
 
 app = typer.Typer(no_args_is_help=True)
@@ -42,13 +40,8 @@ def run(
         raise typer.Exit(2) from None
 
     async def main() -> bool:
-        traces = await run_scenario(plan, mqtt_url=mqtt, api_url=api, console=console)
-        outcomes = await check_all(api, plan.expect, traces, timeout_s=plan.settle_timeout_s)
-        data = report(plan.name, traces, outcomes)
-        print_summary(console, data)
-        if report_file is not None:
-            write_report(report_file, data)
-        return bool(data["passed"])
+        return await run_and_judge(plan, mqtt_url=mqtt, api_url=api, console=console,
+                                   report_file=report_file)
 
     if not asyncio.run(main()):
         raise typer.Exit(1)

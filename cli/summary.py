@@ -9,7 +9,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from vehicle_sim.expectations import Outcome
+from vehicle_sim.expectations import Outcome, check_all
+from vehicle_sim.runner import run_scenario
+from vehicle_sim.scenario import Scenario
 from vehicle_sim.trace import IncidentTrace
 
 
@@ -56,7 +58,8 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
                                  if x)
         table.add_row(inc["vehicle"], inc["trigger"], inc["variant"], inc["route"] or "-",
                       "-" if latency is None else f"{latency:.2f}", attempts)
-    console.print(table)
+    if data["incidents"]:
+        console.print(table)
     for exp in data["expectations"]:
         mark = "[green]PASS[/green]" if exp["ok"] else "[red]FAIL[/red]"
         console.print(f"{mark} {exp['vehicle']}: {exp['reason']}")
@@ -67,3 +70,16 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
 
 def write_report(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+async def run_and_judge(plan: Scenario, *, mqtt_url: str, api_url: str, console: Console,
+                        report_file: Path | None) -> bool:
+    """Run the scenario's cars, check its expectations, print and write the summary."""
+    run = await run_scenario(plan, mqtt_url=mqtt_url, api_url=api_url, console=console)
+    outcomes = await check_all(api_url, plan, run, timeout_s=plan.settle_timeout_s)
+    data = report(plan.name, run.traces, outcomes)
+    print_summary(console, data)
+    if report_file is not None:
+        write_report(report_file, data)
+        console.print(f"report written to {report_file}")
+    return bool(data["passed"])

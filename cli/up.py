@@ -15,9 +15,7 @@ from rich.console import Console
 from cli.local_services import LocalServices, ServiceError, ensure_installed
 from cli.logs import configure
 from cli.stack import StackError, running_backend
-from cli.summary import print_summary, report, write_report
-from vehicle_sim.expectations import check_all
-from vehicle_sim.runner import run_scenario
+from cli.summary import run_and_judge
 from vehicle_sim.scenario import Scenario, ScenarioError, load
 
 
@@ -59,19 +57,12 @@ async def _up(console: Console, plan: Scenario, mqtt_url: str, redis_url: str, *
               report_file: Path | None) -> bool:
     async with running_backend(mqtt_url, redis_url) as stack:
         console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs)")
-        traces = await run_scenario(plan, mqtt_url=mqtt_url, api_url=stack.api_url,
-                                    console=console)
-        outcomes = await check_all(stack.api_url, plan.expect, traces,
-                                   timeout_s=plan.settle_timeout_s)
-        data = report(plan.name, traces, outcomes)
-        print_summary(console, data)
-        if report_file is not None:
-            write_report(report_file, data)
-            console.print(f"report written to {report_file}")
+        passed = await run_and_judge(plan, mqtt_url=mqtt_url, api_url=stack.api_url,
+                                     console=console, report_file=report_file)
         if not once:
             console.print(f"backend still running at {stack.api_url}; press Ctrl-C to stop")
             await _wait_for_signal()
-        return bool(data["passed"])
+        return passed
 
 
 async def _wait_for_signal() -> None:

@@ -24,6 +24,9 @@ BULK_SHARE_GROUP = "bulk"
 ECALL_FILTER = f"tcu/{VERSION}/+/ecall/+"
 VOICE_FILTER = f"psap/{VERSION}/+/voice"
 HV_WARN_FILTER = f"tcu/{VERSION}/+/hv-warn"  # a safety call: it rides the emergency lane
+SERVICES_SHARE_GROUP = "services"
+TELESERVICE_FILTER = f"tcu/{VERSION}/+/teleservice/+"
+ASSISTANCE_FILTER = f"tcu/{VERSION}/+/assistance"
 TELEMETRY_FILTER = f"tcu/{VERSION}/+/telemetry"
 
 _VIN_CHARS = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
@@ -52,6 +55,22 @@ def hv_warn_topic(vin: str) -> str:
     return f"tcu/{VERSION}/{_check_vin(vin)}/hv-warn"
 
 
+def teleservice_call_topic(vin: str) -> str:
+    return f"tcu/{VERSION}/{_check_vin(vin)}/teleservice/call"
+
+
+def smart_maintenance_topic(vin: str) -> str:
+    return f"tcu/{VERSION}/{_check_vin(vin)}/teleservice/smart"
+
+
+def assistance_topic(vin: str) -> str:
+    return f"tcu/{VERSION}/{_check_vin(vin)}/assistance"
+
+
+def workshop_map_topic(vin: str) -> str:
+    return f"cmd/{VERSION}/{_check_vin(vin)}/teleservice/workshop-map"
+
+
 def hv_ack_topic(vin: str) -> str:
     return f"cmd/{VERSION}/{_check_vin(vin)}/hv-warn/ack"
 
@@ -74,7 +93,8 @@ def vehicle_commands_filter(vin: str) -> str:
 
 
 TopicKind = Literal["ecall", "telemetry", "voice", "ecall_ack", "msd_request", "hv_warn",
-                    "hv_ack"]
+                    "hv_ack", "teleservice_call", "smart_maintenance", "assistance",
+                    "workshop_map"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +117,14 @@ def parse_topic(topic: str) -> ParsedTopic:
             return ParsedTopic("ecall", vin=_check_vin(vin), variant=variant)
         case ["tcu", _, vin, "telemetry"]:
             return ParsedTopic("telemetry", vin=_check_vin(vin))
+        case ["tcu", _, vin, "teleservice", "call"]:
+            return ParsedTopic("teleservice_call", vin=_check_vin(vin))
+        case ["tcu", _, vin, "teleservice", "smart"]:
+            return ParsedTopic("smart_maintenance", vin=_check_vin(vin))
+        case ["tcu", _, vin, "assistance"]:
+            return ParsedTopic("assistance", vin=_check_vin(vin))
+        case ["cmd", _, vin, "teleservice", "workshop-map"]:
+            return ParsedTopic("workshop_map", vin=_check_vin(vin))
         case ["tcu", _, vin, "hv-warn"]:
             return ParsedTopic("hv_warn", vin=_check_vin(vin))
         case ["cmd", _, vin, "hv-warn", "ack"]:

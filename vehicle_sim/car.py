@@ -20,6 +20,7 @@ from protocols.envelope import EcallAck, EcallMessage, MsdRequest, VoiceCall, pa
 from protocols.errors import ProtocolError
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.msd.codec import encode_msd
+from protocols.teleservice import unpack_workshop_map
 from protocols.topics import (
     ecall_topic,
     hv_warn_topic,
@@ -28,6 +29,7 @@ from protocols.topics import (
     voice_topic,
 )
 from vehicle_sim.battery import BatteryMode
+from vehicle_sim.car_services import CarServices
 from vehicle_sim.crash import CrashPulse, Occupancy
 from vehicle_sim.ecall_machine import (
     Ack,
@@ -59,7 +61,8 @@ class Car:
     """A TCU with its MQTT session, its vehicle model and its eCall machine."""
 
     def __init__(self, vdef: VehicleDef, spec: VehicleSpec, state: VehicleState,
-                 context: EcallContext, *, mqtt_url: str, notify: Notify) -> None:
+                 context: EcallContext, *, mqtt_url: str, notify: Notify,
+                 clock: Callable[[], float] = time.time) -> None:
         self.vdef = vdef
         self.spec = spec
         self.vehicle = state
@@ -72,6 +75,12 @@ class Car:
         self._extras_source: tuple[CrashPulse, Occupancy] | None = None
         self._automatic = False
         self._timers: list[asyncio.TimerHandle] = []
+        self.services = CarServices(
+            vin=spec.vin, propulsion=vdef.propulsion, odometer_km=vdef.odometer_km,
+            os_version=vdef.os_version, smart_opt_in=vdef.smart_maintenance, clock=clock,
+            position=lambda: (self.vehicle.lat, self.vehicle.lon),
+            publish=lambda topic, payload: self._link.publish(topic, payload),
+            notify=notify, label=vdef.id)
 
     async def start(self) -> None:
         # A real TCU has its MSD encoder ready before the crash; compile it now, not then.
@@ -189,6 +198,11 @@ class Car:
     def _on_downlink(self, topic: str, payload: bytes) -> None:
         try:
             kind = parse_topic(topic).kind
+            if kind == "workshop_map":
+                update = unpack_workshop_map(payload)
+                self._notify(f"{self.vdef.id}: workshop map v{update.version} received "
+                             f"({update.partner_count} partners, {len(payload)} bytes)")
+                return
             message = unpack(payload)
         except ProtocolError as exc:
             log.warning("%s: ignored downlink: %s", self.vdef.id, exc)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from vehicle_sim.scenario import ExpectDef
+from vehicle_sim.car_services import CarServices
+from vehicle_sim.runner import ScenarioRun
+from vehicle_sim.scenario import ExpectDef, GrantDef, Scenario, ServiceExpectDef
 from vehicle_sim.trace import IncidentTrace
 
 
@@ -22,7 +25,7 @@ from vehicle_sim.trace import IncidentTrace
 class Outcome:
     """One expectation's verdict, with what was observed."""
 
-    expect: ExpectDef
+    expect: ExpectDef | ServiceExpectDef
     ok: bool
     reason: str
     incident: str = ""
@@ -93,9 +96,95 @@ async def check(client: httpx.AsyncClient, expect: ExpectDef, trace: IncidentTra
     return found
 
 
-async def check_all(api_url: str, expectations: list[ExpectDef],
-                    traces: dict[str, IncidentTrace], *, timeout_s: float) -> list[Outcome]:
+async def _poll(client: httpx.AsyncClient, path: str, done: Callable[[dict[str, Any]], bool],
+                deadline: float) -> dict[str, Any] | None:
+    """GET ``path`` until ``done`` holds for its body or the deadline passes."""
+    body: dict[str, Any] | None = None
+    while True:
+        response = await client.get(path)
+        if response.status_code == 200:
+            body = response.json()
+            if done(body):
+                return body
+        if time.monotonic() >= deadline:
+            return body
+        await asyncio.sleep(0.05)  # polling interval while the backend works
+
+
+async def check_services(client: httpx.AsyncClient, expect: ServiceExpectDef, vin: str,
+                         services: CarServices | None, *, timeout_s: float) -> Outcome:
+    """Teleservice rhythm, the partner's case and the assistance decision, as the API shows."""
+    deadline = time.monotonic() + timeout_s
+    problems: list[str] = []
+    seen: list[str] = []
+    if expect.teleservice_calls is not None:
+        want = list(expect.teleservice_calls)
+        body = await _poll(client, f"/vehicles/{vin}/teleservice-calls",
+                           lambda b: len(b["data"]) >= len(want), deadline)
+        got = [c["reason"] for c in reversed(body["data"])] if body else []
+        if got != want:
+            problems.append(f"Teleservice calls {got}, expected {want}")
+        elif body and body["late"]:
+            problems.append(f"late Teleservice calls: {body['late']}")
+        else:
+            seen.append(f"Teleservice calls {got}")
+    if expect.partner_case is not None:
+        case_def = expect.partner_case
+        body = await _poll(client, f"/partners/{case_def.partner}/cases",
+                           lambda b: any(c["vin"] == vin and c["status"] == case_def.status
+                                         for c in b["data"]), deadline)
+        if body is None or not any(c["vin"] == vin and c["status"] == case_def.status
+                                   for c in body["data"]):
+            problems.append(f"no {case_def.status} case at partner {case_def.partner}")
+        else:
+            seen.append(f"{case_def.status} case at {case_def.partner}")
+    if expect.assistance is not None:
+        problems.extend(await _check_assistance(client, expect.assistance, services, deadline,
+                                                seen))
+    if problems:
+        return Outcome(expect, False, "; ".join(problems))
+    return Outcome(expect, True, ", ".join(seen) or "ok")
+
+
+async def _check_assistance(client: httpx.AsyncClient, grant: GrantDef,
+                            services: CarServices | None, deadline: float,
+                            seen: list[str]) -> list[str]:
+    if services is None or not services.assistance_requests:
+        return ["the car sent no assistance call"]
+    request = services.assistance_requests[-1]
+    wanted = set(grant.granted)
+
+    def decided(body: dict[str, Any]) -> bool:
+        limits = {g["service"]: g["limit"] for g in body["granted"]}
+        return (bool(body["valid"]) == grant.valid and wanted <= set(limits)
+                and all(limits.get(k) == v for k, v in grant.limits.items()))
+
+    body = await _poll(client, f"/assistance/cases/{request}", decided, deadline)
+    if body is None:
+        return [f"no assistance case {request}"]
+    granted = {g["service"] for g in body["granted"]}
+    problems = []
+    if bool(body["valid"]) != grant.valid:
+        problems.append(f"cover valid={body['valid']} ({'; '.join(body['reasons'])})")
+    if not wanted <= granted:
+        problems.append(f"granted {sorted(granted)}, missing {sorted(wanted - granted)}")
+    if set(grant.not_granted) & granted:
+        problems.append(f"granted {sorted(set(grant.not_granted) & granted)} unexpectedly")
+    limits = {g["service"]: g["limit"] for g in body["granted"]}
+    for service, limit in grant.limits.items():
+        if limits.get(service) != limit:
+            problems.append(f"{service} granted with limit {limits.get(service)}, not {limit}")
+    if not problems:
+        seen.append(f"assistance granted {sorted(granted)}")
+    return problems
+
+
+async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
+                    timeout_s: float) -> list[Outcome]:
     async with httpx.AsyncClient(base_url=api_url, timeout=5.0) as client:
-        return list(await asyncio.gather(*(
-            check(client, e, traces.get(e.vehicle), timeout_s=timeout_s) for e in expectations
-        )))
+        incidents = [check(client, e, run.traces.get(e.vehicle), timeout_s=timeout_s)
+                     for e in scenario.expect]
+        services = [check_services(client, e, scenario.vehicle(e.vehicle).vin,
+                                   run.services.get(e.vehicle), timeout_s=timeout_s)
+                    for e in scenario.expect_services]
+        return list(await asyncio.gather(*incidents, *services))

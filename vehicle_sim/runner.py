@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import date
 
 import httpx
+from pydantic_core import to_jsonable_python
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from protocols.clock import VirtualClock, parse_instant
 from protocols.msd.model import Propulsion
 from vehicle_sim.car import Car
+from vehicle_sim.car_services import CarServices
 from vehicle_sim.ecall_machine import EcallContext
-from vehicle_sim.scenario import EventDef, Scenario, VehicleDef
+from vehicle_sim.scenario import AssessDef, EventDef, Scenario, ScenarioError, VehicleDef
 from vehicle_sim.trace import IncidentTrace
 from vehicle_sim.vehicle import VehicleSpec, VehicleState
 
@@ -81,19 +85,79 @@ async def _operator_update(client: httpx.AsyncClient, car: Car, desk: str,
     return f"operator at {desk} asked {car.vdef.id} for an MSD update"
 
 
+@dataclass(frozen=True, slots=True)
+class ScenarioRun:
+    """What the cars did: eCall/HV incidents, and each car's non-emergency calls."""
+
+    traces: dict[str, IncidentTrace]
+    services: dict[str, CarServices]
+
+
+async def _register_profiles(client: httpx.AsyncClient, scenario: Scenario) -> None:
+    """Load the scenario's customer records into the backend, as a CRM import would."""
+    for vdef in scenario.vehicles:
+        if vdef.profile is not None:
+            response = await client.put(f"/vehicles/{vdef.vin}/profile",
+                                        json=to_jsonable_python(vdef.profile))
+            if response.status_code != 204:
+                raise ScenarioError(f"profile of {vdef.id} refused by the backend: "
+                                    f"{response.status_code} {response.text}")
+
+
+async def _assess(client: httpx.AsyncClient, car: Car, found: AssessDef,
+                  deadline: float) -> str:
+    """The assistance specialist's findings on the car's latest request."""
+    if not car.services.assistance_requests:
+        return f"{car.vdef.id}: no assistance request to assess"
+    path = f"/assistance/cases/{car.services.assistance_requests[-1]}"
+    while (await client.get(path)).status_code != 200:
+        if time.monotonic() > deadline:
+            return f"{car.vdef.id}: assistance case never opened; not assessed"
+        await asyncio.sleep(0.02)  # polling interval of the specialist's screen
+    response = await client.post(f"{path}/assessment", json=found.model_dump())
+    return f"{car.vdef.id}: assessed ({response.status_code}), {found.repair_working_days} " \
+           "working days of repair"
+
+
+def _perform(event: EventDef, car: Car | None, clock: VirtualClock,
+             cars: dict[str, Car]) -> None:
+    if event.advance is not None:
+        clock.advance(event.advance)
+        for each in cars.values():  # the daily check every TCU makes
+            each.services.check()
+        return
+    assert car is not None
+    if event.crash is not None:
+        car.crash(event.crash)
+    elif event.sos is not None:
+        car.sos()
+    elif event.thermal_runaway is not None:
+        car.thermal_runaway(event.thermal_runaway.ambient_c)
+    elif event.drive is not None:
+        car.services.drive(event.drive.km)
+    elif event.fault is not None:
+        car.services.check(fault_codes=event.fault.codes)
+    elif event.assistance is not None:
+        a = event.assistance
+        car.services.assistance(a.kind, channel=a.channel, confirmed=a.confirmed,
+                                drivable=a.drivable, fault_codes=a.fault_codes)
+
+
 async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
-                       console: Console | None = None) -> dict[str, IncidentTrace]:
+                       console: Console | None = None) -> ScenarioRun:
     console = console or Console(quiet=True)
     now = time.time()
-    today = date.today()
+    clock = VirtualClock.starting_at(parse_instant(scenario.start) if scenario.start else now)
+    today = date.fromtimestamp(clock.now())
     cars = {v.id: Car(v, spec_of(v), state_of(v, now), context_of(v, scenario, today),
-                      mqtt_url=mqtt_url, notify=lambda m: console.log(m))
+                      mqtt_url=mqtt_url, notify=lambda m: console.log(m), clock=clock.now)
             for v in scenario.vehicles}
     await asyncio.gather(*(car.start() for car in cars.values()))
     events: list[EventDef] = sorted(scenario.events, key=lambda e: e.at)
     loop = asyncio.get_running_loop()
     try:
         async with httpx.AsyncClient(base_url=api_url, timeout=5.0) as client:
+            await _register_profiles(client, scenario)
             with Progress(TextColumn("{task.description}"), BarColumn(),
                           TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                           console=console, transient=False) as progress:
@@ -102,17 +166,16 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                 pending: list[asyncio.Task[str]] = []
                 for event in events:
                     await asyncio.sleep(max(0.0, start + event.at - loop.time()))
-                    car = cars[event.vehicle]
-                    if event.crash is not None:
-                        car.crash(event.crash)
-                    elif event.sos is not None:
-                        car.sos()
-                    elif event.thermal_runaway is not None:
-                        car.thermal_runaway(event.thermal_runaway.ambient_c)
-                    elif event.msd_update is not None:
-                        deadline = time.monotonic() + scenario.settle_timeout_s
+                    car = cars[event.vehicle] if event.vehicle is not None else None
+                    deadline = time.monotonic() + scenario.settle_timeout_s
+                    if event.msd_update is not None and car is not None:
                         pending.append(asyncio.create_task(
                             _operator_update(client, car, event.msd_update.desk, deadline)))
+                    elif event.assess is not None and car is not None:
+                        pending.append(asyncio.create_task(
+                            _assess(client, car, event.assess, deadline)))
+                    else:
+                        _perform(event, car, clock, cars)
                     progress.advance(task)
                 for note in await asyncio.gather(*pending):
                     console.log(note)
@@ -127,4 +190,6 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                 progress.advance(task)
     finally:
         await asyncio.gather(*(car.stop() for car in cars.values()))
-    return {vid: car.trace for vid, car in cars.items() if car.trace is not None}
+    return ScenarioRun(
+        traces={vid: car.trace for vid, car in cars.items() if car.trace is not None},
+        services={vid: car.services for vid, car in cars.items()})

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from protocols.clock import parse_duration, parse_instant
 from protocols.msd.model import VEHICLE_TYPES_V3
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -73,6 +74,12 @@ class VehicleDef(_Model):
         default_factory=list)
     plugged: bool = Field(default=False, description="charging cable connected (BEV/PHEV)")
     locked: bool = False
+    odometer_km: float = Field(default=0.0, ge=0)
+    os_version: int = Field(default=8, ge=1, le=99)
+    smart_maintenance: bool = Field(default=False, description="opted in (off by default)")
+    profile: dict[str, Any] | None = Field(
+        default=None, description="the customer record the backend holds (home, policy, "
+        "preferred partner); registered through the API before the events")
 
     @model_validator(mode="after")
     def _known_type(self) -> VehicleDef:
@@ -109,21 +116,54 @@ class ThermalRunawayDef(_Model):
     ambient_c: float = Field(default=15.0, ge=-40, le=60)
 
 
+class DriveDef(_Model):
+    km: float = Field(gt=0, le=100_000)
+
+
+class FaultDef(_Model):
+    codes: list[str] = Field(min_length=1)
+
+
+class AssistanceDef(_Model):
+    kind: Literal["breakdown", "light_accident", "manual", "failed_update"] = "breakdown"
+    channel: Literal["car", "app", "phone"] = "car"
+    confirmed: bool = True
+    drivable: bool = False
+    fault_codes: list[str] = Field(default_factory=list)
+
+
+class AssessDef(_Model):
+    repair_working_days: int = Field(default=0, ge=0)
+    drivable: bool | None = None
+
+
+def _duration(value: object) -> object:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
 class EventDef(_Model):
     at: Seconds
-    vehicle: str
+    vehicle: str | None = None
     crash: CrashDef | None = None
     sos: dict[str, object] | None = None
     msd_update: MsdUpdateDef | None = None
     thermal_runaway: ThermalRunawayDef | None = None
+    advance: Annotated[float, BeforeValidator(_duration), Field(gt=0)] | None = None
+    drive: DriveDef | None = None
+    fault: FaultDef | None = None
+    assistance: AssistanceDef | None = None
+    assess: AssessDef | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> EventDef:
-        actions = [a for a in (self.crash, self.sos, self.msd_update, self.thermal_runaway)
-                   if a is not None]
+        actions = [a for a in (self.crash, self.sos, self.msd_update, self.thermal_runaway,
+                               self.advance, self.drive, self.fault, self.assistance,
+                               self.assess) if a is not None]
         if len(actions) != 1:
             raise ValueError("an event has exactly one of crash, sos, msd_update, "
-                             "thermal_runaway")
+                             "thermal_runaway, advance, drive, fault, assistance, assess")
+        if self.advance is None and self.vehicle is None:
+            raise ValueError("this event needs a vehicle")
         return self
 
 
@@ -136,9 +176,34 @@ class ExpectDef(_Model):
     updates: int | None = Field(default=None, ge=0)
 
 
+class PartnerCaseDef(_Model):
+    partner: str
+    status: Literal["open", "notified", "closed"] = "notified"
+
+
+class GrantDef(_Model):
+    valid: bool = True
+    granted: list[str] = Field(default_factory=list)
+    not_granted: list[str] = Field(default_factory=list)
+    limits: dict[str, float] = Field(default_factory=dict,
+                                     description="service -> the limit it must be granted with")
+
+
+class ServiceExpectDef(_Model):
+    """What the backend must have done for a car's non-emergency calls."""
+
+    vehicle: str
+    teleservice_calls: list[Literal["interval_28d", "distance_1000km", "service_need"]] | None = (
+        None)
+    partner_case: PartnerCaseDef | None = None
+    assistance: GrantDef | None = None
+
+
 class Scenario(_Model):
     name: str
     description: str = ""
+    start: str | None = Field(default=None, description="virtual start, ISO 8601 (UTC if naive)")
+    expect_services: list[ServiceExpectDef] = Field(default_factory=list)
     ack_timeout_s: Seconds = 5.0
     settle_timeout_s: Seconds = 20.0
     vehicles: list[VehicleDef]
@@ -154,15 +219,22 @@ class Scenario(_Model):
         if len(set(vins)) != len(vins):
             raise ValueError("VINs must be unique")
         known = set(ids)
+        if self.start is not None:
+            parse_instant(self.start)
         for i, event in enumerate(self.events):
-            if event.vehicle not in known:
+            if event.vehicle is not None and event.vehicle not in known:
                 raise ValueError(f"events[{i}].vehicle {event.vehicle!r} is not a vehicle id")
-            if event.thermal_runaway and self.vehicle(event.vehicle).powertrain == "ICE":
+            if (event.thermal_runaway and event.vehicle is not None
+                    and self.vehicle(event.vehicle).powertrain == "ICE"):
                 raise ValueError(f"events[{i}]: thermal_runaway needs a BEV or PHEV "
                                  "(an 'electric' propulsion), seed 001 §2")
         for i, expect in enumerate(self.expect):
             if expect.vehicle not in known:
                 raise ValueError(f"expect[{i}].vehicle {expect.vehicle!r} is not a vehicle id")
+        for i, service in enumerate(self.expect_services):
+            if service.vehicle not in known:
+                raise ValueError(f"expect_services[{i}].vehicle {service.vehicle!r} is not a "
+                                 "vehicle id")
         return self
 
     def vehicle(self, vehicle_id: str) -> VehicleDef:

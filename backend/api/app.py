@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from backend.api.deps import ApiState
 from backend.api.routes import router
 from backend.api.service_partner_routes import router as partner_router
+from backend.api.service_routes import assistance, vehicles
 from backend.incidents import DeskStores
 from backend.mqtt_link import connect, make_client
 from backend.settings import BackendSettings
@@ -39,4 +40,6 @@ def create_app(settings: BackendSettings) -> FastAPI:
                   description="Desks of the PSAPs and the OEM call centre, and their incidents.")
     app.include_router(router)
     app.include_router(partner_router)
+    app.include_router(vehicles)
+    app.include_router(assistance)
     return app

@@ -30,7 +30,7 @@ async def test_backend_run_and_sim_run_pass_the_default_scenario(
         sys.executable, "-m", "cli.main", "backend", "run", "--api-port", str(port), env=env)
     api = f"http://127.0.0.1:{port}"
     try:
-        await wait_ready(api, ["emergency", "desks", "bulk"], since=since)
+        await wait_ready(api, ["emergency", "desks", "services", "bulk"], since=since)
         sim = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cli.main", "sim", "run", "--api-url", api, "--report",
             str(tmp_path / "report.json"), env=env, stdout=asyncio.subprocess.PIPE,

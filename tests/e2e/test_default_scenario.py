@@ -85,3 +85,18 @@ def test_up_once_hv_thermal_parked_reaches_callcentre_and_psap(
     routes = {i["vehicle"]: i["route"] for i in json.loads(report.read_text())["incidents"]}
     assert routes == {"bev-charging": "callcentre -> psap-BE",
                       "phev-parked": "callcentre -> psap-SI"}
+
+
+@pytest.mark.parametrize("scenario", ["teleservice_month", "breakdown_abroad"])
+def test_up_once_services_scenario_holds(scenario: str, tmp_path: Path,
+                                         fresh_services: LocalServices) -> None:
+    """The Teleservice and assistance scenarios pass their expectations end to end."""
+    report = tmp_path / "report.json"
+    done = _telematics("up", "--once", "--scenario", scenario, "--report", str(report),
+                       "--run-dir", str(tmp_path / "run"), cwd=tmp_path,
+                       env=_env(fresh_services))
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(report.read_text())
+    assert data["passed"] is True
+    assert data["expectations"]
+    assert all(e["ok"] for e in data["expectations"])

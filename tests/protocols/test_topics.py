@@ -7,6 +7,7 @@ import pytest
 from protocols.errors import TopicError
 from protocols.topics import (
     ECALL_FILTER,
+    assistance_topic,
     ecall_ack_topic,
     ecall_topic,
     hv_ack_topic,
@@ -14,8 +15,11 @@ from protocols.topics import (
     msd_request_topic,
     parse_topic,
     shared,
+    smart_maintenance_topic,
     telemetry_topic,
+    teleservice_call_topic,
     voice_topic,
+    workshop_map_topic,
 )
 
 VIN = "WMW21DH0X0T123451"
@@ -31,6 +35,10 @@ def test_topics_round_trip_through_parse() -> None:
     assert parse_topic(msd_request_topic(VIN)).kind == "msd_request"
     assert parse_topic(hv_warn_topic(VIN)).vin == VIN
     assert parse_topic(hv_ack_topic(VIN)).kind == "hv_ack"
+    assert parse_topic(teleservice_call_topic(VIN)).kind == "teleservice_call"
+    assert parse_topic(smart_maintenance_topic(VIN)).kind == "smart_maintenance"
+    assert parse_topic(assistance_topic(VIN)).kind == "assistance"
+    assert parse_topic(workshop_map_topic(VIN)).kind == "workshop_map"
 
 
 def test_topics_emergency_lane_is_a_shared_subscription() -> None:

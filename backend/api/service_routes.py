@@ -1,0 +1,83 @@
+"""HTTP routes of the vehicle registry, the Teleservice rhythm and the assistance desk."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.api.deps import StateDep
+from backend.assistance_desk import Assessment, decide_case
+from backend.assistance_store import list_cases, read_case, save_case, stored_call
+from backend.maintenance import late_calls
+from backend.maintenance_store import calls_of
+from backend.vehicle_registry import VehicleProfile, load_profile, save_profile
+
+vehicles = APIRouter(prefix="/vehicles", tags=["vehicles"])
+assistance = APIRouter(prefix="/assistance", tags=["assistance"])
+
+
+class AssessmentIn(BaseModel):
+    """What the assistance specialist found, to decide the case again."""
+
+    model_config = ConfigDict(extra="forbid")
+    repair_working_days: int = Field(default=0, ge=0)
+    drivable: bool | None = None
+    repairable_on_site: bool = False
+
+
+@vehicles.put("/{vin}/profile", status_code=204)
+async def put_vehicle_profile(vin: str, profile: VehicleProfile, state: StateDep) -> None:
+    await save_profile(state.oem, vin, profile)
+
+
+@vehicles.get("/{vin}/profile", response_model=VehicleProfile)
+async def read_vehicle_profile(vin: str, state: StateDep) -> VehicleProfile:
+    profile = await load_profile(state.oem, vin)
+    if profile is None:
+        raise HTTPException(status_code=404, detail=f"no profile for vehicle {vin!r}")
+    return profile
+
+
+@vehicles.get("/{vin}/teleservice-calls")
+async def read_teleservice_calls(vin: str, state: StateDep) -> dict[str, Any]:
+    """The calls received, newest first, and any that came later than 28 days / 1,000 km."""
+    calls = await calls_of(state.oem, vin)
+    return {"vin": vin, "count": len(calls), "data": [asdict(c) for c in calls],
+            "late": [asdict(c) for c in late_calls(list(reversed(calls)))]}
+
+
+@assistance.get("/cases")
+async def read_assistance_cases(state: StateDep, limit: int = 100) -> dict[str, Any]:
+    data = await list_cases(state.oem, limit=limit)
+    return {"count": len(data), "data": data}
+
+
+@assistance.get("/cases/{request_id}")
+async def read_assistance_case(request_id: str, state: StateDep) -> dict[str, Any]:
+    case = await read_case(state.oem, request_id)
+    if case is None:
+        raise HTTPException(status_code=404, detail=f"no assistance case {request_id!r}")
+    return case
+
+
+@assistance.post("/cases/{request_id}/assessment")
+async def assess_assistance_case(request_id: str, found: AssessmentIn,
+                                 state: StateDep) -> dict[str, Any]:
+    """Decide the case again with the specialist's findings (repair time, drivability)."""
+    case = await read_case(state.oem, request_id)
+    if case is None:
+        raise HTTPException(status_code=404, detail=f"no assistance case {request_id!r}")
+    call = stored_call(case)
+    profile = await load_profile(state.oem, call.vin) or VehicleProfile(
+        home_country="BE", home_lat=call.lat, home_lon=call.lon)
+    decided = decide_case(call, profile.policy(), now=case["opened_at"],
+                          assessment=Assessment(repair_working_days=found.repair_working_days,
+                                                drivable=found.drivable,
+                                                repairable_on_site=found.repairable_on_site))
+    await save_case(state.oem, decided)
+    updated = await read_case(state.oem, request_id)
+    assert updated is not None
+    return updated

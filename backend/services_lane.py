@@ -1,0 +1,108 @@
+"""The services lane: Teleservice calls, Smart Maintenance transfers and assistance calls.
+
+These are not safety calls, so they have a share group and a process of their own and
+can never delay an eCall. Each message is checked, decided and stored before its MQTT
+PUBACK, so a crash redelivers it. Rules about days are evaluated at the message's own
+time (``at``), which in scenario mode is the scenario's virtual time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from backend import keys
+from backend.assistance_desk import Assessment, decide_case
+from backend.assistance_store import save_case
+from backend.counters import Counters
+from backend.maintenance_store import mark_notified, receive
+from backend.service_partners import assign, map_update_due, workshop_map
+from backend.vehicle_registry import VehicleProfile, load_profile
+from protocols.assistance import unpack_assistance_call
+from protocols.errors import EnvelopeError, ProtocolError
+from protocols.teleservice import (
+    SmartMaintenanceTransfer,
+    TeleserviceCall,
+    packed,
+    unpack_call,
+    unpack_smart_transfer,
+)
+from protocols.topics import parse_topic, workshop_map_topic
+
+log = logging.getLogger(__name__)
+Publish = Callable[[str, bytes], None]
+MAP_SENT_KEY = "sp:map-sent"  # hash vin -> when the workshop map last went down
+
+
+class ServicesDesk:
+    """Decides and stores what the services lane receives; never raises for bad input."""
+
+    def __init__(self, oem: Redis, *, publish: Publish, counters: Counters,
+                 map_version: int = 1) -> None:
+        self._oem = oem
+        self._publish = publish
+        self._counters = counters
+        self._map_version = map_version
+
+    async def handle(self, topic: str, payload: bytes) -> None:
+        try:
+            parsed = parse_topic(topic)
+            if parsed.kind == "teleservice_call":
+                await self._maintenance(parsed.vin, unpack_call(payload))
+            elif parsed.kind == "smart_maintenance":
+                await self._maintenance(parsed.vin, unpack_smart_transfer(payload))
+            elif parsed.kind == "assistance":
+                await self._assistance(parsed.vin, payload)
+            else:
+                raise EnvelopeError(f"{parsed.kind} is not a services topic", field="topic",
+                                    rule="services lane")
+        except ProtocolError as exc:
+            self._counters.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
+            self._counters.bump(keys.INGEST_COUNTERS, "rejected")
+            log.warning("rejected services message: field=%s rule=%s", exc.field, exc.rule)
+
+    async def _profile(self, vin: str) -> VehicleProfile | None:
+        return await load_profile(self._oem, vin)
+
+    async def _maintenance(self, vin: str,
+                           message: TeleserviceCall | SmartMaintenanceTransfer) -> None:
+        if message.vin != vin:
+            raise EnvelopeError("VIN differs from its topic", field="vin",
+                                rule="record vin == topic vin")
+        profile = await self._profile(vin)
+        home = (profile.home_country, profile.home_lat, profile.home_lon) if profile else (
+            "BE", 50.85, 4.35)
+        partner = assign(home[0], home[1], home[2],
+                         preferred=profile.preferred_partner if profile else None)
+        case = await receive(self._oem, message, partner_id=partner.id, now=message.at)
+        kind = "teleservice" if isinstance(message, TeleserviceCall) else "smart_maintenance"
+        self._counters.bump(keys.INGEST_COUNTERS, kind)
+        if case is not None and case.status == "open":
+            # The need goes to the customer's service partner: its desk lists the case.
+            await mark_notified(self._oem, case.case_id, now=message.at, via="partner_desk")
+        if isinstance(message, TeleserviceCall):
+            await self._workshop_map(vin, message.at)
+
+    async def _workshop_map(self, vin: str, now: float) -> None:
+        """About six times a year the car gets the workshop map (seed 001 §16a)."""
+        last = await self._oem.hget(MAP_SENT_KEY, vin)
+        if map_update_due(float(last) if last is not None else None, now=now):
+            self._publish(workshop_map_topic(vin), packed(workshop_map(self._map_version)))
+            await self._oem.hset(MAP_SENT_KEY, vin, repr(now))
+            self._counters.bump(keys.INGEST_COUNTERS, "workshop_map_sent")
+
+    async def _assistance(self, vin: str, payload: bytes) -> None:
+        call = unpack_assistance_call(payload)
+        if call.vin != vin:
+            raise EnvelopeError("VIN differs from its topic", field="vin",
+                                rule="record vin == topic vin")
+        profile = await self._profile(vin)
+        if profile is None:
+            # No contract on record: the case is still opened, and the decision says why
+            # nothing is granted (no pickup date, so no validity window).
+            profile = VehicleProfile(home_country="BE", home_lat=call.lat, home_lon=call.lon)
+        case = decide_case(call, profile.policy(), now=call.at, assessment=Assessment())
+        await save_case(self._oem, case)
+        self._counters.bump(keys.INGEST_COUNTERS, f"assistance:{case.service}")

@@ -1,0 +1,109 @@
+"""A car's non-emergency calls: Teleservice, Smart Maintenance and assistance.
+
+The decisions are the pure functions of ``vehicle_sim.teleservice`` and
+``vehicle_sim.assistance``; this class keeps the car's odometer, its Teleservice memory
+and the scenario's (virtual) clock, and publishes what those functions decide.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+
+from protocols.assistance import AssistanceKind, Channel, pack_assistance_call
+from protocols.teleservice import CallReason, packed
+from protocols.topics import assistance_topic, smart_maintenance_topic, teleservice_call_topic
+from vehicle_sim.assistance import CarSnapshot, raise_call
+from vehicle_sim.teleservice import (
+    TeleserviceState,
+    after_call,
+    after_smart,
+    build_call,
+    build_smart_transfer,
+    call_reason,
+    needs_of,
+    propulsion_of,
+    smart_due,
+)
+
+Publish = Callable[[str, bytes], None]
+Notify = Callable[[str], None]
+
+
+class CarServices:
+    """Teleservice rhythm, Smart Maintenance and assistance calls of one car."""
+
+    def __init__(self, *, vin: str, propulsion: Sequence[str], odometer_km: float,
+                 os_version: int, smart_opt_in: bool, clock: Callable[[], float],
+                 position: Callable[[], tuple[float, float]], publish: Publish,
+                 notify: Notify, label: str) -> None:
+        self.vin = vin
+        self.odometer_km = odometer_km
+        self.propulsion = propulsion_of(propulsion)
+        self.os_version = os_version
+        self.smart_opt_in = smart_opt_in
+        self._clock = clock
+        self._position = position
+        self._publish = publish
+        self._notify = notify
+        self._label = label
+        self.state = TeleserviceState(last_call_at=clock(), last_call_odometer_km=odometer_km)
+        self.calls: list[CallReason] = []
+        self.smart_transfers = 0
+        self.assistance_requests: list[str] = []
+
+    # -- Teleservice and Smart Maintenance ---------------------------------------------
+    def check(self, *, fault_codes: Sequence[str] = (), trip_ended: bool = False) -> None:
+        """What a TCU does after each trip, each day and each new fault."""
+        now = self._clock()
+        trigger = smart_due(self.state, opted_in=self.smart_opt_in, os_version=self.os_version,
+                            now=now, trip_ended=trip_ended)
+        if trigger is not None:
+            transfer = build_smart_transfer(vin=self.vin, transfer_id=uuid.uuid4().hex[:12],
+                                            trigger=trigger, now=now, sent_ns=time.time_ns(),
+                                            odometer_km=self.odometer_km,
+                                            fault_codes=fault_codes)
+            self._publish(smart_maintenance_topic(self.vin), packed(transfer))
+            self.state = after_smart(self.state, now)
+            self.smart_transfers += 1
+            self._notify(f"{self._label}: Smart Maintenance transfer ({trigger})")
+        reason = call_reason(self.state, now=now, odometer_km=self.odometer_km,
+                             fault_codes=fault_codes)
+        if reason is None:
+            return
+        call = build_call(vin=self.vin, call_id=uuid.uuid4().hex[:12], reason=reason, now=now,
+                          sent_ns=time.time_ns(), odometer_km=self.odometer_km,
+                          propulsion=self.propulsion, fault_codes=fault_codes)
+        self._publish(teleservice_call_topic(self.vin), packed(call))
+        self.state = after_call(self.state, now, self.odometer_km,
+                                needs=needs_of(fault_codes, []))
+        self.calls.append(reason)
+        self._notify(f"{self._label}: Teleservice call ({reason}) at "
+                     f"{self.odometer_km:.0f} km")
+
+    def drive(self, km: float) -> None:
+        self.odometer_km += km
+        self.check(trip_ended=True)
+
+    # -- assistance --------------------------------------------------------------------
+    def assistance(self, kind: AssistanceKind, *, channel: Channel, confirmed: bool,
+                   drivable: bool, fault_codes: Sequence[str]) -> str | None:
+        """Raise an assistance call; without confirmation from another channel, nothing."""
+        lat, lon = self._position()
+        snapshot = CarSnapshot(lat=lat, lon=lon, fault_codes=tuple(fault_codes),
+                               drivable=drivable, odometer_km=self.odometer_km,
+                               fuel_pct=None if self.propulsion == "bev" else 40.0,
+                               soc_pct=55.0 if self.propulsion != "petrol"
+                               and self.propulsion != "diesel" else None)
+        request_id = f"{self.vin[-6:]}-as-{uuid.uuid4().hex[:10]}"
+        call = raise_call(kind, snapshot, vin=self.vin, request_id=request_id, channel=channel,
+                          confirmed=confirmed, now=self._clock(), sent_ns=time.time_ns())
+        if call is None:
+            self._notify(f"{self._label}: {kind} request by {channel} waits for the "
+                         "customer's confirmation in the car; no data sent")
+            return None
+        self._publish(assistance_topic(self.vin), pack_assistance_call(call))
+        self.assistance_requests.append(request_id)
+        self._notify(f"{self._label}: {kind} assistance call sent ({channel})")
+        return request_id
