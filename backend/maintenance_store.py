@@ -179,19 +179,20 @@ async def record_call(oem: Redis, call: TeleserviceCall) -> None:
 
     Only ids and timing are kept here: the content lives in the case, if any. Smart
     Maintenance transfers follow trips, not the 28-day / 1,000 km rhythm, so they are
-    not kept here.
+    not kept here. A sorted set by the call's own time keeps them in the car's order
+    however the lane interleaves them, and a redelivered call (the same member) is kept once.
     """
     entry = json.dumps({"call_id": call.call_id, "reason": call.reason, "at": call.at,
-                        "odometer_km": call.odometer_km})
+                        "odometer_km": call.odometer_km}, sort_keys=True)
     async with oem.pipeline(transaction=True) as pipe:
-        pipe.lpush(calls_key(call.vin), entry)
-        pipe.ltrim(calls_key(call.vin), 0, CALLS_KEPT - 1)
+        pipe.zadd(calls_key(call.vin), {entry: call.at})
+        pipe.zremrangebyrank(calls_key(call.vin), 0, -CALLS_KEPT - 1)
         await pipe.execute()
 
 
 async def calls_of(oem: Redis, vin: str) -> list[CallRecord]:
-    """The calls kept for ``vin``, newest first."""
-    raw = cast(list[bytes], await oem.lrange(calls_key(vin), 0, -1))
+    """The calls kept for ``vin``, newest first (by the time the car made them)."""
+    raw = cast(list[bytes], await oem.zrevrange(calls_key(vin), 0, -1))
     return [CallRecord(**json.loads(item)) for item in raw]
 
 

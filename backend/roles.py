@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 Role = Literal["emergency", "bulk", "desks", "services", "api"]
 ROLES: Final[tuple[Role, ...]] = ("emergency", "desks", "services", "bulk", "api")
+# Above every lane's in-flight bound, so a burst waits for the broker, not for a socket.
+REDIS_POOL_MAX: Final = 2048
 
 
 async def mark_ready(redis: Redis, role: str, worker_id: str) -> None:
@@ -63,7 +65,7 @@ async def mark_ready(redis: Redis, role: str, worker_id: str) -> None:
 
 def _redis(settings: BackendSettings, db: int) -> Redis:
     return Redis.from_url(settings.redis_url, db=db, health_check_interval=5,
-                          socket_keepalive=True)
+                          socket_keepalive=True, max_connections=REDIS_POOL_MAX)
 
 
 async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
@@ -120,7 +122,8 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
     oem = _redis(settings, settings.oem_db)
     counters = Counters()
     client = make_client(f"backend-services-{settings.worker_id}", persistent=True,
-                         session_expiry_s=settings.session_expiry_s, manual_ack=True)
+                         session_expiry_s=settings.session_expiry_s, manual_ack=True,
+                         receive_maximum=settings.services_inflight_max)
 
     def publish(topic: str, payload: bytes) -> None:
         client.publish(topic, payload, qos=1)

@@ -8,10 +8,12 @@ time (``at``), which in scenario mode is the scenario's virtual time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from backend import keys
 from backend.assistance_desk import Assessment, decide_case
@@ -47,6 +49,20 @@ class ServicesDesk:
         self._map_version = map_version
 
     async def handle(self, topic: str, payload: bytes) -> None:
+        """Decide and store; a Redis outage is waited out, so nothing is acked unstored."""
+        delay = 0.05
+        while True:
+            try:
+                await self._handle_once(topic, payload)
+                return
+            except (RedisError, OSError) as exc:
+                self._counters.bump(keys.INGEST_COUNTERS, "services_retry")
+                log.warning("services lane lost Redis (%s); retrying in %.2fs",
+                            type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def _handle_once(self, topic: str, payload: bytes) -> None:
         try:
             parsed = parse_topic(topic)
             if parsed.kind == "teleservice_call":

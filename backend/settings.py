@@ -29,3 +29,5 @@ class BackendSettings(BaseSettings):
     # unacknowledged eCalls in flight to a worker and queues the rest for it (back-pressure
     # without loss), so the worker's in-process backlog is bounded.
     emergency_inflight_max: int = Field(default=1000, ge=2, le=65535)
+    # The same bound for the services lane, whose handlers each make several Redis calls.
+    services_inflight_max: int = Field(default=64, ge=2, le=65535)

@@ -17,7 +17,13 @@ import httpx
 
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.runner import ScenarioRun
-from vehicle_sim.scenario import ExpectDef, GrantDef, Scenario, ServiceExpectDef
+from vehicle_sim.scenario import (
+    ExpectDef,
+    FleetExpectDef,
+    GrantDef,
+    Scenario,
+    ServiceExpectDef,
+)
 from vehicle_sim.trace import IncidentTrace
 
 
@@ -25,7 +31,7 @@ from vehicle_sim.trace import IncidentTrace
 class Outcome:
     """One expectation's verdict, with what was observed."""
 
-    expect: ExpectDef | ServiceExpectDef
+    expect: ExpectDef | ServiceExpectDef | FleetExpectDef
     ok: bool
     reason: str
     incident: str = ""
@@ -179,6 +185,39 @@ async def _check_assistance(client: httpx.AsyncClient, grant: GrantDef,
     return problems
 
 
+async def check_fleet(client: httpx.AsyncClient, expect: FleetExpectDef,
+                      cars: list[CarServices], *, timeout_s: float) -> Outcome:
+    """The backend holds every Teleservice call each fleet car made, none of them late."""
+    deadline = time.monotonic() + timeout_s
+    sent = {car.vin: len(car.calls) for car in cars}
+    received: dict[str, int] = {}
+    late: list[str] = []
+    while True:
+        for vin, count in sent.items():
+            if received.get(vin) == count:
+                continue
+            body = (await client.get(f"/vehicles/{vin}/teleservice-calls")).json()
+            received[vin] = body["count"]
+            if body["late"]:
+                late.append(vin)
+        if received == sent or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.2)  # polling interval while the services lane catches up
+    total = sum(sent.values())
+    problems = []
+    if received != sent:
+        missing = sum(sent.values()) - sum(received.values())
+        problems.append(f"backend holds {missing} fewer Teleservice calls than the cars made")
+    if expect.teleservice_on_rhythm and late:
+        problems.append(f"{len(set(late))} cars with calls later than 28 days / 1,000 km")
+    if total < expect.min_calls:
+        problems.append(f"{total} calls < {expect.min_calls}")
+    if problems:
+        return Outcome(expect, False, "; ".join(problems))
+    return Outcome(expect, True, f"{total} Teleservice calls from {len(cars)} cars, all "
+                   "received, none late")
+
+
 async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                     timeout_s: float) -> list[Outcome]:
     async with httpx.AsyncClient(base_url=api_url, timeout=5.0) as client:
@@ -187,4 +226,6 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
         services = [check_services(client, e, scenario.vehicle(e.vehicle).vin,
                                    run.services.get(e.vehicle), timeout_s=timeout_s)
                     for e in scenario.expect_services]
-        return list(await asyncio.gather(*incidents, *services))
+        fleet = ([check_fleet(client, scenario.expect_fleet, run.fleet, timeout_s=timeout_s)]
+                 if scenario.expect_fleet is not None else [])
+        return list(await asyncio.gather(*incidents, *services, *fleet))

@@ -22,6 +22,7 @@ from protocols.msd.model import Propulsion
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.ecall_machine import EcallContext
+from vehicle_sim.fleet_driver import FleetDriver
 from vehicle_sim.scenario import AssessDef, EventDef, Scenario, ScenarioError, VehicleDef
 from vehicle_sim.trace import IncidentTrace
 from vehicle_sim.vehicle import VehicleSpec, VehicleState
@@ -91,6 +92,7 @@ class ScenarioRun:
 
     traces: dict[str, IncidentTrace]
     services: dict[str, CarServices]
+    fleet: list[CarServices]
 
 
 async def _register_profiles(client: httpx.AsyncClient, scenario: Scenario) -> None:
@@ -119,14 +121,24 @@ async def _assess(client: httpx.AsyncClient, car: Car, found: AssessDef,
            "working days of repair"
 
 
-def _perform(event: EventDef, car: Car | None, clock: VirtualClock,
-             cars: dict[str, Car]) -> None:
+def _move_clock(event: EventDef, clock: VirtualClock, cars: dict[str, Car],
+                fleet: FleetDriver | None) -> None:
+    """Jump or move the scenario clock; every car then makes its due calls."""
     if event.advance is not None:
         clock.advance(event.advance)
-        for each in cars.values():  # the daily check every TCU makes
-            each.services.check()
+    elif event.instant is not None and event.instant > clock.now():
+        clock.move_to(event.instant)
+    else:
         return
-    assert car is not None
+    if fleet is not None:
+        fleet.advance_to(clock.now())
+    for each in cars.values():  # the check every TCU makes as time passes
+        each.services.check()
+
+
+def _perform(event: EventDef, car: Car | None) -> None:
+    if car is None:
+        return
     if event.crash is not None:
         car.crash(event.crash)
     elif event.sos is not None:
@@ -147,13 +159,17 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                        console: Console | None = None) -> ScenarioRun:
     console = console or Console(quiet=True)
     now = time.time()
-    clock = VirtualClock.starting_at(parse_instant(scenario.start) if scenario.start else now)
+    clock = VirtualClock.starting_at(parse_instant(scenario.start) if scenario.start else now,
+                                     scale=scenario.time_scale)
     today = date.fromtimestamp(clock.now())
     cars = {v.id: Car(v, spec_of(v), state_of(v, now), context_of(v, scenario, today),
                       mqtt_url=mqtt_url, notify=lambda m: console.log(m), clock=clock.now)
             for v in scenario.vehicles}
-    await asyncio.gather(*(car.start() for car in cars.values()))
-    events: list[EventDef] = sorted(scenario.events, key=lambda e: e.at)
+    fleet = (FleetDriver(scenario.fleet, start=clock.now(), mqtt_url=mqtt_url,
+                         notify=lambda m: console.log(m)) if scenario.fleet else None)
+    await asyncio.gather(*(car.start() for car in cars.values()),
+                         *([fleet.start()] if fleet else []))
+    events = scenario.events  # in file order
     loop = asyncio.get_running_loop()
     try:
         async with httpx.AsyncClient(base_url=api_url, timeout=5.0) as client:
@@ -165,7 +181,9 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                 start = loop.time()
                 pending: list[asyncio.Task[str]] = []
                 for event in events:
-                    await asyncio.sleep(max(0.0, start + event.at - loop.time()))
+                    if event.at is not None:
+                        await asyncio.sleep(max(0.0, start + event.at - loop.time()))
+                    _move_clock(event, clock, cars, fleet)
                     car = cars[event.vehicle] if event.vehicle is not None else None
                     deadline = time.monotonic() + scenario.settle_timeout_s
                     if event.msd_update is not None and car is not None:
@@ -175,7 +193,7 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                         pending.append(asyncio.create_task(
                             _assess(client, car, event.assess, deadline)))
                     else:
-                        _perform(event, car, clock, cars)
+                        _perform(event, car)
                     progress.advance(task)
                 for note in await asyncio.gather(*pending):
                     console.log(note)
@@ -189,7 +207,9 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                     console.log("[yellow]some cars did not settle in time[/yellow]")
                 progress.advance(task)
     finally:
-        await asyncio.gather(*(car.stop() for car in cars.values()))
+        await asyncio.gather(*(car.stop() for car in cars.values()),
+                             *([fleet.stop()] if fleet else []))
     return ScenarioRun(
         traces={vid: car.trace for vid, car in cars.items() if car.trace is not None},
-        services={vid: car.services for vid, car in cars.items()})
+        services={vid: car.services for vid, car in cars.items()},
+        fleet=fleet.cars if fleet else [])

@@ -7,7 +7,7 @@ a typo in a scenario is an error naming the key, not a silently ignored line.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -142,7 +142,11 @@ def _duration(value: object) -> object:
 
 
 class EventDef(_Model):
-    at: Seconds
+    """One step. ``at`` is a real-time offset from the start (``2s``) or a virtual
+    instant (``2026-03-01T08:00``), which moves the scenario clock there first."""
+
+    at: Seconds | None = None
+    instant: float | None = None
     vehicle: str | None = None
     crash: CrashDef | None = None
     sos: dict[str, object] | None = None
@@ -154,11 +158,23 @@ class EventDef(_Model):
     assistance: AssistanceDef | None = None
     assess: AssessDef | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _split_at(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("at"), str | datetime):
+            at = data["at"]
+            text = at.isoformat() if isinstance(at, datetime) else at
+            if "T" in text or "-" in text:
+                return {**data, "at": None, "instant": parse_instant(text)}
+        return data
+
     @model_validator(mode="after")
     def _one_action(self) -> EventDef:
         actions = [a for a in (self.crash, self.sos, self.msd_update, self.thermal_runaway,
                                self.advance, self.drive, self.fault, self.assistance,
                                self.assess) if a is not None]
+        if self.instant is not None and not actions:
+            return self  # a pure move of the scenario clock
         if len(actions) != 1:
             raise ValueError("an event has exactly one of crash, sos, msd_update, "
                              "thermal_runaway, advance, drive, fault, assistance, assess")
@@ -199,10 +215,33 @@ class ServiceExpectDef(_Model):
     assistance: GrantDef | None = None
 
 
+class FleetDef(_Model):
+    """Many cars stepped together by the fleet model, for the Teleservice rhythm."""
+
+    count: int = Field(ge=1, le=20_000)
+    seed: int = 1
+    countries: list[str] | None = None
+    smart_maintenance_share: float = Field(default=0.0, ge=0, le=1)
+
+
+class FleetExpectDef(_Model):
+    """Every call the fleet's cars made reached the backend, none later than the rule."""
+
+    teleservice_on_rhythm: bool = True
+    min_calls: int = Field(default=0, ge=0)
+
+    @property
+    def vehicle(self) -> str:
+        return "fleet"
+
+
 class Scenario(_Model):
     name: str
     description: str = ""
     start: str | None = Field(default=None, description="virtual start, ISO 8601 (UTC if naive)")
+    time_scale: float = Field(default=1.0, ge=0, description="virtual seconds per real second")
+    fleet: FleetDef | None = None
+    expect_fleet: FleetExpectDef | None = None
     expect_services: list[ServiceExpectDef] = Field(default_factory=list)
     ack_timeout_s: Seconds = 5.0
     settle_timeout_s: Seconds = 20.0
@@ -221,6 +260,10 @@ class Scenario(_Model):
         known = set(ids)
         if self.start is not None:
             parse_instant(self.start)
+        offsets = [e.at for e in self.events if e.at is not None]
+        if offsets != sorted(offsets):
+            raise ValueError("events run in file order; their real-time offsets must not "
+                             "go down")
         for i, event in enumerate(self.events):
             if event.vehicle is not None and event.vehicle not in known:
                 raise ValueError(f"events[{i}].vehicle {event.vehicle!r} is not a vehicle id")

@@ -64,3 +64,21 @@ def test_scenario_invalid_vin_is_refused() -> None:
     with pytest.raises(ScenarioError) as err:
         parse(BASE.replace("WMW21DH0X0T123451", "WMW21DH0X0T12345O"))
     assert "vin" in str(err.value)
+
+
+def test_scenario_at_takes_an_instant_or_an_offset() -> None:
+    """``at`` is a real-time offset, or an ISO instant that moves the scenario clock."""
+    scenario = parse(BASE + "events:\n  - {at: 2s, advance: 28d}\n"
+                     "  - {at: 2026-03-01T08:00}\n")
+    assert scenario.events[0].at == 2.0
+    assert scenario.events[0].advance == 28 * 86_400
+    assert scenario.events[1].at is None
+    assert scenario.events[1].instant == 1_772_352_000.0
+
+
+def test_scenario_offsets_must_not_go_down_in_file_order() -> None:
+    """Events run in file order, so a later line cannot have an earlier offset."""
+    with pytest.raises(ScenarioError) as err:
+        parse(BASE + "events:\n  - {at: 2s, vehicle: a, sos: {}}\n"
+              "  - {at: 1s, vehicle: a, sos: {}}\n")
+    assert "file order" in str(err.value)
