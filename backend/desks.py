@@ -301,7 +301,9 @@ class CallCentreDesk(DeskConsumer):
     async def _hv_warn(self, fields: dict[bytes, bytes], received_ns: int) -> None:
         """Seed 001 §2: add the customer's contact data, pass the incident to the local PSAP."""
         call = unpack_hv_call(fields[b"record"])
-        handover = hand_over(call, self._customers, now=received_ns / 1e9)
+        # The call's own time plus its transit: scenario time when the car runs on one.
+        now = call.timestamp + max(0, received_ns - call.sent_ns) / 1e9
+        handover = hand_over(call, self._customers, now=now)
         sent = transmission(fields, received_ns)
         contact = asdict(handover.customer) if handover.customer is not None else None
         details = {**asdict(call), "contact": contact}

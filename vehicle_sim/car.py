@@ -75,6 +75,7 @@ class Car:
         self._extras_source: tuple[CrashPulse, Occupancy] | None = None
         self._automatic = False
         self._timers: list[asyncio.TimerHandle] = []
+        self._clock = clock
         self.services = CarServices(
             vin=spec.vin, propulsion=vdef.propulsion, odometer_km=vdef.odometer_km,
             os_version=vdef.os_version, smart_opt_in=vdef.smart_maintenance, clock=clock,
@@ -119,7 +120,7 @@ class Car:
                                              ambient_c=ambient_c)
         body = BodySnapshot(lat=self.vehicle.lat, lon=self.vehicle.lon,
                             plug_state="plugged" if self.vdef.plugged else "unplugged")
-        now = time.time()
+        now = self._clock()  # the scenario's (virtual) time, like every other record's
         call = warn_call(replace(event, at=now), battery, body, vin=self.spec.vin, sent_ns=0)
         call = replace(call, incident=f"{self.spec.vin[-6:]}-hv-{uuid.uuid4().hex[:12]}")
         self.trace = IncidentTrace(self.vdef.id, self.spec.vin, call.incident, "thermal")
