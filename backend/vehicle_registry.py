@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
@@ -44,8 +44,26 @@ def profile_key(vin: str) -> str:
     return f"veh:{vin}:profile"
 
 
-async def save_profile(oem: Redis, vin: str, profile: VehicleProfile) -> None:
-    await oem.set(profile_key(vin), profile.model_dump_json())
+def partner_history_key(vin: str) -> str:
+    return f"veh:{vin}:partner-history"
+
+
+async def save_profile(oem: Redis, vin: str, profile: VehicleProfile, *, now: float) -> None:
+    """Store the record; a change of preferred service partner is kept as history."""
+    previous = await load_profile(oem, vin)
+    before = previous.preferred_partner if previous is not None else None
+    async with oem.pipeline(transaction=True) as pipe:
+        pipe.set(profile_key(vin), profile.model_dump_json())
+        if profile.preferred_partner != before:
+            pipe.lpush(partner_history_key(vin), json.dumps(
+                {"from": before, "to": profile.preferred_partner, "at": now}))
+        await pipe.execute()
+
+
+async def partner_history(oem: Redis, vin: str) -> list[dict[str, object]]:
+    """Changes of preferred service partner, newest first."""
+    raw = cast(list[bytes], await oem.lrange(partner_history_key(vin), 0, -1))
+    return [json.loads(item) for item in raw]
 
 
 async def load_profile(oem: Redis, vin: str) -> VehicleProfile | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ def up(
                                                      "JSON to this file")] = None,
     run_dir: Annotated[Path, typer.Option(help="where local Mosquitto/Redis keep data and "
                                           "logs")] = Path(".run"),
+    keep_data: Annotated[bool, typer.Option(help="keep what local Mosquitto and Redis stored "
+                                            "in earlier runs")] = False,
     debug: bool = False,
 ) -> None:
     """Start Mosquitto, Redis and the backend, run a scenario, print what happened."""
@@ -40,6 +43,8 @@ def up(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not keep_data:
+        forget_local_data(run_dir)
     try:
         with LocalServices(run_dir=run_dir.resolve(), environ=os.environ) as services:
             urls = services.urls
@@ -51,6 +56,15 @@ def up(
         raise typer.Exit(1) from None
     if not passed:
         raise typer.Exit(1)
+
+
+def forget_local_data(run_dir: Path) -> None:
+    """Start a scenario from an empty broker and Redis: its VINs and times repeat run after
+    run, so what an earlier run stored would be counted again. Services named by
+    TELEMATICS_*_URL are never touched."""
+    for name in ("mosquitto.db", "dump.rdb"):
+        (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "appendonlydir", ignore_errors=True)
 
 
 async def _up(console: Console, plan: Scenario, mqtt_url: str, redis_url: str, *, once: bool,

@@ -50,6 +50,7 @@ class CarServices:
         self._label = label
         self.state = TeleserviceState(last_call_at=clock(), last_call_odometer_km=odometer_km)
         self.calls: list[CallReason] = []
+        self.call_ids: list[str] = []
         self.smart_transfers = 0
         self.assistance_requests: list[str] = []
 
@@ -79,6 +80,7 @@ class CarServices:
         self.state = after_call(self.state, now, self.odometer_km,
                                 needs=needs_of(fault_codes, []))
         self.calls.append(reason)
+        self.call_ids.append(call.call_id)
         self._notify(f"{self._label}: Teleservice call ({reason}) at "
                      f"{self.odometer_km:.0f} km")
 

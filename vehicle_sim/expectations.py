@@ -125,9 +125,15 @@ async def check_services(client: httpx.AsyncClient, expect: ServiceExpectDef, vi
     seen: list[str] = []
     if expect.teleservice_calls is not None:
         want = list(expect.teleservice_calls)
+        mine = set(services.call_ids) if services is not None else set()
+
+        def this_run(body: dict[str, Any]) -> list[str]:
+            # Only this run's calls: a backend that lives on may hold earlier runs' too.
+            return [c["reason"] for c in reversed(body["data"]) if c["call_id"] in mine]
+
         body = await _poll(client, f"/vehicles/{vin}/teleservice-calls",
-                           lambda b: len(b["data"]) >= len(want), deadline)
-        got = [c["reason"] for c in reversed(body["data"])] if body else []
+                           lambda b: len(this_run(b)) >= len(want), deadline)
+        got = this_run(body) if body else []
         if got != want:
             problems.append(f"Teleservice calls {got}, expected {want}")
         elif body and body["late"]:
@@ -190,6 +196,7 @@ async def check_fleet(client: httpx.AsyncClient, expect: FleetExpectDef,
     """The backend holds every Teleservice call each fleet car made, none of them late."""
     deadline = time.monotonic() + timeout_s
     sent = {car.vin: len(car.calls) for car in cars}
+    ids = {car.vin: set(car.call_ids) for car in cars}
     received: dict[str, int] = {}
     late: list[str] = []
     while True:
@@ -197,7 +204,7 @@ async def check_fleet(client: httpx.AsyncClient, expect: FleetExpectDef,
             if received.get(vin) == count:
                 continue
             body = (await client.get(f"/vehicles/{vin}/teleservice-calls")).json()
-            received[vin] = body["count"]
+            received[vin] = sum(1 for c in body["data"] if c["call_id"] in ids[vin])
             if body["late"]:
                 late.append(vin)
         if received == sent or time.monotonic() >= deadline:

@@ -146,7 +146,7 @@ def _perform(event: EventDef, car: Car | None) -> None:
     elif event.thermal_runaway is not None:
         car.thermal_runaway(event.thermal_runaway.ambient_c)
     elif event.drive is not None:
-        car.services.drive(event.drive.km)
+        car.services.drive(event.drive.distance_km())
     elif event.fault is not None:
         car.services.check(fault_codes=event.fault.codes)
     elif event.assistance is not None:

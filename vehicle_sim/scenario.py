@@ -16,6 +16,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from protocols.clock import parse_duration, parse_instant
 from protocols.msd.model import VEHICLE_TYPES_V3
+from vehicle_sim.fleet import ROAD_KM
+from vehicle_sim.places import place_index
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*$")
@@ -117,7 +119,26 @@ class ThermalRunawayDef(_Model):
 
 
 class DriveDef(_Model):
-    km: float = Field(gt=0, le=100_000)
+    """A distance, or a route through named towns (road km between them)."""
+
+    km: float | None = Field(default=None, gt=0, le=100_000)
+    route: list[str] | None = Field(default=None, min_length=2)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DriveDef:
+        if (self.km is None) == (self.route is None):
+            raise ValueError("drive takes km or route, not both")
+        if self.route is not None:
+            for town in self.route:
+                place_index(town)
+        return self
+
+    def distance_km(self) -> float:
+        if self.km is not None:
+            return self.km
+        assert self.route is not None
+        legs = zip(self.route, self.route[1:], strict=False)
+        return float(sum(ROAD_KM[place_index(a), place_index(b)] for a, b in legs))
 
 
 class FaultDef(_Model):

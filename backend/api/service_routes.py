@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -13,7 +14,13 @@ from backend.assistance_desk import Assessment, decide_case
 from backend.assistance_store import list_cases, read_case, save_case, stored_call
 from backend.maintenance import late_calls
 from backend.maintenance_store import calls_of
-from backend.vehicle_registry import VehicleProfile, load_profile, save_profile
+from backend.service_partners import DIRECTORY
+from backend.vehicle_registry import (
+    VehicleProfile,
+    load_profile,
+    partner_history,
+    save_profile,
+)
 
 vehicles = APIRouter(prefix="/vehicles", tags=["vehicles"])
 assistance = APIRouter(prefix="/assistance", tags=["assistance"])
@@ -30,7 +37,17 @@ class AssessmentIn(BaseModel):
 
 @vehicles.put("/{vin}/profile", status_code=204)
 async def put_vehicle_profile(vin: str, profile: VehicleProfile, state: StateDep) -> None:
-    await save_profile(state.oem, vin, profile)
+    if profile.preferred_partner is not None and profile.preferred_partner not in DIRECTORY:
+        raise HTTPException(status_code=422,
+                            detail=f"unknown service partner {profile.preferred_partner!r}")
+    await save_profile(state.oem, vin, profile, now=time.time())
+
+
+@vehicles.get("/{vin}/preferred-partner/history")
+async def read_partner_history(vin: str, state: StateDep) -> dict[str, Any]:
+    """Every change of the customer's preferred service partner, newest first."""
+    data = await partner_history(state.oem, vin)
+    return {"vin": vin, "count": len(data), "data": data}
 
 
 @vehicles.get("/{vin}/profile", response_model=VehicleProfile)

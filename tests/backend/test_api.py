@@ -106,3 +106,24 @@ async def test_api_msd_request_reaches_the_car(
     assert (request.incident, request.requested_by) == (incident, "psap-BE")
     await listener.disconnect()
     assert lanes.settings.psap_db != lanes.settings.oem_db
+
+
+async def test_api_vehicle_profile_keeps_partner_changes(
+        api: tuple[Lanes, httpx.AsyncClient]) -> None:
+    """A change of preferred service partner is recorded; an unknown partner is refused."""
+    _, client = api
+    vin = new_vin()
+    base = {"home_country": "BE", "home_lat": 51.22, "home_lon": 4.40}
+    for partner in ("sp-be-ant", "sp-be-bru"):
+        put = await client.put(f"/vehicles/{vin}/profile",
+                               json={**base, "preferred_partner": partner})
+        assert put.status_code == 204
+    history = (await client.get(f"/vehicles/{vin}/preferred-partner/history")).json()
+    assert [(h["from"], h["to"]) for h in history["data"]] == [("sp-be-ant", "sp-be-bru"),
+                                                              (None, "sp-be-ant")]
+    refused = await client.put(f"/vehicles/{vin}/profile",
+                               json={**base, "preferred_partner": "sp-xx-nowhere"})
+    assert refused.status_code == 422
+    assert (await client.get(f"/vehicles/{vin}/profile")).json()["preferred_partner"] == (
+        "sp-be-bru")
+    assert (await client.get("/assistance/cases/none")).status_code == 404
