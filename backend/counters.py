@@ -15,6 +15,9 @@ from collections import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from backend import keys
+from protocols.errors import ProtocolError
+
 log = logging.getLogger(__name__)
 
 
@@ -24,6 +27,13 @@ class Counters:
     def __init__(self) -> None:
         self._pending: dict[str, Counter[str]] = {}
         self.totals: dict[str, Counter[str]] = {}
+
+    def reject(self, exc: ProtocolError, *, lane: str) -> None:
+        """Count bad input by field and rule, and log it without the error's text, which may
+        quote message content (MSD, positions) that must stay out of logs."""
+        self.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
+        self.bump(keys.INGEST_COUNTERS, "rejected")
+        log.warning("rejected %s message: field=%s rule=%s", lane, exc.field, exc.rule)
 
     def bump(self, family: str, name: str, amount: int = 1) -> None:
         self._pending.setdefault(family, Counter())[name] += amount

@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass
 from typing import Final
 
 import msgpack
-from redis.exceptions import RedisError
 
 from backend import keys
 from backend.counters import Counters
 from backend.psap_directory import PsapChoice, responsible_psap
+from backend.redis_retry import until_redis_takes
 from backend.streams import StreamWriter
 from protocols.envelope import EcallAck, EcallMessage, VoiceCall, pack, unpack
 from protocols.errors import EnvelopeError, ProtocolError
@@ -130,10 +130,7 @@ class EmergencyRelay:
                 raise EnvelopeError(f"{parsed.kind} is not an emergency topic", field="topic",
                                     rule="emergency lane")
         except ProtocolError as exc:
-            self._counters.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
-            self._counters.bump(keys.INGEST_COUNTERS, "rejected")
-            # Field and rule only: the error text may quote MSD content, which stays out of logs.
-            log.warning("rejected emergency message: field=%s rule=%s", exc.field, exc.rule)
+            self._counters.reject(exc, lane="emergency")
 
     async def _ecall(self, vin: str, variant: str, message: EcallMessage) -> None:
         if message.vin != vin or message.variant != variant:
@@ -187,14 +184,7 @@ class EmergencyRelay:
 
     async def _hand_off(self, hop: Hop, fields: Fields) -> str | None:
         """Append until Redis takes it; a safety message is never dropped for a Redis outage."""
-        delay = 0.05
-        while True:
-            try:
-                writer = self._writers[hop.domain]
-                return await writer.append_once(hop.stream, hop.dedup_key, fields)
-            except (RedisError, OSError) as exc:
-                self._counters.bump(keys.INGEST_COUNTERS, "handoff_retry")
-                log.warning("hand-off to %s failed (%s); retrying in %.2fs", hop.desk,
-                            type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _BACKOFF_MAX_S)
+        writer = self._writers[hop.domain]
+        return await until_redis_takes(
+            lambda: writer.append_once(hop.stream, hop.dedup_key, fields),
+            counters=self._counters, what="handoff")

@@ -8,18 +8,17 @@ time (``at``), which in scenario mode is the scenario's virtual time.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from backend import keys
 from backend.assistance_desk import Assessment, decide_case
 from backend.assistance_store import save_case
 from backend.counters import Counters
 from backend.maintenance_store import mark_notified, receive
+from backend.redis_retry import until_redis_takes
 from backend.service_partners import assign, map_update_due, workshop_map
 from backend.vehicle_registry import VehicleProfile, load_profile
 from protocols.assistance import unpack_assistance_call
@@ -50,17 +49,8 @@ class ServicesDesk:
 
     async def handle(self, topic: str, payload: bytes) -> None:
         """Decide and store; a Redis outage is waited out, so nothing is acked unstored."""
-        delay = 0.05
-        while True:
-            try:
-                await self._handle_once(topic, payload)
-                return
-            except (RedisError, OSError) as exc:
-                self._counters.bump(keys.INGEST_COUNTERS, "services_retry")
-                log.warning("services lane lost Redis (%s); retrying in %.2fs",
-                            type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+        await until_redis_takes(lambda: self._handle_once(topic, payload),
+                                counters=self._counters, what="services")
 
     async def _handle_once(self, topic: str, payload: bytes) -> None:
         try:
@@ -75,9 +65,7 @@ class ServicesDesk:
                 raise EnvelopeError(f"{parsed.kind} is not a services topic", field="topic",
                                     rule="services lane")
         except ProtocolError as exc:
-            self._counters.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
-            self._counters.bump(keys.INGEST_COUNTERS, "rejected")
-            log.warning("rejected services message: field=%s rule=%s", exc.field, exc.rule)
+            self._counters.reject(exc, lane="services")
 
     async def _profile(self, vin: str) -> VehicleProfile | None:
         return await load_profile(self._oem, vin)

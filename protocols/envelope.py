@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 import msgpack
 
 from protocols.errors import EnvelopeError
+from protocols.record_codec import open_map
 from protocols.topics import ECALL_VARIANTS, EcallVariant
 
 ENVELOPE_VERSION: Final = 1
@@ -145,20 +146,7 @@ def pack(envelope: Envelope) -> bytes:
 
 def unpack(data: bytes) -> Envelope:
     """Parse and check an envelope; every failure is an EnvelopeError naming the field."""
-    if len(data) > MAX_ENVELOPE:
-        raise EnvelopeError(f"payload is {len(data)} bytes", field="payload",
-                            rule=f"at most {MAX_ENVELOPE} bytes")
-    try:
-        body = msgpack.unpackb(data, raw=False, strict_map_key=True)
-    except Exception as exc:  # msgpack raises several unrelated types
-        raise EnvelopeError(f"not msgpack: {exc}", field="payload", rule="msgpack map") from None
-    if not isinstance(body, dict):
-        raise EnvelopeError("not a map", field="payload", rule="msgpack map")
-    version = body.pop("v", None)
-    if version != ENVELOPE_VERSION:
-        raise EnvelopeError(f"unsupported version {version!r}", field="v",
-                            rule=f"== {ENVELOPE_VERSION}")
-    kind = body.pop("k", None)
+    kind, body = open_map(data, max_bytes=MAX_ENVELOPE, version=ENVELOPE_VERSION)
     cls = _CLASS_OF.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise EnvelopeError(f"unknown kind {kind!r}", field="k", rule="|".join(_CLASS_OF))

@@ -42,24 +42,33 @@ def pack_record(record: object, kind: str, *, limit: int, rule: str) -> bytes:
     return data
 
 
-def unpack_record(data: bytes, cls: type[R], kind: str, *, limit: int, rule: str,
-                  types: FieldTypes) -> R:
-    """Parse bytes into ``cls``: header, budget, known fields, types, then ``__post_init__``."""
-    if len(data) > MAX_RECORD:
+def open_map(data: bytes, *, max_bytes: int, version: int) -> tuple[object, dict[str, Any]]:
+    """Size check, msgpack map, ``v`` header: the framing every record and envelope shares.
+
+    Returns the ``k`` header and the remaining fields.
+    """
+    if len(data) > max_bytes:
         raise EnvelopeError(f"payload is {len(data)} bytes", field="payload",
-                            rule=f"at most {MAX_RECORD} bytes")
-    check_budget(len(data), limit=limit, rule=rule)
+                            rule=f"at most {max_bytes} bytes")
     try:
         body = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types
         raise EnvelopeError(f"not msgpack: {exc}", field="payload", rule="msgpack map") from None
     if not isinstance(body, dict):
         raise EnvelopeError("not a map", field="payload", rule="msgpack map")
-    version = body.pop("v", None)
-    if version != RECORD_VERSION:
-        raise EnvelopeError(f"unsupported version {version!r}", field="v",
-                            rule=f"== {RECORD_VERSION}")
-    got_kind = body.pop("k", None)
+    got_version = body.pop("v", None)
+    if got_version != version:
+        raise EnvelopeError(f"unsupported version {got_version!r}", field="v",
+                            rule=f"== {version}")
+    return body.pop("k", None), body
+
+
+def unpack_record(data: bytes, cls: type[R], kind: str, *, limit: int, rule: str,
+                  types: FieldTypes) -> R:
+    """Parse bytes into ``cls``: header, budget, known fields, types, then ``__post_init__``."""
+    if len(data) <= MAX_RECORD:
+        check_budget(len(data), limit=limit, rule=rule)
+    got_kind, body = open_map(data, max_bytes=MAX_RECORD, version=RECORD_VERSION)
     if got_kind != kind:
         raise EnvelopeError(f"kind {got_kind!r} where {kind!r} was expected", field="k",
                             rule=f"== {kind}")

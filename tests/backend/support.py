@@ -126,3 +126,34 @@ class Car:
 
     async def ack(self, timeout_s: float = 5.0) -> EcallAck:
         return await asyncio.wait_for(self.acks.get(), timeout_s)
+
+
+class Listener:
+    """A bare MQTT subscriber that queues the envelopes arriving on one topic."""
+
+    def __init__(self, mqtt_url: str, topic: str) -> None:
+        self.url = mqtt_url
+        self.topic = topic
+        self.received: asyncio.Queue[object] = asyncio.Queue()
+        self.client = gmqtt.Client(f"listener-{uuid.uuid4().hex[:8]}")
+
+        def on_message(_c: object, _t: str, payload: bytes, _q: int, _p: object) -> int:
+            self.received.put_nowait(unpack(payload))
+            return 0
+
+        self.client.on_message = on_message
+
+    async def __aenter__(self) -> Listener:
+        subscribed = asyncio.get_running_loop().create_future()
+        self.client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
+        host, port = mqtt_address(self.url)
+        await self.client.connect(host, port, version=MQTTv50)
+        self.client.subscribe(gmqtt.Subscription(self.topic, qos=1))
+        await asyncio.wait_for(subscribed, 5)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.client.disconnect()
+
+    async def next(self, timeout_s: float = 5.0) -> object:
+        return await asyncio.wait_for(self.received.get(), timeout_s)

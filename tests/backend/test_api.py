@@ -6,18 +6,15 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
-import gmqtt
 import httpx
 import pytest
-from gmqtt.mqtt.constants import MQTTv50
 
 from backend.roles import run_api, run_desks, run_emergency
 from backend.settings import BackendSettings
 from cli.stack import free_port, wait_ready
-from protocols.addresses import mqtt_address
-from protocols.envelope import MsdRequest, unpack
+from protocols.envelope import MsdRequest
 from protocols.topics import msd_request_topic
-from tests.backend.support import Car, Lanes, new_vin
+from tests.backend.support import Car, Lanes, Listener, new_vin
 
 
 @pytest.fixture
@@ -77,34 +74,19 @@ async def test_api_msd_request_reaches_the_car(
     """A PSAP operator's update request goes down to the car that raised the incident."""
     lanes, client = api
     vin, incident = new_vin(), f"a-{uuid.uuid4().hex[:10]}"
-    received: asyncio.Queue[MsdRequest] = asyncio.Queue()
-    listener = gmqtt.Client(f"listener-{incident}")
-
-    def on_message(_c: object, _t: str, payload: bytes, _q: int, _p: object) -> int:
-        message = unpack(payload)
-        assert isinstance(message, MsdRequest)
-        received.put_nowait(message)
-        return 0
-
-    listener.on_message = on_message
-    subscribed = asyncio.get_running_loop().create_future()
-    listener.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
-    host, port = mqtt_address(mqtt_url)
-    await listener.connect(host, port, version=MQTTv50)
-    listener.subscribe(gmqtt.Subscription(msd_request_topic(vin), qos=1))
-    await asyncio.wait_for(subscribed, 5)
-    async with Car(mqtt_url, vin) as car:
-        car.send("legal", incident)
-        await car.ack()
-    record = await _until_present(client, f"/desks/psap-BE/incidents/{incident}")
-    assert record["variant"] == "legal"
-    listed = (await client.get("/desks/psap-BE/incidents")).json()
-    assert incident in [i["incident"] for i in listed["data"]]
-    response = await client.post(f"/desks/psap-BE/incidents/{incident}/msd-request")
-    assert response.status_code == 202
-    request = await asyncio.wait_for(received.get(), 5)
+    async with Listener(mqtt_url, msd_request_topic(vin)) as listener:
+        async with Car(mqtt_url, vin) as car:
+            car.send("legal", incident)
+            await car.ack()
+        record = await _until_present(client, f"/desks/psap-BE/incidents/{incident}")
+        assert record["variant"] == "legal"
+        listed = (await client.get("/desks/psap-BE/incidents")).json()
+        assert incident in [i["incident"] for i in listed["data"]]
+        response = await client.post(f"/desks/psap-BE/incidents/{incident}/msd-request")
+        assert response.status_code == 202
+        request = await listener.next()
+    assert isinstance(request, MsdRequest)
     assert (request.incident, request.requested_by) == (incident, "psap-BE")
-    await listener.disconnect()
     assert lanes.settings.psap_db != lanes.settings.oem_db
 
 

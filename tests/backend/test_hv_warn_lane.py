@@ -13,10 +13,10 @@ from redis.asyncio import Redis
 
 from backend import keys
 from protocols.addresses import mqtt_address
-from protocols.envelope import EcallAck, unpack
+from protocols.envelope import EcallAck
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.topics import hv_ack_topic, hv_warn_topic
-from tests.backend.support import Lanes
+from tests.backend.support import Lanes, Listener
 
 KNOWN_CUSTOMER_VIN = "WMW11GD0X0T000001"  # in the call centre's sample customer directory
 
@@ -42,25 +42,14 @@ async def test_hv_warn_lane_reaches_callcentre_then_local_psap(
                       plug_state="plugged", incident=incident, timestamp=time.time(),
                       doors={"front_left": "closed"}, boot="closed", engine_state="off",
                       ignition="off", sent_ns=time.time_ns())
-    acks: asyncio.Queue[EcallAck] = asyncio.Queue()
-    client = gmqtt.Client(f"hv-car-{uuid.uuid4().hex[:6]}")
-
-    def on_message(_c: object, _t: str, payload: bytes, _q: int, _p: object) -> int:
-        message = unpack(payload)
-        assert isinstance(message, EcallAck)
-        acks.put_nowait(message)
-        return 0
-
-    client.on_message = on_message
-    subscribed = asyncio.get_running_loop().create_future()
-    client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
-    host, port = mqtt_address(mqtt_url)
-    await client.connect(host, port, version=MQTTv50)
-    client.subscribe(gmqtt.Subscription(hv_ack_topic(KNOWN_CUSTOMER_VIN), qos=1))
-    await asyncio.wait_for(subscribed, 5)
-    client.publish(hv_warn_topic(KNOWN_CUSTOMER_VIN), pack_hv_call(call), qos=1)
-    ack = await asyncio.wait_for(acks.get(), 5)
-    await client.disconnect()
+    async with Listener(mqtt_url, hv_ack_topic(KNOWN_CUSTOMER_VIN)) as listener:
+        publisher = gmqtt.Client(f"hv-car-{uuid.uuid4().hex[:6]}")
+        host, port = mqtt_address(mqtt_url)
+        await publisher.connect(host, port, version=MQTTv50)
+        publisher.publish(hv_warn_topic(KNOWN_CUSTOMER_VIN), pack_hv_call(call), qos=1)
+        ack = await listener.next()
+        await publisher.disconnect()
+    assert isinstance(ack, EcallAck)
     assert (ack.incident, ack.route) == (incident, "callcentre")
 
     case = await _hash(redis_url, lanes.settings.oem_db, keys.case_key(incident))
