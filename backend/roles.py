@@ -19,6 +19,7 @@ from typing import Final, Literal
 import gmqtt
 import uvicorn
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from backend import keys
 from backend.api.app import create_app
@@ -51,16 +52,26 @@ log = logging.getLogger(__name__)
 
 Role = Literal["emergency", "bulk", "desks", "services", "api"]
 ROLES: Final[tuple[Role, ...]] = ("emergency", "desks", "services", "bulk", "api")
+READY_HEARTBEAT_S: Final = 5.0
 # Above every lane's in-flight bound, so a burst waits for the broker, not for a socket.
 REDIS_POOL_MAX: Final = 2048
 
 
 async def mark_ready(redis: Redis, role: str, worker_id: str) -> None:
-    """Tell ``/health`` (and ``telematics up``) since when a lane is subscribed and consuming.
+    """Tell ``/health`` (and ``telematics up``) that a lane is subscribed and consuming now.
 
-    The time lets a launcher tell this start from a previous one whose entry Redis kept.
+    The time lets a launcher tell this start from a previous one whose entry Redis kept;
+    ``keep_ready`` renews it, so a lane that died goes stale within seconds.
     """
     await redis.hset(keys.READY, f"{role}-{worker_id}", repr(time.time()))
+
+
+async def keep_ready(redis: Redis, role: str, worker_id: str, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(RedisError, OSError):
+            await mark_ready(redis, role, worker_id)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), READY_HEARTBEAT_S)
 
 
 def _redis(settings: BackendSettings, db: int) -> Redis:
@@ -90,9 +101,10 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
         gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, VOICE_FILTER), qos=1),
         gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, HV_WARN_FILTER), qos=1),
     ])
-    await mark_ready(oem, "emergency", settings.worker_id)
+
     log.info("emergency lane subscribed")
-    await _serve_until(stop, client, counters, oem, [oem, psap])
+    await _serve_until(stop, client, counters, oem, [oem, psap], role="emergency",
+                       worker_id=settings.worker_id)
 
 
 async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
@@ -114,8 +126,8 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
     on_messages(client, handle)
     await connect(client, settings.mqtt_url)
     await subscribe(client, [gmqtt.Subscription(shared(BULK_SHARE_GROUP, TELEMETRY_FILTER), qos=0)])
-    await mark_ready(oem, "bulk", settings.worker_id)
-    await _serve_until(stop, client, counters, oem, [oem])
+    await _serve_until(stop, client, counters, oem, [oem], role="bulk",
+                       worker_id=settings.worker_id)
 
 
 async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
@@ -135,8 +147,8 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, TELESERVICE_FILTER), qos=1),
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, ASSISTANCE_FILTER), qos=1),
     ])
-    await mark_ready(oem, "services", settings.worker_id)
-    await _serve_until(stop, client, counters, oem, [oem])
+    await _serve_until(stop, client, counters, oem, [oem], role="services",
+                       worker_id=settings.worker_id)
 
 
 async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
@@ -151,9 +163,9 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     flusher = asyncio.create_task(counters.flush_forever(oem), name="counters")
     await psap_desks.setup()
     await callcentre.setup()
-    await mark_ready(oem, "desks", settings.worker_id)
     try:
         async with asyncio.TaskGroup() as group:
+            group.create_task(keep_ready(oem, "desks", settings.worker_id, stop), name="ready")
             group.create_task(psap_desks.run(stop), name="psap-desks")
             group.create_task(callcentre.run(stop), name="callcentre-desk")
     finally:
@@ -183,12 +195,15 @@ class _ApiServer(uvicorn.Server):
 
 
 async def _serve_until(stop: asyncio.Event, client: gmqtt.Client, counters: Counters,
-                       flush_to: Redis, close: list[Redis]) -> None:
+                       flush_to: Redis, close: list[Redis], *, role: str,
+                       worker_id: str) -> None:
     flusher = asyncio.create_task(counters.flush_forever(flush_to), name="counters")
+    heartbeat = asyncio.create_task(keep_ready(flush_to, role, worker_id, stop), name="ready")
     try:
         await stop.wait()
     finally:
         flusher.cancel()
+        heartbeat.cancel()
         await client.disconnect()
         with contextlib.suppress(Exception):
             await counters.flush(flush_to)

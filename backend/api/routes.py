@@ -6,6 +6,7 @@ import time
 from typing import cast
 
 from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from backend import keys
@@ -20,6 +21,25 @@ from protocols.topics import msd_request_topic
 router = APIRouter()
 
 
+# A lane counts as live while its heartbeat (every 5 s) is younger than this.
+LANE_STALE_S = 15.0
+REQUIRED_LANES = ("emergency", "desks", "services")
+
+
+def lanes_ready(lanes: dict[str, float], *, now: float) -> bool:
+    """Every lane that safety and service calls need has a live heartbeat."""
+    return all(any(name.startswith(f"{lane}-") and now - at <= LANE_STALE_S
+                   for name, at in lanes.items()) for lane in REQUIRED_LANES)
+
+
+@router.get("/ready")
+async def read_ready(state: StateDep) -> JSONResponse:
+    """200 once the lanes are live, else 503: what an orchestrator waits for."""
+    health = await read_health(state)
+    return JSONResponse({"ready": health.ready, "lanes": health.lanes},
+                        status_code=200 if health.ready else 503)
+
+
 @router.get("/health", response_model=HealthPublic)
 async def read_health(state: StateDep) -> HealthPublic:
     try:
@@ -32,8 +52,9 @@ async def read_health(state: StateDep) -> HealthPublic:
         ready = cast(dict[bytes, bytes], await state.oem.hgetall(keys.READY))
         lanes = {k.decode(): float(v) for k, v in ready.items()}
     except RedisError:
-        return HealthPublic(status="degraded", redis=False, lanes={}, counters={})
-    return HealthPublic(status="ok", redis=True, lanes=lanes, counters=counters)
+        return HealthPublic(status="degraded", redis=False, ready=False, lanes={}, counters={})
+    return HealthPublic(status="ok", redis=True, ready=lanes_ready(lanes, now=time.time()),
+                        lanes=lanes, counters=counters)
 
 
 @router.get("/desks", response_model=DesksPublic)

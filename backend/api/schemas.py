@@ -10,6 +10,7 @@ from pydantic import BaseModel
 class HealthPublic(BaseModel):
     status: str
     redis: bool
+    ready: bool
     lanes: dict[str, float]
     counters: dict[str, dict[str, int]]
 

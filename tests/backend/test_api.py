@@ -50,6 +50,9 @@ async def test_api_health_lists_lanes_and_counters(
     health = (await client.get("/health")).json()
     assert health["status"] == "ok"
     assert f"emergency-{lanes.settings.worker_id}" in health["lanes"]
+    # This fixture runs no services lane, so the platform is not ready for service calls.
+    assert health["ready"] is False
+    assert (await client.get("/ready")).status_code == 503
 
 
 async def test_api_unknown_desk_and_incident_are_404(
@@ -109,3 +112,14 @@ async def test_api_vehicle_profile_keeps_partner_changes(
     assert (await client.get(f"/vehicles/{vin}/profile")).json()["preferred_partner"] == (
         "sp-be-bru")
     assert (await client.get("/assistance/cases/none")).status_code == 404
+
+
+def test_api_lanes_ready_needs_a_live_heartbeat_of_each_lane() -> None:
+    """Ready means emergency, desks and services lanes all beat within 15 s."""
+    from backend.api.routes import lanes_ready
+
+    now = 1_000.0
+    live = {"emergency-1": now - 2, "desks-1": now - 2, "services-1": now - 14}
+    assert lanes_ready(live, now=now)
+    assert not lanes_ready({**live, "services-1": now - 16}, now=now)
+    assert not lanes_ready({"emergency-1": now, "desks-1": now}, now=now)
