@@ -102,9 +102,9 @@ class TargetSelector:
     vins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.min_os is not None and self.max_os is not None:
-            _require(self.min_os <= self.max_os, f"min_os {self.min_os} > max_os {self.max_os}",
-                     field="target.min_os", rule="min_os <= max_os")
+        _require(self.min_os is None or self.max_os is None or self.min_os <= self.max_os,
+                 f"min_os {self.min_os} > max_os {self.max_os}", field="target.min_os",
+                 rule="min_os <= max_os")
 
     def matches(self, vehicle: VehicleFacts) -> bool:
         """Whether the car is targeted; below OS 9 it never is (line 569)."""
@@ -137,15 +137,12 @@ class RolloutGroup:
         _require(bool(self.name), "a group needs a name", field="groups.name", rule="non-empty")
         _require((self.share is None) != (self.size is None), f"{where}: give share or size",
                  field=f"{where}.share", rule="exactly one of share and size")
-        if self.share is not None:
-            _require(0.0 < self.share <= 1.0, f"{where}: share {self.share}",
-                     field=f"{where}.share", rule="0 < share <= 1")
-        if self.size is not None:
-            _require(self.size >= 1, f"{where}: size {self.size}",
-                     field=f"{where}.size", rule="size >= 1")
+        _require((self.share is None or 0.0 < self.share <= 1.0)
+                 and (self.size is None or self.size >= 1),
+                 f"{where}: share {self.share}, size {self.size}", field=f"{where}.share",
+                 rule="0 < share <= 1, size >= 1")
         for name in ("success_threshold", "error_threshold"):
-            value = getattr(self, name)
-            _require(0.0 <= value <= 1.0, f"{where}: {name} {value}",
+            _require(0.0 <= getattr(self, name) <= 1.0, f"{where}: {name} out of range",
                      field=f"{where}.{name}", rule="0 <= threshold <= 1")
 
 
@@ -163,10 +160,8 @@ class CampaignSpec:
     critical: bool = False
 
     def __post_init__(self) -> None:
-        _require(bool(self.campaign_id), "a campaign needs an id", field="campaign_id",
-                 rule="non-empty")
-        _require(bool(self.version), "a campaign needs a version", field="version",
-                 rule="non-empty")
+        for name in ("campaign_id", "version"):
+            _require(bool(getattr(self, name)), f"no {name}", field=name, rule="non-empty")
         _require(MIN_SIZE_BYTES <= self.size_bytes <= MAX_SIZE_BYTES,
                  f"size {self.size_bytes} bytes is outside 1..10 GB", field="size_bytes",
                  rule="1 GB <= size <= 10 GB (line 584)")
