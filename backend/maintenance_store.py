@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Final, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
@@ -34,6 +35,7 @@ from backend.maintenance import (
     MaintenanceNeed,
     decide,
 )
+from backend.redis_once import create_once
 from protocols.teleservice import SmartMaintenanceTransfer, TeleserviceCall
 
 CALLS_KEPT: Final = 64  # more than two years of 28-day calls; enough to check the rhythm
@@ -108,19 +110,13 @@ async def open_case(oem: Redis, need: MaintenanceNeed, *, case_id: str, partner_
     """Write a new case, tagged; a case id seen before returns the stored case unchanged."""
     case = maintenance.open_case(need, case_id=case_id, partner_id=partner_id, now=now)
     key = case_key(case_id)
-    for _ in range(_WATCH_TRIES):
-        async with oem.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                if await pipe.exists(key):
-                    break
-                pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.hset(key, mapping=_record(case))
-                pipe.zadd(partner_cases_key(partner_id), {case_id: now})
-                await pipe.execute()
-                return case
-            except WatchError:
-                continue
+
+    def write(pipe: Pipeline) -> None:
+        pipe.hset(key, mapping=_record(case))
+        pipe.zadd(partner_cases_key(partner_id), {case_id: now})
+
+    if await create_once(oem, key, write, tries=_WATCH_TRIES):
+        return case
     return await read_case(oem, case_id)
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Final, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
@@ -34,6 +35,7 @@ from backend.ota_campaign import (
     TargetSelector,
     VehicleProgress,
 )
+from backend.redis_once import create_once
 
 SERVICE: Final = "ota"
 CAMPAIGN_INDEX: Final = "ota:campaigns"
@@ -120,19 +122,13 @@ async def create_campaign(oem: Redis, campaign: Campaign) -> Campaign:
     """Store a new campaign, tagged; an id seen before returns the stored one unchanged."""
     campaign_id = campaign.spec.campaign_id
     key = campaign_key(campaign_id)
-    for _ in range(WATCH_TRIES):
-        async with oem.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                if await pipe.exists(key):
-                    break
-                pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.hset(key, mapping=_record(campaign))
-                pipe.sadd(CAMPAIGN_INDEX, campaign_id)
-                await pipe.execute()
-                return campaign
-            except WatchError:
-                continue
+
+    def write(pipe: Pipeline) -> None:
+        pipe.hset(key, mapping=_record(campaign))
+        pipe.sadd(CAMPAIGN_INDEX, campaign_id)
+
+    if await create_once(oem, key, write, tries=WATCH_TRIES):
+        return campaign
     return await load_campaign(oem, campaign_id)
 
 
