@@ -37,6 +37,7 @@ from protocols.msd.codec import decode_msd
 from protocols.topics import (
     ASSISTANCE_FILTER,
     BULK_SHARE_GROUP,
+    CLOCK_TOPIC,
     ECALL_FILTER,
     EMERGENCY_SHARE_GROUP,
     HV_WARN_FILTER,
@@ -146,6 +147,7 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
     await subscribe(client, [
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, TELESERVICE_FILTER), qos=1),
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, ASSISTANCE_FILTER), qos=1),
+        gmqtt.Subscription(CLOCK_TOPIC, qos=1),  # every services worker follows the clock
     ])
     await _serve_until(stop, client, counters, oem, [oem], role="services",
                        worker_id=settings.worker_id)

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from backend import keys
 from backend.assistance_desk import Assessment, decide_case
 from backend.assistance_store import save_case
+from backend.clock_follower import BackendClock
 from backend.counters import Counters
 from backend.maintenance_store import mark_notified, receive
 from backend.redis_retry import until_redis_takes
@@ -30,7 +31,7 @@ from protocols.teleservice import (
     unpack_call,
     unpack_smart_transfer,
 )
-from protocols.topics import parse_topic, workshop_map_topic
+from protocols.topics import CLOCK_TOPIC, parse_topic, workshop_map_topic
 
 log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes], None]
@@ -41,14 +42,18 @@ class ServicesDesk:
     """Decides and stores what the services lane receives; never raises for bad input."""
 
     def __init__(self, oem: Redis, *, publish: Publish, counters: Counters,
-                 map_version: int = 1) -> None:
+                 clock: BackendClock | None = None, map_version: int = 1) -> None:
         self._oem = oem
+        self.clock = clock or BackendClock()
         self._publish = publish
         self._counters = counters
         self._map_version = map_version
 
     async def handle(self, topic: str, payload: bytes) -> None:
         """Decide and store; a Redis outage is waited out, so nothing is acked unstored."""
+        if topic == CLOCK_TOPIC:
+            self.clock.hear(payload)
+            return
         await until_redis_takes(lambda: self._handle_once(topic, payload),
                                 counters=self._counters, what="services")
 

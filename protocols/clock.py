@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Final, Protocol
 
 from protocols.errors import EnvelopeError, ProtocolError
+from protocols.record_codec import FieldTypes, pack_record, unpack_record
 
 NS_PER_S: Final = 1_000_000_000
 DURATION_FORMS: Final = "a number of seconds or parts like 2w, 28d, 6h, 90min, 30s, 500ms, 1d12h"
@@ -63,13 +64,15 @@ class ClockState:
     """Virtual time on the wire: ``virtual_anchor`` held at real ``real_anchor_ns``.
 
     ``scale`` is virtual seconds per real second; 0 freezes virtual time (a scenario
-    that only moves by jumps). ``seq`` grows on every change of the state.
+    that only moves by jumps). ``seq`` grows on every change of the state; ``run``
+    names the leader, so a follower adopts a new scenario run that numbers from 0 again.
     """
 
     virtual_anchor: float
     real_anchor_ns: int
     scale: float = 1.0
     seq: int = 0
+    run: str = ""
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.virtual_anchor):
@@ -143,11 +146,11 @@ class VirtualClock:
         self._awaiting_leader = False
 
     @classmethod
-    def starting_at(cls, epoch: float, *, scale: float = 1.0,
+    def starting_at(cls, epoch: float, *, scale: float = 1.0, run: str = "",
                     real_ns: Callable[[], int] = time.time_ns) -> VirtualClock:
         """A leader's clock that reads ``epoch`` now and runs at ``scale``."""
-        return cls(ClockState(virtual_anchor=epoch, real_anchor_ns=real_ns(), scale=scale),
-                   real_ns=real_ns)
+        return cls(ClockState(virtual_anchor=epoch, real_anchor_ns=real_ns(), scale=scale,
+                              run=run), real_ns=real_ns)
 
     @classmethod
     def following(cls, *, real_ns: Callable[[], int] = time.time_ns) -> VirtualClock:
@@ -183,7 +186,8 @@ class VirtualClock:
 
     def follow(self, state: ClockState) -> bool:
         """Adopt an announced state unless it is older than the one held; True if adopted."""
-        if not self._awaiting_leader and state.seq <= self._state.seq:
+        if (not self._awaiting_leader and state.run == self._state.run
+                and state.seq <= self._state.seq):
             return False
         self._set(state)
         return True
@@ -192,6 +196,24 @@ class VirtualClock:
         self._state = state
         self._awaiting_leader = False
         return state
+
+
+CLOCK_KIND: Final = "clock"
+CLOCK_MAX: Final = 256  # bytes; a handful of numbers
+CLOCK_RULE: Final = "at most 256 bytes per clock announcement"
+_CLOCK_TYPES: Final[FieldTypes] = {"virtual_anchor": (float, int), "real_anchor_ns": int,
+                                   "scale": (float, int), "seq": int, "run": str}
+
+
+def pack_clock_state(state: ClockState) -> bytes:
+    """The announcement the leader publishes (retained) on every change."""
+    return pack_record(state, CLOCK_KIND, limit=CLOCK_MAX, rule=CLOCK_RULE)
+
+
+def unpack_clock_state(data: bytes) -> ClockState:
+    """An announcement, checked; every failure is an EnvelopeError naming the field."""
+    return unpack_record(data, ClockState, CLOCK_KIND, limit=CLOCK_MAX, rule=CLOCK_RULE,
+                         types=_CLOCK_TYPES)
 
 
 def parse_duration(text: str) -> float:

@@ -15,7 +15,8 @@ Three records, one per direction and purpose:
   the download itself.
 * ``OtaCommand`` (app or car display -> car): "every installation must be started
   manually", in the car or remotely via the app (§A.4, lines 92-93), so installing
-  starts only on a ``confirm`` command.
+  starts only on a ``confirm`` command. The backend sends ``cancel`` by ``backend``
+  when an operator cancels a campaign or a car's action times out.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ OtaReason = Literal[
     "download_interrupted", "install_failed", "rolled_back", "timeout", "cancelled",
 ]
 CommandAction = Literal["confirm", "cancel", "retry"]
-CommandSource = Literal["car", "app"]
+CommandSource = Literal["car", "app", "backend"]  # backend: the campaign was withdrawn
 
 OTA_STATES: Final = frozenset(get_args(OtaStateName))
 DOWNLOAD_CHANNELS: Final = frozenset(get_args(DownloadChannel))

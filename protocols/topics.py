@@ -28,6 +28,10 @@ SERVICES_SHARE_GROUP = "services"
 TELESERVICE_FILTER = f"tcu/{VERSION}/+/teleservice/+"
 ASSISTANCE_FILTER = f"tcu/{VERSION}/+/assistance"
 TELEMETRY_FILTER = f"tcu/{VERSION}/+/telemetry"
+OTA_EVENT_FILTER = f"tcu/{VERSION}/+/ota/event"  # OTA state changes ride the services lane
+# Virtual time of a scenario, announced retained so a backend that starts late still
+# hears it (``protocols.clock.ClockState``); production never publishes it.
+CLOCK_TOPIC = f"sim/{VERSION}/clock"
 
 _VIN_CHARS = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
 
@@ -67,6 +71,18 @@ def assistance_topic(vin: str) -> str:
     return f"tcu/{VERSION}/{_check_vin(vin)}/assistance"
 
 
+def ota_event_topic(vin: str) -> str:
+    return f"tcu/{VERSION}/{_check_vin(vin)}/ota/event"
+
+
+def ota_offer_topic(vin: str) -> str:
+    return f"cmd/{VERSION}/{_check_vin(vin)}/ota/offer"
+
+
+def ota_command_topic(vin: str) -> str:
+    return f"cmd/{VERSION}/{_check_vin(vin)}/ota/command"
+
+
 def workshop_map_topic(vin: str) -> str:
     return f"cmd/{VERSION}/{_check_vin(vin)}/teleservice/workshop-map"
 
@@ -94,7 +110,7 @@ def vehicle_commands_filter(vin: str) -> str:
 
 TopicKind = Literal["ecall", "telemetry", "voice", "ecall_ack", "msd_request", "hv_warn",
                     "hv_ack", "teleservice_call", "smart_maintenance", "assistance",
-                    "workshop_map"]
+                    "workshop_map", "ota_event", "ota_offer", "ota_command", "clock"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +139,14 @@ def parse_topic(topic: str) -> ParsedTopic:
             return ParsedTopic("smart_maintenance", vin=_check_vin(vin))
         case ["tcu", _, vin, "assistance"]:
             return ParsedTopic("assistance", vin=_check_vin(vin))
+        case ["tcu", _, vin, "ota", "event"]:
+            return ParsedTopic("ota_event", vin=_check_vin(vin))
+        case ["cmd", _, vin, "ota", "offer"]:
+            return ParsedTopic("ota_offer", vin=_check_vin(vin))
+        case ["cmd", _, vin, "ota", "command"]:
+            return ParsedTopic("ota_command", vin=_check_vin(vin))
+        case ["sim", _, "clock"]:
+            return ParsedTopic("clock")
         case ["cmd", _, vin, "teleservice", "workshop-map"]:
             return ParsedTopic("workshop_map", vin=_check_vin(vin))
         case ["tcu", _, vin, "hv-warn"]:

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import gmqtt
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -13,9 +14,11 @@ from backend.api.deps import ApiState
 from backend.api.routes import router
 from backend.api.service_partner_routes import router as partner_router
 from backend.api.service_routes import assistance, vehicles
+from backend.clock_follower import BackendClock
 from backend.incidents import DeskStores
-from backend.mqtt_link import connect, make_client
+from backend.mqtt_link import connect, make_client, on_messages, subscribe
 from backend.settings import BackendSettings
+from protocols.topics import CLOCK_TOPIC
 
 
 def create_app(settings: BackendSettings) -> FastAPI:
@@ -24,13 +27,20 @@ def create_app(settings: BackendSettings) -> FastAPI:
         oem = Redis.from_url(settings.redis_url, db=settings.oem_db)
         psap = Redis.from_url(settings.redis_url, db=settings.psap_db)
         client = make_client(f"backend-api-{uuid.uuid4().hex[:8]}", persistent=False)
+        clock = BackendClock()
+
+        async def hear(_topic: str, payload: bytes) -> None:
+            clock.hear(payload)
+
+        on_messages(client, hear)
         await connect(client, settings.mqtt_url)
+        await subscribe(client, [gmqtt.Subscription(CLOCK_TOPIC, qos=1)])
 
         def publish(topic: str, payload: bytes) -> None:
             client.publish(topic, payload, qos=1)
 
         try:
-            yield {"api": ApiState(DeskStores(oem, psap), publish, oem)}
+            yield {"api": ApiState(DeskStores(oem, psap), publish, oem, clock)}
         finally:
             await client.disconnect()
             await oem.aclose()

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 
+from backend.clock_follower import BackendClock
 from backend.incidents import DeskStores
 from backend.relay import Publish
 
@@ -17,6 +18,7 @@ class ApiState:
     stores: DeskStores
     publish: Publish
     oem: Redis
+    clock: BackendClock
 
 
 def get_state(request: Request) -> ApiState:

@@ -134,7 +134,7 @@ def test_ota_command_round_trips() -> None:
     assert unpack_ota_command(pack_ota_command(command)) == command
 
 
-@pytest.mark.parametrize(("field", "value"), [("action", "install_now"), ("by", "backend")])
+@pytest.mark.parametrize(("field", "value"), [("action", "install_now"), ("by", "dealer")])
 def test_ota_command_refuses_unknown_action_or_source(field: str, value: str) -> None:
     """Only the customer, in the car or the app, confirms, cancels or retries."""
     values: dict[str, Any] = {"campaign_id": "c", "action": "confirm", "by": "car"}

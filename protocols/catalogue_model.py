@@ -1,0 +1,135 @@
+"""The types of the service catalogue: retention rules, volume budgets, entries.
+
+Seed 001 (digest: ``service_catalogue.md`` §E) states per service a retention rule, the
+event that starts it, a data-volume budget and who receives the data. The backend
+tags every record with its entry's rule, meters every message against its budget and
+answers each party by its entry's third parties, so the numbers live here once.
+
+The rows themselves, the version and the lookup are in ``protocols.catalogue``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final, Literal
+
+RuleKind = Literal[
+    "fixed_window",  # deleted window_s after the trigger
+    "inactivity_window",  # window_s after the trigger, or idle_s after the last new data
+    "until_closed",  # kept until the procedure is closed ("all procedures completed")
+    "vehicle_lifetime",  # kept until the vehicle's life ends
+    "never_stored",  # nothing of it may be written to the backend at all
+    "not_stated",  # the documents give no period; kept until erased on request
+]
+RULE_KINDS: Final[frozenset[str]] = frozenset(RuleKind.__args__)  # type: ignore[attr-defined]
+DAY: Final = 86_400.0
+MONTH: Final = 30 * DAY  # a month of a retention window; see CatalogueEntry.ambiguity
+BudgetPer = Literal["message", "day", "week", "month", "year", "hour", "vehicle", "none"]
+PERIOD_SECONDS: Final[dict[str, float]] = {
+    "hour": 3_600.0, "day": DAY, "week": 7 * DAY, "month": MONTH, "year": 365 * DAY,
+}
+
+
+class CatalogueError(KeyError):
+    """A service key the catalogue does not hold."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionRule:
+    """How long a record of a service may live in the backend.
+
+    ``window_s`` is the fixed window (``fixed_window``, ``inactivity_window``);
+    ``idle_s`` the inactivity limit (``inactivity_window``); ``close_window_s`` an
+    optional grace after closure (``until_closed``, 0 = at closure). ``trigger`` is the
+    event that starts the clock, in the documents' words; ``erasable_on_request`` says
+    whether the customer may have it deleted earlier.
+    """
+
+    kind: RuleKind
+    trigger: str
+    window_s: float | None = None
+    idle_s: float | None = None
+    close_window_s: float = 0.0
+    erasable_on_request: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in RULE_KINDS:
+            raise ValueError(f"retention kind {self.kind!r} is not one of {sorted(RULE_KINDS)}")
+        windowed = self.kind in ("fixed_window", "inactivity_window")
+        if windowed != (self.window_s is not None):
+            raise ValueError(f"{self.kind}: window_s is required exactly for windowed rules")
+        if (self.kind == "inactivity_window") != (self.idle_s is not None):
+            raise ValueError(f"{self.kind}: idle_s is required exactly for inactivity_window")
+        for value in (self.window_s, self.idle_s, self.close_window_s):
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{self.kind}: durations are finite and >= 0")
+
+    @property
+    def stores(self) -> bool:
+        """False for a service of which nothing may be stored (Legal and PSAP eCall)."""
+        return self.kind != "never_stored"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VolumeBudget:
+    """How much data a service may move: per message, per period, or both.
+
+    ``per_message_bytes`` bounds one message; ``period_bytes`` bounds the sum over
+    ``per`` (a calendar-free period of ``PERIOD_SECONDS``). ``exclusive`` marks a
+    "< X" bound (X itself is over); ``approx`` an "about/average" figure, which is
+    reported against but never rejects on its own.
+    """
+
+    per: BudgetPer
+    per_message_bytes: int | None = None
+    period_bytes: int | None = None
+    exclusive: bool = False
+    approx: bool = False
+    wording: str = ""
+
+    def __post_init__(self) -> None:
+        if self.per in PERIOD_SECONDS and self.period_bytes is None:
+            raise ValueError(f"a budget per {self.per} needs period_bytes")
+        for value in (self.per_message_bytes, self.period_bytes):
+            if value is not None and value < 0:
+                raise ValueError("budgets are >= 0 bytes")
+
+    @property
+    def period_s(self) -> float | None:
+        return PERIOD_SECONDS.get(self.per)
+
+    def message_over(self, size: int) -> bool:
+        """Whether one message of ``size`` bytes breaks the per-message bound."""
+        limit = self.per_message_bytes
+        if limit is None or self.approx:
+            return False
+        return size >= limit if self.exclusive else size > limit
+
+    def period_over(self, total: int) -> bool:
+        """Whether ``total`` bytes in one period break the period bound."""
+        limit = self.period_bytes
+        if limit is None or self.approx:
+            return False
+        return total >= limit if self.exclusive else total > limit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatalogueEntry:
+    """One row of §E: a service's sub-function with its rule, budget and recipients.
+
+    ``key`` is the stable snake_case id the backend tags records with. ``ambiguity``
+    is None for a plain row; otherwise it says what is unclear and which reading the
+    project chose and why. ``safety`` marks calls that are never dropped for a budget.
+    ``source`` cites the digest section and seed lines.
+    """
+
+    key: str
+    service: str
+    sub_function: str
+    retention: RetentionRule
+    budget: VolumeBudget | None
+    third_parties: tuple[str, ...]
+    source: str
+    ambiguity: str | None = None
+    safety: bool = False
