@@ -20,6 +20,7 @@ from protocols.envelope import EcallAck, EcallMessage, MsdRequest, VoiceCall, pa
 from protocols.errors import ProtocolError
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.msd.codec import encode_msd
+from protocols.ota import unpack_ota_command, unpack_ota_offer
 from protocols.teleservice import unpack_workshop_map
 from protocols.topics import (
     ecall_topic,
@@ -29,6 +30,7 @@ from protocols.topics import (
     voice_topic,
 )
 from vehicle_sim.battery import BatteryMode
+from vehicle_sim.car_ota import CarOta, OtaCarSettings
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.crash import CrashPulse, Occupancy
 from vehicle_sim.ecall_machine import (
@@ -82,6 +84,24 @@ class Car:
             position=lambda: (self.vehicle.lat, self.vehicle.lon),
             publish=lambda topic, payload: self._link.publish(topic, payload),
             notify=notify, label=vdef.id)
+        o = vdef.ota
+        self.ota = CarOta(
+            vin=spec.vin, os_version=vdef.os_version, clock=clock, notify=notify,
+            settings=OtaCarSettings(
+                running_version=o.running_version, battery_soc=o.battery_soc, parked=o.parked,
+                charging=vdef.plugged, service_enabled=o.service_enabled,
+                auto_confirm=o.auto_confirm, channel=o.channel, download_s=o.download_s,
+                install_s=o.install_s, install_real_s=o.install_real_s,
+                fail_install=o.fail_install, can_roll_back=o.can_roll_back,
+                lose_connection_at=o.lose_connection_at),
+            publish=lambda topic, payload: self._link.publish(topic, payload),
+            request_assistance=self._update_failed, label=vdef.id, real_ns=time.time_ns)
+
+    def _update_failed(self) -> None:
+        """An aborted upgrade raises a roadside assistance call (seed 001 §15, line 834)."""
+        self.services.assistance("failed_update", channel="car", confirmed=True,
+                                 drivable=self.ota.phase == "rolled_back",
+                                 fault_codes=["RSU-ABORTED"])
 
     async def start(self) -> None:
         # A real TCU has its MSD encoder ready before the crash; compile it now, not then.
@@ -93,6 +113,7 @@ class Car:
     async def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
+        self.ota.stop()
         await self._link.close()
 
     # -- triggers --------------------------------------------------------------------
@@ -110,7 +131,12 @@ class Car:
         incident = f"{self.spec.vin[-6:]}-{uuid.uuid4().hex[:12]}"
         self._automatic = automatic
         self.trace = IncidentTrace(self.vdef.id, self.spec.vin, incident, kind)
+        self.ota.ecall_started()  # no update and no remote intervention during an eCall
         self._apply(Trigger(automatic=automatic, incident=incident))
+
+    def end_ecall(self) -> None:
+        """The emergency call is over (the PSAP hung up): postponed updates may go on."""
+        self.ota.ecall_cleared()
 
     def thermal_runaway(self, ambient_c: float) -> None:
         """A cell fault in the HV battery: the car sends the warn call at once (seed 001 §2)."""
@@ -199,6 +225,12 @@ class Car:
     def _on_downlink(self, topic: str, payload: bytes) -> None:
         try:
             kind = parse_topic(topic).kind
+            if kind == "ota_offer":
+                self.ota.offer(unpack_ota_offer(payload))
+                return
+            if kind == "ota_command":
+                self.ota.command(unpack_ota_command(payload))
+                return
             if kind == "workshop_map":
                 update = unpack_workshop_map(payload)
                 self._notify(f"{self.vdef.id}: workshop map v{update.version} received "

@@ -15,12 +15,15 @@ from typing import Any
 
 import httpx
 
+from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.runner import ScenarioRun
 from vehicle_sim.scenario import (
+    CampaignExpectDef,
     ExpectDef,
     FleetExpectDef,
     GrantDef,
+    OtaExpectDef,
     Scenario,
     ServiceExpectDef,
 )
@@ -31,7 +34,7 @@ from vehicle_sim.trace import IncidentTrace
 class Outcome:
     """One expectation's verdict, with what was observed."""
 
-    expect: ExpectDef | ServiceExpectDef | FleetExpectDef
+    expect: ExpectDef | ServiceExpectDef | FleetExpectDef | OtaExpectDef | CampaignExpectDef
     ok: bool
     reason: str
     incident: str = ""
@@ -225,6 +228,97 @@ async def check_fleet(client: httpx.AsyncClient, expect: FleetExpectDef,
                    "received, none late")
 
 
+def _in_order(seen: list[str], wanted: list[str]) -> bool:
+    """Whether ``wanted`` occurs in ``seen`` in this order, other items between allowed."""
+    rest = iter(seen)
+    return all(any(item == want for item in rest) for want in wanted)
+
+
+async def check_ota(client: httpx.AsyncClient, expect: OtaExpectDef, car: Car, *,
+                    timeout_s: float) -> Outcome:
+    """The car's update as the backend saw it: final state, path, reasons, version."""
+    vin = car.spec.vin
+    if expect.state == "idle" and not car.ota.events:
+        response = await client.get(f"/vehicles/{vin}/ota")
+        events = response.json().get("events", []) if response.status_code == 200 else []
+        if events:
+            return Outcome(expect, False, f"backend holds {len(events)} OTA events of a car "
+                           "that was never offered an update")
+        return Outcome(expect, True, "never offered an update")
+
+    def arrived(body: dict[str, Any]) -> bool:
+        current = body.get("current") or {}
+        return bool(current.get("state") == expect.state
+                    and len(body.get("events", [])) >= len(car.ota.events))
+
+    deadline = time.monotonic() + timeout_s
+    body = await _poll(client, f"/vehicles/{vin}/ota", arrived, deadline)
+    if body is None:
+        return Outcome(expect, False, f"backend has no OTA record of {vin}")
+    current = body.get("current") or {}
+    phases = [e["state"] for e in body.get("events", [])]
+    reasons = [e["reason"] for e in body.get("events", []) if e.get("reason")]
+    problems = []
+    if current.get("state") != expect.state:
+        problems.append(f"backend sees {current.get('state')}, expected {expect.state}")
+    if expect.reason is not None and current.get("reason") != expect.reason:
+        problems.append(f"reason {current.get('reason')}, expected {expect.reason}")
+    if expect.running_version is not None and \
+            current.get("running_version") != expect.running_version:
+        problems.append(f"runs {current.get('running_version')}, expected "
+                        f"{expect.running_version}")
+    if not _in_order(phases, list(expect.history)):
+        problems.append(f"path {phases} lacks {expect.history} in order")
+    if not set(expect.reasons_seen) <= set(reasons):
+        problems.append(f"reasons {sorted(set(reasons))} lack {expect.reasons_seen}")
+    if expect.charging_stopped is not None and \
+            car.ota.charging_stopped != expect.charging_stopped:
+        problems.append(f"charging stopped: {car.ota.charging_stopped}")
+    if expect.assistance_call is not None:
+        problems.extend(await _check_update_assistance(client, expect.assistance_call, car,
+                                                       deadline))
+    if problems:
+        return Outcome(expect, False, "; ".join(problems))
+    return Outcome(expect, True, f"{' -> '.join(dict.fromkeys(phases))}"
+                   + (f" ({', '.join(dict.fromkeys(reasons))})" if reasons else ""))
+
+
+async def _check_update_assistance(client: httpx.AsyncClient, wanted: bool, car: Car,
+                                   deadline: float) -> list[str]:
+    requests = car.services.assistance_requests
+    if not wanted:
+        return [f"the car raised {len(requests)} assistance calls"] if requests else []
+    if not requests:
+        return ["the failed update raised no assistance call"]
+    body = await _poll(client, f"/assistance/cases/{requests[-1]}", lambda _b: True, deadline)
+    return [] if body is not None else [f"no assistance case {requests[-1]}"]
+
+
+async def check_campaign(client: httpx.AsyncClient, expect: CampaignExpectDef, *,
+                         timeout_s: float) -> Outcome:
+    """A campaign's status, pause reason and vehicles per status, from the API."""
+    def holds(body: dict[str, Any]) -> bool:
+        counts = body.get("counts", {})
+        return (body.get("status") == expect.status
+                and (expect.paused_reason is None
+                     or body.get("paused_reason") == expect.paused_reason)
+                and all(counts.get(k) == v for k, v in expect.counts.items()))
+
+    body = await _poll(client, f"/ota/campaigns/{expect.id}", holds,
+                       time.monotonic() + timeout_s)
+    if body is None:
+        return Outcome(expect, False, f"no campaign {expect.id}")
+    seen = {k: v for k, v in body.get("counts", {}).items() if v}
+    summary = f"{body.get('status')}" + (f" ({body['paused_reason']})"
+                                         if body.get("paused_reason") else "") + f", {seen}"
+    if not holds(body):
+        return Outcome(expect, False, f"campaign is {summary}; expected {expect.status}"
+                       + (f" ({expect.paused_reason})" if expect.paused_reason else "")
+                       + f", {expect.counts}")
+    return Outcome(expect, True, summary + (f", reasons {body['reasons']}"
+                                            if body.get("reasons") else ""))
+
+
 async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                     timeout_s: float) -> list[Outcome]:
     async with httpx.AsyncClient(base_url=api_url, timeout=5.0) as client:
@@ -235,4 +329,8 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                     for e in scenario.expect_services]
         fleet = ([check_fleet(client, scenario.expect_fleet, run.fleet, timeout_s=timeout_s)]
                  if scenario.expect_fleet is not None else [])
-        return list(await asyncio.gather(*incidents, *services, *fleet))
+        ota = [check_ota(client, e, run.cars[e.vehicle], timeout_s=timeout_s)
+               for e in scenario.expect_ota]
+        campaigns = [check_campaign(client, e, timeout_s=timeout_s)
+                     for e in scenario.expect_campaigns]
+        return list(await asyncio.gather(*incidents, *services, *fleet, *ota, *campaigns))

@@ -64,8 +64,8 @@ class TcuLink:
             self._client.subscribe(gmqtt.Subscription(downlink, qos=1))
             await asyncio.wait_for(acked, 10)
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> None:
-        self._client.publish(topic, payload, qos=qos)
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self._client.publish(topic, payload, qos=qos, retain=retain)
 
     async def close(self) -> None:
         if self._open:

@@ -189,27 +189,11 @@ Event = (Offer | DownloadProgress | ConnectionLost | ConnectionBack | Confirm | 
 
 
 # -- effects -------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class Emit:
-    """Publish one ``OtaEvent``; the runner adds the ``sent_ns`` of publication."""
+    """Publish this ``OtaEvent``; the runner stamps ``sent_ns`` at publication."""
 
-    campaign_id: str
-    version: str
-    state: OtaStateName
-    at: float
-    bytes_done: int
-    bytes_total: int
-    channel: DownloadChannel | None
-    reason: OtaReason | None
-    running_version: str
-
-    def to_event(self, *, vin: str, sent_ns: int) -> OtaEvent:
-        """The wire record for this change."""
-        return OtaEvent(vin=vin, campaign_id=self.campaign_id, version=self.version,
-                        state=self.state, at=self.at, bytes_done=self.bytes_done,
-                        bytes_total=self.bytes_total, channel=self.channel,
-                        reason=self.reason, running_version=self.running_version,
-                        sent_ns=sent_ns)
+    event: OtaEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +307,7 @@ def step(state: OtaState, event: Event, now: float, ctx: OtaContext) -> Transiti
     """Apply one event; return the new state and the effects, one ``Emit`` per change."""
     new, effects = _dispatch(state, event, now, ctx)
     if wire_view(new) != wire_view(state):
-        effects.insert(0, _emit(new, now))
+        effects.insert(0, _emit(new, now, ctx.vin))
     return new, effects
 
 
@@ -481,8 +465,9 @@ def _drop(state: OtaState, reason: OtaReason) -> Transition:
     return replace(state, phase="idle", reason=reason, pending=None, interrupted=False), effects
 
 
-def _emit(state: OtaState, now: float) -> Emit:
-    return Emit(campaign_id=state.campaign_id, version=state.version, state=state.phase,
-                at=now, bytes_done=state.bytes_done, bytes_total=state.size_bytes,
-                channel=state.channel, reason=state.reason,
-                running_version=state.running_version)
+def _emit(state: OtaState, now: float, vin: str) -> Emit:
+    return Emit(OtaEvent(vin=vin, campaign_id=state.campaign_id, version=state.version,
+                         state=state.phase, at=now, bytes_done=state.bytes_done,
+                         bytes_total=state.size_bytes, channel=state.channel,
+                         reason=state.reason, running_version=state.running_version,
+                         sent_ns=0))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,12 +18,15 @@ from pydantic_core import to_jsonable_python
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from protocols.clock import VirtualClock, parse_instant
+from protocols.clock import VirtualClock, pack_clock_state, parse_instant
 from protocols.msd.model import Propulsion
+from protocols.topics import CLOCK_TOPIC
+from vehicle_sim import ota_steps
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.ecall_machine import EcallContext
 from vehicle_sim.fleet_driver import FleetDriver
+from vehicle_sim.mqtt_transport import TcuLink
 from vehicle_sim.scenario import AssessDef, EventDef, Scenario, ScenarioError, VehicleDef
 from vehicle_sim.trace import IncidentTrace
 from vehicle_sim.vehicle import VehicleSpec, VehicleState
@@ -93,6 +97,7 @@ class ScenarioRun:
     traces: dict[str, IncidentTrace]
     services: dict[str, CarServices]
     fleet: list[CarServices]
+    cars: dict[str, Car]
 
 
 async def _register_profiles(client: httpx.AsyncClient, scenario: Scenario) -> None:
@@ -121,19 +126,40 @@ async def _assess(client: httpx.AsyncClient, car: Car, found: AssessDef,
            "working days of repair"
 
 
-def _move_clock(event: EventDef, clock: VirtualClock, cars: dict[str, Car],
+class ClockLeader:
+    """The scenario's virtual clock, announced retained so the backend follows it."""
+
+    def __init__(self, clock: VirtualClock, mqtt_url: str) -> None:
+        self.clock = clock
+        self._link = TcuLink(f"scenario-clock-{clock.state.run}", mqtt_url, persistent=False)
+
+    async def start(self) -> None:
+        await self._link.open()
+        self.announce()
+
+    def announce(self) -> None:
+        self._link.publish(CLOCK_TOPIC, pack_clock_state(self.clock.state), retain=True)
+
+    async def stop(self) -> None:
+        await self._link.close()
+
+
+def _move_clock(event: EventDef, leader: ClockLeader, cars: dict[str, Car],
                 fleet: FleetDriver | None) -> None:
     """Jump or move the scenario clock; every car then makes its due calls."""
+    clock = leader.clock
     if event.advance is not None:
         clock.advance(event.advance)
     elif event.instant is not None and event.instant > clock.now():
         clock.move_to(event.instant)
     else:
         return
+    leader.announce()
     if fleet is not None:
         fleet.advance_to(clock.now())
     for each in cars.values():  # the check every TCU makes as time passes
         each.services.check()
+        each.ota.tick()
 
 
 def _perform(event: EventDef, car: Car | None) -> None:
@@ -153,6 +179,27 @@ def _perform(event: EventDef, car: Car | None) -> None:
         a = event.assistance
         car.services.assistance(a.kind, channel=a.channel, confirmed=a.confirmed,
                                 drivable=a.drivable, fault_codes=a.fault_codes)
+    elif event.battery is not None:
+        car.ota.set_battery(event.battery.soc, charging=event.battery.charging)
+    elif event.ecall_end is not None:
+        car.end_ecall()
+
+
+async def _act(event: EventDef, car: Car | None, client: httpx.AsyncClient,
+               timeout_s: float) -> str | None:
+    """The steps that talk to the backend or wait for the car, in file order."""
+    if car is not None and event.wait_for_ota is not None and \
+            not await car.ota.wait_phase(event.wait_for_ota, timeout_s):
+        return f"{car.vdef.id}: update never reached {event.wait_for_ota} (it is " \
+               f"{car.ota.phase}); step skipped"
+    if event.ota_campaign is not None:
+        return await ota_steps.create_campaign(client, event.ota_campaign)
+    if event.campaign is not None:
+        return await ota_steps.campaign_action(client, event.campaign)
+    if event.ota is not None and car is not None:
+        return await ota_steps.customer_action(client, car, event.ota, timeout_s)
+    _perform(event, car)
+    return None
 
 
 async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
@@ -160,20 +207,23 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
     console = console or Console(quiet=True)
     now = time.time()
     clock = VirtualClock.starting_at(parse_instant(scenario.start) if scenario.start else now,
-                                     scale=scenario.time_scale)
+                                     scale=scenario.time_scale, run=uuid.uuid4().hex[:12])
+    leader = ClockLeader(clock, mqtt_url)
     today = date.fromtimestamp(clock.now())
     cars = {v.id: Car(v, spec_of(v), state_of(v, now), context_of(v, scenario, today),
                       mqtt_url=mqtt_url, notify=lambda m: console.log(m), clock=clock.now)
             for v in scenario.vehicles}
     fleet = (FleetDriver(scenario.fleet, start=clock.now(), mqtt_url=mqtt_url,
                          notify=lambda m: console.log(m)) if scenario.fleet else None)
-    await asyncio.gather(*(car.start() for car in cars.values()),
+    await asyncio.gather(*(car.start() for car in cars.values()), leader.start(),
                          *([fleet.start()] if fleet else []))
+    campaigns = [e.ota_campaign.id for e in scenario.events if e.ota_campaign is not None]
     events = scenario.events  # in file order
     loop = asyncio.get_running_loop()
     try:
         async with httpx.AsyncClient(base_url=api_url, timeout=5.0) as client:
             await _register_profiles(client, scenario)
+            await ota_steps.register_facts(client, scenario)
             with Progress(TextColumn("{task.description}"), BarColumn(),
                           TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                           console=console, transient=False) as progress:
@@ -183,7 +233,7 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                 for event in events:
                     if event.at is not None:
                         await asyncio.sleep(max(0.0, start + event.at - loop.time()))
-                    _move_clock(event, clock, cars, fleet)
+                    _move_clock(event, leader, cars, fleet)
                     car = cars[event.vehicle] if event.vehicle is not None else None
                     deadline = time.monotonic() + scenario.settle_timeout_s
                     if event.msd_update is not None and car is not None:
@@ -193,7 +243,9 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                         pending.append(asyncio.create_task(
                             _assess(client, car, event.assess, deadline)))
                     else:
-                        _perform(event, car)
+                        note = await _act(event, car, client, scenario.settle_timeout_s)
+                        if note is not None:
+                            console.log(note)
                     progress.advance(task)
                 for note in await asyncio.gather(*pending):
                     console.log(note)
@@ -205,11 +257,14 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                         scenario.settle_timeout_s)
                 except TimeoutError:
                     console.log("[yellow]some cars did not settle in time[/yellow]")
+                if not await ota_steps.settle(client, cars.values(), campaigns,
+                                              time.monotonic() + scenario.settle_timeout_s):
+                    console.log("[yellow]some updates were still moving at the end[/yellow]")
                 progress.advance(task)
     finally:
-        await asyncio.gather(*(car.stop() for car in cars.values()),
+        await asyncio.gather(*(car.stop() for car in cars.values()), leader.stop(),
                              *([fleet.stop()] if fleet else []))
     return ScenarioRun(
         traces={vid: car.trace for vid, car in cars.items() if car.trace is not None},
         services={vid: car.services for vid, car in cars.items()},
-        fleet=fleet.cars if fleet else [])
+        fleet=fleet.cars if fleet else [], cars=cars)

@@ -58,6 +58,33 @@ class IntelligentService(_Model):
     expires: date | None = None
 
 
+OtaPhase = Literal["idle", "notified", "downloading", "downloaded", "awaiting_confirmation",
+                   "installing", "done", "failed", "rolled_back", "waiting_ecall", "refused"]
+
+
+class OtaCarDef(_Model):
+    """The car's side of a software update: its conditions and its customer's habits.
+
+    ``download_s`` and ``install_real_s`` are real seconds of the modelled transfer and
+    installer; ``install_s`` is the virtual limit of one attempt (at most 10 minutes,
+    seed 001 §A.3 4.5(d)).
+    """
+
+    running_version: str = Field(default="21.07", min_length=1, max_length=32)
+    battery_soc: float = Field(default=0.8, ge=0, le=1)
+    parked: bool = True
+    service_enabled: bool = True
+    auto_confirm: bool = Field(default=False, description="the customer confirms as soon "
+                               "as the car asks (every installation is started manually)")
+    channel: Literal["sim", "wifi", "app"] = "sim"
+    download_s: Seconds = 0.5
+    install_s: float = Field(default=600.0, gt=0, le=600)
+    install_real_s: Seconds = 0.3
+    fail_install: bool = False
+    can_roll_back: bool = True
+    lose_connection_at: float | None = Field(default=None, gt=0, lt=1)
+
+
 class VehicleDef(_Model):
     id: str
     vin: str = Field(pattern=r"^[0-9A-HJ-NPR-Z]{17}$")
@@ -78,6 +105,8 @@ class VehicleDef(_Model):
     locked: bool = False
     odometer_km: float = Field(default=0.0, ge=0)
     os_version: int = Field(default=8, ge=1, le=99)
+    model: str = Field(default="MINI Cooper", min_length=1, max_length=64)
+    ota: OtaCarDef = Field(default_factory=OtaCarDef)
     smart_maintenance: bool = Field(default=False, description="opted in (off by default)")
     profile: dict[str, Any] | None = Field(
         default=None, description="the customer record the backend holds (home, policy, "
@@ -162,6 +191,62 @@ def _duration(value: object) -> object:
     return parse_duration(value) if isinstance(value, str) else value
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(GB|MB|B)?\s*$")
+
+
+def _bytes(value: object) -> object:
+    """Accept 4000000000, "4GB", "1.5GB" or "800MB" (decimal units, as the catalogue)."""
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a size like 4GB or 800MB")
+        unit = {"GB": 10**9, "MB": 10**6, "B": 1}[match.group(2) or "B"]
+        return round(float(match.group(1)) * unit)
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+
+
+class CampaignDef(_Model):
+    """An operator's OTA campaign, created through the backend's API (``POST /ota/campaigns``).
+
+    ``target`` and ``groups`` are passed as the API takes them; the backend checks them.
+    """
+
+    id: str = Field(min_length=1, max_length=64)
+    version: str = Field(min_length=1, max_length=32)
+    size: Annotated[int, BeforeValidator(_bytes), Field(ge=0)]
+    target: dict[str, Any] = Field(default_factory=dict)
+    groups: list[dict[str, Any]] = Field(min_length=1)
+    action_timeout: Duration = 3600.0
+    critical: bool = False
+    release_notes: str = ""
+
+    def body(self) -> dict[str, Any]:
+        return {"campaign_id": self.id, "version": self.version, "size_bytes": self.size,
+                "target": self.target, "groups": self.groups,
+                "action_timeout_s": self.action_timeout, "critical": self.critical,
+                "release_notes": self.release_notes}
+
+
+class CampaignActionDef(_Model):
+    id: str
+    action: Literal["start", "pause", "resume", "cancel"]
+
+
+class OtaActionDef(_Model):
+    """What the customer does: confirm waits until the car asks for it."""
+
+    action: Literal["confirm", "cancel", "retry", "switch_off", "switch_on"]
+    by: Literal["car", "app"] = "car"
+
+
+class BatteryDef(_Model):
+    soc: float = Field(ge=0, le=1)
+    charging: bool | None = None
+
+
 class EventDef(_Model):
     """One step. ``at`` is a real-time offset from the start (``2s``) or a virtual
     instant (``2026-03-01T08:00``), which moves the scenario clock there first."""
@@ -178,6 +263,14 @@ class EventDef(_Model):
     fault: FaultDef | None = None
     assistance: AssistanceDef | None = None
     assess: AssessDef | None = None
+    ota_campaign: CampaignDef | None = None
+    campaign: CampaignActionDef | None = None
+    ota: OtaActionDef | None = None
+    battery: BatteryDef | None = None
+    ecall_end: dict[str, object] | None = None
+    wait_for_ota: OtaPhase | None = Field(
+        default=None, description="before acting, wait until the car's update is in this "
+        "phase (bounded by settle_timeout_s)")
 
     @model_validator(mode="before")
     @classmethod
@@ -193,14 +286,19 @@ class EventDef(_Model):
     def _one_action(self) -> EventDef:
         actions = [a for a in (self.crash, self.sos, self.msd_update, self.thermal_runaway,
                                self.advance, self.drive, self.fault, self.assistance,
-                               self.assess) if a is not None]
+                               self.assess, self.ota_campaign, self.campaign, self.ota,
+                               self.battery, self.ecall_end) if a is not None]
         if self.instant is not None and not actions:
             return self  # a pure move of the scenario clock
         if len(actions) != 1:
             raise ValueError("an event has exactly one of crash, sos, msd_update, "
-                             "thermal_runaway, advance, drive, fault, assistance, assess")
-        if self.advance is None and self.vehicle is None:
+                             "thermal_runaway, advance, drive, fault, assistance, assess, "
+                             "ota_campaign, campaign, ota, battery, ecall_end")
+        fleet_wide = (self.advance, self.ota_campaign, self.campaign)
+        if all(a is None for a in fleet_wide) and self.vehicle is None:
             raise ValueError("this event needs a vehicle")
+        if self.wait_for_ota is not None and self.vehicle is None:
+            raise ValueError("wait_for_ota needs a vehicle")
         return self
 
 
@@ -236,6 +334,34 @@ class ServiceExpectDef(_Model):
     assistance: GrantDef | None = None
 
 
+class OtaExpectDef(_Model):
+    """Where a car's update must end, as the backend saw it, and how it got there."""
+
+    vehicle: str
+    state: OtaPhase
+    reason: str | None = None
+    running_version: str | None = None
+    history: list[OtaPhase] = Field(default_factory=list, description="phases seen in this "
+                                    "order (other phases may come between)")
+    reasons_seen: list[str] = Field(default_factory=list, description="reason codes the "
+                                    "car reported on the way")
+    charging_stopped: bool | None = None
+    assistance_call: bool | None = None
+
+
+class CampaignExpectDef(_Model):
+    """Where a campaign must stand: status, pause reason, vehicles per status."""
+
+    id: str
+    status: Literal["planned", "running", "paused", "cancelled", "finished"]
+    paused_reason: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def vehicle(self) -> str:
+        return f"campaign {self.id}"
+
+
 class FleetDef(_Model):
     """Many cars stepped together by the fleet model, for the Teleservice rhythm."""
 
@@ -269,6 +395,8 @@ class Scenario(_Model):
     vehicles: list[VehicleDef]
     events: list[EventDef] = Field(default_factory=list)
     expect: list[ExpectDef] = Field(default_factory=list)
+    expect_ota: list[OtaExpectDef] = Field(default_factory=list)
+    expect_campaigns: list[CampaignExpectDef] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -295,10 +423,13 @@ class Scenario(_Model):
         for i, expect in enumerate(self.expect):
             if expect.vehicle not in known:
                 raise ValueError(f"expect[{i}].vehicle {expect.vehicle!r} is not a vehicle id")
-        for i, service in enumerate(self.expect_services):
-            if service.vehicle not in known:
-                raise ValueError(f"expect_services[{i}].vehicle {service.vehicle!r} is not a "
-                                 "vehicle id")
+        named: list[tuple[str, list[str]]] = [
+            ("expect_services", [e.vehicle for e in self.expect_services]),
+            ("expect_ota", [e.vehicle for e in self.expect_ota])]
+        for name, vehicles in named:
+            for i, vehicle in enumerate(vehicles):
+                if vehicle not in known:
+                    raise ValueError(f"{name}[{i}].vehicle {vehicle!r} is not a vehicle id")
         return self
 
     def vehicle(self, vehicle_id: str) -> VehicleDef:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocols.ota import GB, OtaOffer, pack_ota_event, unpack_ota_event
+from protocols.ota import GB, OtaEvent, OtaOffer, pack_ota_event, unpack_ota_event
 from vehicle_sim.ota_machine import (
     Cancel,
     Confirm,
@@ -69,8 +69,8 @@ def _run(events: list[Event], ctx: OtaContext, state: OtaState | None = None,
     return state, effects
 
 
-def _emits(effects: list[Effect]) -> list[Emit]:
-    return [e for e in effects if isinstance(e, Emit)]
+def _emits(effects: list[Effect]) -> list[OtaEvent]:
+    return [e.event for e in effects if isinstance(e, Emit)]
 
 
 DOWNLOADED: list[Event] = [_offer(), Tick(), DownloadProgress(SIZE), Tick()]
@@ -298,8 +298,9 @@ def test_ota_machine_emit_is_a_valid_wire_event() -> None:
     """Each Emit becomes an OtaEvent that packs within budget and reads back equal."""
     ctx = _ctx()
     _, effects = _run([*DOWNLOADED, Confirm("car"), InstallFinished(ok=True)], ctx)
-    for emit in _emits(effects):
-        event = emit.to_event(vin=ctx.vin, sent_ns=1)
+    for emitted in _emits(effects):
+        event = replace(emitted, sent_ns=1)
+        assert event.vin == ctx.vin
         assert unpack_ota_event(pack_ota_event(event)) == event
 
 
@@ -337,7 +338,6 @@ def test_ota_machine_one_emit_per_state_change(ctx: OtaContext,
         for emit in emits:
             assert (emit.state, emit.reason, emit.bytes_done) == (
                 new.phase, new.reason, new.bytes_done)
-            emit.to_event(vin=ctx.vin, sent_ns=0)  # always a valid wire record
         if new.running_version != state.running_version:
             assert new.phase == "done" and state.phase == "installing"
         if any(isinstance(e, StartDownload | StartInstall) for e in effects):
