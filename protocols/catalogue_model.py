@@ -24,7 +24,7 @@ RuleKind = Literal[
 ]
 RULE_KINDS: Final[frozenset[str]] = frozenset(RuleKind.__args__)  # type: ignore[attr-defined]
 DAY: Final = 86_400.0
-MONTH: Final = 30 * DAY  # a month of a retention window; see CatalogueEntry.ambiguity
+MONTH: Final = 30 * DAY  # a month of a retention window; why: protocols.catalogue docstring
 BudgetPer = Literal["message", "day", "week", "month", "year", "hour", "vehicle", "none"]
 PERIOD_SECONDS: Final[dict[str, float]] = {
     "hour": 3_600.0, "day": DAY, "week": 7 * DAY, "month": MONTH, "year": 365 * DAY,
