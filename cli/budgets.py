@@ -1,0 +1,142 @@
+"""``telematics budgets``: the catalogue's data-volume budgets and usage against them.
+
+Thin over the backend API (``GET /budgets``, ``GET /budgets/{vin}``): the numbers are
+judged where the meter runs, at the backend's (possibly virtual) time. Rendering is a
+pure function of the API's JSON so it can be checked without a running backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+DEFAULT_API_URL = "http://127.0.0.1:8080"
+
+
+class ApiUnreachableError(RuntimeError):
+    """The backend API did not answer; the message names the URL and the cause."""
+
+
+def human_bytes(value: int | float | None) -> str:
+    """Bytes in the catalogue's own units (1 KB = 1,000 B, §E conventions)."""
+    if value is None:
+        return "-"
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if abs(value) >= size:
+            return f"{value / size:.4g} {unit}"
+    return f"{int(value)} B"
+
+
+def _bound(row: dict[str, Any]) -> str:
+    sign = "<" if row.get("exclusive") else "≤"
+    approx = "~" if row.get("approx") else ""
+    parts = []
+    if row.get("per_message_bytes") is not None:
+        parts.append(f"{approx}{sign} {human_bytes(row['per_message_bytes'])}/msg")
+    if row.get("period_bytes") is not None and row.get("per") not in ("message", "none"):
+        parts.append(f"{approx}{sign} {human_bytes(row['period_bytes'])}/{row['per']}")
+    return ", ".join(parts) or "-"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items())) or "-"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def usage_table(title: str, services: list[dict[str, Any]], *, fleet: bool = False) -> Table:
+    """A row per service: bound, this period's bytes and messages, share, totals, counts."""
+    table = Table(title=title)
+    columns = ["service", "budget", "period bytes", "msgs", "share", "previous", "total",
+               "rejected", "flagged"]
+    if fleet:
+        columns.insert(1, "vehicles")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in services:
+        name = row["key"] + (" (safety)" if row.get("safety") else "")
+        cells = [name, _bound(row), human_bytes(row["used_bytes"]), str(row["used_msgs"]),
+                 _share(row.get("share_used")), human_bytes(row["previous_bytes"]),
+                 human_bytes(row["total_bytes"]), _counts(row.get("rejected", {})),
+                 _counts(row.get("flagged", {}))]
+        if fleet:
+            cells.insert(1, str(row.get("vehicles") or 0))
+        table.add_row(*cells)
+    return table
+
+
+def catalogue_table(budgets: list[dict[str, Any]]) -> Table:
+    """A row per budgeted catalogue entry with the documents' own wording."""
+    table = Table(title="catalogue budgets (service_catalogue.md §E)")
+    for column in ("key", "service", "sub-function", "budget", "safety", "wording"):
+        table.add_column(column, overflow="fold")
+    for b in budgets:
+        table.add_row(b["key"], b["service"], b["sub_function"], _bound(b),
+                      "yes" if b["safety"] else "", b["wording"])
+    return table
+
+
+def render(console: Console, data: dict[str, Any]) -> None:
+    """Print the API's answer: a vehicle's usage, or the catalogue with the fleet's."""
+    if "vin" in data:
+        console.print(usage_table(f"budgets of {data['vin']}", data["services"]))
+        return
+    console.print(catalogue_table(data["budgets"]))
+    fleet = data["fleet"]
+    console.print(usage_table(f"fleet usage ({fleet['vehicles']} vehicles)",
+                              fleet["services"], fleet=True))
+
+
+def fetch(api_url: str, vin: str | None, *, timeout_s: float = 5.0) -> httpx.Response:
+    """GET the budgets (of ``vin`` if given); unreachable is ``ApiUnreachableError``."""
+    path = "/budgets" if vin is None else f"/budgets/{vin}"
+    try:
+        with httpx.Client(base_url=api_url, timeout=timeout_s) as client:
+            return client.get(path)
+    except httpx.HTTPError as exc:
+        raise ApiUnreachableError(
+            f"cannot reach the backend API at {api_url} ({type(exc).__name__}: {exc}); "
+            "start it with `telematics up` or `telematics backend`, or set "
+            "--api-url / $TELEMATICS_API_URL") from None
+
+
+def budgets(
+    vin: Annotated[str | None, typer.Option(help="one vehicle's usage instead of the "
+                                            "catalogue and the fleet")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+    api_url: Annotated[str | None, typer.Option("--api-url", "--api",
+                                                help="backend HTTP API; default: "
+                                                "$TELEMATICS_API_URL")] = None,
+) -> None:
+    """Show the catalogue's data-volume budgets and usage against them."""
+    api = api_url or os.environ.get("TELEMATICS_API_URL", DEFAULT_API_URL)
+    err = Console(stderr=True)
+    try:
+        response = fetch(api, vin)
+    except ApiUnreachableError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        err.print(f"[red]error:[/red] {api} answered {response.status_code}: "
+                  f"{escape(str(detail))}",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    data = response.json()
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    render(Console(width=None if sys.stdout.isatty() else 140), data)
