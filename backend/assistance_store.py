@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT
 
 from backend.assistance_desk import AssistanceCase
+from backend.retention_tags import close_records, tag_record
 from protocols.assistance import AssistanceCall
 
 CASE_INDEX = "as:cases"
@@ -39,6 +40,7 @@ def _record(case: AssistanceCase) -> dict[EncodableT, EncodableT]:
 
 
 async def save_case(oem: Redis, case: AssistanceCase) -> None:
+    """Write the case; the first write tags it with its service's retention rule."""
     key = case_key(case.call.request_id)
     record = _record(case)
     opened = await oem.hget(key, "opened_at")
@@ -47,7 +49,24 @@ async def save_case(oem: Redis, case: AssistanceCase) -> None:
     async with oem.pipeline(transaction=True) as pipe:
         pipe.hset(key, mapping=record)
         pipe.zadd(CASE_INDEX, {case.call.request_id: case.opened_at}, nx=True)
+        if opened is None:
+            tag_record(pipe, record_key=key, service=case.service, vin=case.call.vin,
+                       written_at=case.opened_at, indexes=[(CASE_INDEX, case.call.request_id)],
+                       record_type="assistance_case")
         await pipe.execute()
+
+
+async def close_case(oem: Redis, request_id: str, *, now: float) -> bool:
+    """All procedures of the case are completed (§16e/§16f): its retention clock starts.
+
+    False when there is no such case.
+    """
+    key = case_key(request_id)
+    if not await oem.exists(key):
+        return False
+    await oem.hset(key, mapping={"status": "closed", "closed_at": now})
+    await close_records(oem, [key], closed_at=now)
+    return True
 
 
 async def read_case(oem: Redis, request_id: str) -> dict[str, Any] | None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import logging
 
+import gmqtt
+
+from backend.mqtt_link import connect, make_client, on_messages, subscribe
 from protocols.clock import VirtualClock, unpack_clock_state
 from protocols.errors import ProtocolError
+from protocols.topics import CLOCK_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -33,3 +37,18 @@ class BackendClock:
             log.warning("ignored clock announcement: %s", exc)
             return False
         return self._clock.follow(state)
+
+
+async def listening_clock(mqtt_url: str, client_id: str) -> tuple[BackendClock, gmqtt.Client]:
+    """A clock with its own MQTT session that hears the announcements (the retained one
+    first); for a role that has no other reason to talk to the broker."""
+    clock = BackendClock()
+    client = make_client(client_id, persistent=False)
+
+    async def hear(_topic: str, payload: bytes) -> None:
+        clock.hear(payload)
+
+    on_messages(client, hear)
+    await connect(client, mqtt_url)
+    await subscribe(client, [gmqtt.Subscription(CLOCK_TOPIC, qos=1)])
+    return clock, client

@@ -30,7 +30,10 @@ from backend import keys
 from backend.counters import Counters
 from backend.hv_handling import CustomerDirectory, hand_over
 from backend.psap_directory import desks as psap_desks
+from backend.retention_tags import tag_record
 from backend.streams import StreamWriter, ensure_group
+from protocols.clock import Clock as TimeSource
+from protocols.clock import RealClock
 from protocols.errors import ProtocolError
 from protocols.hv import unpack_hv_call
 from protocols.msd.codec import decode_msd
@@ -42,10 +45,10 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 ReadGroupReply = list[tuple[bytes, list[Entry]]] | None
 Record = dict[EncodableT, EncodableT]
 Clock = Callable[[], int]
-DAY_NS: Final = 86_400 * 10**9
 # Seed 001 §7a: extended technical information is stored for 30 days; voice
 # recordings at most 24 hours; the case itself until all procedures are closed.
-TECH_DATA_DAYS: Final = 30
+CASE_SERVICE: Final = "ecall_intelligent"  # kept until the procedures are closed (§7a)
+EXTENDED_SERVICE: Final = "ecall_intelligent_extended"  # 30 days (§7a)
 VOICE_RECORDING_HOURS: Final = 24
 CLAIM_IDLE_MS: Final = 30_000
 
@@ -245,11 +248,14 @@ class CallCentreDesk(DeskConsumer):
 
     def __init__(self, oem: Redis, psap: StreamWriter, *, consumer: str, counters: Counters,
                  clock_ns: Clock = time.time_ns,
-                 customers: CustomerDirectory | None = None) -> None:
+                 customers: CustomerDirectory | None = None,
+                 time_source: TimeSource | None = None) -> None:
         super().__init__(oem, [StreamSpec(keys.CALLCENTRE_STREAM, keys.CALLCENTRE_GROUP)],
                          consumer=consumer, counters=counters, clock_ns=clock_ns)
         self._psap = psap
         self._customers = customers or CustomerDirectory()
+        # Retention runs on the scenario's time when one is announced; latency never does.
+        self._time = time_source or RealClock()
 
     async def record(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes],
                      received_ns: int) -> None:
@@ -273,17 +279,22 @@ class CallCentreDesk(DeskConsumer):
             case |= {
                 "opened_ns": received_ns, "received_ns": received_ns,
                 "latency_ms": sent["latency_ms"],
-                # Retention tags, attached when the record is written.
-                "service": "intelligent_ecall",
-                "retention_rule": "until_procedures_closed",
-                "tech_data_delete_after_ns": received_ns + TECH_DATA_DAYS * DAY_NS,
+                "service": CASE_SERVICE, "retention_rule": "until_closed",
             }
         extras = fields.get(b"extras")
-        if extras:
-            case["extras"] = json.dumps(msgpack.unpackb(extras))
+        now = self._time.now()
+        vin = _text(fields, "vin")
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=case)
             pipe.zadd(keys.CASE_INDEX, {incident: received_ns}, nx=True)
+            if not existing:  # tagged once, when the case is written
+                tag_record(pipe, record_key=key, service=CASE_SERVICE, vin=vin, written_at=now,
+                           indexes=[(keys.CASE_INDEX, incident)], record_type="ecall_case")
+            if extras and not await self._redis.exists(keys.extended_key(incident)):
+                # The extended technical data lives apart: 30 days, not the case's life.
+                pipe.set(keys.extended_key(incident), json.dumps(msgpack.unpackb(extras)))
+                tag_record(pipe, record_key=keys.extended_key(incident), service=EXTENDED_SERVICE,
+                           vin=vin, written_at=now, record_type="ecall_extended_data")
             await pipe.execute()
         handover: dict[str, bytes | str | int] = {
             "kind": "handover", "variant": "intelligent", "incident": incident,
@@ -315,13 +326,19 @@ class CallCentreDesk(DeskConsumer):
             "last_received_ns": received_ns, "latency_ms": sent["latency_ms"],
             "extras": json.dumps(details),
             "within_warning_limit": int(handover.within_warning_limit),
-            # Retention tags: kept six calendar months after the incident (seed 001 §2).
+            # Kept six months after the incident (seed 001 §2), tagged below.
             "service": handover.service, "retention_rule": handover.retention_rule,
             "delete_after": handover.delete_after,
         }
+        key = keys.case_key(call.incident)
+        first = not await self._redis.exists(key)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.case_key(call.incident), mapping=case)
+            pipe.hset(key, mapping=case)
             pipe.zadd(keys.CASE_INDEX, {call.incident: received_ns}, nx=True)
+            if first:
+                tag_record(pipe, record_key=key, service=handover.service, vin=call.vin,
+                           written_at=call.timestamp, indexes=[(keys.CASE_INDEX, call.incident)],
+                           record_type="hv_warn_case")
             await pipe.execute()
         await self._psap.append_once(
             keys.psap_stream(handover.desk), keys.psap_dedup_key(f"cc-{call.incident}", 1),

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
 
-from backend.dates import add_months_epoch
 from backend.psap_directory import Psap, responsible_psap
+from protocols.catalogue import entry
 from protocols.hv import HvWarnCall
 
-RETENTION_MONTHS: Final = 6  # seed 001 §2: "zes maanden na een gemeld incident"
 WARNING_LIMIT_S: Final = 300.0  # UN GTR 20: thermal-event warning 5 minutes ahead
 SERVICE: Final = "hv_warn_call"
 RETENTION_RULE: Final = "fixed_window"
@@ -101,8 +100,15 @@ class HvHandover:
 
 
 def delete_after(incident_timestamp: float) -> float:
-    """Six calendar months after the incident (31 Aug → 28/29 Feb), same time of day."""
-    return add_months_epoch(incident_timestamp, RETENTION_MONTHS)
+    """Six months after the incident (seed 001 §2: "zes maanden na een gemeld incident").
+
+    The window is the catalogue's (six 30-day months), the one the retention engine
+    deletes by, so the record's own field and the sweeper never disagree; it is never
+    later than six calendar months.
+    """
+    window = entry(SERVICE).retention.window_s
+    assert window is not None  # a fixed_window rule always has one
+    return incident_timestamp + window
 
 
 def hand_over(call: HvWarnCall, directory: CustomerDirectory, *, now: float,

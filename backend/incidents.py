@@ -19,7 +19,7 @@ from backend.relay import CALLCENTRE_DESK
 
 _JSON_FIELDS: Final = frozenset({"msd", "extras", "transmissions"})
 _INT_FIELDS: Final = frozenset({"updates", "received_ns", "last_received_ns", "opened_ns",
-                                "tech_data_delete_after_ns", "within_warning_limit"})
+                                "within_warning_limit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,10 @@ async def read_incident(stores: DeskStores, desk: str, incident: str) -> dict[st
     if not raw:
         raise DeskError(f"no incident {incident!r} at desk {desk!r}", desk=desk, incident=incident)
     record = _decode(raw)
+    if desk == CALLCENTRE_DESK and "extras" not in record:
+        extended = await redis.get(keys.extended_key(incident))
+        if extended is not None:  # absent once its 30 days are over
+            record["extras"] = json.loads(extended)
     if desk != CALLCENTRE_DESK and record.get("desk") != desk:
         raise DeskError(f"incident {incident!r} is not at desk {desk!r}", desk=desk,
                         incident=incident)

@@ -27,6 +27,11 @@ def case_key(incident: str) -> str:
     return f"cc:case:{incident}"
 
 
+def extended_key(incident: str) -> str:
+    """An Intelligent eCall's extended technical data, kept apart for its 30-day rule."""
+    return f"cc:case:{incident}:extended"
+
+
 def oem_dedup_key(incident: str, msg_id: int) -> str:
     return f"cc:seen:{incident}:{msg_id}"
 

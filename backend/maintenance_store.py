@@ -4,12 +4,15 @@ Keys (OEM database)::
 
     sp:case:{case_id}              hash    one case, tagged for retention when written
     sp:partner:{partner_id}:cases  zset    the partner's case ids, scored by opened_at
-    sp:calls:{vin}                 list    the latest Teleservice calls of a car, newest first
+    sp:call:{vin}:{call_id}        hash    one received Teleservice call, tagged
+    sp:calls:{vin}                 zset    a car's call ids, scored by the car's time
 
-Every case carries ``service`` and ``retention_rule`` from its first write, as the
-call-centre cases do, so the retention engine can attach to it: Teleservice and Smart
-Maintenance data is "kept until a specific maintenance need has been determined and
-communicated and all procedures are completed" (service_catalogue.md lines 632, 641).
+Teleservice and Smart Maintenance data is "kept until a specific maintenance need has
+been determined and communicated and all procedures are completed" (service_catalogue.md
+lines 632, 641). Read literally, a car's calls build up until a need comes out of one
+of them; when that need's case is closed, the procedures are complete and the case and
+every call of that cycle (made up to the closure) start their retention clock together.
+Every record is tagged with its catalogue rule in the transaction that writes it.
 Status changes go through the pure life cycle in ``backend.maintenance`` inside a
 WATCH/MULTI transaction, so two desks closing the same case cannot both win.
 """
@@ -36,9 +39,11 @@ from backend.maintenance import (
     decide,
 )
 from backend.redis_once import create_once
+from backend.retention_tags import close_records, tag_record
 from protocols.teleservice import SmartMaintenanceTransfer, TeleserviceCall
 
-CALLS_KEPT: Final = 64  # more than two years of 28-day calls; enough to check the rhythm
+CATALOGUE_KEY: Final = {"teleservice": "teleservice_call",
+                        "smart_maintenance": "smart_maintenance"}
 _WATCH_TRIES: Final = 8
 _FLOATS: Final = ("opened_at", "notified_at", "closed_at", "odometer_km")
 _JSON: Final = ("fault_codes", "due_items")
@@ -63,6 +68,10 @@ def partner_cases_key(partner_id: str) -> str:
 
 def calls_key(vin: str) -> str:
     return f"sp:calls:{vin}"
+
+
+def call_key(vin: str, call_id: str) -> str:
+    return f"sp:call:{vin}:{call_id}"
 
 
 def _record(case: Case) -> dict[EncodableT, EncodableT]:
@@ -114,6 +123,9 @@ async def open_case(oem: Redis, need: MaintenanceNeed, *, case_id: str, partner_
     def write(pipe: Pipeline) -> None:
         pipe.hset(key, mapping=_record(case))
         pipe.zadd(partner_cases_key(partner_id), {case_id: now})
+        tag_record(pipe, record_key=key, service=CATALOGUE_KEY[case.service], vin=case.vin,
+                   written_at=now, indexes=[(partner_cases_key(partner_id), case_id)],
+                   record_type="maintenance_case")
 
     if await create_once(oem, key, write, tries=_WATCH_TRIES):
         return case
@@ -154,9 +166,13 @@ async def mark_notified(oem: Redis, case_id: str, *, now: float,
 async def close_case(oem: Redis, case_id: str, *, now: float,
                      reason: CloseReason = "procedures_completed",
                      partner_id: str | None = None) -> Case:
-    """Close a notified case and stamp ``closed_at``, from which retention may delete it."""
-    return await _move(oem, case_id, partner_id,
+    """Close a notified case: the case and the car's calls of this cycle may now go."""
+    case = await _move(oem, case_id, partner_id,
                        lambda case: maintenance.close(case, now=now, reason=reason))
+    cycle = cast(list[bytes], await oem.zrangebyscore(calls_key(case.vin), "-inf", now))
+    await close_records(oem, [case_key(case_id), *(call_key(case.vin, c.decode()) for c in cycle)],
+                        closed_at=now)
+    return case
 
 
 async def cases_of(oem: Redis, partner_id: str, *, limit: int = 100) -> list[Case]:
@@ -171,25 +187,41 @@ async def cases_of(oem: Redis, partner_id: str, *, limit: int = 100) -> list[Cas
 
 
 async def record_call(oem: Redis, call: TeleserviceCall) -> None:
-    """Keep the call id, reason, time and odometer, so the rhythm can be checked later.
+    """Keep the call id, reason, time and odometer, so the rhythm can be checked.
 
     Only ids and timing are kept here: the content lives in the case, if any. Smart
     Maintenance transfers follow trips, not the 28-day / 1,000 km rhythm, so they are
-    not kept here. A sorted set by the call's own time keeps them in the car's order
-    however the lane interleaves them, and a redelivered call (the same member) is kept once.
+    not kept here. The index is sorted by the call's own time, so calls are in the car's
+    order however the lane interleaves them; a redelivered call is written once.
     """
-    entry = json.dumps({"call_id": call.call_id, "reason": call.reason, "at": call.at,
-                        "odometer_km": call.odometer_km}, sort_keys=True)
-    async with oem.pipeline(transaction=True) as pipe:
-        pipe.zadd(calls_key(call.vin), {entry: call.at})
-        pipe.zremrangebyrank(calls_key(call.vin), 0, -CALLS_KEPT - 1)
-        await pipe.execute()
+    key = call_key(call.vin, call.call_id)
+
+    def write(pipe: Pipeline) -> None:
+        pipe.hset(key, mapping={"call_id": call.call_id, "vin": call.vin,
+                                "reason": call.reason, "at": repr(call.at),
+                                "odometer_km": repr(call.odometer_km)})
+        pipe.zadd(calls_key(call.vin), {call.call_id: call.at})
+        tag_record(pipe, record_key=key, service="teleservice_call", vin=call.vin,
+                   written_at=call.at, indexes=[(calls_key(call.vin), call.call_id)],
+                   record_type="teleservice_call")
+
+    await create_once(oem, key, write, tries=_WATCH_TRIES)
 
 
 async def calls_of(oem: Redis, vin: str) -> list[CallRecord]:
-    """The calls kept for ``vin``, newest first (by the time the car made them)."""
-    raw = cast(list[bytes], await oem.zrevrange(calls_key(vin), 0, -1))
-    return [CallRecord(**json.loads(item)) for item in raw]
+    """The calls held for ``vin``, newest first (by the time the car made them)."""
+    ids = cast(list[bytes], await oem.zrevrange(calls_key(vin), 0, -1))
+    async with oem.pipeline(transaction=False) as pipe:
+        for call_id in ids:
+            pipe.hgetall(call_key(vin, call_id.decode()))
+        rows = cast(list[dict[bytes, bytes]], await pipe.execute())
+    calls = []
+    for raw in rows:
+        if raw:  # deleted between the two reads
+            f = {k.decode(): v.decode() for k, v in raw.items()}
+            calls.append(CallRecord(call_id=f["call_id"], reason=f["reason"],
+                                    at=float(f["at"]), odometer_km=float(f["odometer_km"])))
+    return calls
 
 
 async def receive(oem: Redis, message: TeleserviceCall | SmartMaintenanceTransfer, *,

@@ -99,10 +99,18 @@ async def test_emergency_lane_intelligent_ecall_opens_case_and_hands_over(
         ack = await car.ack()
     assert ack.route == "callcentre"
     case = await _record(redis_url, lanes.settings.oem_db, keys.case_key(incident))
-    assert case["service"] == "intelligent_ecall"
-    assert case["retention_rule"] == "until_procedures_closed"
-    assert int(case["tech_data_delete_after_ns"]) > int(case["opened_ns"])
-    assert json.loads(case["extras"])["triage"] is True
+    assert (case["service"], case["retention_rule"]) == ("ecall_intelligent", "until_closed")
+    assert "extras" not in case  # the extended data is kept apart, for its own 30 days
+    extended = Redis.from_url(redis_url, db=lanes.settings.oem_db)
+    try:
+        assert json.loads(await extended.get(keys.extended_key(incident)))["triage"] is True
+        due = await extended.zscore("ret:due", keys.extended_key(incident))
+        held = await extended.zscore("ret:held:ecall_intelligent", keys.case_key(incident))
+        assert due is not None and held is not None
+        assert due - held == 30 * 86_400.0  # 30 days from the case's writing
+        assert await extended.zscore("ret:due", keys.case_key(incident)) is None  # open case
+    finally:
+        await extended.aclose()
     handed = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
     assert (handed["desk"], handed["via"]) == ("psap-BE", "callcentre")
 

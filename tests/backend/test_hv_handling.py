@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from backend.dates import add_months_epoch
 from backend.hv_handling import CustomerDirectory, delete_after, hand_over, is_expired
 from protocols.hv import HvWarnCall
 
@@ -78,7 +79,7 @@ def test_hand_over_tags_retention() -> None:
     handover = hand_over(_call(), CustomerDirectory(), now=T0)
     assert handover.service == "hv_warn_call"
     assert handover.retention_rule == "fixed_window"
-    assert handover.delete_after == _epoch(2025, 9, 3, 12, 0)
+    assert handover.delete_after == _call().timestamp + 180 * 86_400.0
 
 
 @pytest.mark.parametrize(("incident", "deleted"), [
@@ -88,9 +89,11 @@ def test_hand_over_tags_retention() -> None:
     (_epoch(2025, 9, 30, 0, 0), _epoch(2026, 3, 30, 0, 0)),
     (_epoch(2025, 1, 15, 8, 0), _epoch(2025, 7, 15, 8, 0)),
 ])
-def test_delete_after_is_six_calendar_months(incident: float, deleted: float) -> None:
-    """Six calendar months, clamped to the end of a shorter month."""
-    assert delete_after(incident) == deleted
+def test_delete_after_is_six_months_never_past_the_calendar(incident: float,
+                                                            deleted: float) -> None:
+    """Six 30-day months: at most six calendar months, and at most four days before."""
+    assert deleted - 4 * 86_400.0 <= delete_after(incident) <= deleted
+    assert add_months_epoch(incident, 6) == deleted
 
 
 def test_is_expired_after_the_window() -> None:

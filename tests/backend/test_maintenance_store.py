@@ -21,6 +21,7 @@ from backend.maintenance_store import (
     read_case,
     receive,
 )
+from backend.retention_store import sweep
 from protocols.teleservice import ServiceItem, SmartMaintenanceTransfer, TeleserviceCall
 from tests.backend.support import new_vin
 
@@ -133,3 +134,34 @@ async def test_maintenance_store_receive_records_every_call(oem: Redis) -> None:
     assert await receive(oem, late, partner_id=partner, now=T0 + 40 * DAY) is None
     assert [c.call_id for c in late_calls(await calls_of(oem, vin))] == ["c-3"]
     assert [c.case_id for c in await cases_of(oem, partner)] == [f"{vin}-c-2"]
+
+
+@pytest.fixture
+async def own_oem(redis_url: str) -> AsyncIterator[Redis]:
+    """A database of this module's own: a sweep deletes whatever is due in it."""
+    client = Redis.from_url(redis_url, db=10)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+async def test_maintenance_store_cycle_is_kept_until_its_case_closes(own_oem: Redis) -> None:
+    """Calls build up until a need's case closes; then the case and that cycle's calls go."""
+    oem = own_oem
+    vin = new_vin()
+    _, partner = _ids()
+    first = TeleserviceCall(vin, "c-1", "interval_28d", 1_000.0, 1, T0, "bev")
+    need = TeleserviceCall(vin, "c-2", "service_need", 1_400.0, 1, T0 + 5 * DAY, "bev",
+                           ["P0A80"])
+    await receive(oem, first, partner_id=partner, now=T0)
+    case = await receive(oem, need, partner_id=partner, now=T0 + 5 * DAY)
+    assert case is not None
+    assert await sweep(oem, now=T0 + 400 * DAY) == 0  # open procedures: nothing is due
+    await mark_notified(oem, case.case_id, now=T0 + 6 * DAY)
+    await close_case(oem, case.case_id, now=T0 + 9 * DAY)
+    later = TeleserviceCall(vin, "c-3", "interval_28d", 2_000.0, 1, T0 + 30 * DAY, "bev")
+    await receive(oem, later, partner_id=partner, now=T0 + 30 * DAY)
+    assert await sweep(oem, now=T0 + 9 * DAY) == 3
+    assert [c.call_id for c in await calls_of(oem, vin)] == ["c-3"]
+    assert await oem.exists(case_key(case.case_id)) == 0
+    assert await oem.zscore(f"sp:partner:{partner}:cases", case.case_id) is None
