@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Final
 
@@ -28,9 +28,9 @@ from backend.counters import Counters
 from backend.psap_directory import PsapChoice, responsible_psap
 from backend.redis_retry import until_redis_takes
 from backend.streams import StreamWriter
-from protocols.envelope import EcallAck, EcallMessage, VoiceCall, pack, unpack
+from protocols.envelope import ECALL_ENVELOPE_MAX, EcallAck, EcallMessage, VoiceCall, pack, unpack
 from protocols.errors import EnvelopeError, ProtocolError
-from protocols.hv import unpack_hv_call
+from protocols.hv import HV_CALL_MAX, HvWarnCall, unpack_hv_call
 from protocols.msd.codec import decode_msd
 from protocols.msd.model import LOCATION_UNKNOWN, Msd
 from protocols.topics import ecall_ack_topic, hv_ack_topic, parse_topic
@@ -98,29 +98,43 @@ def ecall_fields(message: EcallMessage, choice: PsapChoice, relay_ns: int) -> Fi
     return fields
 
 
+# (service, vin, bytes, at): meter a safety call the OEM stores; flags, never rejects.
+SafetyMeter = Callable[[str, str, int, float], Awaitable[object]]
+FLAGGED_COUNTERS: Final = "metrics:budget-flags"
+
+
 class EmergencyRelay:
     """Handles one emergency-lane message end to end; never raises for bad input."""
 
     def __init__(self, *, oem: StreamWriter, psap: StreamWriter, publish: Publish,
-                 counters: Counters, clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 counters: Counters, clock_ns: Callable[[], int] = time.time_ns,
+                 meter: SafetyMeter | None = None) -> None:
         self._writers = {"oem": oem, "psap": psap}
         self._publish = publish
         self._counters = counters
         self._clock_ns = clock_ns
+        self._meter = meter
         self.stopping = asyncio.Event()
 
     async def handle(self, topic: str, payload: bytes) -> None:
         try:
             parsed = parse_topic(topic)
             if parsed.kind == "hv_warn":
-                await self._hv_warn(parsed.vin, payload)
+                call = await self._hv_warn(parsed.vin, payload)
+                await self._account("hv_warn_call", call.vin, len(payload), call.timestamp,
+                                    limit=HV_CALL_MAX)
                 return
             envelope = unpack(payload)
             if parsed.kind == "ecall":
                 if not isinstance(envelope, EcallMessage):
                     raise EnvelopeError("eCall topic without an eCall envelope", field="k",
                                         rule="ecall on tcu/v1/{vin}/ecall/*")
-                await self._ecall(parsed.vin, parsed.variant or "", envelope)
+                at = await self._ecall(parsed.vin, parsed.variant or "", envelope)
+                # Legal eCall data is not the OEM's to keep (seed 001 §7b): it is only
+                # checked against its budget, never metered per vehicle.
+                service = "ecall_intelligent" if envelope.variant == "intelligent" else ""
+                await self._account(service, envelope.vin, len(payload), at,
+                                    limit=ECALL_ENVELOPE_MAX, variant=envelope.variant)
             elif parsed.kind == "voice":
                 if not isinstance(envelope, VoiceCall):
                     raise EnvelopeError("voice topic without a voice envelope", field="k",
@@ -132,7 +146,23 @@ class EmergencyRelay:
         except ProtocolError as exc:
             self._counters.reject(exc, lane="emergency")
 
-    async def _ecall(self, vin: str, variant: str, message: EcallMessage) -> None:
+    async def _account(self, service: str, vin: str, size: int, at: float, *, limit: int,
+                       variant: str = "") -> None:
+        """After the acknowledgement: count a safety call against its budget, flag it if
+        over, never drop it. A metering failure costs the count, not the call."""
+        if size > limit:
+            self._counters.bump(FLAGGED_COUNTERS, f"{service or variant}:message_over_budget")
+            log.warning("%s safety call of %d bytes is over its %d-byte budget; relayed and "
+                        "flagged", service or variant, size, limit)
+        if not service or self._meter is None:
+            return
+        try:
+            await self._meter(service, vin, size, at)
+        except Exception:  # the call is already handed off and acknowledged
+            log.exception("metering %s failed", service)
+            self._counters.bump(keys.ERROR_COUNTERS, "budget:meter_failed")
+
+    async def _ecall(self, vin: str, variant: str, message: EcallMessage) -> float:
         if message.vin != vin or message.variant != variant:
             raise EnvelopeError("envelope disagrees with its topic", field="vin",
                                 rule="envelope vin/variant == topic")
@@ -153,8 +183,9 @@ class EmergencyRelay:
         self._publish(ecall_ack_topic(message.vin), pack(ack))
         log.info("ecall incident=%s msg=%d -> %s in %.3f ms", message.incident, message.msg_id,
                  hop.desk, (self._clock_ns() - message.sent_ns) / 1e6)
+        return float(msd.timestamp)
 
-    async def _hv_warn(self, vin: str, payload: bytes) -> None:
+    async def _hv_warn(self, vin: str, payload: bytes) -> HvWarnCall:
         """A high-voltage warn call goes to the OEM call centre (seed 001 §2), at once."""
         call = unpack_hv_call(payload)
         if call.vin != vin:
@@ -169,6 +200,7 @@ class EmergencyRelay:
         self._counters.bump(keys.INGEST_COUNTERS, f"hv_warn:{'new' if entry else 'dup'}")
         ack = EcallAck(call.incident, 1, hop.desk, self._clock_ns())
         self._publish(hv_ack_topic(vin), pack(ack))
+        return call
 
     async def _voice(self, country: str, call: VoiceCall) -> None:
         choice = responsible_psap(None, None, network_country=country)

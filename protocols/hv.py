@@ -24,6 +24,7 @@ from typing import Final, Literal, get_args
 
 from protocols.errors import EnvelopeError
 from protocols.record_codec import (
+    MAX_RECORD,
     FieldTypes,
     check_budget,
     pack_record,
@@ -88,8 +89,12 @@ def pack_hv_call(call: HvWarnCall) -> bytes:
 
 
 def unpack_hv_call(data: bytes) -> HvWarnCall:
-    """Parse and check a warn call; every failure is an EnvelopeError naming the field."""
-    return unpack_record(data, HvWarnCall, HV_KIND, limit=HV_CALL_MAX, rule=HV_SIZE_RULE,
+    """Parse and check a warn call; every failure is an EnvelopeError naming the field.
+
+    The 25 KB budget is not checked on reading: a warn call is a safety call, so one
+    over budget is still handled and only flagged by the receiver.
+    """
+    return unpack_record(data, HvWarnCall, HV_KIND, limit=MAX_RECORD, rule=HV_SIZE_RULE,
                          types=_WIRE_TYPES)
 
 

@@ -6,15 +6,17 @@ import asyncio
 import json
 import time
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 import msgpack
 from redis.asyncio import Redis
 
 from backend import keys
-from protocols.envelope import IntelligentExtras, VoiceCall, pack
+from backend.budget_store import usage as usage_of
+from protocols.envelope import ECALL_ENVELOPE_MAX, EcallMessage, IntelligentExtras, VoiceCall, pack
 from protocols.msd.codec import encode_msd
-from protocols.topics import voice_topic
+from protocols.topics import ecall_topic, voice_topic
 from tests.backend.support import Car, Lanes, make_msd, new_vin
 
 
@@ -130,8 +132,9 @@ async def test_emergency_lane_duplicate_is_recorded_once_and_acked_twice(
 
 async def test_emergency_lane_bad_input_is_counted_and_neighbours_survive(
         lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
-    """Garbage, a wrong kind, a broken MSD, an oversized envelope and a bad topic are
-    counted; the eCall after them still arrives."""
+    """Garbage, a wrong kind, a broken MSD, an MSD over 140 bytes and a bad topic are
+    counted; the eCall after them still arrives. (An eCall merely over its 1 KB budget is
+    relayed and flagged: see the oversized-safety-call test.)"""
     oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
     before = await oem.hget(keys.INGEST_COUNTERS, "rejected")
     incident = _incident()
@@ -158,7 +161,7 @@ async def test_emergency_lane_bad_input_is_counted_and_neighbours_survive(
     await oem.aclose()
     assert "payload:msgpack map" in errors
     assert any(e.startswith("k:") for e in errors)
-    assert any(e.startswith("envelope:at most 1000 bytes") for e in errors)
+    assert any(e.startswith("msd:at most 140 bytes") for e in errors)
     assert any(e.startswith(("topic:", "vin:")) for e in errors)
 
 
@@ -208,3 +211,28 @@ async def test_emergency_lane_desk_parks_an_unreadable_entry_and_goes_on(
     parked = await psap.xrange(f"{stream}:dead")
     await psap.aclose()
     assert any(fields[b"incident"] == b"poison" for _id, fields in parked)
+
+
+async def test_emergency_lane_oversized_safety_call_is_relayed_and_flagged(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """An Intelligent eCall over its 1 KB budget is never dropped: acked, handed over, flagged."""
+    incident = _incident()
+    vin = new_vin()
+    extras = IntelligentExtras(1, 1, 40.0, "frontal", False, False, "moderate", 0.1, False,
+                               "m" * 1200)
+    message = EcallMessage("intelligent", vin, incident, 1, encode_msd(make_msd(vin)),
+                           time.time_ns(), "BE", extras)
+    raw = msgpack.packb({"v": 1, "k": "ecall", **asdict(message)})
+    assert len(raw) > ECALL_ENVELOPE_MAX
+    async with Car(mqtt_url, vin) as car:
+        car.publish_raw(ecall_topic(vin, "intelligent"), raw)
+        ack = await car.ack()
+    assert (ack.incident, ack.route) == (incident, "callcentre")
+    await _record(redis_url, lanes.settings.oem_db, keys.case_key(incident))
+    oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
+    try:
+        usage = await usage_of(oem, vin, at=time.time())
+        assert usage["ecall_intelligent"].flagged == {"message_over_budget": 1}
+        assert usage["ecall_intelligent"].rejected == {}
+    finally:
+        await oem.aclose()
