@@ -87,7 +87,13 @@ class StreamSpec:
 
 
 class DeskConsumer:
-    """Reads one or more streams of a group, pending first, and hands entries to ``record``."""
+    """Reads one or more streams of a group, pending first, and hands entries to ``record``.
+
+    ``transit_only`` streams are queues, not stores: an entry is deleted once recorded,
+    so nothing of it outlives the record and its retention rule.
+    """
+
+    transit_only = False
 
     def __init__(self, redis: Redis, specs: Sequence[StreamSpec], *, consumer: str,
                  counters: Counters, clock_ns: Clock = time.time_ns) -> None:
@@ -148,6 +154,8 @@ class DeskConsumer:
                         type(exc).__name__)
             await self._park(stream, entry_id, fields, type(exc).__name__)
         await self._redis.xack(stream, group, entry_id)
+        if self.transit_only:
+            await self._redis.xdel(stream, entry_id)
 
     async def _park(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes],
                     reason: str) -> None:
@@ -244,7 +252,13 @@ class PsapDesks(DeskConsumer):
 
 
 class CallCentreDesk(DeskConsumer):
-    """The OEM call centre: opens Intelligent eCall and HV warn cases, hands them to the PSAP."""
+    """The OEM call centre: opens Intelligent eCall and HV warn cases, hands them to the PSAP.
+
+    Its intake stream is transit only: the case holds the data under its rule, and a
+    copy left in the stream would outlive the case's deletion.
+    """
+
+    transit_only = True
 
     def __init__(self, oem: Redis, psap: StreamWriter, *, consumer: str, counters: Counters,
                  clock_ns: Clock = time.time_ns,

@@ -236,3 +236,25 @@ async def test_emergency_lane_oversized_safety_call_is_relayed_and_flagged(
         assert usage["ecall_intelligent"].rejected == {}
     finally:
         await oem.aclose()
+
+
+async def test_emergency_lane_callcentre_intake_keeps_nothing_once_recorded(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """The intake stream is a queue: the MSD lives on in the case (under its rule) only."""
+    incident = _incident()
+    async with Car(mqtt_url, new_vin()) as car:
+        car.send("intelligent", incident)
+        await car.ack()
+    await _record(redis_url, lanes.settings.oem_db, keys.case_key(incident))
+    oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            entries = await oem.xrange(keys.CALLCENTRE_STREAM)
+            left = [f for _, f in entries if f.get(b"incident") == incident.encode()]
+            if not left:
+                break
+            assert time.monotonic() < deadline, "the intake entry was never deleted"
+            await asyncio.sleep(0.02)  # the desk deletes right after its XACK
+    finally:
+        await oem.aclose()
