@@ -21,8 +21,9 @@ import uvicorn
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from backend import keys
+from backend import budget_store, keys
 from backend.api.app import create_app
+from backend.clock_follower import listening_clock
 from backend.counters import Counters
 from backend.desks import CallCentreDesk, PsapDesks
 from backend.mqtt_link import connect, make_client, on_messages, subscribe
@@ -41,6 +42,7 @@ from protocols.topics import (
     ECALL_FILTER,
     EMERGENCY_SHARE_GROUP,
     HV_WARN_FILTER,
+    OTA_EVENT_FILTER,
     SERVICES_SHARE_GROUP,
     TELEMETRY_FILTER,
     TELESERVICE_FILTER,
@@ -92,9 +94,13 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
     def publish(topic: str, payload: bytes) -> None:
         client.publish(topic, payload, qos=1)
 
+    async def meter(service: str, vin: str, size: int, at: float) -> object:
+        return await budget_store.meter(oem, vin=vin, service=service, size=size, at=at,
+                                        direction="up")
+
     relay = EmergencyRelay(oem=StreamWriter(oem, dedup_ttl_s=settings.dedup_ttl_s),
                            psap=StreamWriter(psap, dedup_ttl_s=settings.dedup_ttl_s),
-                           publish=publish, counters=counters)
+                           publish=publish, counters=counters, meter=meter)
     on_messages(client, relay.handle)
     await connect(client, settings.mqtt_url)
     await subscribe(client, [
@@ -147,10 +153,18 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
     await subscribe(client, [
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, TELESERVICE_FILTER), qos=1),
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, ASSISTANCE_FILTER), qos=1),
+        gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, OTA_EVENT_FILTER), qos=1),
         gmqtt.Subscription(CLOCK_TOPIC, qos=1),  # every services worker follows the clock
     ])
-    await _serve_until(stop, client, counters, oem, [oem], role="services",
-                       worker_id=settings.worker_id)
+    # The OTA action timeout; safe on every worker: campaign updates run under WATCH.
+    ticker = asyncio.create_task(desk.ota.tick_forever(stop), name="ota-tick")
+    try:
+        await _serve_until(stop, client, counters, oem, [oem], role="services",
+                           worker_id=settings.worker_id)
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
 
 
 async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
@@ -159,9 +173,11 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     oem, psap = _redis(settings, settings.oem_db), _redis(settings, settings.psap_db)
     counters = Counters()
     consumer = f"desk-{settings.worker_id}"
+    clock, clock_link = await listening_clock(settings.mqtt_url,
+                                              f"backend-desks-clock-{settings.worker_id}")
     psap_desks = PsapDesks(psap, consumer=consumer, counters=counters)
     callcentre = CallCentreDesk(oem, StreamWriter(psap, dedup_ttl_s=settings.dedup_ttl_s),
-                                consumer=consumer, counters=counters)
+                                consumer=consumer, counters=counters, time_source=clock)
     flusher = asyncio.create_task(counters.flush_forever(oem), name="counters")
     await psap_desks.setup()
     await callcentre.setup()
@@ -174,6 +190,7 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
         flusher.cancel()
         with contextlib.suppress(Exception):
             await counters.flush(oem)
+        await clock_link.disconnect()
         await oem.aclose()
         await psap.aclose()
 

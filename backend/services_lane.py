@@ -1,4 +1,5 @@
-"""The services lane: Teleservice calls, Smart Maintenance transfers and assistance calls.
+"""The services lane: Teleservice calls, Smart Maintenance transfers, assistance calls and
+the cars' OTA events (``backend.ota_lane``).
 
 These are not safety calls, so they have a share group and a process of their own and
 can never delay an eCall. Each message is checked, decided and stored before its MQTT
@@ -19,6 +20,7 @@ from backend.assistance_store import save_case
 from backend.clock_follower import BackendClock
 from backend.counters import Counters
 from backend.maintenance_store import mark_notified, receive
+from backend.ota_lane import OtaDesk
 from backend.redis_retry import until_redis_takes
 from backend.service_partners import assign, map_update_due, workshop_map
 from backend.vehicle_registry import VehicleProfile, load_profile
@@ -48,6 +50,7 @@ class ServicesDesk:
         self._publish = publish
         self._counters = counters
         self._map_version = map_version
+        self.ota = OtaDesk(oem, publish=publish, counters=counters, clock=self.clock)
 
     async def handle(self, topic: str, payload: bytes) -> None:
         """Decide and store; a Redis outage is waited out, so nothing is acked unstored."""
@@ -66,6 +69,8 @@ class ServicesDesk:
                 await self._maintenance(parsed.vin, unpack_smart_transfer(payload))
             elif parsed.kind == "assistance":
                 await self._assistance(parsed.vin, payload)
+            elif parsed.kind == "ota_event":
+                await self.ota.handle_event(parsed.vin, payload)
             else:
                 raise EnvelopeError(f"{parsed.kind} is not a services topic", field="topic",
                                     rule="services lane")

@@ -1,0 +1,45 @@
+"""The shipped OTA scenarios pass end to end through ``telematics up --scenario NAME --once``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli.local_services import LocalServices
+from tests.e2e.test_default_scenario import _env, _telematics
+
+pytestmark = pytest.mark.e2e
+
+
+def _run(name: str, tmp_path: Path, services: LocalServices) -> dict[str, object]:
+    report = tmp_path / "report.json"
+    done = _telematics("up", "--once", "--scenario", name, "--report", str(report),
+                       "--run-dir", str(tmp_path / "run"), cwd=tmp_path, env=_env(services))
+    assert done.returncode == 0, done.stdout + done.stderr
+    data: dict[str, object] = json.loads(report.read_text())
+    assert data["passed"] is True
+    return data
+
+
+def _reasons(data: dict[str, object]) -> dict[str, str]:
+    expectations = data["expectations"]
+    assert isinstance(expectations, list)
+    return {e["vehicle"]: e["reason"] for e in expectations}
+
+
+def test_ota_rollout_pauses_at_the_wave_error_threshold(tmp_path: Path,
+                                                       fresh_services: LocalServices) -> None:
+    reasons = _reasons(_run("ota_rollout", tmp_path, fresh_services))
+    assert reasons["campaign se-24-03"].startswith("paused (error_threshold)")
+    assert "download_interrupted" in reasons["se-01"]
+    assert reasons["petrol"] == "never offered an update"
+
+
+@pytest.mark.parametrize("name", ["ota_low_battery", "ota_during_ecall", "ota_failed_install"])
+def test_ota_scenario_holds(name: str, tmp_path: Path, fresh_services: LocalServices) -> None:
+    data = _run(name, tmp_path, fresh_services)
+    expectations = data["expectations"]
+    assert isinstance(expectations, list) and len(expectations) >= 2
+    assert all(e["ok"] for e in expectations)
