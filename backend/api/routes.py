@@ -1,4 +1,9 @@
-"""HTTP routes: health, desks, incidents per desk, incident detail, MSD update request."""
+"""HTTP routes: health, desks, incidents per desk, incident detail, MSD update request.
+
+Health and readiness are open; every desk route needs a caller (``X-Role``/``X-Party``)
+and is guarded by ``backend.access``: a PSAP reads only its own desk, the call centre
+only its own, and ``/desks`` lists only the desks the caller works at.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from backend import keys
+from backend.access import Desk, DeskDirectory, visible_desks
+from backend.api.access_deps import CallerDep, require
 from backend.api.deps import StateDep
 from backend.api.schemas import DesksPublic, HealthPublic, IncidentsPublic, MsdRequestPublic
 from backend.errors import DeskError
@@ -58,12 +65,15 @@ async def read_health(state: StateDep) -> HealthPublic:
 
 
 @router.get("/desks", response_model=DesksPublic)
-async def read_desks() -> DesksPublic:
-    return DesksPublic(data=all_desks())
+async def read_desks(caller: CallerDep) -> DesksPublic:
+    require(caller, DeskDirectory())
+    return DesksPublic(data=visible_desks(caller, all_desks()))
 
 
 @router.get("/desks/{desk}/incidents", response_model=IncidentsPublic)
-async def read_desk_incidents(desk: str, state: StateDep, limit: int = 100) -> IncidentsPublic:
+async def read_desk_incidents(desk: str, state: StateDep, caller: CallerDep,
+                              limit: int = 100) -> IncidentsPublic:
+    require(caller, Desk(desk))
     try:
         data = await list_incidents(state.stores, desk, limit=limit)
     except DeskError as exc:
@@ -72,7 +82,9 @@ async def read_desk_incidents(desk: str, state: StateDep, limit: int = 100) -> I
 
 
 @router.get("/desks/{desk}/incidents/{incident}")
-async def read_desk_incident(desk: str, incident: str, state: StateDep) -> dict[str, object]:
+async def read_desk_incident(desk: str, incident: str, state: StateDep,
+                             caller: CallerDep) -> dict[str, object]:
+    require(caller, Desk(desk))
     try:
         return await read_incident(state.stores, desk, incident)
     except DeskError as exc:
@@ -81,8 +93,10 @@ async def read_desk_incident(desk: str, incident: str, state: StateDep) -> dict[
 
 @router.post("/desks/{desk}/incidents/{incident}/msd-request", response_model=MsdRequestPublic,
              status_code=202)
-async def request_msd_update(desk: str, incident: str, state: StateDep) -> MsdRequestPublic:
+async def request_msd_update(desk: str, incident: str, state: StateDep,
+                             caller: CallerDep) -> MsdRequestPublic:
     """Ask the car for a fresh MSD; it arrives on the incident as a new transmission."""
+    require(caller, Desk(desk, "msd_request"))
     try:
         record = await read_incident(state.stores, desk, incident)
         topic = msd_request_topic(vin_of(record))

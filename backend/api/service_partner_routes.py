@@ -4,6 +4,10 @@ A partner sees the maintenance cases it was told about and closes them once all
 procedures are completed; closing before the need was communicated is refused with
 409, because retention runs "until a specific maintenance need has been determined and
 communicated and all procedures are completed" (service_catalogue.md line 632).
+
+Every route needs a caller (``backend.access``): a partner reads and closes only the
+cases under its own ``/partners/{id}``, and is shown only its own directory entry;
+maintenance needs go to "the preferred service centre" (service_catalogue.md line 631).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from backend.access import PartnerCases, PartnerDirectory, visible_partners
+from backend.api.access_deps import CallerDep, require
 from backend.maintenance import Case, CaseTransitionError, CloseReason
 from backend.maintenance_store import UnknownCaseError, cases_of, close_case, read_case
 from backend.service_partners import DIRECTORY, Partner, partners
@@ -101,19 +107,26 @@ def _known(partner_id: str) -> str:
 
 
 @router.get("", response_model=PartnersPublic)
-async def read_partners(country: str | None = None) -> PartnersPublic:
-    data = [_partner_public(p) for p in partners(country=country)]
+async def read_partners(caller: CallerDep, country: str | None = None) -> PartnersPublic:
+    require(caller, PartnerDirectory())
+    listed = partners(country=country)
+    shown = set(visible_partners(caller, [p.id for p in listed]))
+    data = [_partner_public(p) for p in listed if p.id in shown]
     return PartnersPublic(count=len(data), data=data)
 
 
 @router.get("/{partner_id}/cases", response_model=CasesPublic)
-async def read_partner_cases(partner_id: str, oem: OemDep, limit: int = 100) -> CasesPublic:
+async def read_partner_cases(partner_id: str, oem: OemDep, caller: CallerDep,
+                             limit: int = 100) -> CasesPublic:
+    require(caller, PartnerCases(partner_id))
     data = [_case_public(c) for c in await cases_of(oem, _known(partner_id), limit=limit)]
     return CasesPublic(partner_id=partner_id, count=len(data), data=data)
 
 
 @router.get("/{partner_id}/cases/{case_id}", response_model=CasePublic)
-async def read_partner_case(partner_id: str, case_id: str, oem: OemDep) -> CasePublic:
+async def read_partner_case(partner_id: str, case_id: str, oem: OemDep,
+                            caller: CallerDep) -> CasePublic:
+    require(caller, PartnerCases(partner_id))
     try:
         case = await read_case(oem, case_id, partner_id=_known(partner_id))
     except UnknownCaseError as exc:
@@ -123,8 +136,9 @@ async def read_partner_case(partner_id: str, case_id: str, oem: OemDep) -> CaseP
 
 @router.post("/{partner_id}/cases/{case_id}/close", response_model=CasePublic)
 async def close_partner_case(partner_id: str, case_id: str, oem: OemDep, clock: ClockDep,
-                             body: CloseRequest | None = None) -> CasePublic:
+                             caller: CallerDep, body: CloseRequest | None = None) -> CasePublic:
     """All procedures of the case are completed; allowed only once it was communicated."""
+    require(caller, PartnerCases(partner_id, "close"))
     reason = body.reason if body is not None else "procedures_completed"
     try:
         case = await close_case(oem, case_id, now=clock(), reason=reason,

@@ -1,4 +1,11 @@
-"""HTTP routes of the vehicle registry, the Teleservice rhythm and the assistance desk."""
+"""HTTP routes of the vehicle registry, the Teleservice rhythm and the assistance desk.
+
+Every route needs a caller (``backend.access``): profiles are written by the operator
+(a CRM import) and read by the operator and the call centre (the HV handover's customer
+record, service_catalogue.md line 218); a vehicle's Teleservice calls go to the
+operator and to a partner the vehicle is assigned to (line 631); assistance cases to the
+assistance desk (lines 895, 896).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.access import (
+    AssistanceCases,
+    PartnerHistory,
+    Profile,
+    TeleserviceCalls,
+)
+from backend.api.access_deps import CallerDep, assigned_partners, require
 from backend.api.deps import StateDep
 from backend.assistance_desk import Assessment, decide_case
 from backend.assistance_store import list_cases, read_case, save_case, stored_call
@@ -36,7 +50,9 @@ class AssessmentIn(BaseModel):
 
 
 @vehicles.put("/{vin}/profile", status_code=204)
-async def put_vehicle_profile(vin: str, profile: VehicleProfile, state: StateDep) -> None:
+async def put_vehicle_profile(vin: str, profile: VehicleProfile, state: StateDep,
+                              caller: CallerDep) -> None:
+    require(caller, Profile("write"))
     if profile.preferred_partner is not None and profile.preferred_partner not in DIRECTORY:
         raise HTTPException(status_code=422,
                             detail=f"unknown service partner {profile.preferred_partner!r}")
@@ -44,14 +60,16 @@ async def put_vehicle_profile(vin: str, profile: VehicleProfile, state: StateDep
 
 
 @vehicles.get("/{vin}/preferred-partner/history")
-async def read_partner_history(vin: str, state: StateDep) -> dict[str, Any]:
+async def read_partner_history(vin: str, state: StateDep, caller: CallerDep) -> dict[str, Any]:
     """Every change of the customer's preferred service partner, newest first."""
+    require(caller, PartnerHistory())
     data = await partner_history(state.oem, vin)
     return {"vin": vin, "count": len(data), "data": data}
 
 
 @vehicles.get("/{vin}/profile", response_model=VehicleProfile)
-async def read_vehicle_profile(vin: str, state: StateDep) -> VehicleProfile:
+async def read_vehicle_profile(vin: str, state: StateDep, caller: CallerDep) -> VehicleProfile:
+    require(caller, Profile("read"))
     profile = await load_profile(state.oem, vin)
     if profile is None:
         raise HTTPException(status_code=404, detail=f"no profile for vehicle {vin!r}")
@@ -59,21 +77,32 @@ async def read_vehicle_profile(vin: str, state: StateDep) -> VehicleProfile:
 
 
 @vehicles.get("/{vin}/teleservice-calls")
-async def read_teleservice_calls(vin: str, state: StateDep) -> dict[str, Any]:
-    """The calls received, newest first, and any that came later than 28 days / 1,000 km."""
+async def read_teleservice_calls(vin: str, state: StateDep, caller: CallerDep) -> dict[str, Any]:
+    """The calls received, newest first, and any that came later than 28 days / 1,000 km.
+
+    A partner may read them only for a vehicle assigned to it, which needs a look-up;
+    other roles are decided on their role alone.
+    """
+    assigned = (await assigned_partners(state.oem, vin, asking=caller.party)
+                if caller.role == "partner" else frozenset[str]())
+    require(caller, TeleserviceCalls(vin, assigned))
     calls = await calls_of(state.oem, vin)
     return {"vin": vin, "count": len(calls), "data": [asdict(c) for c in calls],
             "late": [asdict(c) for c in late_calls(list(reversed(calls)))]}
 
 
 @assistance.get("/cases")
-async def read_assistance_cases(state: StateDep, limit: int = 100) -> dict[str, Any]:
+async def read_assistance_cases(state: StateDep, caller: CallerDep,
+                                limit: int = 100) -> dict[str, Any]:
+    require(caller, AssistanceCases())
     data = await list_cases(state.oem, limit=limit)
     return {"count": len(data), "data": data}
 
 
 @assistance.get("/cases/{request_id}")
-async def read_assistance_case(request_id: str, state: StateDep) -> dict[str, Any]:
+async def read_assistance_case(request_id: str, state: StateDep,
+                               caller: CallerDep) -> dict[str, Any]:
+    require(caller, AssistanceCases())
     case = await read_case(state.oem, request_id)
     if case is None:
         raise HTTPException(status_code=404, detail=f"no assistance case {request_id!r}")
@@ -82,8 +111,9 @@ async def read_assistance_case(request_id: str, state: StateDep) -> dict[str, An
 
 @assistance.post("/cases/{request_id}/assessment")
 async def assess_assistance_case(request_id: str, found: AssessmentIn,
-                                 state: StateDep) -> dict[str, Any]:
+                                 state: StateDep, caller: CallerDep) -> dict[str, Any]:
     """Decide the case again with the specialist's findings (repair time, drivability)."""
+    require(caller, AssistanceCases("assess"))
     case = await read_case(state.oem, request_id)
     if case is None:
         raise HTTPException(status_code=404, detail=f"no assistance case {request_id!r}")

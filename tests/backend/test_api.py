@@ -16,6 +16,10 @@ from protocols.envelope import MsdRequest
 from protocols.topics import msd_request_topic
 from tests.backend.support import Car, Lanes, Listener, new_vin
 
+# The caller, as the authenticating proxy would state it (backend.access).
+OPERATOR = {"X-Role": "operator"}
+PSAP_BE = {"X-Role": "psap", "X-Party": "BE"}
+
 
 @pytest.fixture
 async def api(mqtt_url: str, redis_url: str) -> AsyncIterator[tuple[Lanes, httpx.AsyncClient]]:
@@ -33,9 +37,10 @@ async def api(mqtt_url: str, redis_url: str) -> AsyncIterator[tuple[Lanes, httpx
     await lanes.forget_sessions()
 
 
-async def _until_present(client: httpx.AsyncClient, path: str) -> dict[str, object]:
+async def _until_present(client: httpx.AsyncClient, path: str,
+                         headers: dict[str, str]) -> dict[str, object]:
     for _ in range(200):
-        response = await client.get(path)
+        response = await client.get(path, headers=headers)
         if response.status_code == 200:
             body: dict[str, object] = response.json()
             return body
@@ -59,8 +64,8 @@ async def test_api_unknown_desk_and_incident_are_404(
         api: tuple[Lanes, httpx.AsyncClient]) -> None:
     """An unknown desk or incident is a 404 that names it."""
     _, client = api
-    assert (await client.get("/desks/psap-XX/incidents")).status_code == 404
-    missing = await client.get("/desks/psap-BE/incidents/nope")
+    assert (await client.get("/desks/psap-XX/incidents", headers=OPERATOR)).status_code == 404
+    missing = await client.get("/desks/psap-BE/incidents/nope", headers=PSAP_BE)
     assert missing.status_code == 404
     assert "nope" in missing.json()["detail"]
 
@@ -81,11 +86,12 @@ async def test_api_msd_request_reaches_the_car(
         async with Car(mqtt_url, vin) as car:
             car.send("legal", incident)
             await car.ack()
-        record = await _until_present(client, f"/desks/psap-BE/incidents/{incident}")
+        record = await _until_present(client, f"/desks/psap-BE/incidents/{incident}", PSAP_BE)
         assert record["variant"] == "legal"
-        listed = (await client.get("/desks/psap-BE/incidents")).json()
+        listed = (await client.get("/desks/psap-BE/incidents", headers=PSAP_BE)).json()
         assert incident in [i["incident"] for i in listed["data"]]
-        response = await client.post(f"/desks/psap-BE/incidents/{incident}/msd-request")
+        response = await client.post(f"/desks/psap-BE/incidents/{incident}/msd-request",
+                                     headers=PSAP_BE)
         assert response.status_code == 202
         request = await listener.next()
     assert isinstance(request, MsdRequest)
@@ -101,17 +107,19 @@ async def test_api_vehicle_profile_keeps_partner_changes(
     base = {"home_country": "BE", "home_lat": 51.22, "home_lon": 4.40}
     for partner in ("sp-be-ant", "sp-be-bru"):
         put = await client.put(f"/vehicles/{vin}/profile",
-                               json={**base, "preferred_partner": partner})
+                               json={**base, "preferred_partner": partner}, headers=OPERATOR)
         assert put.status_code == 204
-    history = (await client.get(f"/vehicles/{vin}/preferred-partner/history")).json()
+    history = (await client.get(f"/vehicles/{vin}/preferred-partner/history",
+                                headers=OPERATOR)).json()
     assert [(h["from"], h["to"]) for h in history["data"]] == [("sp-be-ant", "sp-be-bru"),
                                                               (None, "sp-be-ant")]
     refused = await client.put(f"/vehicles/{vin}/profile",
-                               json={**base, "preferred_partner": "sp-xx-nowhere"})
+                               json={**base, "preferred_partner": "sp-xx-nowhere"},
+                               headers=OPERATOR)
     assert refused.status_code == 422
-    assert (await client.get(f"/vehicles/{vin}/profile")).json()["preferred_partner"] == (
-        "sp-be-bru")
-    assert (await client.get("/assistance/cases/none")).status_code == 404
+    assert (await client.get(f"/vehicles/{vin}/profile", headers=OPERATOR)).json()[
+        "preferred_partner"] == "sp-be-bru"
+    assert (await client.get("/assistance/cases/none", headers=OPERATOR)).status_code == 404
 
 
 def test_api_lanes_ready_needs_a_live_heartbeat_of_each_lane() -> None:

@@ -19,6 +19,10 @@ from tests.backend.support import new_vin
 
 T0 = 1_767_225_600.0
 PARTNER = "sp-be-bru"
+# The caller, as the authenticating proxy would state it (backend.access): by default the
+# partner whose desk these tests are about.
+AS_PARTNER = {"X-Role": "partner", "X-Party": PARTNER}
+AS_OPERATOR = {"X-Role": "operator", "X-Party": ""}  # replaces the default party
 
 
 @pytest.fixture
@@ -35,7 +39,8 @@ async def client(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Redis
         return await call_next(request)
 
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                 headers=AS_PARTNER) as http:
         yield http, oem
     await oem.aclose()
 
@@ -50,13 +55,16 @@ async def _case(oem: Redis, *, partner: str = PARTNER, now: float = T0) -> str:
 
 async def test_service_partner_routes_directory(
         client: tuple[httpx.AsyncClient, Redis]) -> None:
-    """GET /partners lists the whole directory; ?country= narrows it."""
+    """GET /partners lists the whole directory; ?country= narrows it; a partner sees itself."""
     http, _ = client
-    body = (await http.get("/partners")).json()
+    body = (await http.get("/partners", headers=AS_OPERATOR)).json()
     assert body["count"] == len(DIRECTORY)
     assert {p["id"] for p in body["data"]} == set(DIRECTORY)
-    slovenia = (await http.get("/partners", params={"country": "si"})).json()
+    slovenia = (await http.get("/partners", params={"country": "si"},
+                               headers=AS_OPERATOR)).json()
     assert {p["country"] for p in slovenia["data"]} == {"SI"}
+    own = (await http.get("/partners")).json()
+    assert [p["id"] for p in own["data"]] == [PARTNER]
 
 
 async def test_service_partner_routes_cases_newest_first(
@@ -76,12 +84,12 @@ async def test_service_partner_routes_cases_newest_first(
 
 async def test_service_partner_routes_unknown_partner_is_404(
         client: tuple[httpx.AsyncClient, Redis]) -> None:
-    """An unknown partner is a 404 naming it, on every route."""
+    """An unknown partner is a 404 naming it, on every route (to the operator)."""
     http, _ = client
     for method, path in (("GET", "/partners/sp-nope/cases"),
                          ("GET", "/partners/sp-nope/cases/x"),
                          ("POST", "/partners/sp-nope/cases/x/close")):
-        response = await http.request(method, path)
+        response = await http.request(method, path, headers=AS_OPERATOR)
         assert response.status_code == 404
         assert response.json() == {"detail": "unknown service partner 'sp-nope'"}
 
