@@ -8,6 +8,7 @@ Without an announcement the clock tells real time, as in production.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import gmqtt
@@ -25,6 +26,7 @@ class BackendClock:
 
     def __init__(self) -> None:
         self._clock = VirtualClock.following()
+        self.changed = asyncio.Event()  # set on every adopted announcement
 
     def now(self) -> float:
         return self._clock.now()
@@ -36,7 +38,10 @@ class BackendClock:
         except ProtocolError as exc:
             log.warning("ignored clock announcement: %s", exc)
             return False
-        return self._clock.follow(state)
+        adopted = self._clock.follow(state)
+        if adopted:
+            self.changed.set()
+        return adopted
 
 
 async def listening_clock(mqtt_url: str, client_id: str) -> tuple[BackendClock, gmqtt.Client]:

@@ -14,7 +14,6 @@ every record still due from ``ret:due``. A Redis error costs one round, never th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Final
 
@@ -44,16 +43,26 @@ async def sweep_round(oem: Redis, clock: Clock, *, batch: int = SWEEP_BATCH) -> 
 
 
 async def sweep_forever(oem: Redis, clock: Clock, stop: asyncio.Event, *,
-                        interval_s: float = INTERVAL_S, batch: int = SWEEP_BATCH) -> int:
+                        interval_s: float = INTERVAL_S, batch: int = SWEEP_BATCH,
+                        wake: asyncio.Event | None = None) -> int:
     """Sweep every ``interval_s`` until ``stop`` is set; return how many records went.
 
-    Bad settings fail here, at once, rather than in every round.
+    ``wake`` starts a round at once: the clock follower sets it when virtual time jumps,
+    so a record falls due and goes on the scenario's day, not a round later. Bad
+    settings fail here, at once, rather than in every round.
     """
     if batch < 1 or not interval_s > 0:
         raise ValueError(f"batch {batch} must be >= 1 and interval_s {interval_s} > 0")
     total = 0
     while not stop.is_set():
+        if wake is not None:
+            wake.clear()
         total += await sweep_round(oem, clock, batch=batch)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+        waits = [asyncio.ensure_future(stop.wait())]
+        if wake is not None:
+            waits.append(asyncio.ensure_future(wake.wait()))
+        _, pending = await asyncio.wait(waits, timeout=interval_s,
+                                        return_when=asyncio.FIRST_COMPLETED)
+        for waiting in pending:
+            waiting.cancel()
     return total

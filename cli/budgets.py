@@ -8,21 +8,14 @@ pure function of the API's JSON so it can be checked without a running backend.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-DEFAULT_API_URL = "http://127.0.0.1:8080"
-
-
-class ApiUnreachableError(RuntimeError):
-    """The backend API did not answer; the message names the URL and the cause."""
+from cli.api_client import call
 
 
 def human_bytes(value: int | float | None) -> str:
@@ -97,19 +90,6 @@ def render(console: Console, data: dict[str, Any]) -> None:
                               fleet["services"], fleet=True))
 
 
-def fetch(api_url: str, vin: str | None, *, timeout_s: float = 5.0) -> httpx.Response:
-    """GET the budgets (of ``vin`` if given); unreachable is ``ApiUnreachableError``."""
-    path = "/budgets" if vin is None else f"/budgets/{vin}"
-    try:
-        with httpx.Client(base_url=api_url, timeout=timeout_s) as client:
-            return client.get(path)
-    except httpx.HTTPError as exc:
-        raise ApiUnreachableError(
-            f"cannot reach the backend API at {api_url} ({type(exc).__name__}: {exc}); "
-            "start it with `telematics up` or `telematics backend`, or set "
-            "--api-url / $TELEMATICS_API_URL") from None
-
-
 def budgets(
     vin: Annotated[str | None, typer.Option(help="one vehicle's usage instead of the "
                                             "catalogue and the fleet")] = None,
@@ -119,23 +99,8 @@ def budgets(
                                                 "$TELEMATICS_API_URL")] = None,
 ) -> None:
     """Show the catalogue's data-volume budgets and usage against them."""
-    api = api_url or os.environ.get("TELEMATICS_API_URL", DEFAULT_API_URL)
-    err = Console(stderr=True)
-    try:
-        response = fetch(api, vin)
-    except ApiUnreachableError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    if response.status_code != 200:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        err.print(f"[red]error:[/red] {api} answered {response.status_code}: "
-                  f"{escape(str(detail))}",
-                  highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
-    data = response.json()
+    data = call(api_url, "GET", "/budgets" if vin is None else f"/budgets/{vin}",
+                timeout_s=5.0)
     if as_json:
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
         return

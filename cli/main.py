@@ -6,7 +6,10 @@ import typer
 
 from cli import backend as backend_cmd
 from cli import bench as bench_cmd
+from cli import budgets as budgets_cmd
 from cli import msd as msd_cmd
+from cli import ota as ota_cmd
+from cli import retention as retention_cmd
 from cli import sim as sim_cmd
 from cli import up as up_cmd
 
@@ -22,6 +25,10 @@ app.add_typer(msd_cmd.app, name="msd", help="Decode and encode EN 15722 MSDs.")
 app.add_typer(sim_cmd.app, name="sim", help="Run the TCU emulator alone against a backend.")
 app.add_typer(backend_cmd.app, name="backend", help="Run the backend alone.")
 app.add_typer(bench_cmd.app, name="bench", help="Benchmarks that print figures.")
+app.add_typer(ota_cmd.app, name="ota", help="Remote software upgrade campaigns.")
+app.command("budgets")(budgets_cmd.budgets)
+app.add_typer(retention_cmd.app, name="retention",
+              help="Retention report, deletion audit, erasure on request.")
 
 if __name__ == "__main__":
     app()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from cli.api_client import request
+from cli.retention import render_report
 from vehicle_sim.expectations import Outcome, check_all
 from vehicle_sim.runner import run_scenario
 from vehicle_sim.scenario import Scenario
@@ -78,6 +81,11 @@ async def run_and_judge(plan: Scenario, *, mqtt_url: str, api_url: str, console:
     run = await run_scenario(plan, mqtt_url=mqtt_url, api_url=api_url, console=console)
     outcomes = await check_all(api_url, plan, run, timeout_s=plan.settle_timeout_s)
     data = report(plan.name, run.traces, outcomes)
+    if plan.expect_retention is not None:  # the auditor's view closes a retention scenario
+        retention_report = await asyncio.to_thread(request, api_url, "GET",
+                                                   "/retention/report")
+        render_report(console, retention_report)
+        data["retention"] = retention_report
     print_summary(console, data)
     if report_file is not None:
         write_report(report_file, data)

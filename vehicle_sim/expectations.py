@@ -15,15 +15,18 @@ from typing import Any
 
 import httpx
 
+from vehicle_sim.api_role import OPERATOR
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.runner import ScenarioRun
 from vehicle_sim.scenario import (
+    BudgetExpectDef,
     CampaignExpectDef,
     ExpectDef,
     FleetExpectDef,
     GrantDef,
     OtaExpectDef,
+    RetentionExpectDef,
     Scenario,
     ServiceExpectDef,
 )
@@ -34,7 +37,8 @@ from vehicle_sim.trace import IncidentTrace
 class Outcome:
     """One expectation's verdict, with what was observed."""
 
-    expect: ExpectDef | ServiceExpectDef | FleetExpectDef | OtaExpectDef | CampaignExpectDef
+    expect: (ExpectDef | ServiceExpectDef | FleetExpectDef | OtaExpectDef | CampaignExpectDef
+             | RetentionExpectDef | BudgetExpectDef)
     ok: bool
     reason: str
     incident: str = ""
@@ -319,9 +323,79 @@ async def check_campaign(client: httpx.AsyncClient, expect: CampaignExpectDef, *
                                             if body.get("reasons") else ""))
 
 
+def _retention_problems(expect: RetentionExpectDef, report: dict[str, Any],
+                        audit: list[dict[str, Any]]) -> list[str]:
+    rows = {r["service"]: r for r in report["services"]}
+    problems = []
+    if report["overdue"] > expect.overdue:
+        problems.append(f"{report['overdue']} records past their deadline")
+    for service, least in expect.deleted.items():
+        done = int(rows.get(service, {}).get("deleted", 0))
+        if done < least:
+            problems.append(f"{service}: {done} deleted < {least}")
+    for service, count in expect.held.items():
+        held = int(rows.get(service, {}).get("held", 0))
+        if held != count:
+            problems.append(f"{service}: {held} held, expected {count}")
+    if expect.never_stored:
+        problems.extend(f"{r['service']}: {r['held']} records held, none may be"
+                        for r in report["never_stored"] if r["held"])
+    if expect.max_lateness is not None:
+        late = [a for a in audit if a.get("reason") == "deadline"
+                and float(a["deleted_at"]) - float(a["deadline"]) > expect.max_lateness]
+        if late:
+            worst = max(float(a["deleted_at"]) - float(a["deadline"]) for a in late)
+            problems.append(f"{len(late)} deletions came late, up to {worst / 86_400:.1f} d")
+    return problems
+
+
+async def check_retention(client: httpx.AsyncClient, expect: RetentionExpectDef, *,
+                          timeout_s: float) -> Outcome:
+    """The retention report and the audit trail, as an auditor reads them."""
+    problems: list[str] = []
+    report: dict[str, Any] = {}
+    audit: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    while True:
+        report = (await client.get("/retention/report")).json()
+        audit = (await client.get("/retention/audit", params={"count": 10_000})).json()["data"]
+        problems = _retention_problems(expect, report, audit)
+        if not problems or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.1)  # polling interval while the sweeper works
+    if problems:
+        return Outcome(expect, False, "; ".join(problems))
+    kept = {r["service"]: r["held"] for r in report["services"] if r["held"]}
+    return Outcome(expect, True, f"{report['deleted']} records deleted on their day "
+                   f"({len(audit)} audited), none overdue, still held {kept}, nothing of "
+                   + ", ".join(r["service"] for r in report["never_stored"]) + " stored")
+
+
+async def check_budgets(client: httpx.AsyncClient, expect: BudgetExpectDef) -> Outcome:
+    """Fleet-wide rejections, flags and message counts per service (``GET /budgets``)."""
+    body = (await client.get("/budgets")).json()
+    rows = {r["key"]: r for r in body["fleet"]["services"]}
+    problems = []
+    for name, wanted, field in (("rejected", expect.rejected, "rejected"),
+                                ("flagged", expect.flagged, "flagged")):
+        for service, count in wanted.items():
+            got = sum(rows.get(service, {}).get(field, {}).values())
+            if got != count:
+                problems.append(f"{service}: {got} {name}, expected {count}")
+    for service, least in expect.messages.items():
+        got = int(rows.get(service, {}).get("total_msgs", 0))
+        if got < least:
+            problems.append(f"{service}: {got} messages metered < {least}")
+    if problems:
+        return Outcome(expect, False, "; ".join(problems))
+    used = {k: r["total_msgs"] for k, r in rows.items() if r.get("total_msgs")}
+    return Outcome(expect, True, f"messages metered {used}; rejections and flags as "
+                   "expected")
+
+
 async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                     timeout_s: float) -> list[Outcome]:
-    async with httpx.AsyncClient(base_url=api_url, timeout=5.0) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=5.0, headers=OPERATOR) as client:
         incidents = [check(client, e, run.traces.get(e.vehicle), timeout_s=timeout_s)
                      for e in scenario.expect]
         services = [check_services(client, e, scenario.vehicle(e.vehicle).vin,
@@ -333,4 +407,9 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                for e in scenario.expect_ota]
         campaigns = [check_campaign(client, e, timeout_s=timeout_s)
                      for e in scenario.expect_campaigns]
-        return list(await asyncio.gather(*incidents, *services, *fleet, *ota, *campaigns))
+        audits = ([check_retention(client, scenario.expect_retention, timeout_s=timeout_s)]
+                  if scenario.expect_retention is not None else [])
+        budgets = ([check_budgets(client, scenario.expect_budgets)]
+                   if scenario.expect_budgets is not None else [])
+        return list(await asyncio.gather(*incidents, *services, *fleet, *ota, *campaigns,
+                                         *audits, *budgets))

@@ -21,7 +21,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from protocols.clock import VirtualClock, pack_clock_state, parse_instant
 from protocols.msd.model import Propulsion
 from protocols.topics import CLOCK_TOPIC
-from vehicle_sim import ota_steps
+from vehicle_sim import case_steps, ota_steps
+from vehicle_sim.api_role import OPERATOR
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.ecall_machine import EcallContext
@@ -154,6 +155,30 @@ def _move_clock(event: EventDef, leader: ClockLeader, cars: dict[str, Car],
         clock.move_to(event.instant)
     else:
         return
+    _time_moved(leader, cars, fleet)
+
+
+async def _step_clock(event: EventDef, leader: ClockLeader, cars: dict[str, Car],
+                      fleet: FleetDriver | None, client: httpx.AsyncClient,
+                      timeout_s: float) -> str | None:
+    """``advance`` in ``step``s; after each, the backend's retention catches up, so what
+    falls due inside a long jump is deleted on its day, not at the jump's end."""
+    assert event.advance is not None and event.step is not None
+    remaining, steps = event.advance, 0
+    while remaining > 1e-9:
+        jump = min(event.step, remaining)
+        remaining -= jump
+        leader.clock.advance(jump)
+        _time_moved(leader, cars, fleet)
+        steps += 1
+        if not await case_steps.retention_caught_up(client, leader.clock.now(),
+                                                    time.monotonic() + timeout_s):
+            return f"retention did not catch up after step {steps}"
+    return None
+
+
+def _time_moved(leader: ClockLeader, cars: dict[str, Car], fleet: FleetDriver | None) -> None:
+    clock = leader.clock
     leader.announce()
     if fleet is not None:
         fleet.advance_to(clock.now())
@@ -198,6 +223,8 @@ async def _act(event: EventDef, car: Car | None, client: httpx.AsyncClient,
         return await ota_steps.campaign_action(client, event.campaign)
     if event.ota is not None and car is not None:
         return await ota_steps.customer_action(client, car, event.ota, timeout_s)
+    if event.close is not None and car is not None:
+        return await case_steps.close_case(client, car, event.close)
     _perform(event, car)
     return None
 
@@ -221,7 +248,7 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
     events = scenario.events  # in file order
     loop = asyncio.get_running_loop()
     try:
-        async with httpx.AsyncClient(base_url=api_url, timeout=5.0) as client:
+        async with httpx.AsyncClient(base_url=api_url, timeout=5.0, headers=OPERATOR) as client:
             await _register_profiles(client, scenario)
             await ota_steps.register_facts(client, scenario)
             with Progress(TextColumn("{task.description}"), BarColumn(),
@@ -233,7 +260,13 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                 for event in events:
                     if event.at is not None:
                         await asyncio.sleep(max(0.0, start + event.at - loop.time()))
-                    _move_clock(event, leader, cars, fleet)
+                    if event.step is not None:
+                        note = await _step_clock(event, leader, cars, fleet, client,
+                                                 scenario.settle_timeout_s)
+                        if note is not None:
+                            console.log(f"[yellow]{note}[/yellow]")
+                    else:
+                        _move_clock(event, leader, cars, fleet)
                     car = cars[event.vehicle] if event.vehicle is not None else None
                     deadline = time.monotonic() + scenario.settle_timeout_s
                     if event.msd_update is not None and car is not None:

@@ -242,6 +242,12 @@ class OtaActionDef(_Model):
     by: Literal["car", "app"] = "car"
 
 
+class CloseDef(_Model):
+    """All procedures of a case are completed: the party that holds it closes it."""
+
+    case: Literal["callcentre", "partner", "assistance"]
+
+
 class BatteryDef(_Model):
     soc: float = Field(ge=0, le=1)
     charging: bool | None = None
@@ -268,6 +274,10 @@ class EventDef(_Model):
     ota: OtaActionDef | None = None
     battery: BatteryDef | None = None
     ecall_end: dict[str, object] | None = None
+    close: CloseDef | None = None
+    step: Duration | None = Field(default=None, description="with advance: move the clock "
+                                  "in steps of this size, letting the backend's retention "
+                                  "catch up after each, so deletions happen on their day")
     wait_for_ota: OtaPhase | None = Field(
         default=None, description="before acting, wait until the car's update is in this "
         "phase (bounded by settle_timeout_s)")
@@ -287,13 +297,15 @@ class EventDef(_Model):
         actions = [a for a in (self.crash, self.sos, self.msd_update, self.thermal_runaway,
                                self.advance, self.drive, self.fault, self.assistance,
                                self.assess, self.ota_campaign, self.campaign, self.ota,
-                               self.battery, self.ecall_end) if a is not None]
+                               self.battery, self.ecall_end, self.close) if a is not None]
         if self.instant is not None and not actions:
             return self  # a pure move of the scenario clock
         if len(actions) != 1:
             raise ValueError("an event has exactly one of crash, sos, msd_update, "
                              "thermal_runaway, advance, drive, fault, assistance, assess, "
-                             "ota_campaign, campaign, ota, battery, ecall_end")
+                             "ota_campaign, campaign, ota, battery, ecall_end, close")
+        if self.step is not None and self.advance is None:
+            raise ValueError("step goes with advance")
         fleet_wide = (self.advance, self.ota_campaign, self.campaign)
         if all(a is None for a in fleet_wide) and self.vehicle is None:
             raise ValueError("this event needs a vehicle")
@@ -362,6 +374,36 @@ class CampaignExpectDef(_Model):
         return f"campaign {self.id}"
 
 
+class RetentionExpectDef(_Model):
+    """What the retention report must show at the end (``GET /retention/report``)."""
+
+    overdue: int = Field(default=0, ge=0)
+    max_lateness: Duration | None = Field(default=None, description="every deletion in the "
+                                          "audit came at most this long after its deadline")
+    deleted: dict[str, int] = Field(default_factory=dict, description="at least this many "
+                                    "deletions per service")
+    held: dict[str, int] = Field(default_factory=dict, description="exactly this many held")
+    never_stored: bool = True
+
+    @property
+    def vehicle(self) -> str:
+        return "retention"
+
+
+class BudgetExpectDef(_Model):
+    """What the budget meter must show at the end (``GET /budgets``), fleet-wide."""
+
+    rejected: dict[str, int] = Field(default_factory=dict, description="exactly this many "
+                                     "rejections per service (0: every budget respected)")
+    flagged: dict[str, int] = Field(default_factory=dict)
+    messages: dict[str, int] = Field(default_factory=dict, description="at least this many "
+                                     "metered messages per service")
+
+    @property
+    def vehicle(self) -> str:
+        return "budgets"
+
+
 class FleetDef(_Model):
     """Many cars stepped together by the fleet model, for the Teleservice rhythm."""
 
@@ -397,6 +439,8 @@ class Scenario(_Model):
     expect: list[ExpectDef] = Field(default_factory=list)
     expect_ota: list[OtaExpectDef] = Field(default_factory=list)
     expect_campaigns: list[CampaignExpectDef] = Field(default_factory=list)
+    expect_retention: RetentionExpectDef | None = None
+    expect_budgets: BudgetExpectDef | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:

@@ -10,10 +10,15 @@ import gmqtt
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from backend.api.budget_routes import router as budget_router
 from backend.api.deps import ApiState
+from backend.api.ota_routes import ota_vehicles
+from backend.api.ota_routes import router as ota_router
+from backend.api.retention_routes import closures, erasure, retention
 from backend.api.routes import router
 from backend.api.service_partner_routes import router as partner_router
 from backend.api.service_routes import assistance, vehicles
+from backend.api.traffic_routes import router as traffic_router
 from backend.clock_follower import BackendClock
 from backend.incidents import DeskStores
 from backend.mqtt_link import connect, make_client, on_messages, subscribe
@@ -52,4 +57,11 @@ def create_app(settings: BackendSettings) -> FastAPI:
     app.include_router(partner_router)
     app.include_router(vehicles)
     app.include_router(assistance)
+    app.include_router(traffic_router)
+    app.include_router(ota_router)
+    app.include_router(ota_vehicles)
+    app.include_router(budget_router)
+    app.include_router(retention)
+    app.include_router(erasure)
+    app.include_router(closures)
     return app

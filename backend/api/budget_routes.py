@@ -16,11 +16,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel
 
+from backend.api.access_deps import operator_only
 from backend.api.deps import StateDep
 from backend.budget_store import ServiceUsage, UnknownVehicleError, summary, usage, vehicle_count
 from protocols.catalogue_model import CatalogueEntry
 
-router = APIRouter(prefix="/budgets", tags=["budgets"])
+router = APIRouter(prefix="/budgets", tags=["budgets"],
+                   dependencies=[Depends(operator_only("data budgets"))])
 
 
 def get_catalogue() -> Sequence[CatalogueEntry]:

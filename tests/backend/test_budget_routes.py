@@ -80,7 +80,8 @@ async def api(redis_url: str) -> AsyncIterator[Api]:
     clock = StepClock(T0 + 10)
     app = build_app(oem, clock)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                 headers={"X-Role": "operator"}) as http:
         yield Api(http, oem, clock, app)
     await oem.aclose()
 

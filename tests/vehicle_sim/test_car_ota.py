@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from protocols.ota import (
-    OTA_EVENT_MAX,
     GB,
+    OTA_EVENT_MAX,
     OtaCommand,
     OtaEvent,
     OtaOffer,
@@ -57,7 +57,7 @@ async def test_car_ota_confirmed_update_installs_and_reports_every_change() -> N
     car.offer(_offer())
     assert await car.wait_phase("done", 5.0)
     assert wire.phases()[0] == "notified" and wire.phases()[-1] == "done"
-    assert ["awaiting_confirmation", "installing", "done"] == wire.phases()[-3:]
+    assert wire.phases()[-3:] == ["awaiting_confirmation", "installing", "done"]
     progress = [e.bytes_done for e in wire.events if e.state == "downloading"]
     assert progress == sorted(progress) and len(progress) >= 10
     assert wire.events[-1].running_version == "24.03"
