@@ -29,6 +29,7 @@ from backend.desks import CallCentreDesk, PsapDesks
 from backend.mqtt_link import connect, make_client, on_messages, subscribe
 from backend.psap_directory import warm_up
 from backend.relay import EmergencyRelay
+from backend.retention_sweeper import sweep_forever
 from backend.services_lane import ServicesDesk
 from backend.settings import BackendSettings
 from backend.streams import StreamWriter
@@ -157,14 +158,19 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
         gmqtt.Subscription(CLOCK_TOPIC, qos=1),  # every services worker follows the clock
     ])
     # The OTA action timeout; safe on every worker: campaign updates run under WATCH.
-    ticker = asyncio.create_task(desk.ota.tick_forever(stop), name="ota-tick")
+    # The retention sweeper too: each record is deleted and audited once, whoever sweeps.
+    loops = [asyncio.create_task(desk.ota.tick_forever(stop), name="ota-tick"),
+             asyncio.create_task(sweep_forever(oem, desk.clock, stop, wake=desk.clock.changed),
+                                 name="retention")]
     try:
         await _serve_until(stop, client, counters, oem, [oem], role="services",
                            worker_id=settings.worker_id)
     finally:
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
+        for loop in loops:
+            loop.cancel()
+        for loop in loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
 
 
 async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from backend import keys
-from backend.assistance_desk import Assessment, decide_case
+from backend.assistance_desk import SERVICE_OF, Assessment, decide_case
 from backend.assistance_store import save_case
+from backend.budget_store import Direction, meter
 from backend.clock_follower import BackendClock
 from backend.counters import Counters
 from backend.maintenance_store import mark_notified, receive
@@ -26,6 +27,7 @@ from backend.service_partners import assign, map_update_due, workshop_map
 from backend.vehicle_registry import VehicleProfile, load_profile
 from protocols.assistance import unpack_assistance_call
 from protocols.errors import EnvelopeError, ProtocolError
+from protocols.ota import unpack_ota_event
 from protocols.teleservice import (
     SmartMaintenanceTransfer,
     TeleserviceCall,
@@ -64,18 +66,37 @@ class ServicesDesk:
         try:
             parsed = parse_topic(topic)
             if parsed.kind == "teleservice_call":
-                await self._maintenance(parsed.vin, unpack_call(payload))
+                call = unpack_call(payload)
+                await self._admit("teleservice_call", parsed.vin, len(payload), call.at)
+                await self._maintenance(parsed.vin, call)
             elif parsed.kind == "smart_maintenance":
-                await self._maintenance(parsed.vin, unpack_smart_transfer(payload))
+                transfer = unpack_smart_transfer(payload)
+                await self._admit("smart_maintenance", parsed.vin, len(payload), transfer.at)
+                await self._maintenance(parsed.vin, transfer)
             elif parsed.kind == "assistance":
                 await self._assistance(parsed.vin, payload)
             elif parsed.kind == "ota_event":
+                event = unpack_ota_event(payload)
+                await self._admit("rsu", parsed.vin, len(payload), event.at)
                 await self.ota.handle_event(parsed.vin, payload)
+                if event.state == "downloaded":  # the package itself, 1-10 GB (§15)
+                    await self._admit("rsu", parsed.vin, event.bytes_total, event.at,
+                                      direction="down")
             else:
                 raise EnvelopeError(f"{parsed.kind} is not a services topic", field="topic",
                                     rule="services lane")
         except ProtocolError as exc:
             self._counters.reject(exc, lane="services")
+
+    async def _admit(self, service: str, vin: str, size: int, at: float, *,
+                     direction: Direction = "up") -> None:
+        """Meter a message against its catalogue budget; over it, it is refused and
+        counted with the bound and the rule it broke (never a safety call: not here)."""
+        verdict = await meter(self._oem, vin=vin, service=service, size=size, at=at,
+                              direction=direction)
+        if not verdict.accepted:
+            raise EnvelopeError(verdict.explanation, field=verdict.field or "envelope",
+                                rule=verdict.rule)
 
     async def _profile(self, vin: str) -> VehicleProfile | None:
         return await load_profile(self._oem, vin)
@@ -103,7 +124,13 @@ class ServicesDesk:
         """About six times a year the car gets the workshop map (seed 001 §16a)."""
         last = await self._oem.hget(MAP_SENT_KEY, vin)
         if map_update_due(float(last) if last is not None else None, now=now):
-            self._publish(workshop_map_topic(vin), packed(workshop_map(self._map_version)))
+            update = packed(workshop_map(self._map_version))
+            verdict = await meter(self._oem, vin=vin, service="workshop_map", size=len(update),
+                                  at=now, direction="down")
+            if not verdict.accepted:
+                log.warning("workshop map not sent: %s", verdict.explanation)
+                return
+            self._publish(workshop_map_topic(vin), update)
             await self._oem.hset(MAP_SENT_KEY, vin, repr(now))
             self._counters.bump(keys.INGEST_COUNTERS, "workshop_map_sent")
 
@@ -112,6 +139,7 @@ class ServicesDesk:
         if call.vin != vin:
             raise EnvelopeError("VIN differs from its topic", field="vin",
                                 rule="record vin == topic vin")
+        await self._admit(SERVICE_OF[call.kind], vin, len(payload), call.at)
         profile = await self._profile(vin)
         if profile is None:
             # No contract on record: the case is still opened, and the decision says why

@@ -12,7 +12,6 @@ maintenance needs go to "the preferred service centre" (service_catalogue.md lin
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -35,9 +34,11 @@ def get_oem_redis(request: Request) -> Redis:
     return oem
 
 
-def get_clock() -> Callable[[], float]:
-    """The clock handlers stamp changes with; tests override it for fixed times."""
-    return time.time
+def get_clock(request: Request) -> Callable[[], float]:
+    """The backend's clock (the scenario's when one runs), which retention judges by;
+    tests override it for fixed times."""
+    clock: Callable[[], float] = request.state.api.clock.now
+    return clock
 
 
 OemDep = Annotated[Redis, Depends(get_oem_redis)]

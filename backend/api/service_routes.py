@@ -9,7 +9,6 @@ assistance desk (lines 895, 896).
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
 from typing import Any
 
@@ -56,7 +55,7 @@ async def put_vehicle_profile(vin: str, profile: VehicleProfile, state: StateDep
     if profile.preferred_partner is not None and profile.preferred_partner not in DIRECTORY:
         raise HTTPException(status_code=422,
                             detail=f"unknown service partner {profile.preferred_partner!r}")
-    await save_profile(state.oem, vin, profile, now=time.time())
+    await save_profile(state.oem, vin, profile, now=state.clock.now())
 
 
 @vehicles.get("/{vin}/preferred-partner/history")

@@ -56,15 +56,17 @@ class Lanes:
         await asyncio.wait_for(task, 10)
 
     async def forget_sessions(self) -> None:
-        """Drop the persistent broker session a stopped emergency worker leaves behind.
+        """Drop the persistent broker sessions stopped workers leave behind.
 
-        The broker keeps a stopped worker's share of emergency messages for its return;
-        a test's worker never returns, so its session must not outlive the test.
+        The broker keeps a stopped worker's share of its group's messages for its
+        return; a test's worker never returns, so its sessions must not outlive the test.
         """
-        client = gmqtt.Client(f"backend-emergency-{self.settings.worker_id}", clean_session=True)
         host, port = mqtt_address(self.settings.mqtt_url)
-        await client.connect(host, port, version=MQTTv50)
-        await client.disconnect()
+        for role in ("emergency", "services"):
+            client = gmqtt.Client(f"backend-{role}-{self.settings.worker_id}",
+                                  clean_session=True)
+            await client.connect(host, port, version=MQTTv50)
+            await client.disconnect()
 
     async def wait_ready(self, *roles: str, since: float = 0.0, timeout_s: float = 10.0) -> None:
         """Wait until each role has marked itself ready at or after ``since``."""
