@@ -1,4 +1,4 @@
-"""The shipped OTA scenarios pass end to end through ``telematics up --scenario NAME --once``."""
+"""The shipped OTA and retention scenarios pass end to end through ``telematics up --once``."""
 
 from __future__ import annotations
 
@@ -43,3 +43,19 @@ def test_ota_scenario_holds(name: str, tmp_path: Path, fresh_services: LocalServ
     expectations = data["expectations"]
     assert isinstance(expectations, list) and len(expectations) >= 2
     assert all(e["ok"] for e in expectations)
+
+
+def test_retention_13_months_deletes_on_time_and_stores_no_legal_ecall(
+        tmp_path: Path, fresh_services: LocalServices) -> None:
+    """Thirteen months in virtual time: every deletion on its day, nothing overdue, no
+    Legal eCall stored, no budget broken; the report is part of the JSON summary."""
+    data = _run("retention_13_months", tmp_path, fresh_services)
+    retention = data["retention"]
+    assert isinstance(retention, dict)
+    assert retention["overdue"] == 0
+    rows = {r["service"]: r for r in retention["services"]}
+    for service in ("ecall_intelligent", "ecall_intelligent_extended", "hv_warn_call",
+                    "roadside_assistance"):
+        assert (rows[service]["deleted"], rows[service]["held"]) == (1, 0)
+    assert {r["service"]: r["held"] for r in retention["never_stored"]} == {
+        "ecall_legal": 0, "ecall_psap": 0}
