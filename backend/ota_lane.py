@@ -92,6 +92,7 @@ from backend.ota_store import (
     load_campaign,
     update_campaign,
 )
+from backend.retention_tags import tag_if_new
 from backend.vehicle_facts import queue_running_version
 from protocols.clock import Clock
 from protocols.errors import EnvelopeError
@@ -285,9 +286,12 @@ class OtaDesk:
                         queue_running_version(pipe, event.vin, event.running_version,
                                               at=event.at)
                     await pipe.execute()
-                    return not duplicate
                 except WatchError:
                     continue
+                # OTA maintenance information lives as long as the vehicle (§15).
+                await tag_if_new(self._oem, [(skey, event.vin), (ekey, event.vin)],
+                                 service=SERVICE, written_at=received_at)
+                return not duplicate
 
     async def _feed(self, event: OtaEvent, report: VehicleReport, reason: str, *,
                     now: float) -> None:
@@ -390,6 +394,8 @@ class OtaDesk:
                 pipe.lpush(sent_key(vin), entry)
                 pipe.ltrim(sent_key(vin), 0, HISTORY_MAX - 1)
             await pipe.execute()
+        await tag_if_new(self._oem, [(sent_key(vin), vin) for vin in vins], service=SERVICE,
+                         written_at=self.clock.now())
 
     # -- the action timeout ---------------------------------------------------------------
     async def tick_all(self, now: float) -> int:

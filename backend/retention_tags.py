@@ -29,6 +29,25 @@ def tag_record(pipe: Pipeline, *, record_key: str, service: str, vin: str, writt
                                indexes=indexes, record_type=record_type)
 
 
+async def tag_if_new(oem: Redis, record_keys: Sequence[tuple[str, str]], *, service: str,
+                     written_at: float) -> int:
+    """Tag each (record key, VIN) not tagged yet; for records appended to over time (a
+    car's OTA history), whose first write is not one place in the code. Returns how
+    many were tagged."""
+    async with oem.pipeline(transaction=False) as pipe:
+        for key, _vin in record_keys:
+            pipe.exists(retention_store.meta_key(key))
+        known = await pipe.execute()
+    new = [(key, vin) for (key, vin), seen in zip(record_keys, known, strict=True) if not seen]
+    if new:
+        async with oem.pipeline(transaction=True) as pipe:
+            for key, vin in new:
+                tag_record(pipe, record_key=key, service=service, vin=vin,
+                           written_at=written_at)
+            await pipe.execute()
+    return len(new)
+
+
 async def close_records(oem: Redis, record_keys: Sequence[str], *, closed_at: float) -> int:
     """The procedures of these records are complete: their ``until_closed`` clock starts.
 

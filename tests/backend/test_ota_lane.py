@@ -32,8 +32,9 @@ from backend.ota_campaign import (
     progress,
     start,
 )
-from backend.ota_lane import OtaDesk, report_of, state_key, vehicle_ota
+from backend.ota_lane import OtaDesk, events_key, report_of, state_key, vehicle_ota
 from backend.ota_store import create_campaign, load_campaign
+from backend.retention_store import read_tag
 from backend.roles import run_api, run_services
 from backend.services_lane import ServicesDesk
 from backend.settings import BackendSettings
@@ -471,6 +472,11 @@ async def test_ota_lane_redelivery_is_stored_once_and_old_events_do_not_win(
     assert [e["state"] for e in (await vehicle_ota(oem, vin, limit=1))["events"]] == [
         "downloading"]
     assert counters.totals[keys.INGEST_COUNTERS]["ota_event_duplicate"] == 1
+    # OTA maintenance information is kept for the vehicle's lifetime (§15), tagged once.
+    for key in (state_key(vin), events_key(vin)):
+        tag = await read_tag(oem, key)
+        assert tag is not None and (tag.service, tag.rule.kind, tag.deadline) == (
+            "rsu", "vehicle_lifetime", None)
 
 
 async def test_ota_lane_tick_loop_survives_redis_errors() -> None:
