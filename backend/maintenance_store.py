@@ -25,7 +25,6 @@ from typing import Final, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
 from backend import maintenance
@@ -38,7 +37,7 @@ from backend.maintenance import (
     MaintenanceNeed,
     decide,
 )
-from backend.redis_once import create_once
+from backend.redis_once import create_once, under_watch
 from backend.retention_tags import close_records, tag_record
 from protocols.teleservice import SmartMaintenanceTransfer, TeleserviceCall
 
@@ -135,25 +134,23 @@ async def open_case(oem: Redis, need: MaintenanceNeed, *, case_id: str, partner_
 async def _move(oem: Redis, case_id: str, partner_id: str | None,
                 step: Callable[[Case], Case]) -> Case:
     key = case_key(case_id)
-    for _ in range(_WATCH_TRIES):
-        async with oem.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                raw = cast(dict[bytes, bytes], await pipe.hgetall(key))
-                if not raw:
-                    raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
-                current = _case(raw)
-                if partner_id is not None and current.partner_id != partner_id:
-                    raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
-                                           case_id=case_id, partner_id=partner_id)
-                moved = step(current)
-                pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.hset(key, mapping=_record(moved))
-                await pipe.execute()
-                return moved
-            except WatchError:
-                continue
-    raise BackendError(f"case {case_id!r} kept changing; gave up after {_WATCH_TRIES} tries")
+
+    async def body(pipe: Pipeline) -> Case:
+        raw = cast(dict[bytes, bytes], await pipe.hgetall(key))
+        if not raw:
+            raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
+        current = _case(raw)
+        if partner_id is not None and current.partner_id != partner_id:
+            raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
+                                   case_id=case_id, partner_id=partner_id)
+        moved = step(current)
+        pipe.multi()  # type: ignore[no-untyped-call]
+        pipe.hset(key, mapping=_record(moved))
+        await pipe.execute()
+        return moved
+
+    return await under_watch(oem, key, body, tries=_WATCH_TRIES, give_up=lambda: BackendError(
+        f"case {case_id!r} kept changing; gave up after {_WATCH_TRIES} tries"))
 
 
 async def mark_notified(oem: Redis, case_id: str, *, now: float,

@@ -21,7 +21,6 @@ from typing import Any, Final, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
 from backend.errors import BackendError
@@ -35,7 +34,7 @@ from backend.ota_campaign import (
     TargetSelector,
     VehicleProgress,
 )
-from backend.redis_once import create_once
+from backend.redis_once import create_once, under_watch
 
 SERVICE: Final = "ota"
 CAMPAIGN_INDEX: Final = "ota:campaigns"
@@ -149,23 +148,20 @@ async def update_campaign(oem: Redis, campaign_id: str, step: Step, *,
     nothing. The caller performs the returned actions after this returns.
     """
     key = campaign_key(campaign_id)
-    for _ in range(tries):
-        async with oem.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                data = cast(bytes | None, await pipe.hget(key, "data"))
-                if data is None:
-                    raise UnknownCampaignError(f"no campaign {campaign_id!r}",
-                                               campaign_id=campaign_id)
-                moved, actions = step(decode_campaign(data))
-                pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.hset(key, mapping=_record(moved))
-                await pipe.execute()
-                return moved, actions
-            except WatchError:
-                continue
-    raise CampaignConflictError(f"campaign {campaign_id!r} kept changing; gave up after "
-                                f"{tries} tries", campaign_id=campaign_id)
+
+    async def body(pipe: Pipeline) -> tuple[Campaign, list[Action]]:
+        data = cast(bytes | None, await pipe.hget(key, "data"))
+        if data is None:
+            raise UnknownCampaignError(f"no campaign {campaign_id!r}", campaign_id=campaign_id)
+        moved, actions = step(decode_campaign(data))
+        pipe.multi()  # type: ignore[no-untyped-call]
+        pipe.hset(key, mapping=_record(moved))
+        await pipe.execute()
+        return moved, actions
+
+    return await under_watch(oem, key, body, tries=tries, give_up=lambda: CampaignConflictError(
+        f"campaign {campaign_id!r} kept changing; gave up after {tries} tries",
+        campaign_id=campaign_id))
 
 
 async def campaign_ids(oem: Redis) -> list[str]:

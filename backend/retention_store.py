@@ -37,9 +37,9 @@ from typing import Any, Final, Literal, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
+from backend.redis_once import under_watch
 from backend.retention import (
     ErasureRefusedError,
     RetentionError,
@@ -280,28 +280,25 @@ async def read_tag(oem: Redis, record_key: str) -> Tag | None:
 async def _reschedule(oem: Redis, record_key: str, step: Callable[[Tag], Tag]) -> Tag:
     """Apply ``step`` to the stored tag under WATCH, so a racing sweep or step wins cleanly."""
     key = meta_key(record_key)
-    for _ in range(_WATCH_TRIES):
-        async with oem.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                raw = cast(dict[bytes, bytes], await pipe.hgetall(key))
-                if not raw:
-                    raise UnknownRecordError(f"{record_key!r} is not tagged or already "
-                                             "deleted", field="record_key",
-                                             rule="a tagged record")
-                current = _decode(record_key, raw)
-                moved = step(current)
-                if moved == current:
-                    return current
-                pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.hset(key, mapping=_times(moved))
-                _queue_deadline(pipe, moved)
-                await pipe.execute()
-                return moved
-            except WatchError:
-                continue
-    raise RetentionError(f"{record_key!r} kept changing; gave up after {_WATCH_TRIES} tries",
-                         field="record_key", rule="settles within a few tries")
+
+    async def body(pipe: Pipeline) -> Tag:
+        raw = cast(dict[bytes, bytes], await pipe.hgetall(key))
+        if not raw:
+            raise UnknownRecordError(f"{record_key!r} is not tagged or already deleted",
+                                     field="record_key", rule="a tagged record")
+        current = _decode(record_key, raw)
+        moved = step(current)
+        if moved == current:
+            return current
+        pipe.multi()  # type: ignore[no-untyped-call]
+        pipe.hset(key, mapping=_times(moved))
+        _queue_deadline(pipe, moved)
+        await pipe.execute()
+        return moved
+
+    return await under_watch(oem, key, body, tries=_WATCH_TRIES, give_up=lambda: RetentionError(
+        f"{record_key!r} kept changing; gave up after {_WATCH_TRIES} tries",
+        field="record_key", rule="settles within a few tries"))
 
 
 async def close(oem: Redis, record_key: str, *, closed_at: float) -> float | None:

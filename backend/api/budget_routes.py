@@ -10,7 +10,6 @@ the backend's time (``state.clock``), which follows a scenario's virtual clock, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -50,38 +49,9 @@ class BudgetPublic(BaseModel):
     source: str
 
 
-class UsagePublic(BaseModel):
-    key: str
-    service: str
-    sub_function: str
-    safety: bool
-    per: str | None
-    per_message_bytes: int | None
-    period_bytes: int | None
-    exclusive: bool
-    approx: bool
-    wording: str
-    period_index: int
-    period_start: float | None
-    period_end: float | None
-    used_bytes: int
-    used_msgs: int
-    up_bytes: int
-    up_msgs: int
-    down_bytes: int
-    down_msgs: int
-    previous_bytes: int
-    total_bytes: int
-    total_msgs: int
-    share_used: float | None
-    rejected: dict[str, int]
-    flagged: dict[str, int]
-    vehicles: int | None = None
-
-
 class FleetPublic(BaseModel):
     vehicles: int
-    services: list[UsagePublic]
+    services: list[ServiceUsage]
 
 
 class BudgetsPublic(BaseModel):
@@ -94,7 +64,7 @@ class BudgetsPublic(BaseModel):
 class VehicleBudgetsPublic(BaseModel):
     vin: str
     at: float
-    services: list[UsagePublic]
+    services: list[ServiceUsage]
 
 
 def _budget(entry: CatalogueEntry) -> BudgetPublic | None:
@@ -108,8 +78,9 @@ def _budget(entry: CatalogueEntry) -> BudgetPublic | None:
                         safety=entry.safety, source=entry.source)
 
 
-def _public(rows: dict[str, ServiceUsage]) -> list[UsagePublic]:
-    return [UsagePublic(**asdict(u)) for u in rows.values()]
+def _public(rows: dict[str, ServiceUsage]) -> list[ServiceUsage]:
+    """The store's rows as they are: pydantic serialises the dataclass field by field."""
+    return list(rows.values())
 
 
 @router.get("", response_model=BudgetsPublic)
