@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import gmqtt
@@ -159,3 +160,36 @@ class Listener:
 
     async def next(self, timeout_s: float = 5.0) -> object:
         return await asyncio.wait_for(self.received.get(), timeout_s)
+
+
+@asynccontextmanager
+async def own_database(redis_url: str, db: int) -> AsyncIterator[Redis]:
+    """A Redis database of one test module's own, empty at the start: sweeps, ticks and
+    fleet summaries act on everything in a database, so modules must not share one."""
+    client = Redis.from_url(redis_url, db=db)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def api_stack(mqtt_url: str, redis_url: str) -> AsyncIterator[tuple[Lanes, str]]:
+    """The emergency and desk lanes with the HTTP API, live; yields them and the API URL."""
+    from backend.roles import run_api, run_desks, run_emergency
+    from cli.stack import free_port, wait_ready
+
+    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url,
+                               worker_id=uuid.uuid4().hex[:8], api_port=free_port())
+    lanes = Lanes(settings)
+    for name, runner in (("emergency", run_emergency), ("desks", run_desks), ("api", run_api)):
+        lanes.start_role(name, runner)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    try:
+        await wait_ready(base, ["emergency", "desks"], since=0.0)
+        yield lanes, base
+    finally:
+        for name in list(lanes.tasks):
+            await lanes.stop_role(name)
+        await lanes.forget_sessions()

@@ -27,15 +27,13 @@ from backend.assistance_store import save_case
 from backend.incidents import all_desks
 from backend.maintenance import MaintenanceNeed
 from backend.maintenance_store import open_case, record_call
-from backend.roles import run_api, run_desks, run_emergency
 from backend.service_partners import DIRECTORY
 from backend.settings import BackendSettings
 from backend.vehicle_registry import VehicleProfile, save_profile
-from cli.stack import free_port, wait_ready
 from protocols.assistance import AssistanceCall
 from protocols.msd.codec import encode_msd
 from protocols.teleservice import TeleserviceCall
-from tests.backend.support import Car, Lanes, make_msd, new_vin
+from tests.backend.support import Car, api_stack, make_msd, new_vin
 
 OWN, OTHER = "sp-be-ant", "sp-be-bru"
 T = 1_767_225_600  # a multiple of five minutes
@@ -132,22 +130,13 @@ async def _seed(http: httpx.AsyncClient, oem: Redis, mqtt_url: str) -> World:
 
 @pytest.fixture
 async def world(mqtt_url: str, redis_url: str) -> AsyncIterator[World]:
-    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url,
-                               worker_id=uuid.uuid4().hex[:8], api_port=free_port())
-    lanes = Lanes(settings)
-    for name, runner in (("emergency", run_emergency), ("desks", run_desks), ("api", run_api)):
-        lanes.start_role(name, runner)
-    base = f"http://{settings.api_host}:{settings.api_port}"
-    await wait_ready(base, ["emergency", "desks"], since=0.0)
-    oem = Redis.from_url(redis_url, db=settings.oem_db)
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=5.0) as http:
-            yield await _seed(http, oem, mqtt_url)
-    finally:
-        await oem.aclose()
-        for name in list(lanes.tasks):
-            await lanes.stop_role(name)
-        await lanes.forget_sessions()
+    async with api_stack(mqtt_url, redis_url) as (lanes, base):
+        oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=5.0) as http:
+                yield await _seed(http, oem, mqtt_url)
+        finally:
+            await oem.aclose()
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from backend.roles import run_api, run_desks, run_emergency
-from backend.settings import BackendSettings
-from cli.stack import free_port, wait_ready
 from protocols.envelope import MsdRequest
 from protocols.topics import msd_request_topic
-from tests.backend.support import Car, Lanes, Listener, new_vin
+from tests.backend.support import Car, Lanes, Listener, api_stack, new_vin
 
 # The caller, as the authenticating proxy would state it (backend.access).
 OPERATOR = {"X-Role": "operator"}
@@ -23,18 +20,9 @@ PSAP_BE = {"X-Role": "psap", "X-Party": "BE"}
 
 @pytest.fixture
 async def api(mqtt_url: str, redis_url: str) -> AsyncIterator[tuple[Lanes, httpx.AsyncClient]]:
-    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url,
-                               worker_id=uuid.uuid4().hex[:8], api_port=free_port())
-    lanes = Lanes(settings)
-    for name, runner in (("emergency", run_emergency), ("desks", run_desks), ("api", run_api)):
-        lanes.start_role(name, runner)
-    base = f"http://{settings.api_host}:{settings.api_port}"
-    await wait_ready(base, ["emergency", "desks"], since=0.0)
-    async with httpx.AsyncClient(base_url=base, timeout=5.0) as client:
+    async with api_stack(mqtt_url, redis_url) as (lanes, base), \
+            httpx.AsyncClient(base_url=base, timeout=5.0) as client:
         yield lanes, client
-    for name in list(lanes.tasks):
-        await lanes.stop_role(name)
-    await lanes.forget_sessions()
 
 
 async def _until_present(client: httpx.AsyncClient, path: str,

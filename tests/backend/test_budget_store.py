@@ -20,7 +20,7 @@ from backend.budget_store import (
     vin_key,
 )
 from protocols.catalogue_model import DAY, CatalogueError
-from tests.backend.support import new_vin
+from tests.backend.support import new_vin, own_database
 from tests.backend.test_budget_meter import (
     CHARGE,
     DIGITAL_KEY,
@@ -42,10 +42,8 @@ CATALOGUE = (CHARGE, DIGITAL_KEY, ECALL, HV_WARN, ROADSIDE, RSU, TELESERVICE, TR
 
 @pytest.fixture
 async def oem(redis_url: str) -> AsyncIterator[Redis]:
-    redis = Redis.from_url(redis_url, db=8)
-    await redis.flushdb()
-    yield redis
-    await redis.aclose()
+    async with own_database(redis_url, 8) as redis:
+        yield redis
 
 
 async def _fields(oem: Redis, vin: str) -> set[str]:

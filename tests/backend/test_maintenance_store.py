@@ -23,7 +23,7 @@ from backend.maintenance_store import (
 )
 from backend.retention_store import sweep
 from protocols.teleservice import ServiceItem, SmartMaintenanceTransfer, TeleserviceCall
-from tests.backend.support import new_vin
+from tests.backend.support import new_vin, own_database
 
 T0 = 1_767_225_600.0
 DAY = 86_400.0
@@ -138,11 +138,8 @@ async def test_maintenance_store_receive_records_every_call(oem: Redis) -> None:
 
 @pytest.fixture
 async def own_oem(redis_url: str) -> AsyncIterator[Redis]:
-    """A database of this module's own: a sweep deletes whatever is due in it."""
-    client = Redis.from_url(redis_url, db=10)
-    await client.flushdb()
-    yield client
-    await client.aclose()
+    async with own_database(redis_url, 10) as redis:
+        yield redis
 
 
 async def test_maintenance_store_cycle_is_kept_until_its_case_closes(own_oem: Redis) -> None:

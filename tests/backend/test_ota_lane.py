@@ -53,7 +53,7 @@ from protocols.ota import (
     unpack_ota_offer,
 )
 from protocols.topics import ota_event_topic, parse_topic
-from tests.backend.support import Lanes, new_vin
+from tests.backend.support import Lanes, new_vin, own_database
 
 GB = 1_000_000_000
 SIZE = 4 * GB
@@ -228,11 +228,8 @@ async def stack(mqtt_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncClien
 
 @pytest.fixture
 async def oem(redis_url: str) -> AsyncIterator[Redis]:
-    """A database of this module's own: ``tick_all`` ticks every campaign stored in it."""
-    client = Redis.from_url(redis_url, db=13)
-    await client.flushdb()
-    yield client
-    await client.aclose()
+    async with own_database(redis_url, 13) as redis:
+        yield redis
 
 
 # -- the lanes end to end -------------------------------------------------------------
