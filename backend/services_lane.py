@@ -23,6 +23,7 @@ from backend.counters import Counters
 from backend.maintenance_store import mark_notified, receive
 from backend.ota_lane import OtaDesk
 from backend.redis_retry import until_redis_takes
+from backend.retention_tags import tag_if_new
 from backend.service_partners import assign, map_update_due, workshop_map
 from backend.vehicle_registry import VehicleProfile, load_profile
 from protocols.assistance import unpack_assistance_call
@@ -39,7 +40,9 @@ from protocols.topics import CLOCK_TOPIC, parse_topic, workshop_map_topic
 
 log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes], None]
-MAP_SENT_KEY = "sp:map-sent"  # hash vin -> when the workshop map last went down
+def map_sent_key(vin: str) -> str:
+    """When the workshop map last went down to ``vin`` (§16a data, tagged)."""
+    return f"sp:map-sent:{vin}"
 
 
 class ServicesDesk:
@@ -122,7 +125,7 @@ class ServicesDesk:
 
     async def _workshop_map(self, vin: str, now: float) -> None:
         """About six times a year the car gets the workshop map (seed 001 §16a)."""
-        last = await self._oem.hget(MAP_SENT_KEY, vin)
+        last = await self._oem.get(map_sent_key(vin))
         if map_update_due(float(last) if last is not None else None, now=now):
             update = packed(workshop_map(self._map_version))
             verdict = await meter(self._oem, vin=vin, service="workshop_map", size=len(update),
@@ -131,7 +134,9 @@ class ServicesDesk:
                 log.warning("workshop map not sent: %s", verdict.explanation)
                 return
             self._publish(workshop_map_topic(vin), update)
-            await self._oem.hset(MAP_SENT_KEY, vin, repr(now))
+            await self._oem.set(map_sent_key(vin), repr(now))
+            await tag_if_new(self._oem, [(map_sent_key(vin), vin)], service="workshop_map",
+                             written_at=now)
             self._counters.bump(keys.INGEST_COUNTERS, "workshop_map_sent")
 
     async def _assistance(self, vin: str, payload: bytes) -> None:

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from backend.ota_campaign import VehicleFacts
+from backend.retention_tags import tag_if_new
 
 # The powertrain class an update may depend on (an EV's charging is interrupted while
 # installing, §15 line 566), as the fleet model has it: combustion only, battery
@@ -65,6 +66,8 @@ async def save_facts(oem: Redis, vin: str, facts: FactsIn, *, now: float) -> Non
             "updated_at": repr(now)})
         pipe.sadd(FACTS_INDEX, vin)
         await pipe.execute()
+    # What the car runs is OTA maintenance information: kept for its lifetime (§15).
+    await tag_if_new(oem, [(facts_key(vin), vin)], service="rsu", written_at=now)
 
 
 def _facts(vin: str, raw: dict[bytes, bytes]) -> VehicleFacts | None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from backend.entitlement_model import Policy
+from backend.retention_tags import tag_if_new
 
 
 class VehicleProfile(BaseModel):
@@ -58,6 +59,9 @@ async def save_profile(oem: Redis, vin: str, profile: VehicleProfile, *, now: fl
             pipe.lpush(partner_history_key(vin), json.dumps(
                 {"from": before, "to": profile.preferred_partner, "at": now}))
         await pipe.execute()
+    if profile.preferred_partner != before:  # Service Partner Management data (§16d)
+        await tag_if_new(oem, [(partner_history_key(vin), vin)],
+                         service="service_partner_management", written_at=now)
 
 
 async def partner_history(oem: Redis, vin: str) -> list[dict[str, object]]:
