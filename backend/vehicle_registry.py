@@ -59,9 +59,13 @@ async def save_profile(oem: Redis, vin: str, profile: VehicleProfile, *, now: fl
             pipe.lpush(partner_history_key(vin), json.dumps(
                 {"from": before, "to": profile.preferred_partner, "at": now}))
         await pipe.execute()
-    if profile.preferred_partner != before:  # Service Partner Management data (§16d)
-        await tag_if_new(oem, [(partner_history_key(vin), vin)],
-                         service="service_partner_management", written_at=now)
+    # The customer record is contract data of the Connected package: no period stated,
+    # erasable on request. The partner history is Service Partner Management data (§16d).
+    tagged = [(profile_key(vin), vin, "connected_package")]
+    if profile.preferred_partner != before:
+        tagged.append((partner_history_key(vin), vin, "service_partner_management"))
+    for key, owner, service in tagged:
+        await tag_if_new(oem, [(key, owner)], service=service, written_at=now)
 
 
 async def partner_history(oem: Redis, vin: str) -> list[dict[str, object]]:
