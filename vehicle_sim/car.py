@@ -49,13 +49,12 @@ from vehicle_sim.ecall_machine import (
 from vehicle_sim.ecall_machine import VoiceCall as PlaceVoiceCall
 from vehicle_sim.hv_warn import BodySnapshot, runaway_until_alarm, warn_call
 from vehicle_sim.injury import intelligent_extras
-from vehicle_sim.mqtt_transport import TcuLink
+from vehicle_sim.mqtt_transport import Notify, TcuLink
 from vehicle_sim.scenario import CrashDef, VehicleDef
 from vehicle_sim.trace import IncidentTrace, Transmission
 from vehicle_sim.vehicle import VehicleSpec, VehicleState, build_msd
 
 log = logging.getLogger(__name__)
-Notify = Callable[[str], None]
 HV_ATTEMPTS = 3  # a warn call is resent until acknowledged, up to this many times
 
 

@@ -28,6 +28,7 @@ from protocols.ota import (
     pack_ota_event,
 )
 from protocols.topics import ota_event_topic
+from vehicle_sim.mqtt_transport import Notify, Publish
 from vehicle_sim.ota_machine import (
     Cancel,
     Confirm,
@@ -57,8 +58,6 @@ from vehicle_sim.ota_machine import (
     step,
 )
 
-Publish = Callable[[str, bytes], None]
-Notify = Callable[[str], None]
 # Phases in which the car waits for nobody but itself (a transfer, an installer, a tick).
 BUSY: Final[frozenset[OtaStateName]] = frozenset(
     {"notified", "downloading", "downloaded", "installing"})

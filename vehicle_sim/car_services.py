@@ -15,6 +15,7 @@ from protocols.assistance import AssistanceKind, Channel, pack_assistance_call
 from protocols.teleservice import CallReason, packed
 from protocols.topics import assistance_topic, smart_maintenance_topic, teleservice_call_topic
 from vehicle_sim.assistance import CarSnapshot, raise_call
+from vehicle_sim.mqtt_transport import Notify, Publish
 from vehicle_sim.teleservice import (
     TeleserviceState,
     after_call,
@@ -26,9 +27,6 @@ from vehicle_sim.teleservice import (
     propulsion_of,
     smart_due,
 )
-
-Publish = Callable[[str, bytes], None]
-Notify = Callable[[str], None]
 
 
 class CarServices:

@@ -18,6 +18,8 @@ from gmqtt.mqtt.constants import MQTTv50
 from protocols.addresses import mqtt_address
 
 DownlinkHandler = Callable[[str, bytes], Awaitable[None] | None]
+Publish = Callable[[str, bytes], None]  # what a car's parts publish through
+Notify = Callable[[str], None]  # what a car's parts tell the person watching
 
 
 
