@@ -13,7 +13,7 @@ import logging
 
 import gmqtt
 
-from backend.mqtt_link import connect, make_client, on_messages, subscribe
+from backend.mqtt_link import LaneLink, make_client
 from protocols.clock import VirtualClock, unpack_clock_state
 from protocols.errors import ProtocolError
 from protocols.topics import CLOCK_TOPIC
@@ -46,14 +46,15 @@ class BackendClock:
 
 async def listening_clock(mqtt_url: str, client_id: str) -> tuple[BackendClock, gmqtt.Client]:
     """A clock with its own MQTT session that hears the announcements (the retained one
-    first); for a role that has no other reason to talk to the broker."""
+    first); for a role that has no other reason to talk to the broker. It subscribes
+    again after every reconnection, as the lanes do."""
     clock = BackendClock()
     client = make_client(client_id, persistent=False)
 
     async def hear(_topic: str, payload: bytes) -> None:
         clock.hear(payload)
 
-    on_messages(client, hear)
-    await connect(client, mqtt_url)
-    await subscribe(client, [gmqtt.Subscription(CLOCK_TOPIC, qos=1)])
+    link = LaneLink(client, worker=client_id, handler=hear,
+                    subscriptions=[gmqtt.Subscription(CLOCK_TOPIC, qos=1)])
+    await link.open(mqtt_url)
     return clock, client

@@ -19,10 +19,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Final, TypedDict, cast
+from typing import Final, Protocol, TypedDict, cast
 
 import msgpack
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 from redis.typing import EncodableT
 
@@ -30,6 +31,7 @@ from backend import keys
 from backend.counters import Counters
 from backend.hv_handling import CustomerDirectory, hand_over
 from backend.psap_directory import desks as psap_desks
+from backend.redis_once import create_once, under_watch
 from backend.retention_tags import tag_record
 from backend.streams import StreamWriter, ensure_group
 from protocols.clock import Clock as TimeSource
@@ -49,8 +51,16 @@ Clock = Callable[[], int]
 # recordings at most 24 hours; the case itself until all procedures are closed.
 CASE_SERVICE: Final = "ecall_intelligent"  # kept until the procedures are closed (§7a)
 EXTENDED_SERVICE: Final = "ecall_intelligent_extended"  # 30 days (§7a)
-VOICE_RECORDING_HOURS: Final = 24
 CLAIM_IDLE_MS: Final = 30_000
+
+
+class DeskBusyError(RedisError):
+    """A record kept changing under a desk's transaction; the entry stays pending and is
+    read again (a Redis error to the loop, so it is retried, never parked)."""
+
+
+def _busy(key: str) -> Callable[[], Exception]:
+    return lambda: DeskBusyError(f"{key} kept changing during the transaction")
 
 
 def _text(fields: Mapping[bytes, bytes], name: str, default: str = "") -> str:
@@ -67,9 +77,11 @@ class Transmission(TypedDict):
     sent_ns: int
     received_ns: int
     latency_ms: float
+    kind: str  # ecall | handover | voice | hv_warn
+    entry: str  # the stream entry it came from
 
 
-def transmission(fields: Mapping[bytes, bytes], received_ns: int) -> Transmission:
+def transmission(fields: Mapping[bytes, bytes], received_ns: int, entry_id: bytes) -> Transmission:
     """One MSD transmission as a desk records it: ids and timings, no content."""
     sent_ns = _int(fields, "sent_ns")
     return {
@@ -77,7 +89,31 @@ def transmission(fields: Mapping[bytes, bytes], received_ns: int) -> Transmissio
         "sent_ns": sent_ns,
         "received_ns": received_ns,
         "latency_ms": round((received_ns - sent_ns) / 1e6, 3),
+        "kind": _text(fields, "kind"),
+        "entry": entry_id.decode(),
     }
+
+
+def already_applied(history: Sequence[Mapping[str, object]], sent: Transmission) -> bool:
+    """Has the record taken this transmission before? By its stream entry, or by its kind
+    and messageIdentifier: a Redis restart, a redelivery or a claim of an abandoned entry
+    hands a desk the same transmission again, and it must not become a phantom update."""
+    return any(old.get("entry") == sent["entry"]
+               or (old.get("kind", sent["kind"]) == sent["kind"]
+                   and old.get("msg_id") == sent["msg_id"])
+               for old in history)
+
+
+def _history(raw: bytes | str | None) -> list[dict[str, object]]:
+    return cast(list[dict[str, object]], json.loads(raw)) if raw else []
+
+
+class Proof(Protocol):
+    """What a desk loop tells about itself (``backend.readiness.PartProver``)."""
+
+    async def prove(self) -> None: ...
+
+    def alive(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +130,7 @@ class DeskConsumer:
     """
 
     transit_only = False
+    prover: Proof | None = None
 
     def __init__(self, redis: Redis, specs: Sequence[StreamSpec], *, consumer: str,
                  counters: Counters, clock_ns: Clock = time.time_ns) -> None:
@@ -201,7 +238,11 @@ class DeskConsumer:
                     await self.claim_abandoned()
                     last_claim = time.monotonic()
                 delay = 0.05
+                if self.prover is not None:
+                    await self.prover.prove()
             except (RedisError, OSError) as exc:
+                if self.prover is not None:
+                    self.prover.alive()  # not hung: waiting for Redis, which a restart won't mend
                 recovered = False
                 log.warning("desk lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
@@ -223,10 +264,35 @@ class PsapDesks(DeskConsumer):
         incident = _text(fields, "incident")
         kind = _text(fields, "kind")
         key = keys.psap_incident_key(incident)
-        sent = transmission(fields, received_ns)
-        existing = await self._redis.hget(key, "transmissions")
-        history = json.loads(existing) if existing else []
-        history.append(sent)
+        sent = transmission(fields, received_ns, entry_id)
+        msd = fields.get(b"msd")
+        # Decoded before the transaction: a malformed MSD is parked, never half-written.
+        msd_json = json.dumps(msd_to_json(decode_msd(msd))) if msd else None
+        extras = fields.get(b"extras")
+        extras_json = json.dumps(msgpack.unpackb(extras)) if extras else None
+
+        async def write(pipe: Pipeline) -> bool:
+            existing = await pipe.hget(key, "transmissions")
+            history = _history(existing)
+            if already_applied(history, sent):
+                return False
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(key, mapping=self._psap_record(
+                fields, desk=desk, incident=incident, kind=kind, sent=sent,
+                history=[*history, sent], first=not existing, msd_json=msd_json,
+                extras_json=extras_json))
+            pipe.zadd(keys.psap_index(desk), {incident: received_ns}, nx=True)
+            await pipe.execute()
+            return True
+
+        if await under_watch(self._redis, key, write, give_up=_busy(key)):
+            self._counters.bump("metrics:desks", f"{desk}:{kind}")
+
+    @staticmethod
+    def _psap_record(fields: Mapping[bytes, bytes], *, desk: str, incident: str, kind: str,
+                     sent: Transmission, history: list[object], first: bool,
+                     msd_json: str | None, extras_json: str | None) -> Record:
+        received_ns = sent["received_ns"]
         record: Record = {
             "incident": incident, "desk": desk, "kind": kind,
             "variant": _text(fields, "variant", "psap_voice"),
@@ -236,19 +302,13 @@ class PsapDesks(DeskConsumer):
             "updates": len(history) - 1,
             "last_received_ns": received_ns,
         }
-        if not existing:
+        if first:
             record |= {"received_ns": received_ns, "latency_ms": sent["latency_ms"]}
-        msd = fields.get(b"msd")
-        if msd:
-            record["msd"] = json.dumps(msd_to_json(decode_msd(msd)))
-        extras = fields.get(b"extras")
-        if extras:
-            record["extras"] = json.dumps(msgpack.unpackb(extras))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=record)
-            pipe.zadd(keys.psap_index(desk), {incident: received_ns}, nx=True)
-            await pipe.execute()
-        self._counters.bump("metrics:desks", f"{desk}:{kind}")
+        if msd_json is not None:
+            record["msd"] = msd_json
+        if extras_json is not None:
+            record["extras"] = extras_json
+        return record
 
 
 class CallCentreDesk(DeskConsumer):
@@ -274,42 +334,54 @@ class CallCentreDesk(DeskConsumer):
     async def record(self, stream: str, entry_id: bytes, fields: dict[bytes, bytes],
                      received_ns: int) -> None:
         if _text(fields, "kind") == "hv_warn":
-            await self._hv_warn(fields, received_ns)
+            await self._hv_warn(fields, received_ns, entry_id)
             return
         incident = _text(fields, "incident")
         key = keys.case_key(incident)
-        sent = transmission(fields, received_ns)
-        msd = decode_msd(fields[b"msd"])
-        existing = await self._redis.hget(key, "transmissions")
-        history = json.loads(existing) if existing else []
-        history.append(sent)
-        case: Record = {
-            "incident": incident, "vin": _text(fields, "vin"), "status": "open",
-            "psap": _text(fields, "psap"), "msd": json.dumps(msd_to_json(msd)),
-            "transmissions": json.dumps(history), "updates": len(history) - 1,
-            "last_received_ns": received_ns,
-        }
-        if not existing:
-            case |= {
-                "opened_ns": received_ns, "received_ns": received_ns,
-                "latency_ms": sent["latency_ms"],
-                "service": CASE_SERVICE, "retention_rule": "until_closed",
-            }
+        sent = transmission(fields, received_ns, entry_id)
+        msd_json = json.dumps(msd_to_json(decode_msd(fields[b"msd"])))
         extras = fields.get(b"extras")
         now = self._time.now()
         vin = _text(fields, "vin")
-        async with self._redis.pipeline(transaction=True) as pipe:
+
+        async def write(pipe: Pipeline) -> bool:
+            existing = await pipe.hget(key, "transmissions")
+            history = _history(existing)
+            if already_applied(history, sent):
+                return False
+            has_extended = bool(await pipe.exists(keys.extended_key(incident)))
+            history.append(cast(dict[str, object], sent))
+            case: Record = {
+                "incident": incident, "vin": vin, "status": "open",
+                "psap": _text(fields, "psap"), "msd": msd_json,
+                "transmissions": json.dumps(history), "updates": len(history) - 1,
+                "last_received_ns": received_ns,
+            }
+            if not existing:
+                case |= {
+                    "opened_ns": received_ns, "received_ns": received_ns,
+                    "latency_ms": sent["latency_ms"],
+                    "service": CASE_SERVICE, "retention_rule": "until_closed",
+                }
+            pipe.multi()  # type: ignore[no-untyped-call]
             pipe.hset(key, mapping=case)
             pipe.zadd(keys.CASE_INDEX, {incident: received_ns}, nx=True)
             if not existing:  # tagged once, when the case is written
                 tag_record(pipe, record_key=key, service=CASE_SERVICE, vin=vin, written_at=now,
                            indexes=[(keys.CASE_INDEX, incident)], record_type="ecall_case")
-            if extras and not await self._redis.exists(keys.extended_key(incident)):
+            if extras and not has_extended:
                 # The extended technical data lives apart: 30 days, not the case's life.
                 pipe.set(keys.extended_key(incident), json.dumps(msgpack.unpackb(extras)))
-                tag_record(pipe, record_key=keys.extended_key(incident), service=EXTENDED_SERVICE,
-                           vin=vin, written_at=now, record_type="ecall_extended_data")
+                tag_record(pipe, record_key=keys.extended_key(incident),
+                           service=EXTENDED_SERVICE, vin=vin, written_at=now,
+                           record_type="ecall_extended_data")
             await pipe.execute()
+            return True
+
+        applied = await under_watch(self._redis, key, write, give_up=_busy(key))
+        # The hand-over is sent again even when the case was applied before: a desk that
+        # died between the two steps must not leave the PSAP without it (append_once
+        # de-duplicates).
         handover: dict[str, bytes | str | int] = {
             "kind": "handover", "variant": "intelligent", "incident": incident,
             "msg_id": sent["msg_id"], "msd": fields[b"msd"],
@@ -321,15 +393,17 @@ class CallCentreDesk(DeskConsumer):
         await self._psap.append_once(keys.psap_stream(psap_desk),
                                      keys.psap_dedup_key(f"cc-{incident}", int(sent["msg_id"])),
                                      handover)
-        self._counters.bump("metrics:desks", "callcentre:case")
+        if applied:
+            self._counters.bump("metrics:desks", "callcentre:case")
 
-    async def _hv_warn(self, fields: dict[bytes, bytes], received_ns: int) -> None:
+    async def _hv_warn(self, fields: dict[bytes, bytes], received_ns: int,
+                       entry_id: bytes) -> None:
         """Seed 001 §2: add the customer's contact data, pass the incident to the local PSAP."""
         call = unpack_hv_call(fields[b"record"])
         # The call's own time plus its transit: scenario time when the car runs on one.
         now = call.timestamp + max(0, received_ns - call.sent_ns) / 1e9
         handover = hand_over(call, self._customers, now=now)
-        sent = transmission(fields, received_ns)
+        sent = transmission(fields, received_ns, entry_id)
         contact = asdict(handover.customer) if handover.customer is not None else None
         details = {**asdict(call), "contact": contact}
         case: Record = {
@@ -345,18 +419,20 @@ class CallCentreDesk(DeskConsumer):
             "delete_after": handover.delete_after,
         }
         key = keys.case_key(call.incident)
-        first = not await self._redis.exists(key)
-        async with self._redis.pipeline(transaction=True) as pipe:
+
+        def write(pipe: Pipeline) -> None:
             pipe.hset(key, mapping=case)
             pipe.zadd(keys.CASE_INDEX, {call.incident: received_ns}, nx=True)
-            if first:
-                tag_record(pipe, record_key=key, service=handover.service, vin=call.vin,
-                           written_at=call.timestamp, indexes=[(keys.CASE_INDEX, call.incident)],
-                           record_type="hv_warn_case")
-            await pipe.execute()
+            tag_record(pipe, record_key=key, service=handover.service, vin=call.vin,
+                       written_at=call.timestamp, indexes=[(keys.CASE_INDEX, call.incident)],
+                       record_type="hv_warn_case")
+
+        # One warn call is one case: a second delivery of the entry changes nothing.
+        applied = await create_once(self._redis, key, write)
         await self._psap.append_once(
             keys.psap_stream(handover.desk), keys.psap_dedup_key(f"cc-{call.incident}", 1),
             {"kind": "handover", "variant": "hv_warn", "incident": call.incident, "msg_id": 1,
              "sent_ns": call.sent_ns, "psap_reason": handover.psap_reason,
              "extras": msgpack.packb(details)})
-        self._counters.bump("metrics:desks", "callcentre:hv_warn")
+        if applied:
+            self._counters.bump("metrics:desks", "callcentre:hv_warn")

@@ -1,5 +1,11 @@
 """The backend's edge to the broker: gmqtt clients set up the way the eCall lane needs.
 
+A lane's subscriptions are the lane's, not the broker's: ``LaneLink`` sends them again
+on every connection acknowledgement, whatever the broker says about the session.
+Mosquitto 2.0 forgets ``$share`` subscriptions across its own restart while still
+answering "session present"; a lane that trusted that flag stayed deaf until restarted
+by hand (docs/architecture.md, "What the lanes rely on from the broker").
+
 gmqtt parses each read chunk in bulk and runs on asyncio transports, which set
 TCP_NODELAY; paho-based clients cost about 3x the CPU per message and leave Nagle on
 (see the performance notes in the README). Persistent sessions (clean_session False
@@ -9,20 +15,22 @@ with a session expiry) let the broker keep QoS 1 messages while a worker restart
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
 
 from protocols.addresses import mqtt_address
+from protocols.topics import probe_topic
 
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], Awaitable[None]]
-
-
+ProofHandler = Callable[[], Awaitable[None]]
+PROBE_INTERVAL_S: Final = 1.0
 
 
 def make_client(
@@ -75,16 +83,73 @@ async def connect(client: gmqtt.Client, url: str, *, keepalive: int = 30) -> Non
     await client.connect(host, port, keepalive=keepalive, version=MQTTv50)
 
 
-async def subscribe(client: gmqtt.Client, subscriptions: list[gmqtt.Subscription],
-                    *, timeout_s: float = 10.0) -> None:
-    """Subscribe and wait for the broker's SUBACK, so a caller knows the lane is live."""
-    loop = asyncio.get_running_loop()
-    acked: asyncio.Future[None] = loop.create_future()
+class LaneLink:
+    """One backend worker's broker session: subscribed on every CONNACK, proved by probes.
 
-    def _on_subscribe(_c: gmqtt.Client, _mid: int, _qos: Any, _props: Any) -> None:
-        if not acked.done():
-            acked.set_result(None)
+    ``subscriptions`` are sent again after each connection acknowledgement (and the
+    SUBACK checked: a refused filter leaves the link unproved and is retried on the next
+    connection). Every ``PROBE_INTERVAL_S`` the worker publishes to its own probe topic;
+    when the probe comes back through the same session and handler path, ``on_proof``
+    runs (it records readiness in Redis). A lane that is deaf, stalled or cut off stops
+    proving itself within seconds; ``backend.readiness`` and the supervisor act on that.
+    """
 
-    client.on_subscribe = _on_subscribe
-    client.subscribe(subscriptions)
-    await asyncio.wait_for(acked, timeout_s)
+    def __init__(self, client: gmqtt.Client, *, worker: str,
+                 subscriptions: list[gmqtt.Subscription], handler: MessageHandler,
+                 on_proof: ProofHandler | None = None) -> None:
+        self.client = client
+        self.probe_topic = probe_topic(worker)
+        self._subscriptions = [*subscriptions, gmqtt.Subscription(self.probe_topic, qos=1)]
+        self._handler = handler
+        self._on_proof = on_proof
+        self._pending_mid: int | None = None
+        self.subscribed = asyncio.Event()  # the current connection's SUBACK granted all
+        self.connections = 0
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        on_messages(client, self._dispatch)
+
+    def _on_connect(self, client: gmqtt.Client, _flags: int, _rc: int, _props: Any) -> None:
+        self.connections += 1
+        self.subscribed.clear()
+        ours = {s.topic for s in self._subscriptions}
+        # gmqtt keeps every subscribe() in a list; drop ours so reconnects do not grow it.
+        client.subscriptions = [s for s in client.subscriptions if s.topic not in ours]
+        self._pending_mid = client.subscribe(
+            [gmqtt.Subscription(s.topic, qos=s.qos) for s in self._subscriptions])
+        if self.connections > 1:
+            log.warning("broker connection %d: subscriptions sent again", self.connections)
+
+    def _on_subscribe(self, _client: gmqtt.Client, mid: int, granted: Any, _props: Any) -> None:
+        if mid != self._pending_mid:
+            return
+        refused = [s.topic for s, code in zip(self._subscriptions, granted, strict=False)
+                   if code >= 0x80]
+        if refused:
+            log.error("broker refused subscriptions %s", refused)
+            return
+        self.subscribed.set()
+
+    def _on_disconnect(self, _client: gmqtt.Client, _packet: Any, _exc: Any = None) -> None:
+        self.subscribed.clear()
+
+    async def _dispatch(self, topic: str, payload: bytes) -> None:
+        if topic == self.probe_topic:
+            if self._on_proof is not None and self.subscribed.is_set():
+                await self._on_proof()
+            return
+        await self._handler(topic, payload)
+
+    async def open(self, url: str, *, timeout_s: float = 10.0) -> None:
+        """Connect and wait until the broker granted every subscription."""
+        await connect(self.client, url)
+        await asyncio.wait_for(self.subscribed.wait(), timeout_s)
+
+    async def probe_forever(self, stop: asyncio.Event) -> None:
+        """Publish a probe every interval until ``stop``; proofs arrive via ``_dispatch``."""
+        while not stop.is_set():
+            if self.subscribed.is_set():
+                self.client.publish(self.probe_topic, b"", qos=1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), PROBE_INTERVAL_S)

@@ -12,22 +12,21 @@ import contextlib
 import logging
 import os
 import signal
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Final, Literal
 
 import gmqtt
 import uvicorn
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from backend import budget_store, keys
 from backend.api.app import create_app
 from backend.clock_follower import listening_clock
 from backend.counters import Counters
 from backend.desks import CallCentreDesk, PsapDesks
-from backend.mqtt_link import connect, make_client, on_messages, subscribe
+from backend.mqtt_link import LaneLink, MessageHandler, make_client
 from backend.psap_directory import warm_up
+from backend.readiness import Prover
 from backend.relay import EmergencyRelay
 from backend.retention_sweeper import sweep_forever
 from backend.services_lane import ServicesDesk
@@ -56,26 +55,8 @@ log = logging.getLogger(__name__)
 
 Role = Literal["emergency", "bulk", "desks", "services", "api"]
 ROLES: Final[tuple[Role, ...]] = ("emergency", "desks", "services", "bulk", "api")
-READY_HEARTBEAT_S: Final = 5.0
 # Above every lane's in-flight bound, so a burst waits for the broker, not for a socket.
 REDIS_POOL_MAX: Final = 2048
-
-
-async def mark_ready(redis: Redis, role: str, worker_id: str) -> None:
-    """Tell ``/health`` (and ``telematics up``) that a lane is subscribed and consuming now.
-
-    The time lets a launcher tell this start from a previous one whose entry Redis kept;
-    ``keep_ready`` renews it, so a lane that died goes stale within seconds.
-    """
-    await redis.hset(keys.READY, f"{role}-{worker_id}", repr(time.time()))
-
-
-async def keep_ready(redis: Redis, role: str, worker_id: str, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        with contextlib.suppress(RedisError, OSError):
-            await mark_ready(redis, role, worker_id)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), READY_HEARTBEAT_S)
 
 
 def _redis(settings: BackendSettings, db: int) -> Redis:
@@ -102,17 +83,15 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
     relay = EmergencyRelay(oem=StreamWriter(oem, dedup_ttl_s=settings.dedup_ttl_s),
                            psap=StreamWriter(psap, dedup_ttl_s=settings.dedup_ttl_s),
                            publish=publish, counters=counters, meter=meter)
-    on_messages(client, relay.handle)
-    await connect(client, settings.mqtt_url)
-    await subscribe(client, [
+    link = _lane_link(client, settings, oem, role="emergency", handler=relay.handle,
+                      subscriptions=[
         gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, ECALL_FILTER), qos=1),
         gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, VOICE_FILTER), qos=1),
         gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, HV_WARN_FILTER), qos=1),
     ])
-
+    await link.open(settings.mqtt_url)
     log.info("emergency lane subscribed")
-    await _serve_until(stop, client, counters, oem, [oem, psap], role="emergency",
-                       worker_id=settings.worker_id)
+    await _serve_until(stop, link, counters, oem, [oem, psap])
 
 
 async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
@@ -131,11 +110,10 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
         except ProtocolError as exc:
             counters.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
 
-    on_messages(client, handle)
-    await connect(client, settings.mqtt_url)
-    await subscribe(client, [gmqtt.Subscription(shared(BULK_SHARE_GROUP, TELEMETRY_FILTER), qos=0)])
-    await _serve_until(stop, client, counters, oem, [oem], role="bulk",
-                       worker_id=settings.worker_id)
+    link = _lane_link(client, settings, oem, role="bulk", handler=handle, subscriptions=[
+        gmqtt.Subscription(shared(BULK_SHARE_GROUP, TELEMETRY_FILTER), qos=0)])
+    await link.open(settings.mqtt_url)
+    await _serve_until(stop, link, counters, oem, [oem])
 
 
 async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
@@ -149,22 +127,21 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
         client.publish(topic, payload, qos=1)
 
     desk = ServicesDesk(oem, publish=publish, counters=counters)
-    on_messages(client, desk.handle)
-    await connect(client, settings.mqtt_url)
-    await subscribe(client, [
+    link = _lane_link(client, settings, oem, role="services", handler=desk.handle,
+                      subscriptions=[
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, TELESERVICE_FILTER), qos=1),
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, ASSISTANCE_FILTER), qos=1),
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, OTA_EVENT_FILTER), qos=1),
         gmqtt.Subscription(CLOCK_TOPIC, qos=1),  # every services worker follows the clock
     ])
+    await link.open(settings.mqtt_url)
     # The OTA action timeout; safe on every worker: campaign updates run under WATCH.
     # The retention sweeper too: each record is deleted and audited once, whoever sweeps.
     loops = [asyncio.create_task(desk.ota.tick_forever(stop), name="ota-tick"),
              asyncio.create_task(sweep_forever(oem, desk.clock, stop, wake=desk.clock.changed),
                                  name="retention")]
     try:
-        await _serve_until(stop, client, counters, oem, [oem], role="services",
-                           worker_id=settings.worker_id)
+        await _serve_until(stop, link, counters, oem, [oem])
     finally:
         for loop in loops:
             loop.cancel()
@@ -181,15 +158,17 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     consumer = f"desk-{settings.worker_id}"
     clock, clock_link = await listening_clock(settings.mqtt_url,
                                               f"backend-desks-clock-{settings.worker_id}")
+    prover = Prover(oem, role="desks", worker_id=settings.worker_id,
+                    parts=("psap", "callcentre"))
     psap_desks = PsapDesks(psap, consumer=consumer, counters=counters)
     callcentre = CallCentreDesk(oem, StreamWriter(psap, dedup_ttl_s=settings.dedup_ttl_s),
                                 consumer=consumer, counters=counters, time_source=clock)
+    psap_desks.prover, callcentre.prover = prover.part("psap"), prover.part("callcentre")
     flusher = asyncio.create_task(counters.flush_forever(oem), name="counters")
     await psap_desks.setup()
     await callcentre.setup()
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(keep_ready(oem, "desks", settings.worker_id, stop), name="ready")
             group.create_task(psap_desks.run(stop), name="psap-desks")
             group.create_task(callcentre.run(stop), name="callcentre-desk")
     finally:
@@ -219,17 +198,24 @@ class _ApiServer(uvicorn.Server):
         yield
 
 
-async def _serve_until(stop: asyncio.Event, client: gmqtt.Client, counters: Counters,
-                       flush_to: Redis, close: list[Redis], *, role: str,
-                       worker_id: str) -> None:
+def _lane_link(client: gmqtt.Client, settings: BackendSettings, oem: Redis, *, role: str,
+               handler: MessageHandler, subscriptions: list[gmqtt.Subscription]) -> LaneLink:
+    """The lane's broker session, proving itself into ``lanes:ready`` as ``role-worker``."""
+    prover = Prover(oem, role=role, worker_id=settings.worker_id)
+    return LaneLink(client, worker=f"{role}-{settings.worker_id}",
+                    subscriptions=subscriptions, handler=handler, on_proof=prover.prove)
+
+
+async def _serve_until(stop: asyncio.Event, link: LaneLink, counters: Counters,
+                       flush_to: Redis, close: list[Redis]) -> None:
     flusher = asyncio.create_task(counters.flush_forever(flush_to), name="counters")
-    heartbeat = asyncio.create_task(keep_ready(flush_to, role, worker_id, stop), name="ready")
+    probes = asyncio.create_task(link.probe_forever(stop), name="probes")
     try:
         await stop.wait()
     finally:
         flusher.cancel()
-        heartbeat.cancel()
-        await client.disconnect()
+        probes.cancel()
+        await link.client.disconnect()
         with contextlib.suppress(Exception):
             await counters.flush(flush_to)
         for redis in close:

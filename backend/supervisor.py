@@ -1,8 +1,14 @@
-"""Runs every backend role in its own process and restarts one that dies.
+"""Runs every backend role in its own process and restarts one that dies, hangs or goes deaf.
 
 Process isolation is what keeps the eCall lane fast under bulk load on a small machine,
 and a restarted emergency worker resumes its persistent MQTT session, so QoS 1 eCalls
 that arrived while it was down are delivered to it then.
+
+Each worker role gets the write end of a pipe (``TELEMATICS_LIVENESS_FD``) and writes a
+byte whenever it has proved itself (``backend.readiness``): its probe came back through
+the broker, or its desk loop went round. A role silent for ``WATCHDOG_STALE_S`` (after
+``WATCHDOG_GRACE_S`` from its start) is killed with SIGKILL and started again; that
+covers a process that is stopped, stuck, or connected but deaf.
 """
 
 from __future__ import annotations
@@ -13,15 +19,23 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from backend.readiness import LIVENESS_FD_ENV
 from backend.roles import ROLES, Role
 from backend.settings import BackendSettings
 
 log = logging.getLogger(__name__)
 RESTART_DELAY_S: Final = 0.5
 STOP_GRACE_S: Final = 5.0
+# Workers prove themselves about once a second; a start (codec and geocoder warm-up,
+# broker and Redis connections) takes a few seconds, longer on a loaded machine.
+WATCHDOG_STALE_S: Final = 8.0
+WATCHDOG_GRACE_S: Final = 20.0
+WATCHDOG_TICK_S: Final = 0.5
+WATCHED: Final[frozenset[Role]] = frozenset({"emergency", "desks", "services", "bulk"})
 
 
 def role_environment(settings: BackendSettings, base: Mapping[str, str]) -> dict[str, str]:
@@ -41,13 +55,81 @@ class Supervisor:
         self._env = role_environment(settings, environ if environ is not None else os.environ)
         self._procs: dict[Role, asyncio.subprocess.Process] = {}
         self.restarts: dict[Role, int] = dict.fromkeys(self._roles, 0)
+        self.watchdog_kills: dict[Role, int] = dict.fromkeys(self._roles, 0)
+        self._started: dict[Role, float] = {}
+        self._last_alive: dict[Role, float] = {}
+        self._pipes: dict[Role, int] = {}
 
     async def _spawn(self, role: Role) -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "backend", role,
-                                                    env=self._env)
+        if role not in WATCHED:
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "backend", role,
+                                                        env=self._env)
+        else:
+            self._close_pipe(role)
+            read_end, write_end = os.pipe()
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "backend", role, pass_fds=(write_end,),
+                    env={**self._env, LIVENESS_FD_ENV: str(write_end)})
+            finally:
+                os.close(write_end)
+            os.set_blocking(read_end, False)
+            self._pipes[role] = read_end
+            asyncio.get_running_loop().add_reader(read_end, self._hear, role, read_end)
         self._procs[role] = proc
+        self._started[role] = time.monotonic()
         log.info("started %s (pid %d)", role, proc.pid)
         return proc
+
+    def _hear(self, role: Role, fd: int) -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._last_alive[role] = time.monotonic()
+        else:  # the worker is gone; its successor gets a new pipe
+            self._close_pipe(role)
+
+    def _close_pipe(self, role: Role) -> None:
+        fd = self._pipes.pop(role, None)
+        if fd is not None:
+            with contextlib.suppress(ValueError, RuntimeError):
+                asyncio.get_running_loop().remove_reader(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def silent_roles(self, now: float) -> list[Role]:
+        """Watched roles past their start grace with no proof for ``WATCHDOG_STALE_S``."""
+        silent: list[Role] = []
+        for role, started in self._started.items():
+            if role not in WATCHED or now - started < WATCHDOG_GRACE_S:
+                continue
+            last = max(self._last_alive.get(role, started), started + WATCHDOG_GRACE_S
+                       - WATCHDOG_STALE_S)
+            if now - last > WATCHDOG_STALE_S:
+                silent.append(role)
+        return silent
+
+    async def _watchdog(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), WATCHDOG_TICK_S)
+            if stop.is_set():
+                return
+            for role in self.silent_roles(time.monotonic()):
+                proc = self._procs.get(role)
+                if proc is None or proc.returncode is not None:
+                    continue
+                self.watchdog_kills[role] += 1
+                log.error("%s (pid %d) has not proved itself for %.0f s (hung, stopped or "
+                          "deaf to the broker); killing it to restart it", role, proc.pid,
+                          WATCHDOG_STALE_S)
+                self._started[role] = time.monotonic()  # no second kill before the restart
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
 
     async def _watch(self, role: Role, stop: asyncio.Event) -> None:
         proc = await self._spawn(role)
@@ -63,6 +145,7 @@ class Supervisor:
     async def run(self, stop: asyncio.Event) -> None:
         watchers = [asyncio.create_task(self._watch(r, stop), name=f"watch-{r}")
                     for r in self._roles]
+        watchers.append(asyncio.create_task(self._watchdog(stop), name="watchdog"))
         await stop.wait()
         for proc in self._procs.values():
             with contextlib.suppress(ProcessLookupError):
@@ -77,6 +160,8 @@ class Supervisor:
         for watcher in watchers:
             watcher.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
+        for role in list(self._pipes):
+            self._close_pipe(role)
 
     def pid_of(self, role: Role) -> int | None:
         proc = self._procs.get(role)

@@ -32,6 +32,9 @@ OTA_EVENT_FILTER = f"tcu/{VERSION}/+/ota/event"  # OTA state changes ride the se
 # Virtual time of a scenario, announced retained so a backend that starts late still
 # hears it (``protocols.clock.ClockState``); production never publishes it.
 CLOCK_TOPIC = f"sim/{VERSION}/clock"
+# A backend worker's own probe: it publishes here and hears it back through its own
+# session, which proves the broker path of that worker (``backend.readiness``).
+PROBE_PREFIX = f"backend/{VERSION}/probe/"
 
 _VIN_CHARS = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
 
@@ -39,6 +42,14 @@ _VIN_CHARS = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
 def shared(group: str, topic_filter: str) -> str:
     """MQTT v5 shared subscription of ``topic_filter`` for ``group``."""
     return f"$share/{group}/{topic_filter}"
+
+
+def probe_topic(worker: str) -> str:
+    """The probe topic of one backend worker, e.g. ``backend/v1/probe/emergency-1``."""
+    if not worker or "/" in worker or "+" in worker or "#" in worker:
+        raise TopicError(f"invalid worker name {worker!r}", field="worker",
+                         rule="non-empty, no / + #")
+    return f"{PROBE_PREFIX}{worker}"
 
 
 def _check_vin(vin: str) -> str:

@@ -51,20 +51,34 @@ class TcuLink:
                 return 0
 
             self._client.on_message = _on_message
+        subscribed = asyncio.Event()
+        if downlink is not None:
+            self._subscribe_on_every_connect(downlink, subscribed)
         host, port = mqtt_address(self._url)
         await self._client.connect(host, port, keepalive=30, version=MQTTv50)
         self._open = True
         if downlink is not None:
-            loop = asyncio.get_running_loop()
-            acked: asyncio.Future[None] = loop.create_future()
+            await asyncio.wait_for(subscribed.wait(), 10)
 
-            def _on_subscribe(*_args: Any) -> None:
-                if not acked.done():
-                    acked.set_result(None)
+    def _subscribe_on_every_connect(self, downlink: str, subscribed: asyncio.Event) -> None:
+        """Subscribe the downlink after each CONNACK, not only the first.
 
-            self._client.on_subscribe = _on_subscribe
-            self._client.subscribe(gmqtt.Subscription(downlink, qos=1))
-            await asyncio.wait_for(acked, 10)
+        A broker that restarts may forget the session's subscriptions while still saying
+        "session present"; a car that trusted it would never hear its acknowledgements
+        again and fall back to a voice call for nothing."""
+        pending: list[int] = []
+
+        def _on_connect(client: gmqtt.Client, *_args: Any) -> None:
+            subscribed.clear()
+            client.subscriptions = [s for s in client.subscriptions if s.topic != downlink]
+            pending[:] = [client.subscribe(gmqtt.Subscription(downlink, qos=1))]
+
+        def _on_subscribe(_client: gmqtt.Client, mid: int, *_args: Any) -> None:
+            if mid in pending:
+                subscribed.set()
+
+        self._client.on_connect = _on_connect
+        self._client.on_subscribe = _on_subscribe
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         self._client.publish(topic, payload, qos=qos, retain=retain)

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import gmqtt
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -19,11 +18,9 @@ from backend.api.routes import router
 from backend.api.service_partner_routes import router as partner_router
 from backend.api.service_routes import assistance, vehicles
 from backend.api.traffic_routes import router as traffic_router
-from backend.clock_follower import BackendClock
+from backend.clock_follower import listening_clock
 from backend.incidents import DeskStores
-from backend.mqtt_link import connect, make_client, on_messages, subscribe
 from backend.settings import BackendSettings
-from protocols.topics import CLOCK_TOPIC
 
 
 def create_app(settings: BackendSettings) -> FastAPI:
@@ -31,15 +28,8 @@ def create_app(settings: BackendSettings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, ApiState]]:
         oem = Redis.from_url(settings.redis_url, db=settings.oem_db)
         psap = Redis.from_url(settings.redis_url, db=settings.psap_db)
-        client = make_client(f"backend-api-{uuid.uuid4().hex[:8]}", persistent=False)
-        clock = BackendClock()
-
-        async def hear(_topic: str, payload: bytes) -> None:
-            clock.hear(payload)
-
-        on_messages(client, hear)
-        await connect(client, settings.mqtt_url)
-        await subscribe(client, [gmqtt.Subscription(CLOCK_TOPIC, qos=1)])
+        clock, client = await listening_clock(settings.mqtt_url,
+                                              f"backend-api-{uuid.uuid4().hex[:8]}")
 
         def publish(topic: str, payload: bytes) -> None:
             client.publish(topic, payload, qos=1)

@@ -7,6 +7,7 @@ only its own, and ``/desks`` lists only the desks the caller works at.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import cast
 
@@ -21,6 +22,7 @@ from backend.api.deps import StateDep
 from backend.api.schemas import DesksPublic, HealthPublic, IncidentsPublic, MsdRequestPublic
 from backend.errors import DeskError
 from backend.incidents import all_desks, list_incidents, read_incident, vin_of
+from backend.readiness import REQUIRED_LANES, lane_states, lanes_ready
 from protocols.envelope import MsdRequest, pack
 from protocols.errors import TopicError
 from protocols.topics import msd_request_topic
@@ -28,23 +30,26 @@ from protocols.topics import msd_request_topic
 router = APIRouter()
 
 
-# A lane counts as live while its heartbeat (every 5 s) is younger than this.
-LANE_STALE_S = 15.0
-REQUIRED_LANES = ("emergency", "desks", "services")
-
-
-def lanes_ready(lanes: dict[str, float], *, now: float) -> bool:
-    """Every lane that safety and service calls need has a live heartbeat."""
-    return all(any(name.startswith(f"{lane}-") and now - at <= LANE_STALE_S
-                   for name, at in lanes.items()) for lane in REQUIRED_LANES)
+# /ready answers within this even when Redis hangs (a paused or overloaded Redis is red).
+READY_REDIS_TIMEOUT_S = 1.0
 
 
 @router.get("/ready")
 async def read_ready(state: StateDep) -> JSONResponse:
-    """200 once the lanes are live, else 503: what an orchestrator waits for."""
-    health = await read_health(state)
-    return JSONResponse({"ready": health.ready, "lanes": health.lanes},
-                        status_code=200 if health.ready else 503)
+    """200 while every required lane has proved its broker and Redis path within
+    ``backend.readiness.LANE_STALE_S``, else 503: what an orchestrator waits for.
+    Shows one boolean per lane, nothing else."""
+    try:
+        raw = cast(dict[bytes, bytes], await asyncio.wait_for(
+            state.oem.hgetall(keys.READY), READY_REDIS_TIMEOUT_S))
+        lanes = {k.decode(): float(v) for k, v in raw.items()}
+    except (RedisError, OSError, TimeoutError):
+        return JSONResponse({"ready": False, "redis": False,
+                             "lanes": dict.fromkeys(REQUIRED_LANES, False)}, status_code=503)
+    states = lane_states(lanes, now=time.time())
+    ready = all(states.values())
+    return JSONResponse({"ready": ready, "redis": True, "lanes": states},
+                        status_code=200 if ready else 503)
 
 
 @router.get("/health", response_model=HealthPublic)

@@ -108,14 +108,3 @@ async def test_api_vehicle_profile_keeps_partner_changes(
     assert (await client.get(f"/vehicles/{vin}/profile", headers=OPERATOR)).json()[
         "preferred_partner"] == "sp-be-bru"
     assert (await client.get("/assistance/cases/none", headers=OPERATOR)).status_code == 404
-
-
-def test_api_lanes_ready_needs_a_live_heartbeat_of_each_lane() -> None:
-    """Ready means emergency, desks and services lanes all beat within 15 s."""
-    from backend.api.routes import lanes_ready
-
-    now = 1_000.0
-    live = {"emergency-1": now - 2, "desks-1": now - 2, "services-1": now - 14}
-    assert lanes_ready(live, now=now)
-    assert not lanes_ready({**live, "services-1": now - 16}, now=now)
-    assert not lanes_ready({"emergency-1": now, "desks-1": now}, now=now)
