@@ -1,8 +1,17 @@
 """The backend's worker roles, each meant to run in its own process.
 
-The emergency lane has a process, a broker connection and a share group of its own
-(``$share/emergency/...``), so bulk traffic can never queue ahead of an eCall on the
-same event loop; measured here, sharing one loop turned a 6 ms p99 into 69 ms.
+The emergency lane has a process and a broker connection of its own, so bulk traffic
+can never queue ahead of an eCall on the same event loop; measured here, sharing one
+loop turned a 6 ms p99 into 69 ms.
+
+The emergency and services lanes subscribe with plain (not ``$share``) subscriptions
+in persistent sessions: Mosquitto keeps those across its own restart and queues what
+arrives before the lane is back, while it forgets ``$share`` subscriptions and drops
+what cars publish in that window (measured: every eCall sent between the broker's
+restart and the lane's return was acknowledged by the broker and lost). Several
+workers of one lane therefore each hear every message, active-active: the hand-off
+de-duplicates in the same Redis step, so the first one wins and both acknowledge.
+Bulk telemetry (QoS 0, losable) keeps its share group for load balancing.
 """
 
 from __future__ import annotations
@@ -40,10 +49,8 @@ from protocols.topics import (
     BULK_SHARE_GROUP,
     CLOCK_TOPIC,
     ECALL_FILTER,
-    EMERGENCY_SHARE_GROUP,
     HV_WARN_FILTER,
     OTA_EVENT_FILTER,
-    SERVICES_SHARE_GROUP,
     TELEMETRY_FILTER,
     TELESERVICE_FILTER,
     VOICE_FILTER,
@@ -85,9 +92,9 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
                            publish=publish, counters=counters, meter=meter)
     link = _lane_link(client, settings, oem, role="emergency", handler=relay.handle,
                       subscriptions=[
-        gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, ECALL_FILTER), qos=1),
-        gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, VOICE_FILTER), qos=1),
-        gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, HV_WARN_FILTER), qos=1),
+        gmqtt.Subscription(ECALL_FILTER, qos=1),
+        gmqtt.Subscription(VOICE_FILTER, qos=1),
+        gmqtt.Subscription(HV_WARN_FILTER, qos=1),
     ])
     await link.open(settings.mqtt_url)
     log.info("emergency lane subscribed")
@@ -129,9 +136,9 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
     desk = ServicesDesk(oem, publish=publish, counters=counters)
     link = _lane_link(client, settings, oem, role="services", handler=desk.handle,
                       subscriptions=[
-        gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, TELESERVICE_FILTER), qos=1),
-        gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, ASSISTANCE_FILTER), qos=1),
-        gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, OTA_EVENT_FILTER), qos=1),
+        gmqtt.Subscription(TELESERVICE_FILTER, qos=1),
+        gmqtt.Subscription(ASSISTANCE_FILTER, qos=1),
+        gmqtt.Subscription(OTA_EVENT_FILTER, qos=1),
         gmqtt.Subscription(CLOCK_TOPIC, qos=1),  # every services worker follows the clock
     ])
     await link.open(settings.mqtt_url)

@@ -49,7 +49,10 @@ class Supervisor:
     """Starts the roles as ``python -m backend ROLE`` and keeps them running until stopped."""
 
     def __init__(self, settings: BackendSettings, *, roles: Sequence[Role] = ROLES,
-                 environ: Mapping[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None,
+                 stale_s: float = WATCHDOG_STALE_S, grace_s: float = WATCHDOG_GRACE_S) -> None:
+        self._stale_s = stale_s
+        self._grace_s = grace_s
         self._settings = settings
         self._roles = list(roles)
         self._env = role_environment(settings, environ if environ is not None else os.environ)
@@ -102,14 +105,14 @@ class Supervisor:
                 os.close(fd)
 
     def silent_roles(self, now: float) -> list[Role]:
-        """Watched roles past their start grace with no proof for ``WATCHDOG_STALE_S``."""
+        """Watched roles past their start grace with no proof for ``stale_s``."""
         silent: list[Role] = []
         for role, started in self._started.items():
-            if role not in WATCHED or now - started < WATCHDOG_GRACE_S:
+            if role not in WATCHED or now - started < self._grace_s:
                 continue
-            last = max(self._last_alive.get(role, started), started + WATCHDOG_GRACE_S
-                       - WATCHDOG_STALE_S)
-            if now - last > WATCHDOG_STALE_S:
+            last = max(self._last_alive.get(role, started), started + self._grace_s
+                       - self._stale_s)
+            if now - last > self._stale_s:
                 silent.append(role)
         return silent
 
@@ -126,7 +129,7 @@ class Supervisor:
                 self.watchdog_kills[role] += 1
                 log.error("%s (pid %d) has not proved itself for %.0f s (hung, stopped or "
                           "deaf to the broker); killing it to restart it", role, proc.pid,
-                          WATCHDOG_STALE_S)
+                          self._stale_s)
                 self._started[role] = time.monotonic()  # no second kill before the restart
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()

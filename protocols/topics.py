@@ -18,13 +18,12 @@ VERSION = "v1"
 EcallVariant = Literal["intelligent", "legal"]
 ECALL_VARIANTS: tuple[EcallVariant, ...] = ("intelligent", "legal")
 
-# Subscriptions of the backend. The emergency lane has its own share group.
-EMERGENCY_SHARE_GROUP = "emergency"
+# Subscriptions of the backend. The emergency and services lanes subscribe plainly
+# (``backend.roles`` says why); bulk telemetry is spread over a share group.
 BULK_SHARE_GROUP = "bulk"
 ECALL_FILTER = f"tcu/{VERSION}/+/ecall/+"
 VOICE_FILTER = f"psap/{VERSION}/+/voice"
 HV_WARN_FILTER = f"tcu/{VERSION}/+/hv-warn"  # a safety call: it rides the emergency lane
-SERVICES_SHARE_GROUP = "services"
 TELESERVICE_FILTER = f"tcu/{VERSION}/+/teleservice/+"
 ASSISTANCE_FILTER = f"tcu/{VERSION}/+/assistance"
 TELEMETRY_FILTER = f"tcu/{VERSION}/+/telemetry"

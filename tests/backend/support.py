@@ -89,11 +89,18 @@ class Lanes:
 class Car:
     """A bare MQTT car for backend tests: publishes eCalls and collects acknowledgements."""
 
-    def __init__(self, mqtt_url: str, vin: str) -> None:
+    def __init__(self, mqtt_url: str, vin: str, *, persistent: bool = False) -> None:
         self.url = mqtt_url
         self.vin = vin
         self.acks: asyncio.Queue[EcallAck] = asyncio.Queue()
-        self.client = gmqtt.Client(f"test-car-{vin}-{uuid.uuid4().hex[:4]}")
+        # A persistent car keeps its session (and its unacknowledged eCalls) across a broker
+        # restart and reconnects at once, as a TCU does; it subscribes on every CONNACK.
+        options: dict[str, object] = (
+            {"clean_session": False, "session_expiry_interval": 3600} if persistent else {})
+        self.client = gmqtt.Client(f"test-car-{vin}-{uuid.uuid4().hex[:4]}", **options)
+        self.client.set_config({"reconnect_retries": -1, "reconnect_delay": 0.2})
+        self.client.on_connect = lambda client, *_a: client.subscribe(
+            gmqtt.Subscription(ecall_ack_topic(vin), qos=1))
 
         def on_message(_c: object, _t: str, payload: bytes, _q: int, _p: object) -> int:
             message = unpack(payload)
@@ -108,7 +115,6 @@ class Car:
         subscribed = asyncio.get_running_loop().create_future()
         self.client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
         await self.client.connect(host, port, version=MQTTv50)
-        self.client.subscribe(gmqtt.Subscription(ecall_ack_topic(self.vin), qos=1))
         await asyncio.wait_for(subscribed, 5)
         return self
 
