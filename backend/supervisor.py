@@ -45,6 +45,19 @@ def role_environment(settings: BackendSettings, base: Mapping[str, str]) -> dict
     return env
 
 
+def silent_roles(started: Mapping[Role, float], last_alive: Mapping[Role, float], *,
+                 now: float, stale_s: float, grace_s: float) -> list[Role]:
+    """Watched roles past their start grace with no proof for ``stale_s`` (pure)."""
+    silent: list[Role] = []
+    for role, at in started.items():
+        if role not in WATCHED or now - at < grace_s:
+            continue
+        last = max(last_alive.get(role, at), at + grace_s - stale_s)
+        if now - last > stale_s:
+            silent.append(role)
+    return silent
+
+
 class Supervisor:
     """Starts the roles as ``python -m backend ROLE`` and keeps them running until stopped."""
 
@@ -104,25 +117,14 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def silent_roles(self, now: float) -> list[Role]:
-        """Watched roles past their start grace with no proof for ``stale_s``."""
-        silent: list[Role] = []
-        for role, started in self._started.items():
-            if role not in WATCHED or now - started < self._grace_s:
-                continue
-            last = max(self._last_alive.get(role, started), started + self._grace_s
-                       - self._stale_s)
-            if now - last > self._stale_s:
-                silent.append(role)
-        return silent
-
     async def _watchdog(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), WATCHDOG_TICK_S)
             if stop.is_set():
                 return
-            for role in self.silent_roles(time.monotonic()):
+            for role in silent_roles(self._started, self._last_alive, now=time.monotonic(),
+                                     stale_s=self._stale_s, grace_s=self._grace_s):
                 proc = self._procs.get(role)
                 if proc is None or proc.returncode is not None:
                     continue
