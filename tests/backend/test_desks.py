@@ -1,0 +1,105 @@
+"""Desks apply a stream entry once: a second read of it changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import cast
+
+import pytest
+from redis.asyncio import Redis
+
+from backend import keys
+from backend.counters import Counters
+from backend.desks import CallCentreDesk, PsapDesks, Transmission, already_applied
+from backend.relay import ecall_fields, psap_for
+from backend.streams import StreamWriter
+from protocols.envelope import EcallMessage
+from protocols.msd.codec import encode_msd
+from tests.backend.support import make_msd, new_vin
+
+DB = 12  # this module's own database: the tests read whole streams
+
+
+def _sent(*, entry: str = "1-0", kind: str = "ecall", msg_id: int = 1) -> Transmission:
+    return {"msg_id": msg_id, "sent_ns": 0, "received_ns": 0, "latency_ms": 0.0, "kind": kind,
+            "entry": entry}
+
+
+def test_already_applied_by_entry_or_by_kind_and_message_id() -> None:
+    """The same entry, or the same kind and messageIdentifier, counts as applied."""
+    history = [dict(_sent(entry="5-0", kind="ecall", msg_id=1))]
+    assert already_applied(history, _sent(entry="5-0", kind="ecall", msg_id=9))
+    assert already_applied(history, _sent(entry="6-0", kind="ecall", msg_id=1))
+    assert not already_applied(history, _sent(entry="6-0", kind="ecall", msg_id=2))
+    # A Legal eCall and the call centre's hand-over of the same incident are two channels.
+    assert not already_applied(history, _sent(entry="7-0", kind="handover", msg_id=1))
+
+
+def test_already_applied_reads_records_written_before_kinds_were_kept() -> None:
+    """An older transmission without kind or entry still blocks its messageIdentifier."""
+    assert already_applied([{"msg_id": 1, "sent_ns": 0}], _sent(entry="9-0", msg_id=1))
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, db=DB)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+def _entry(variant: str, incident: str, *, msg_id: int = 1) -> dict[bytes, bytes]:
+    vin = new_vin()
+    msd = make_msd(vin, msg_id=msg_id)
+    message = EcallMessage(variant, vin, incident, msg_id, encode_msd(msd),  # type: ignore[arg-type]
+                           time.time_ns(), "BE")
+    fields = ecall_fields(message, psap_for(msd, "BE"), time.time_ns())
+    return {k.encode(): v if isinstance(v, bytes) else str(v).encode() for k, v in fields.items()}
+
+
+async def test_desks_psap_record_applies_an_entry_once(redis: Redis) -> None:
+    """Reading the same entry twice, or its copy under another id, leaves one transmission;
+    the next messageIdentifier is a real update."""
+    desks = PsapDesks(redis, consumer="c", counters=Counters(), desk_names=["psap-BE"])
+    incident = f"p-{uuid.uuid4().hex[:8]}"
+    stream = keys.psap_stream("psap-BE")
+    for entry_id in (b"1-0", b"1-0", b"2-0"):
+        await desks.record(stream, entry_id, _entry("legal", incident), time.time_ns())
+    record = await redis.hgetall(keys.psap_incident_key(incident))
+    assert [t["msg_id"] for t in json.loads(record[b"transmissions"])] == [1]
+    assert record[b"updates"] == b"0"
+    await desks.record(stream, b"3-0", _entry("legal", incident, msg_id=2), time.time_ns())
+    record = await redis.hgetall(keys.psap_incident_key(incident))
+    assert [t["msg_id"] for t in json.loads(record[b"transmissions"])] == [1, 2]
+
+
+async def test_desks_psap_record_concurrent_copies_apply_once(redis: Redis) -> None:
+    """Two desks recording the same entry at the same moment leave one transmission."""
+    desks = [PsapDesks(redis, consumer=f"c{i}", counters=Counters(), desk_names=["psap-BE"])
+             for i in range(2)]
+    incident = f"q-{uuid.uuid4().hex[:8]}"
+    fields = _entry("legal", incident)
+    await asyncio.gather(*(d.record(keys.psap_stream("psap-BE"), b"1-0", fields, time.time_ns())
+                           for d in desks for _ in range(5)))
+    raw = await redis.hget(keys.psap_incident_key(incident), "transmissions")
+    assert raw is not None and len(json.loads(raw)) == 1
+
+
+async def test_desks_callcentre_applies_once_and_hands_over_once(redis: Redis) -> None:
+    """An Intelligent eCall read twice (Redis restarted before the XACK) opens one case
+    with one transmission, and the PSAP stream holds one hand-over."""
+    desk = CallCentreDesk(redis, StreamWriter(redis, dedup_ttl_s=60), consumer="c",
+                          counters=Counters())
+    incident = f"i-{uuid.uuid4().hex[:8]}"
+    fields = _entry("intelligent", incident)
+    for entry_id in (b"1-0", b"1-0"):
+        await desk.record(keys.CALLCENTRE_STREAM, entry_id, fields, time.time_ns())
+    raw = await redis.hget(keys.case_key(incident), "transmissions")
+    assert raw is not None and [t["msg_id"] for t in json.loads(raw)] == [1]
+    handovers = cast(list[tuple[bytes, dict[bytes, bytes]]],
+                     await redis.xrange(keys.psap_stream("psap-BE")))
+    assert [f[b"incident"] for _, f in handovers] == [incident.encode()]
