@@ -44,17 +44,19 @@ class BackendClock:
         return adopted
 
 
-async def listening_clock(mqtt_url: str, client_id: str) -> tuple[BackendClock, gmqtt.Client]:
-    """A clock with its own MQTT session that hears the announcements (the retained one
-    first); for a role that has no other reason to talk to the broker. It subscribes
-    again after every reconnection, as the lanes do."""
+async def listening_clock(mqtt_url: str, client_id: str, *,
+                          follow: bool) -> tuple[BackendClock, gmqtt.Client]:
+    """A clock and its own MQTT session. With ``follow`` (scenario mode) it hears the
+    announcements, the retained one first, and subscribes again after every
+    reconnection as the lanes do; without it the clock tells real time and nothing a
+    client publishes on the clock topic can move it."""
     clock = BackendClock()
     client = make_client(client_id, persistent=False)
 
     async def hear(_topic: str, payload: bytes) -> None:
         clock.hear(payload)
 
-    link = LaneLink(client, worker=client_id, handler=hear,
-                    subscriptions=[gmqtt.Subscription(CLOCK_TOPIC, qos=1)])
+    subscriptions = [gmqtt.Subscription(CLOCK_TOPIC, qos=1)] if follow else []
+    link = LaneLink(client, worker=client_id, handler=hear, subscriptions=subscriptions)
     await link.open(mqtt_url)
     return clock, client

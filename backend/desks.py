@@ -36,7 +36,7 @@ from backend.retention_tags import tag_record
 from backend.streams import StreamWriter, ensure_group
 from protocols.clock import Clock as TimeSource
 from protocols.clock import RealClock
-from protocols.errors import ProtocolError
+from protocols.errors import EnvelopeError, ProtocolError
 from protocols.hv import unpack_hv_call
 from protocols.msd.codec import decode_msd
 from protocols.msd.jsonform import msd_to_json
@@ -106,6 +106,14 @@ def already_applied(history: Sequence[Mapping[str, object]], sent: Transmission)
 
 def _history(raw: bytes | str | None) -> list[dict[str, object]]:
     return cast(list[dict[str, object]], json.loads(raw)) if raw else []
+
+
+def _check_owner(owner: bytes | str | None, vin: str, incident: str) -> None:
+    """An incident belongs to the car that opened it: another VIN reusing its id is
+    refused (parked and counted), never merged into it or allowed to move it."""
+    if owner and vin and (owner.decode() if isinstance(owner, bytes) else owner) != vin:
+        raise EnvelopeError(f"incident {incident} was opened by another vehicle", field="vin",
+                            rule="== the vehicle that opened the incident")
 
 
 class Proof(Protocol):
@@ -267,20 +275,28 @@ class PsapDesks(DeskConsumer):
         sent = transmission(fields, received_ns, entry_id)
         msd = fields.get(b"msd")
         # Decoded before the transaction: a malformed MSD is parked, never half-written.
-        msd_json = json.dumps(msd_to_json(decode_msd(msd))) if msd else None
+        decoded = decode_msd(msd) if msd else None
+        msd_json = json.dumps(msd_to_json(decoded)) if decoded is not None else None
         extras = fields.get(b"extras")
-        extras_json = json.dumps(msgpack.unpackb(extras)) if extras else None
+        extras_data = msgpack.unpackb(extras) if extras else None
+        extras_json = json.dumps(extras_data) if extras is not None else None
+        vin = decoded.vin if decoded is not None else (
+            str(extras_data.get("vin", "")) if isinstance(extras_data, dict) else "")
 
         async def write(pipe: Pipeline) -> bool:
-            existing = await pipe.hget(key, "transmissions")
+            existing, owner = await pipe.hmget(key, ["transmissions", "vin"])
+            _check_owner(owner, vin, incident)
             history = _history(existing)
             if already_applied(history, sent):
                 return False
             pipe.multi()  # type: ignore[no-untyped-call]
-            pipe.hset(key, mapping=self._psap_record(
+            record = self._psap_record(
                 fields, desk=desk, incident=incident, kind=kind, sent=sent,
                 history=[*history, sent], first=not existing, msd_json=msd_json,
-                extras_json=extras_json))
+                extras_json=extras_json)
+            if vin:
+                record["vin"] = vin
+            pipe.hset(key, mapping=record)
             pipe.zadd(keys.psap_index(desk), {incident: received_ns}, nx=True)
             await pipe.execute()
             return True
@@ -345,7 +361,8 @@ class CallCentreDesk(DeskConsumer):
         vin = _text(fields, "vin")
 
         async def write(pipe: Pipeline) -> bool:
-            existing = await pipe.hget(key, "transmissions")
+            existing, owner = await pipe.hmget(key, ["transmissions", "vin"])
+            _check_owner(owner, vin, incident)
             history = _history(existing)
             if already_applied(history, sent):
                 return False
@@ -390,9 +407,8 @@ class CallCentreDesk(DeskConsumer):
         if extras:
             handover["extras"] = extras
         psap_desk = _text(fields, "psap")
-        await self._psap.append_once(keys.psap_stream(psap_desk),
-                                     keys.psap_dedup_key(f"cc-{incident}", int(sent["msg_id"])),
-                                     handover)
+        dedup = keys.psap_dedup_key(vin, f"cc-{incident}", int(sent["msg_id"]))
+        await self._psap.append_once(keys.psap_stream(psap_desk), dedup, handover)
         if applied:
             self._counters.bump("metrics:desks", "callcentre:case")
 
@@ -430,7 +446,8 @@ class CallCentreDesk(DeskConsumer):
         # One warn call is one case: a second delivery of the entry changes nothing.
         applied = await create_once(self._redis, key, write)
         await self._psap.append_once(
-            keys.psap_stream(handover.desk), keys.psap_dedup_key(f"cc-{call.incident}", 1),
+            keys.psap_stream(handover.desk),
+            keys.psap_dedup_key(call.vin, f"cc-{call.incident}", 1),
             {"kind": "handover", "variant": "hv_warn", "incident": call.incident, "msg_id": 1,
              "sent_ns": call.sent_ns, "psap_reason": handover.psap_reason,
              "extras": msgpack.packb(details)})

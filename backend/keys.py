@@ -32,16 +32,18 @@ def extended_key(incident: str) -> str:
     return f"cc:case:{incident}:extended"
 
 
-def oem_dedup_key(incident: str, msg_id: int) -> str:
-    return f"cc:seen:{incident}:{msg_id}"
+def oem_dedup_key(vin: str, incident: str, msg_id: int) -> str:
+    """Bound to the sending car: another VIN reusing an incident id is another message."""
+    return f"cc:seen:{vin}:{incident}:{msg_id}"
 
 
 def psap_stream(desk: str) -> str:
     return f"{PSAP_STREAM_PREFIX}{desk}"
 
 
-def psap_dedup_key(incident: str, msg_id: int) -> str:
-    return f"psap:seen:{incident}:{msg_id}"
+def psap_dedup_key(vin: str, incident: str, msg_id: int) -> str:
+    """Bound to the sending car (``vin`` is empty for a voice call, which carries none)."""
+    return f"psap:seen:{vin or 'voice'}:{incident}:{msg_id}"
 
 
 def psap_incident_key(incident: str) -> str:

@@ -99,7 +99,10 @@ class LaneLink:
                  on_proof: ProofHandler | None = None) -> None:
         self.client = client
         self.probe_topic = probe_topic(worker)
-        self._subscriptions = [*subscriptions, gmqtt.Subscription(self.probe_topic, qos=1)]
+        # QoS 0: a probe must not wait behind the lane's Receive Maximum window, which a
+        # Redis outage fills with unacknowledged messages; the supervisor would then kill a
+        # worker that is only waiting. Readiness still goes red: the proof needs Redis.
+        self._subscriptions = [*subscriptions, gmqtt.Subscription(self.probe_topic, qos=0)]
         self._handler = handler
         self._on_proof = on_proof
         self._pending_mid: int | None = None
@@ -150,6 +153,6 @@ class LaneLink:
         """Publish a probe every interval until ``stop``; proofs arrive via ``_dispatch``."""
         while not stop.is_set():
             if self.subscribed.is_set():
-                self.client.publish(self.probe_topic, b"", qos=1)
+                self.client.publish(self.probe_topic, b"", qos=0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), PROBE_INTERVAL_S)

@@ -31,8 +31,9 @@ from backend import keys
 log = logging.getLogger(__name__)
 
 # A lane counts as ready while its last proof is younger than this. Probes go every
-# second (``mqtt_link.PROBE_INTERVAL_S``), so a deaf lane turns red within 5 s.
-LANE_STALE_S: Final = 5.0
+# second (``mqtt_link.PROBE_INTERVAL_S``), desk loops prove about twice a second: a deaf
+# or stalled lane turns red within 3 s, after two missed proofs.
+LANE_STALE_S: Final = 3.0
 # The lanes safety and service calls need; bulk telemetry may lag without harm.
 REQUIRED_LANES: Final = ("emergency", "desks", "services")
 LIVENESS_FD_ENV: Final = "TELEMATICS_LIVENESS_FD"

@@ -69,10 +69,11 @@ def ecall_hop(message: EcallMessage, choice: PsapChoice) -> Hop:
     """Pure routing: Intelligent → call centre; Legal → the responsible PSAP."""
     if message.variant == "intelligent":
         return Hop("oem", keys.CALLCENTRE_STREAM,
-                   keys.oem_dedup_key(message.incident, message.msg_id), CALLCENTRE_DESK)
+                   keys.oem_dedup_key(message.vin, message.incident, message.msg_id),
+                   CALLCENTRE_DESK)
     desk = choice.psap.desk
     return Hop("psap", keys.psap_stream(desk),
-               keys.psap_dedup_key(message.incident, message.msg_id), desk)
+               keys.psap_dedup_key(message.vin, message.incident, message.msg_id), desk)
 
 
 Fields = dict[str, bytes | str | int]
@@ -191,7 +192,7 @@ class EmergencyRelay:
         if call.vin != vin:
             raise EnvelopeError("warn call VIN differs from its topic", field="vin",
                                 rule="record vin == topic vin")
-        hop = Hop("oem", keys.CALLCENTRE_STREAM, keys.oem_dedup_key(call.incident, 0),
+        hop = Hop("oem", keys.CALLCENTRE_STREAM, keys.oem_dedup_key(call.vin, call.incident, 0),
                   CALLCENTRE_DESK)
         fields: Fields = {"kind": "hv_warn", "variant": "hv_warn", "incident": call.incident,
                           "msg_id": 1, "sent_ns": call.sent_ns, "relay_ns": self._clock_ns(),
@@ -205,7 +206,7 @@ class EmergencyRelay:
     async def _voice(self, country: str, call: VoiceCall) -> None:
         choice = responsible_psap(None, None, network_country=country)
         desk = choice.psap.desk
-        hop = Hop("psap", keys.psap_stream(desk), keys.psap_dedup_key(call.call, 0), desk)
+        hop = Hop("psap", keys.psap_stream(desk), keys.psap_dedup_key("", call.call, 0), desk)
         fields: Fields = {
             "kind": "voice", "incident": call.call, "msg_id": 0,
             "sent_ns": call.sent_ns, "relay_ns": self._clock_ns(), "psap": desk,

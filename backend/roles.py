@@ -139,7 +139,8 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
         gmqtt.Subscription(TELESERVICE_FILTER, qos=1),
         gmqtt.Subscription(ASSISTANCE_FILTER, qos=1),
         gmqtt.Subscription(OTA_EVENT_FILTER, qos=1),
-        gmqtt.Subscription(CLOCK_TOPIC, qos=1),  # every services worker follows the clock
+        # In scenario mode every services worker follows the clock; otherwise none does.
+        *([gmqtt.Subscription(CLOCK_TOPIC, qos=1)] if settings.follow_scenario_clock else []),
     ])
     await link.open(settings.mqtt_url)
     # The OTA action timeout; safe on every worker: campaign updates run under WATCH.
@@ -164,7 +165,8 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     counters = Counters()
     consumer = f"desk-{settings.worker_id}"
     clock, clock_link = await listening_clock(settings.mqtt_url,
-                                              f"backend-desks-clock-{settings.worker_id}")
+                                              f"backend-desks-clock-{settings.worker_id}",
+                                              follow=settings.follow_scenario_clock)
     prover = Prover(oem, role="desks", worker_id=settings.worker_id,
                     parts=("psap", "callcentre"))
     psap_desks = PsapDesks(psap, consumer=consumer, counters=counters)

@@ -31,3 +31,7 @@ class BackendSettings(BaseSettings):
     emergency_inflight_max: int = Field(default=1000, ge=2, le=65535)
     # The same bound for the services lane, whose handlers each make several Redis calls.
     services_inflight_max: int = Field(default=64, ge=2, le=65535)
+    # Scenario mode: follow the virtual clock a scenario runner announces on the clock
+    # topic (``telematics up`` turns it on). Off by default: a deployed backend keeps its
+    # own clock, and no client can move it by publishing a time 400 days ahead.
+    follow_scenario_clock: bool = False

@@ -23,6 +23,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from backend import keys
 from backend.readiness import LIVENESS_FD_ENV
 from backend.roles import ROLES, Role
 from backend.settings import BackendSettings
@@ -136,6 +140,20 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
 
+    async def _forget_proof(self, role: Role) -> None:
+        """A dead worker's last proof must not keep ``/ready`` green while its successor
+        starts: drop it now (best effort; Redis may be the thing that is down)."""
+        if role not in WATCHED:
+            return
+        redis = Redis.from_url(self._settings.redis_url, db=self._settings.oem_db,
+                               socket_timeout=1.0, socket_connect_timeout=1.0)
+        try:
+            await redis.hdel(keys.READY, f"{role}-{self._settings.worker_id}")
+        except (RedisError, OSError) as exc:
+            log.info("could not drop %s's readiness proof (%s)", role, type(exc).__name__)
+        finally:
+            await redis.aclose()
+
     async def _watch(self, role: Role, stop: asyncio.Event) -> None:
         proc = await self._spawn(role)
         while True:
@@ -144,6 +162,7 @@ class Supervisor:
                 return
             self.restarts[role] += 1
             log.error("%s exited with %s; restarting", role, code)
+            await self._forget_proof(role)
             await asyncio.sleep(RESTART_DELAY_S)
             proc = await self._spawn(role)
 

@@ -35,11 +35,16 @@ def run(
     redis_url: RedisOpt = None,
     api_host: Annotated[str | None, typer.Option(help="HTTP API bind address")] = None,
     api_port: Annotated[int | None, typer.Option(help="HTTP API port")] = None,
+    scenario_clock: Annotated[bool | None, typer.Option(
+        "--scenario-clock/--own-clock",
+        help="follow the virtual clock a scenario runner announces (for scenario runs; "
+             "default: $TELEMATICS_FOLLOW_SCENARIO_CLOCK, else the backend's own clock)")] = None,
     debug: bool = False,
 ) -> None:
     """Every role (emergency lane, desks, bulk lane, HTTP API), one process each."""
     configure(debug=debug)
-    settings = settings_from(mqtt_url, redis_url, api_host=api_host, api_port=api_port)
+    settings = settings_from(mqtt_url, redis_url, api_host=api_host, api_port=api_port,
+                             follow_scenario_clock=scenario_clock)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -62,7 +62,9 @@ async def wait_ready(api_url: str, lanes: Sequence[str], *, since: float,
 @contextlib.asynccontextmanager
 async def running_backend(mqtt_url: str, redis_url: str, *,
                           roles: Sequence[Role] = ROLES) -> AsyncIterator[Stack]:
-    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url, api_port=free_port())
+    # A local stack runs scenarios: its backend follows the scenario's virtual clock.
+    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url, api_port=free_port(),
+                               follow_scenario_clock=True)
     supervisor = Supervisor(settings, roles=roles)
     stop = asyncio.Event()
     since = time.time()

@@ -18,6 +18,7 @@ from backend.desks import CallCentreDesk, PsapDesks, Transmission, already_appli
 from backend.relay import ecall_fields, psap_for
 from backend.streams import StreamWriter
 from protocols.envelope import EcallMessage
+from protocols.errors import EnvelopeError
 from protocols.msd.codec import encode_msd
 from tests.backend.support import make_msd, new_vin
 
@@ -52,8 +53,10 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-def _entry(variant: str, incident: str, *, msg_id: int = 1) -> dict[bytes, bytes]:
-    vin = new_vin()
+VIN = new_vin()
+
+
+def _entry(variant: str, incident: str, *, msg_id: int = 1, vin: str = VIN) -> dict[bytes, bytes]:
     msd = make_msd(vin, msg_id=msg_id)
     message = EcallMessage(variant, vin, incident, msg_id, encode_msd(msd),  # type: ignore[arg-type]
                            time.time_ns(), "BE")
@@ -103,3 +106,26 @@ async def test_desks_callcentre_applies_once_and_hands_over_once(redis: Redis) -
     handovers = cast(list[tuple[bytes, dict[bytes, bytes]]],
                      await redis.xrange(keys.psap_stream("psap-BE")))
     assert [f[b"incident"] for _, f in handovers] == [incident.encode()]
+
+
+async def test_desks_psap_record_refuses_another_vehicle_reusing_an_incident(
+        redis: Redis) -> None:
+    """A second car sending the first car's incident id cannot move or merge its record."""
+    desks = PsapDesks(redis, consumer="c", counters=Counters(), desk_names=["psap-BE"])
+    incident = f"v-{uuid.uuid4().hex[:8]}"
+    stream = keys.psap_stream("psap-BE")
+    first = _entry("legal", incident)
+    await desks.record(stream, b"1-0", first, time.time_ns())
+    with pytest.raises(EnvelopeError, match="another vehicle") as refused:
+        await desks.record(stream, b"2-0", _entry("legal", incident, msg_id=2, vin=new_vin()),
+                           time.time_ns())
+    assert refused.value.field == "vin"
+    record = await redis.hgetall(keys.psap_incident_key(incident))
+    assert record[b"vin"] == VIN.encode()
+    assert [t["msg_id"] for t in json.loads(record[b"transmissions"])] == [1]
+
+
+def test_keys_dedup_is_bound_to_the_vehicle() -> None:
+    """The same incident and messageIdentifier from two VINs are two messages."""
+    assert keys.psap_dedup_key("A" * 17, "i", 1) != keys.psap_dedup_key("B" * 17, "i", 1)
+    assert keys.oem_dedup_key("A" * 17, "i", 1) != keys.oem_dedup_key("B" * 17, "i", 1)

@@ -177,7 +177,8 @@ async def forget_services_session(settings: BackendSettings) -> None:
 async def ota_stack(mqtt_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The services role and the API, and an HTTP client of the API."""
     settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url,
-                               worker_id=uuid.uuid4().hex[:8], api_port=free_port())
+                               worker_id=uuid.uuid4().hex[:8], api_port=free_port(),
+                               follow_scenario_clock=True)
     lanes = Lanes(settings)
     lanes.start_role("services", run_services)
     lanes.start_role("api", run_api)

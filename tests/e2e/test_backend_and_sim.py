@@ -27,7 +27,8 @@ async def test_backend_run_and_sim_run_pass_the_default_scenario(
            "TELEMATICS_REDIS_URL": fresh_services.urls.redis_url, "PYTHONPATH": str(ROOT)}
     since = time.time()
     backend = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", "backend", "run", "--api-port", str(port), env=env)
+        sys.executable, "-m", "cli.main", "backend", "run", "--api-port", str(port),
+        "--scenario-clock", env=env)
     api = f"http://127.0.0.1:{port}"
     try:
         await wait_ready(api, ["emergency", "desks", "services", "bulk"], since=since)
