@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Final
 
 from redis.asyncio import Redis
 
@@ -43,6 +44,21 @@ Publish = Callable[[str, bytes], None]
 def map_sent_key(vin: str) -> str:
     """When the workshop map last went down to ``vin`` (§16a data, tagged)."""
     return f"sp:map-sent:{vin}"
+
+
+# A car may send what it held while offline, but not from before the longest retention
+# window the lane applies (13 months), nor from tomorrow: such times would create records
+# due for deletion at once, or never.
+MAX_AGE_S: Final = 400 * 86_400.0
+MAX_AHEAD_S: Final = 86_400.0
+TIME_WINDOW_RULE: Final = "within 400 days before and 1 day after the backend's clock"
+
+
+def check_message_time(at: float, *, now: float) -> None:
+    """Refuse a message whose own time is outside the window around ``now`` (pure)."""
+    if not now - MAX_AGE_S <= at <= now + MAX_AHEAD_S:
+        raise EnvelopeError(f"message time {at!r} is outside the accepted window", field="at",
+                            rule=TIME_WINDOW_RULE)
 
 
 class ServicesDesk:
@@ -93,8 +109,10 @@ class ServicesDesk:
 
     async def _admit(self, service: str, vin: str, size: int, at: float, *,
                      direction: Direction = "up") -> None:
-        """Meter a message against its catalogue budget; over it, it is refused and
-        counted with the bound and the rule it broke (never a safety call: not here)."""
+        """Check the message's time against the backend's clock, then meter it against its
+        catalogue budget; over it, it is refused and counted with the bound and the rule
+        it broke (never a safety call: not here)."""
+        check_message_time(at, now=self.clock.now())
         verdict = await meter(self._oem, vin=vin, service=service, size=size, at=at,
                               direction=direction)
         if not verdict.accepted:

@@ -30,6 +30,7 @@ from protocols.errors import EnvelopeError
 from protocols.record_codec import (
     FieldTypes,
     check_budget,
+    check_epoch_seconds,
     pack_record,
     packed_size,
     unpack_record,
@@ -137,8 +138,7 @@ def _check_fields(call: AssistanceCall) -> None:
         raise EnvelopeError(f"latitude {call.lat}", field="lat", rule="-90..90")
     if not (math.isfinite(call.lon) and -180.0 <= call.lon <= 180.0):
         raise EnvelopeError(f"longitude {call.lon}", field="lon", rule="-180..180")
-    if not math.isfinite(call.at) or call.at < 0:
-        raise EnvelopeError(f"at {call.at}", field="at", rule="epoch seconds >= 0")
+    check_epoch_seconds(call.at, field="at")
     _check_status(call.vehicle_status)
     _check_movement(call.movement)
 

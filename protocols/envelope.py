@@ -105,6 +105,12 @@ class VoiceCall:
     call: str
     sent_ns: int
 
+    def __post_init__(self) -> None:
+        if not self.call or len(self.call) > 64:
+            raise EnvelopeError("call id must be 1..64 chars", field="call", rule="1..64 chars")
+        if isinstance(self.sent_ns, bool) or self.sent_ns <= 0:
+            raise EnvelopeError(f"sent_ns {self.sent_ns}", field="sent_ns", rule="> 0 ns")
+
 
 @dataclass(frozen=True, slots=True)
 class Telemetry:

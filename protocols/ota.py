@@ -21,12 +21,11 @@ Three records, one per direction and purpose:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 from protocols.errors import EnvelopeError
-from protocols.record_codec import FieldTypes, pack_record, unpack_record
+from protocols.record_codec import FieldTypes, check_epoch_seconds, pack_record, unpack_record
 
 GB: Final = 1_000_000_000
 MIN_DOWNLOAD: Final = 1 * GB  # §15 volume: "1 tot 10 GB" (catalogue line 584)
@@ -112,8 +111,7 @@ class OtaEvent:
         _text(self.campaign_id, "campaign_id", 64)
         _text(self.version, "version", 32)
         _one_of(self.state, OTA_STATES, "state")
-        if not math.isfinite(self.at) or self.at < 0:
-            raise EnvelopeError(f"at {self.at}", field="at", rule="epoch seconds >= 0")
+        check_epoch_seconds(self.at, field="at")
         check_download_size(self.bytes_total, field="bytes_total")
         if not isinstance(self.bytes_done, int) or not 0 <= self.bytes_done <= self.bytes_total:
             raise EnvelopeError(f"bytes_done {self.bytes_done}", field="bytes_done",

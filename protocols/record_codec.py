@@ -9,6 +9,7 @@ and the rule, so the backend can count them by (field, rule).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from typing import Any, Final, TypeVar
@@ -22,6 +23,19 @@ MAX_RECORD: Final = 256 * 1024  # anything larger is refused before unpacking
 
 FieldTypes = Mapping[str, type | tuple[type, ...]]
 R = TypeVar("R")
+# A message's own time (epoch seconds) must be a real instant before 2100: NaN,
+# infinities, negative or far-future values broke retention deadlines and budgets. How
+# far it may stray from the receiver's clock is the receiver's rule (the services lane's).
+EPOCH_MIN: Final = 0.0
+EPOCH_MAX: Final = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+EPOCH_RULE: Final = "finite epoch seconds, 0 up to 2100"
+
+
+def check_epoch_seconds(value: float, *, field: str) -> None:
+    """Refuse a time that is not a finite instant between 1970 and 2100."""
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or not EPOCH_MIN <= value < EPOCH_MAX):
+        raise EnvelopeError(f"{field} {value!r} is not a time", field=field, rule=EPOCH_RULE)
 
 
 def packed_size(record: object, kind: str) -> int:

@@ -28,6 +28,7 @@ import msgpack
 
 from protocols.envelope import MAX_ENVELOPE
 from protocols.errors import EnvelopeError
+from protocols.record_codec import check_epoch_seconds
 
 # Seed 001 §16a volume: "max 50 KB per service or maintenance request"; §16b shares it.
 TELESERVICE_MAX_BYTES: Final = 50_000
@@ -92,12 +93,14 @@ class ServiceItem:
                  where="service_items.status", rule="|".join(ITEM_STATUSES))
 
 
-def _check_common(vin: str, message_id: str, id_name: str, odometer_km: float) -> None:
+def _check_common(vin: str, message_id: str, id_name: str, odometer_km: float,
+                  at: float) -> None:
     _require(len(vin) == 17, f"invalid VIN {vin!r}", where="vin", rule="17 chars of ISO 3779")
     _require(0 < len(message_id) <= 64, f"{id_name} must be 1..64 chars", where=id_name,
              rule="1..64 chars")
     _require(math.isfinite(odometer_km) and odometer_km >= 0,
              f"odometer {odometer_km} km", where="odometer_km", rule=">= 0 km")
+    check_epoch_seconds(at, field="at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,7 @@ class TeleserviceCall:
     service_items: list[ServiceItem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        _check_common(self.vin, self.call_id, "call_id", self.odometer_km)
+        _check_common(self.vin, self.call_id, "call_id", self.odometer_km, self.at)
         _require(self.reason in CALL_REASONS, f"unknown reason {self.reason!r}",
                  where="reason", rule="|".join(CALL_REASONS))
         _require(self.propulsion in PROPULSIONS, f"unknown propulsion {self.propulsion!r}",
@@ -142,7 +145,7 @@ class SmartMaintenanceTransfer:
     service_items: list[ServiceItem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        _check_common(self.vin, self.transfer_id, "transfer_id", self.odometer_km)
+        _check_common(self.vin, self.transfer_id, "transfer_id", self.odometer_km, self.at)
         _require(self.trigger in SMART_TRIGGERS, f"unknown trigger {self.trigger!r}",
                  where="trigger", rule="|".join(SMART_TRIGGERS))
 

@@ -119,6 +119,9 @@ class Car:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
+        # The broker's PUBACKs first: a client that disconnects before them may lose the
+        # messages (Mosquitto then logs "disconnected due to out of memory").
+        await asyncio.wait_for(self.client._persistent_storage.wait_empty(), 10)
         await self.client.disconnect()
 
     def send(self, variant: str, incident: str, *, msg_id: int = 1, msd: bytes | None = None,

@@ -393,10 +393,10 @@ async def test_ota_lane_action_timeout_on_a_controlled_clock(oem: Redis) -> None
 
     _announce(desk, T0 + 600, seq=1)
     talking, installing, silent = vins
-    await desk.handle(ota_event_topic(talking),
-                      pack_ota_event(ota_event(talking, campaign_id, "downloading")))
-    await desk.handle(ota_event_topic(installing),
-                      pack_ota_event(ota_event(installing, campaign_id, "installing")))
+    await desk.handle(ota_event_topic(talking), pack_ota_event(
+        ota_event(talking, campaign_id, "downloading", at=T0 + 600)))
+    await desk.handle(ota_event_topic(installing), pack_ota_event(
+        ota_event(installing, campaign_id, "installing", at=T0 + 600)))
 
     assert await desk.ota.tick_all(T0 + 3_599) == 0
     _announce(desk, T0 + 3_600, seq=2)
