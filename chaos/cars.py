@@ -7,7 +7,8 @@ itself. Its identity (VIN, position, MSD, Intelligent eCall extras) is built by 
 benchmark's planner from the emulator's real codecs; the cars split into Legal and
 Intelligent eCall ones by ``intelligent_share``. Every eCall is a new incident with
 messageIdentifier 1; a car that hears no acknowledgement within its timer publishes the
-very same bytes again.
+very same bytes again. A car whose connection is down (the broker restarting) publishes
+nothing meanwhile: its timer sends the eCall once it is back, as a retransmission.
 """
 
 from __future__ import annotations
@@ -52,8 +53,6 @@ class CarFleet:
         self._open: dict[str, CallRecord] = {}
         self._payloads: dict[str, bytes] = {}
         self._next_car = 0
-        self.acks_ignored = 0
-        self.not_connected = 0  # publications skipped while a car was reconnecting
 
     async def open(self) -> None:
         """Connect every car and wait until each is subscribed to its acknowledgements."""
@@ -68,23 +67,22 @@ class CarFleet:
                 await asyncio.wait_for(client.disconnect(), DISCONNECT_TIMEOUT_S)
 
     async def _on_message(self, _topic: str, payload: bytes) -> None:
+        """An acknowledgement of an open call marks it; anything else is ignored."""
         try:
             ack = unpack(payload)
         except ProtocolError:
-            self.acks_ignored += 1
             return
-        call = self._open.get(ack.incident) if isinstance(ack, EcallAck) else None
-        if call is not None and isinstance(ack, EcallAck) and ack.msg_id == call.msg_id:
+        if not isinstance(ack, EcallAck):
+            return
+        call = self._open.get(ack.incident)
+        if call is not None and ack.msg_id == call.msg_id:
             call.acked = True
-        else:
-            self.acks_ignored += 1
 
     def _publish(self, car: int, topic: str, payload: bytes) -> None:
         """QoS 1 publish; while the car has no connection nothing goes out, and the car's
         acknowledgement timer is what sends the eCall again."""
         client = self._clients[car]
         if not client.is_connected:
-            self.not_connected += 1
             return
         try:
             client.publish(topic, payload, qos=1)

@@ -23,7 +23,8 @@ FaultName = Literal["kill_emergency", "kill_desk", "stall_desk", "partition_lane
 # Default order: the faults the platform should shrug off first, the restarts of the
 # services last, so damage a restart leaves behind cannot blur the other faults' figures.
 FAULTS: Final[tuple[FaultName, ...]] = get_args(FaultName)
-HELD_FAULTS: Final = frozenset({"stall_desk", "partition_lane", "slow_redis"})
+HELD_FAULTS: Final[frozenset[FaultName]] = frozenset({"stall_desk", "partition_lane",
+                                                      "slow_redis"})
 # The backend role a fault signals, when it signals one.
 FAULT_ROLE: Final[Mapping[FaultName, Role]] = {
     "kill_emergency": "emergency", "kill_desk": "desks", "stall_desk": "desks",
@@ -51,10 +52,11 @@ class PhaseTiming:
     drain_max_s: float
 
 
-def phase_timing(duration_s: float, ack_timeout_s: float) -> PhaseTiming:
-    """Split ``duration_s`` of traffic: a quarter steady, a quarter held, the rest recovery."""
+def phase_timing(duration_s: float, ack_timeout_s: float, *, held: bool) -> PhaseTiming:
+    """Split ``duration_s`` of traffic: a quarter steady, a quarter held (a held fault
+    only; at least ``HOLD_MIN_S``), the rest recovery."""
     steady = round(duration_s * STEADY_SHARE, 3)
-    hold = round(max(HOLD_MIN_S, duration_s * HOLD_SHARE), 3)
+    hold = round(max(HOLD_MIN_S, duration_s * HOLD_SHARE), 3) if held else 0.0
     recover = round(max(0.0, duration_s - steady - hold), 3)
     return PhaseTiming(steady, hold, recover, round(2 * ack_timeout_s + DRAIN_SLACK_S, 3))
 
@@ -90,9 +92,8 @@ class ChaosPlan:
         if self.telemetry_rate < 0 or self.teleservice_every_s < 0:
             raise PlanError("--telemetry-rate", "must not be negative")
 
-    @property
-    def timing(self) -> PhaseTiming:
-        return phase_timing(self.duration_s, self.ack_timeout_s)
+    def timing(self, fault: FaultName) -> PhaseTiming:
+        return phase_timing(self.duration_s, self.ack_timeout_s, held=fault in HELD_FAULTS)
 
     def settings(self) -> dict[str, object]:
         """The plan as the JSON report states it."""

@@ -25,7 +25,7 @@ from chaos.cars import CarFleet
 from chaos.errors import FaultError
 from chaos.faults import FaultInjector, FaultTarget
 from chaos.observer import DeskReader, ReadinessProbe
-from chaos.plan import HELD_FAULTS, ChaosPlan, FaultName
+from chaos.plan import ChaosPlan, FaultName
 from chaos.tally import Delivery, FaultResult, readiness, settled, tally
 from protocols.addresses import mqtt_address
 
@@ -101,9 +101,8 @@ async def _phase(run: _Run, index: int, fault: FaultName) -> FaultResult:
     if reason is not None:
         run.progress(f"{fault}: skipped ({reason})")
         return FaultResult(fault=fault, skipped=reason)
-    timing = run.plan.timing
-    hold_s = timing.hold_s if fault in HELD_FAULTS else 0.0
-    traffic_s = timing.steady_s + hold_s + timing.recover_s
+    timing = run.plan.timing(fault)
+    traffic_s = timing.steady_s + timing.hold_s + timing.recover_s
     run.progress(f"{fault}: {traffic_s:.1f} s of traffic at {run.plan.rate:g} eCalls/s, "
                  f"fault after {timing.steady_s:.1f} s")
     load = await _start_telemetry(run, traffic_s)
@@ -118,7 +117,7 @@ async def _phase(run: _Run, index: int, fault: FaultName) -> FaultResult:
         await asyncio.sleep(timing.steady_s)
         injected_s = time.monotonic()
         try:
-            await run.injector.inject(fault, hold_s=hold_s)
+            await run.injector.inject(fault, hold_s=timing.hold_s)
         except FaultError as exc:
             failure = f"could not inject: {exc}"
             run.progress(f"{fault}: {failure}")

@@ -64,14 +64,20 @@ def test_chaos_plan_rate_out_of_range_is_refused(rate: float) -> None:
 
 def test_phase_timing_scales_with_duration() -> None:
     """A quarter steady, a quarter held, the rest recovery; the drain outlasts two timers."""
-    timing = phase_timing(20.0, 10.0)
+    timing = phase_timing(20.0, 10.0, held=True)
     assert (timing.steady_s, timing.hold_s, timing.recover_s) == (5.0, 5.0, 10.0)
     assert timing.drain_max_s > 2 * 10.0
 
 
+def test_phase_timing_instant_fault_recovers_for_the_rest() -> None:
+    """A fault that is not held (a kill, a restart) has the same traffic, no hold."""
+    timing = phase_timing(20.0, 10.0, held=False)
+    assert (timing.steady_s, timing.hold_s, timing.recover_s) == (5.0, 0.0, 15.0)
+
+
 def test_phase_timing_holds_at_least_a_second() -> None:
     """A short phase still holds its fault for a second."""
-    timing = phase_timing(2.0, 1.0)
+    timing = phase_timing(2.0, 1.0, held=True)
     assert timing.hold_s == 1.0
     assert timing.steady_s + timing.hold_s + timing.recover_s == pytest.approx(2.0)
 
