@@ -126,7 +126,7 @@ async def _phase(run: _Run, index: int, fault: FaultName) -> FaultResult:
     finally:
         stop_sending.set()
         teleservices = await sender
-    telemetry = await _finish_telemetry(load)
+        telemetry = await _finish_telemetry(load)
     run.progress(f"{fault}: {len(calls)} eCalls sent; draining (at most "
                  f"{timing.drain_max_s:.0f} s)")
     deliveries = await _drain(run.reader, calls, timing.drain_max_s)
