@@ -7,6 +7,7 @@ import typer
 from cli import backend as backend_cmd
 from cli import bench as bench_cmd
 from cli import budgets as budgets_cmd
+from cli import chaos as chaos_cmd
 from cli import msd as msd_cmd
 from cli import ota as ota_cmd
 from cli import retention as retention_cmd
@@ -27,6 +28,7 @@ app.add_typer(backend_cmd.app, name="backend", help="Run the backend alone.")
 app.add_typer(bench_cmd.app, name="bench", help="Benchmarks that print figures.")
 app.add_typer(ota_cmd.app, name="ota", help="Remote software upgrade campaigns.")
 app.command("budgets")(budgets_cmd.budgets)
+app.command("chaos")(chaos_cmd.chaos)
 app.add_typer(retention_cmd.app, name="retention",
               help="Retention report, deletion audit, erasure on request.")
 
