@@ -20,19 +20,16 @@ import time
 import uuid
 from typing import Final
 
-import gmqtt
-
-from backend.mqtt_link import connect, make_client, on_messages, subscribe
 from bench.probe import PlannedCall, plan_calls
 from chaos.calls import CallRecord, due_for_retransmission
 from protocols.envelope import EcallAck, EcallMessage, pack, unpack
 from protocols.errors import ProtocolError
 from protocols.teleservice import TeleserviceCall, packed
 from protocols.topics import ecall_ack_topic, teleservice_call_topic
+from vehicle_sim.mqtt_transport import TcuLink
 
 log = logging.getLogger(__name__)
 
-SESSION_EXPIRY_S: Final = 600  # long enough to outlive a restart, short enough to tidy up
 DISCONNECT_TIMEOUT_S: Final = 5.0
 MSG_ID: Final = 1
 
@@ -47,24 +44,22 @@ class CarFleet:
         self._cars: list[PlannedCall] = plan_calls(
             cars, token=token, phase="car", first_index=0,
             intelligent_share=intelligent_share, timestamp=int(time.time()))
-        self._clients = [make_client(f"chaos-car-{token}-{i}", persistent=True,
-                                     session_expiry_s=SESSION_EXPIRY_S)
-                         for i in range(len(self._cars))]
+        self._links = [TcuLink(f"chaos-car-{token}-{i}", mqtt_url, persistent=True)
+                       for i in range(len(self._cars))]
         self._open: dict[str, CallRecord] = {}
         self._payloads: dict[str, bytes] = {}
         self._next_car = 0
 
     async def open(self) -> None:
         """Connect every car and wait until each is subscribed to its acknowledgements."""
-        for client, car in zip(self._clients, self._cars, strict=True):
-            on_messages(client, self._on_message)
-            await connect(client, self._mqtt_url)
-            await subscribe(client, [gmqtt.Subscription(ecall_ack_topic(car.vin), qos=1)])
+        for link, car in zip(self._links, self._cars, strict=True):
+            # The car's own edge: it subscribes its downlink again after every CONNACK.
+            await link.open(downlink=ecall_ack_topic(car.vin), handler=self._on_message)
 
     async def aclose(self) -> None:
-        for client in self._clients:
+        for link in self._links:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.disconnect(), DISCONNECT_TIMEOUT_S)
+                await asyncio.wait_for(link.close(), DISCONNECT_TIMEOUT_S)
 
     async def _on_message(self, _topic: str, payload: bytes) -> None:
         """An acknowledgement of an open call marks it; anything else is ignored."""
@@ -81,7 +76,7 @@ class CarFleet:
     def _publish(self, car: int, topic: str, payload: bytes) -> None:
         """QoS 1 publish; while the car has no connection nothing goes out, and the car's
         acknowledgement timer is what sends the eCall again."""
-        client = self._clients[car]
+        client = self._links[car].client
         if not client.is_connected:
             return
         try:
