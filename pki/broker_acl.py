@@ -1,0 +1,59 @@
+"""The broker's ACL, as Mosquitto's ``acl_file`` text, from the identities alone (pure).
+
+The broker learns each client's identity from its certificate's CN
+(``use_identity_as_username``), so ``%u`` below is the VIN for a car:
+
+- any identity not named here is a car: it writes only ``tcu/v1/{its VIN}/#`` and reads
+  only ``cmd/v1/{its VIN}/#``; nothing else, so no ``#``, no other car, no share group, no
+  downlink write, no clock;
+- backend identities read the uplinks (directly or through the lanes' share groups),
+  write the downlinks of any car and the lanes' probe topics, and read the clock;
+- the scenario runner and the backend may write the clock topic;
+- the fleet gateway writes only the bulk uplinks (telemetry, Teleservice) of any car.
+
+Mosquitto checks ``read`` when a message is delivered, so a subscription the ACL does
+not cover receives nothing even when the SUBSCRIBE itself is answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from pki.identities import BACKEND_IDENTITIES, FLEET_GATEWAY, SCENARIO_RUNNER
+from protocols.topics import CLOCK_TOPIC, VERSION
+
+UPLINKS: Final = (f"tcu/{VERSION}/#", f"psap/{VERSION}/#")
+DOWNLINKS: Final = f"cmd/{VERSION}/+/#"
+# A lane proves its subscription works by publishing here and hearing it back.
+PROBES: Final = (f"tcu/{VERSION}/~probe/#", f"psap/{VERSION}/~probe/#")
+GATEWAY_WRITES: Final = (f"tcu/{VERSION}/+/telemetry", f"tcu/{VERSION}/+/teleservice/+")
+
+
+def _user(name: str, rules: Sequence[str]) -> list[str]:
+    return ["", f"user {name}", *rules]
+
+
+def backend_rules() -> list[str]:
+    # Mosquitto checks a shared SUBSCRIBE (``$share/group/filter``) against its filter,
+    # so reading the uplinks is what lets the backend join the lanes' share groups.
+    return [*(f"topic read {topic}" for topic in UPLINKS), f"topic write {DOWNLINKS}",
+            *(f"topic write {topic}" for topic in PROBES), f"topic readwrite {CLOCK_TOPIC}"]
+
+
+def mosquitto_acl(*, backend: Sequence[str] = BACKEND_IDENTITIES,
+                  clock_writers: Sequence[str] = (SCENARIO_RUNNER,),
+                  gateways: Sequence[str] = (FLEET_GATEWAY,)) -> str:
+    """The ``acl_file`` for these identities; every other identity is a car."""
+    lines = [
+        "# Generated from pki.broker_acl; every identity not named below is a car (CN = VIN).",
+        f"pattern write tcu/{VERSION}/%u/#",
+        f"pattern read cmd/{VERSION}/%u/#",
+    ]
+    for name in backend:
+        lines += _user(name, backend_rules())
+    for name in clock_writers:
+        lines += _user(name, [f"topic write {CLOCK_TOPIC}"])
+    for name in gateways:
+        lines += _user(name, [f"topic write {topic}" for topic in GATEWAY_WRITES])
+    return "\n".join(lines) + "\n"
