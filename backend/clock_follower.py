@@ -14,6 +14,7 @@ import logging
 import gmqtt
 
 from backend.mqtt_link import connect, make_client, on_messages, subscribe
+from protocols.addresses import MqttTls
 from protocols.clock import VirtualClock, unpack_clock_state
 from protocols.errors import ProtocolError
 from protocols.topics import CLOCK_TOPIC
@@ -44,7 +45,8 @@ class BackendClock:
         return adopted
 
 
-async def listening_clock(mqtt_url: str, client_id: str) -> tuple[BackendClock, gmqtt.Client]:
+async def listening_clock(mqtt_url: str, client_id: str, *,
+                          tls: MqttTls | None = None) -> tuple[BackendClock, gmqtt.Client]:
     """A clock with its own MQTT session that hears the announcements (the retained one
     first); for a role that has no other reason to talk to the broker."""
     clock = BackendClock()
@@ -54,6 +56,6 @@ async def listening_clock(mqtt_url: str, client_id: str) -> tuple[BackendClock, 
         clock.hear(payload)
 
     on_messages(client, hear)
-    await connect(client, mqtt_url)
+    await connect(client, mqtt_url, tls=tls)
     await subscribe(client, [gmqtt.Subscription(CLOCK_TOPIC, qos=1)])
     return clock, client

@@ -16,7 +16,7 @@ from typing import Any
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
 
-from protocols.addresses import mqtt_address
+from protocols.addresses import MqttTls, mqtt_address, mqtt_ssl
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,12 @@ def on_messages(client: gmqtt.Client, handler: MessageHandler) -> None:
     client.on_message = _on_message
 
 
-async def connect(client: gmqtt.Client, url: str, *, keepalive: int = 30) -> None:
+async def connect(client: gmqtt.Client, url: str, *, tls: MqttTls | None = None,
+                  keepalive: int = 30) -> None:
+    """Connect to ``url``; an ``mqtts://`` broker gets ``tls``, the role's certificate."""
     host, port = mqtt_address(url)
-    await client.connect(host, port, keepalive=keepalive, version=MQTTv50)
+    await client.connect(host, port, ssl=mqtt_ssl(url, tls), keepalive=keepalive,
+                         version=MQTTv50)
 
 
 async def subscribe(client: gmqtt.Client, subscriptions: list[gmqtt.Subscription],

@@ -103,7 +103,7 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
                            psap=StreamWriter(psap, dedup_ttl_s=settings.dedup_ttl_s),
                            publish=publish, counters=counters, meter=meter)
     on_messages(client, relay.handle)
-    await connect(client, settings.mqtt_url)
+    await connect(client, settings.mqtt_url, tls=settings.mqtt_tls("emergency"))
     await subscribe(client, [
         gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, ECALL_FILTER), qos=1),
         gmqtt.Subscription(shared(EMERGENCY_SHARE_GROUP, VOICE_FILTER), qos=1),
@@ -132,7 +132,7 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
             counters.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
 
     on_messages(client, handle)
-    await connect(client, settings.mqtt_url)
+    await connect(client, settings.mqtt_url, tls=settings.mqtt_tls("bulk"))
     await subscribe(client, [gmqtt.Subscription(shared(BULK_SHARE_GROUP, TELEMETRY_FILTER), qos=0)])
     await _serve_until(stop, client, counters, oem, [oem], role="bulk",
                        worker_id=settings.worker_id)
@@ -150,7 +150,7 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
 
     desk = ServicesDesk(oem, publish=publish, counters=counters)
     on_messages(client, desk.handle)
-    await connect(client, settings.mqtt_url)
+    await connect(client, settings.mqtt_url, tls=settings.mqtt_tls("services"))
     await subscribe(client, [
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, TELESERVICE_FILTER), qos=1),
         gmqtt.Subscription(shared(SERVICES_SHARE_GROUP, ASSISTANCE_FILTER), qos=1),
@@ -180,7 +180,8 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     counters = Counters()
     consumer = f"desk-{settings.worker_id}"
     clock, clock_link = await listening_clock(settings.mqtt_url,
-                                              f"backend-desks-clock-{settings.worker_id}")
+                                              f"backend-desks-clock-{settings.worker_id}",
+                                              tls=settings.mqtt_tls("desks"))
     psap_desks = PsapDesks(psap, consumer=consumer, counters=counters)
     callcentre = CallCentreDesk(oem, StreamWriter(psap, dedup_ttl_s=settings.dedup_ttl_s),
                                 consumer=consumer, counters=counters, time_source=clock)

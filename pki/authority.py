@@ -128,6 +128,12 @@ class CertificateAuthority:
     def issue_many(self, names: Iterable[str]) -> dict[str, MqttTls]:
         return {name: self.issue(name) for name in names}
 
+    def path_template(self) -> MqttTls:
+        """Where any issued identity's files are, with ``{identity}`` for its name: what
+        ``TELEMATICS_MQTT_CERT_FILE``/``_KEY_FILE`` take so each backend role finds its own."""
+        return MqttTls(ca_file=self.ca_file, cert_file=self._issued / "{identity}.crt",
+                       key_file=self._issued / "{identity}.key")
+
     def server(self) -> ServerFiles:
         """The broker's certificate, valid for 127.0.0.1 and localhost."""
         cert_file, key_file = self._issue(BROKER_SERVER, server=True)

@@ -3,9 +3,9 @@
 The broker learns each client's identity from its certificate's CN
 (``use_identity_as_username``), so ``%u`` below is the VIN for a car:
 
-- any identity not named here is a car: it writes only ``tcu/v1/{its VIN}/#`` and reads
-  only ``cmd/v1/{its VIN}/#``; nothing else, so no ``#``, no other car, no share group, no
-  downlink write, no clock;
+- any identity not named here is a car: it writes only ``tcu/v1/{its VIN}/#`` (and the
+  data-less PSAP voice call) and reads only ``cmd/v1/{its VIN}/#``; nothing else, so no
+  ``#``, no other car, no downlink write, no clock;
 - backend identities read the uplinks (directly or through the lanes' share groups),
   write the downlinks of any car and the lanes' probe topics, and read the clock;
 - the scenario runner and the backend may write the clock topic;
@@ -27,6 +27,7 @@ UPLINKS: Final = (f"tcu/{VERSION}/#", f"psap/{VERSION}/#")
 DOWNLINKS: Final = f"cmd/{VERSION}/+/#"
 # A lane proves its subscription works by publishing here and hearing it back.
 PROBES: Final = (f"tcu/{VERSION}/~probe/#", f"psap/{VERSION}/~probe/#")
+VOICE_TOPICS: Final = f"psap/{VERSION}/+/voice"
 GATEWAY_WRITES: Final = (f"tcu/{VERSION}/+/telemetry", f"tcu/{VERSION}/+/teleservice/+")
 
 
@@ -49,6 +50,9 @@ def mosquitto_acl(*, backend: Sequence[str] = BACKEND_IDENTITIES,
         "# Generated from pki.broker_acl; every identity not named below is a car (CN = VIN).",
         f"pattern write tcu/{VERSION}/%u/#",
         f"pattern read cmd/{VERSION}/%u/#",
+        # The PSAP voice call carries no vehicle data: its topic names only the country
+        # of the network, so any car may place one anywhere (as any phone may dial 112).
+        f"pattern write {VOICE_TOPICS}",
     ]
     for name in backend:
         lines += _user(name, backend_rules())

@@ -10,18 +10,23 @@ import re
 from typing import Final
 
 from pki.errors import IdentityNameError
+from protocols.addresses import (
+    BACKEND_IDENTITY_PREFIX,
+    FLEET_GATEWAY_IDENTITY,
+    SCENARIO_RUNNER_IDENTITY,
+)
 
-BACKEND_PREFIX: Final = "backend-"
+BACKEND_PREFIX: Final = BACKEND_IDENTITY_PREFIX
 # One identity per backend role: each role's processes present their role's certificate.
 BACKEND_IDENTITIES: Final = ("backend-emergency", "backend-services", "backend-desks",
                              "backend-bulk", "backend-api")
 # Announces a scenario's virtual clock; the only identity besides the backend's that
 # may write the clock topic.
-SCENARIO_RUNNER: Final = "scenario-runner"
+SCENARIO_RUNNER: Final = SCENARIO_RUNNER_IDENTITY
 # One connection that publishes for many emulated cars: the scenario fleet model and the
 # benchmark's background telemetry. A deployment never issues it; it may write only the
 # bulk kinds (telemetry, Teleservice), never a safety call, and reads nothing.
-FLEET_GATEWAY: Final = "fleet-gateway"
+FLEET_GATEWAY: Final = FLEET_GATEWAY_IDENTITY
 BROKER_SERVER: Final = "broker"
 
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

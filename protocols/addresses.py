@@ -14,6 +14,11 @@ from urllib.parse import urlsplit
 
 from protocols.errors import ProtocolError
 
+# Identities the broker's ACL names (a certificate's CN); a car's identity is its VIN.
+BACKEND_IDENTITY_PREFIX = "backend-"  # + the role: backend-emergency, backend-api, ...
+SCENARIO_RUNNER_IDENTITY = "scenario-runner"  # announces a scenario's virtual clock
+FLEET_GATEWAY_IDENTITY = "fleet-gateway"  # one connection for many emulated cars' bulk calls
+
 _DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
 _TLS_SCHEMES = frozenset({"mqtts", "ssl"})
 

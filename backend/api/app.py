@@ -38,7 +38,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
             clock.hear(payload)
 
         on_messages(client, hear)
-        await connect(client, settings.mqtt_url)
+        await connect(client, settings.mqtt_url, tls=settings.mqtt_tls("api"))
         await subscribe(client, [gmqtt.Subscription(CLOCK_TOPIC, qos=1)])
 
         def publish(topic: str, payload: bytes) -> None:

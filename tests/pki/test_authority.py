@@ -103,7 +103,8 @@ def test_broker_acl_gives_cars_their_vin_and_backend_the_lanes() -> None:
     """The ACL's car pattern is per VIN; every backend identity reads uplinks, writes
     downlinks and probes; only backend and runner write the clock."""
     acl = mosquitto_acl().splitlines()
-    assert acl[1:3] == ["pattern write tcu/v1/%u/#", "pattern read cmd/v1/%u/#"]
+    assert [line for line in acl if line.startswith("pattern")] == [
+        "pattern write tcu/v1/%u/#", "pattern read cmd/v1/%u/#", "pattern write psap/v1/+/voice"]
     for name in BACKEND_IDENTITIES:
         block = acl[acl.index(f"user {name}") + 1:]
         block = block[:block.index("")] if "" in block else block
