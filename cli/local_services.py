@@ -35,7 +35,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from pki.authority import CertificateAuthority, ServerFiles
 from pki.broker_acl import mosquitto_acl
-from pki.identities import BACKEND_PREFIX
+from pki.identities import is_infrastructure
 from protocols.addresses import MqttTls, mqtt_uses_tls
 
 __all__ = [
@@ -469,11 +469,11 @@ class LocalServices:
 
     def identity(self, name: str) -> MqttTls | None:
         """The client certificate of ``name`` (a VIN, ``backend-emergency``, ...) when the
-        broker wants one, else ``None``: what a client passes to ``connect``. Backend
-        names come from the backend CA, every other name from the device CA."""
+        broker wants one, else ``None``: what a client passes to ``connect``. Backend and
+        benchmark names come from the backend CA, every other name from the device CA."""
         if not mqtt_uses_tls(self.urls.mqtt_url):
             return None
-        return self.authority(backend=name.startswith(BACKEND_PREFIX)).issue(name)
+        return self.authority(backend=is_infrastructure(name)).issue(name)
 
     def __enter__(self) -> LocalServices:
         if self._entered:

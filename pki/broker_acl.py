@@ -9,7 +9,8 @@ The broker learns each client's identity from its certificate's CN
 - backend identities read the uplinks (directly or through the lanes' share groups),
   write the downlinks of any car and the lanes' probe topics, and read the clock;
 - the scenario runner and the backend may write the clock topic;
-- the fleet gateway writes only the bulk uplinks (telemetry, Teleservice) of any car.
+- the fleet gateway writes only the bulk uplinks (telemetry, Teleservice) of any car;
+- the benchmark writes telemetry and eCalls of any car and its own ``bench/v1/#``.
 
 Mosquitto checks ``read`` when a message is delivered, so a subscription the ACL does
 not cover receives nothing even when the SUBSCRIBE itself is answered.
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from pki.identities import BACKEND_IDENTITIES, FLEET_GATEWAY, SCENARIO_RUNNER
+from pki.identities import BACKEND_IDENTITIES, BENCH, FLEET_GATEWAY, SCENARIO_RUNNER
 from protocols.topics import CLOCK_TOPIC, VERSION
 
 UPLINKS: Final = (f"tcu/{VERSION}/#", f"psap/{VERSION}/#")
@@ -28,6 +29,8 @@ DOWNLINKS: Final = f"cmd/{VERSION}/+/#"
 # A lane proves its subscription works by publishing here and hearing it back.
 PROBES: Final = (f"tcu/{VERSION}/~probe/#", f"psap/{VERSION}/~probe/#")
 VOICE_TOPICS: Final = f"psap/{VERSION}/+/voice"
+BENCH_RULES: Final = (f"topic write tcu/{VERSION}/+/telemetry",
+                      f"topic write tcu/{VERSION}/+/ecall/+", "topic readwrite bench/v1/#")
 GATEWAY_WRITES: Final = (f"tcu/{VERSION}/+/telemetry", f"tcu/{VERSION}/+/teleservice/+")
 
 
@@ -44,7 +47,8 @@ def backend_rules() -> list[str]:
 
 def mosquitto_acl(*, backend: Sequence[str] = BACKEND_IDENTITIES,
                   clock_writers: Sequence[str] = (SCENARIO_RUNNER,),
-                  gateways: Sequence[str] = (FLEET_GATEWAY,)) -> str:
+                  gateways: Sequence[str] = (FLEET_GATEWAY,),
+                  bench: Sequence[str] = (BENCH,)) -> str:
     """The ``acl_file`` for these identities; every other identity is a car."""
     lines = [
         "# Generated from pki.broker_acl; every identity not named below is a car (CN = VIN).",
@@ -60,4 +64,6 @@ def mosquitto_acl(*, backend: Sequence[str] = BACKEND_IDENTITIES,
         lines += _user(name, [f"topic write {CLOCK_TOPIC}"])
     for name in gateways:
         lines += _user(name, [f"topic write {topic}" for topic in GATEWAY_WRITES])
+    for name in bench:
+        lines += _user(name, list(BENCH_RULES))
     return "\n".join(lines) + "\n"

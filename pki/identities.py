@@ -12,6 +12,7 @@ from typing import Final
 from pki.errors import IdentityNameError
 from protocols.addresses import (
     BACKEND_IDENTITY_PREFIX,
+    BENCH_IDENTITY,
     FLEET_GATEWAY_IDENTITY,
     SCENARIO_RUNNER_IDENTITY,
 )
@@ -27,6 +28,13 @@ SCENARIO_RUNNER: Final = SCENARIO_RUNNER_IDENTITY
 # benchmark's background telemetry. A deployment never issues it; it may write only the
 # bulk kinds (telemetry, Teleservice), never a safety call, and reads nothing.
 FLEET_GATEWAY: Final = FLEET_GATEWAY_IDENTITY
+# The benchmark: its probe sends eCalls for many cars over one connection, its load
+# generator telemetry for many cars over fifty, its floor measures ``bench/v1/#``. Issued
+# by the backend CA like the roles (infrastructure, free to choose its client ids), and
+# by a local run's CA only.
+BENCH: Final = BENCH_IDENTITY
+# Names issued by the backend CA and admitted on the backend listener.
+INFRASTRUCTURE_PREFIXES: Final = (BACKEND_PREFIX, "bench-")
 BROKER_SERVER: Final = "broker"
 
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -39,6 +47,11 @@ def backend_identity(role: str) -> str:
         roles = ", ".join(n.removeprefix(BACKEND_PREFIX) for n in BACKEND_IDENTITIES)
         raise IdentityNameError(f"{role!r} is not a backend role; one of {roles}")
     return name
+
+
+def is_infrastructure(name: str) -> bool:
+    """True for the backend's and the benchmark's identities (the backend CA's)."""
+    return name.startswith(INFRASTRUCTURE_PREFIXES)
 
 
 def check_name(name: str) -> str:

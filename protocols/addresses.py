@@ -18,6 +18,7 @@ from protocols.errors import ProtocolError
 BACKEND_IDENTITY_PREFIX = "backend-"  # + the role: backend-emergency, backend-api, ...
 SCENARIO_RUNNER_IDENTITY = "scenario-runner"  # announces a scenario's virtual clock
 FLEET_GATEWAY_IDENTITY = "fleet-gateway"  # one connection for many emulated cars' bulk calls
+BENCH_IDENTITY = "bench-client"  # the benchmark's probe, floor and load generator
 
 _DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
 _TLS_SCHEMES = frozenset({"mqtts", "ssl"})
