@@ -10,10 +10,10 @@ from gmqtt.mqtt.constants import MQTTv50
 from bench.loadgen import LoadPlan, LoadTls, generate, telemetry_payload
 from cli.local_services import LocalServices
 from pki.identities import BENCH
-from protocols.addresses import mqtt_address, mqtt_ssl
+from protocols.addresses import mqtt_address
 from protocols.envelope import Telemetry, unpack
 from protocols.topics import TELEMETRY_FILTER, parse_topic
-from tests.security.peers import until
+from tests.security.peers import Peer, until
 
 
 def test_loadgen_payload_is_a_contract_envelope() -> None:
@@ -55,22 +55,15 @@ async def test_loadgen_speaks_tls_with_the_bench_certificate(
     """On the secure broker the generator's connections present the benchmark's
     certificate and every message reaches a backend subscriber."""
     tls = secure_services.identity(BENCH)
-    backend = secure_services.identity("backend-bulk")
-    assert tls is not None and backend is not None
-    url = secure_services.urls.mqtt_url
-    got: list[bytes] = []
-    client = gmqtt.Client("backend-bulk-loadgen-check")
-    client.on_message = lambda _c, _topic, payload, _q, _p: got.append(payload) or 0
-    subscribed = asyncio.get_running_loop().create_future()
-    client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
-    host, port = mqtt_address(url)
-    await client.connect(host, port, ssl=mqtt_ssl(url, backend), version=MQTTv50)
-    client.subscribe(gmqtt.Subscription(TELEMETRY_FILTER, qos=0))
-    await asyncio.wait_for(subscribed, 5)
-    plan = LoadPlan(host=host, port=port, rate=2000, count=200, vehicles=20, connections=2,
-                    max_s=10, token="TLSCK", tls=LoadTls.of(tls))
-    report = await asyncio.to_thread(generate, plan)
-    await until(lambda: len(got) >= report.sent)
-    await client.disconnect()
+    backend = await Peer(secure_services, "backend-bulk").connect()
+    try:
+        await backend.subscribe(TELEMETRY_FILTER)
+        host, port = mqtt_address(secure_services.urls.mqtt_url)
+        plan = LoadPlan(host=host, port=port, rate=2000, count=200, vehicles=20,
+                        connections=2, max_s=10, token="TLSCK", tls=LoadTls.of(tls))
+        report = await asyncio.to_thread(generate, plan)
+        await until(lambda: len(backend.received) >= report.sent)
+    finally:
+        await backend.close()
     assert (report.sent, report.error) == (200, "")
-    assert len(got) == 200
+    assert len(backend.received) == 200
