@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import shutil
 import socket
@@ -520,11 +521,19 @@ class LocalServices:
         as_root = _is_root()
         config = self.run_dir / "mosquitto.conf"
         tls = self._broker_tls() if self.secure else None
-        probe = _accepts if tls is None else (
-            lambda port: _accepts(port) and _accepts(tls.device_port))
+
+        def probe(port: int) -> bool:
+            return _accepts(port) and (not self._device_port or _accepts(self._device_port))
 
         def argv(port: int) -> list[str]:
-            text = mosquitto_config(port=port, run_dir=self.run_dir, as_root=as_root, tls=tls)
+            if tls is not None and self._mqtt is None:
+                # A first start (or a retry after a port clash) takes a fresh device port
+                # too; a restart keeps both ports, as the URLs handed out promise.
+                self._device_port = free_port()
+            listeners = (None if tls is None
+                         else dataclasses.replace(tls, device_port=self._device_port))
+            text = mosquitto_config(port=port, run_dir=self.run_dir, as_root=as_root,
+                                    tls=listeners)
             config.write_text(text, encoding="utf-8")
             return [binary, "-c", str(config)]
 
@@ -534,10 +543,9 @@ class LocalServices:
     def _broker_tls(self) -> BrokerTls:
         acl_file = self.run_dir / "mosquitto.acl"
         acl_file.write_text(mosquitto_acl(), encoding="utf-8")
-        self._device_port = free_port()
         return BrokerTls(backend=self.authority(backend=True).server(),
                          devices=self.authority(backend=False).server(),
-                         device_port=self._device_port, acl_file=acl_file)
+                         device_port=0, acl_file=acl_file)  # chosen at each first start
 
     def _start_redis(self) -> str:
         url = self._environ.get(REDIS_URL_ENV)

@@ -180,6 +180,23 @@ def test_local_services_secure_urls_and_identities(tmp_path: Path) -> None:
         assert car.ca_file == tmp_path / "pki" / "devices" / "ca.crt"
 
 
+def test_local_services_secure_restart_keeps_both_listeners(tmp_path: Path) -> None:
+    """After restart_mqtt() both TLS listeners are back on their ports and take a car."""
+    with LocalServices(run_dir=tmp_path, environ={}, secure=True) as services:
+        before = services.urls
+        services.restart_mqtt()
+        assert services.urls == before
+        car = services.identity("WMW21DH0X0T123451")
+        assert car is not None
+        context = car.context()
+        with socket.create_connection(parse_mqtt_url(before.cars_mqtt_url), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(packet(0x10, utf8_field("MQTT") + bytes([5, 0x02]) + (30).to_bytes(2, "big")
+                               + b"\x00" + utf8_field("any")))
+            ack = tls.recv(16)
+            assert (ack[0], ack[3]) == (0x20, 0)  # CONNACK, success
+
+
 def test_local_services_plaintext_issues_no_identity(mqtt_url: str,
                                                      services: LocalServices) -> None:
     """Against a plaintext broker there is no certificate to present."""
