@@ -8,6 +8,12 @@ configuration, data and log inside a run directory that outlives it::
         services.urls.mqtt_url      # mqtt://127.0.0.1:PORT
         services.restart_redis()    # same port, same data
 
+With ``secure=True`` (``telematics up``, ``telematics bench``) the broker has no plaintext
+listener: two TLS listeners that take clients with certificates only, from the run's
+device CA (cars) and backend CA (backend roles, benchmark), and an ACL per identity
+(``pki``); ``services.identity(NAME)`` issues a client its certificate. The tests' shared
+broker is still the plaintext one; ``secure_services`` in the tests is the secure one.
+
 Both processes keep what they hold across a restart: Mosquitto persists its sessions and
 queued QoS 1 messages (saved every second and on exit), Redis appends every write to its
 AOF. The broker runs with ``set_tcp_nodelay true`` (see spec/performance.md §4).
