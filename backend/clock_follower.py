@@ -14,6 +14,7 @@ import logging
 import gmqtt
 
 from backend.mqtt_link import LaneLink, make_client
+from protocols.addresses import MqttTls
 from protocols.clock import VirtualClock, unpack_clock_state
 from protocols.errors import ProtocolError
 from protocols.topics import CLOCK_TOPIC
@@ -45,7 +46,8 @@ class BackendClock:
 
 
 async def listening_clock(mqtt_url: str, client_id: str, *,
-                          follow: bool) -> tuple[BackendClock, gmqtt.Client]:
+                          follow: bool,
+                          tls: MqttTls | None = None) -> tuple[BackendClock, gmqtt.Client]:
     """A clock and its own MQTT session. With ``follow`` (scenario mode) it hears the
     announcements, the retained one first, and subscribes again after every
     reconnection as the lanes do; without it the clock tells real time and nothing a
@@ -58,5 +60,5 @@ async def listening_clock(mqtt_url: str, client_id: str, *,
 
     subscriptions = [gmqtt.Subscription(CLOCK_TOPIC, qos=1)] if follow else []
     link = LaneLink(client, worker=client_id, handler=hear, subscriptions=subscriptions)
-    await link.open(mqtt_url)
+    await link.open(mqtt_url, tls=tls)
     return clock, client

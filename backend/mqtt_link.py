@@ -23,7 +23,7 @@ from typing import Any, Final
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
 
-from protocols.addresses import mqtt_address
+from protocols.addresses import MqttTls, mqtt_address, mqtt_ssl
 from protocols.topics import probe_topic
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,12 @@ def on_messages(client: gmqtt.Client, handler: MessageHandler) -> None:
     client.on_message = _on_message
 
 
-async def connect(client: gmqtt.Client, url: str, *, keepalive: int = 30) -> None:
+async def connect(client: gmqtt.Client, url: str, *, tls: MqttTls | None = None,
+                  keepalive: int = 30) -> None:
+    """Connect to ``url``; an ``mqtts://`` broker gets ``tls``, the role's certificate."""
     host, port = mqtt_address(url)
-    await client.connect(host, port, keepalive=keepalive, version=MQTTv50)
+    await client.connect(host, port, ssl=mqtt_ssl(url, tls), keepalive=keepalive,
+                         version=MQTTv50)
 
 
 class LaneLink:
@@ -144,9 +147,11 @@ class LaneLink:
             return
         await self._handler(topic, payload)
 
-    async def open(self, url: str, *, timeout_s: float = 10.0) -> None:
-        """Connect and wait until the broker granted every subscription."""
-        await connect(self.client, url)
+    async def open(self, url: str, *, tls: MqttTls | None = None,
+                   timeout_s: float = 10.0) -> None:
+        """Connect (with ``tls``, the worker's certificate, on an ``mqtts://`` broker) and
+        wait until the broker granted every subscription."""
+        await connect(self.client, url, tls=tls)
         await asyncio.wait_for(self.subscribed.wait(), timeout_s)
 
     async def probe_forever(self, stop: asyncio.Event) -> None:

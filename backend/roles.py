@@ -96,7 +96,7 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
         gmqtt.Subscription(VOICE_FILTER, qos=1),
         gmqtt.Subscription(HV_WARN_FILTER, qos=1),
     ])
-    await link.open(settings.mqtt_url)
+    await link.open(settings.mqtt_url, tls=settings.mqtt_tls("emergency"))
     log.info("emergency lane subscribed")
     await _serve_until(stop, link, counters, oem, [oem, psap])
 
@@ -119,7 +119,7 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
 
     link = _lane_link(client, settings, oem, role="bulk", handler=handle, subscriptions=[
         gmqtt.Subscription(shared(BULK_SHARE_GROUP, TELEMETRY_FILTER), qos=0)])
-    await link.open(settings.mqtt_url)
+    await link.open(settings.mqtt_url, tls=settings.mqtt_tls("bulk"))
     await _serve_until(stop, link, counters, oem, [oem])
 
 
@@ -142,7 +142,7 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
         # In scenario mode every services worker follows the clock; otherwise none does.
         *([gmqtt.Subscription(CLOCK_TOPIC, qos=1)] if settings.follow_scenario_clock else []),
     ])
-    await link.open(settings.mqtt_url)
+    await link.open(settings.mqtt_url, tls=settings.mqtt_tls("services"))
     # The OTA action timeout; safe on every worker: campaign updates run under WATCH.
     # The retention sweeper too: each record is deleted and audited once, whoever sweeps.
     loops = [asyncio.create_task(desk.ota.tick_forever(stop), name="ota-tick"),
@@ -166,7 +166,8 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     consumer = f"desk-{settings.worker_id}"
     clock, clock_link = await listening_clock(settings.mqtt_url,
                                               f"backend-desks-clock-{settings.worker_id}",
-                                              follow=settings.follow_scenario_clock)
+                                              follow=settings.follow_scenario_clock,
+                                              tls=settings.mqtt_tls("desks"))
     prover = Prover(oem, role="desks", worker_id=settings.worker_id,
                     parts=("psap", "callcentre"))
     psap_desks = PsapDesks(psap, consumer=consumer, counters=counters)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocols.addresses import BACKEND_IDENTITY_PREFIX, MqttTls, mqtt_uses_tls
 
 
 class BackendSettings(BaseSettings):
@@ -17,6 +21,13 @@ class BackendSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TELEMATICS_", extra="ignore")
 
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    # For an ``mqtts://`` broker: the CA that signed the broker, and this process's
+    # certificate and key (PEM). ``{identity}`` in the two paths is replaced by the role's
+    # identity (``backend-emergency``, ...), so one environment serves every role with
+    # its own certificate; a process with one certificate names it plainly.
+    mqtt_ca_file: Path | None = None
+    mqtt_cert_file: str | None = None
+    mqtt_key_file: str | None = None
     redis_url: str = "redis://127.0.0.1:6379"
     oem_db: int = 0
     psap_db: int = 1
@@ -35,3 +46,22 @@ class BackendSettings(BaseSettings):
     # topic (``telematics up`` turns it on). Off by default: a deployed backend keeps its
     # own clock, and no client can move it by publishing a time 400 days ahead.
     follow_scenario_clock: bool = False
+
+    @model_validator(mode="after")
+    def _tls_files_for_mqtts(self) -> BackendSettings:
+        """A TLS broker without the files fails at start, not at each role's connect."""
+        if mqtt_uses_tls(self.mqtt_url) and (
+                self.mqtt_ca_file is None or not self.mqtt_cert_file or not self.mqtt_key_file):
+            raise ValueError(f"{self.mqtt_url} needs TELEMATICS_MQTT_CA_FILE, "
+                             "TELEMATICS_MQTT_CERT_FILE and TELEMATICS_MQTT_KEY_FILE")
+        return self
+
+    def mqtt_tls(self, role: str) -> MqttTls | None:
+        """The certificate ``role`` presents to a TLS broker; ``None`` for plaintext."""
+        if not mqtt_uses_tls(self.mqtt_url):
+            return None
+        assert self.mqtt_ca_file and self.mqtt_cert_file and self.mqtt_key_file  # validated
+        identity = BACKEND_IDENTITY_PREFIX + role
+        return MqttTls(ca_file=self.mqtt_ca_file,
+                       cert_file=Path(self.mqtt_cert_file.replace("{identity}", identity)),
+                       key_file=Path(self.mqtt_key_file.replace("{identity}", identity)))

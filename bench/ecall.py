@@ -26,11 +26,11 @@ from redis.asyncio import Redis
 from backend import keys
 from bench.fleet import run_token
 from bench.floor import FloorPlan, FloorResult, measure_floor
-from bench.loadgen import LoadPlan, LoadProcess
+from bench.loadgen import LoadPlan, LoadProcess, LoadTls
 from bench.machine import CpuMeter
 from bench.probe import Arrival, PlannedCall, collect, plan_calls, send_stream
 from bench.stats import rate, ratio, summarize_ns
-from protocols.addresses import mqtt_address
+from protocols.addresses import MqttTls, mqtt_address, mqtt_ssl
 
 # Measured at 10k msg/s: 10, 20, 50 and 100 connections gave the same eCall p99 (2.4-3.5 ms)
 # while the generator's CPU grew from 8 % to 12 % of a core; 50 spreads the vehicles more
@@ -84,6 +84,7 @@ class BenchTarget:
     oem_db: int
     psap_db: int
     pids: Mapping[str, int] = field(default_factory=dict)
+    tls: MqttTls | None = None  # the benchmark's certificate, for an mqtts:// broker
 
 
 def _ms(ns: int) -> float:
@@ -153,7 +154,9 @@ class _Probe:
 
     async def open(self) -> None:
         host, port = mqtt_address(self._target.mqtt_url)
-        await self.client.connect(host, port, keepalive=30, version=MQTTv50)
+        await self.client.connect(host, port, ssl=mqtt_ssl(self._target.mqtt_url,
+                                                           self._target.tls),
+                                  keepalive=30, version=MQTTv50)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -201,7 +204,8 @@ async def run_ecall_bench(target: BenchTarget, options: EcallBenchOptions, *,
     """Floor, idle phase, loaded phase; returns the figures (see the module notes)."""
     token = run_token()
     progress(f"broker floor: {options.floor_samples} messages one at a time (gmqtt, QoS 1)")
-    floor = await measure_floor(target.mqtt_url, FloorPlan(samples=options.floor_samples))
+    floor = await measure_floor(target.mqtt_url, FloorPlan(samples=options.floor_samples),
+                                tls=target.tls)
     probe = _Probe(target, options, token)
     await probe.open()
     try:
@@ -261,7 +265,8 @@ async def _loaded_phase(probe: _Probe, target: BenchTarget, options: EcallBenchO
     host, port = mqtt_address(target.mqtt_url)
     plan = LoadPlan(host=host, port=port, rate=options.load_rate,
                     count=int(options.load_rate * plateau_s), vehicles=options.vehicles,
-                    connections=options.connections, max_s=plateau_s * 1.5 + 2.0, token=token)
+                    connections=options.connections, max_s=plateau_s * 1.5 + 2.0, token=token,
+                    tls=LoadTls.of(target.tls))
     baseline = await probe.bulk_count()
     generator = LoadProcess(plan)
     calls = probe.plan(options.count, "loaded", _LOADED_PHASE_INDEX)
@@ -273,7 +278,7 @@ async def _loaded_phase(probe: _Probe, target: BenchTarget, options: EcallBenchO
         sent, since_ms = await probe.stream(calls)
         cpu = meter.stop()
         floor = await measure_floor(target.mqtt_url, FloorPlan(
-            samples=options.floor_loaded_samples, warmup=20, max_s=10.0))
+            samples=options.floor_loaded_samples, warmup=20, max_s=10.0), tls=target.tls)
         report = await generator.finish()
     finally:
         await generator.stop()

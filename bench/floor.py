@@ -18,7 +18,7 @@ from typing import Any, Final
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
 
-from protocols.addresses import mqtt_address
+from protocols.addresses import MqttTls, mqtt_address, mqtt_ssl
 
 PAYLOAD_BYTES: Final = 200
 _SEQ_BYTES: Final = 8
@@ -46,15 +46,18 @@ def _payload(seq: int) -> bytes:
     return seq.to_bytes(_SEQ_BYTES, "big") + b"\x00" * (PAYLOAD_BYTES - _SEQ_BYTES)
 
 
-async def _connect(client_id: str, mqtt_url: str) -> gmqtt.Client:
+async def _connect(client_id: str, mqtt_url: str, tls: MqttTls | None) -> gmqtt.Client:
     host, port = mqtt_address(mqtt_url)
     client = gmqtt.Client(client_id, clean_session=True)
-    await client.connect(host, port, keepalive=30, version=MQTTv50)
+    await client.connect(host, port, ssl=mqtt_ssl(mqtt_url, tls), keepalive=30,
+                         version=MQTTv50)
     return client
 
 
-async def measure_floor(mqtt_url: str, plan: FloorPlan) -> FloorResult:
-    """Publish→receive times of ``plan.samples`` messages after ``plan.warmup`` untimed ones."""
+async def measure_floor(mqtt_url: str, plan: FloorPlan, *,
+                        tls: MqttTls | None = None) -> FloorResult:
+    """Publish→receive times of ``plan.samples`` messages after ``plan.warmup`` untimed ones;
+    ``tls`` is the benchmark's certificate for an ``mqtts://`` broker."""
     token = secrets.token_hex(4)
     topic = f"bench/v1/floor/{token}"
     loop = asyncio.get_running_loop()
@@ -74,14 +77,14 @@ async def measure_floor(mqtt_url: str, plan: FloorPlan) -> FloorResult:
             subscribed.set_result(None)
 
     result = FloorResult()
-    subscriber = await _connect(f"bench-floor-sub-{token}", mqtt_url)
+    subscriber = await _connect(f"bench-floor-sub-{token}", mqtt_url, tls)
     publisher: gmqtt.Client | None = None
     try:
         subscriber.on_message = on_message
         subscriber.on_subscribe = on_subscribe
         subscriber.subscribe(gmqtt.Subscription(topic, qos=plan.qos))
         await asyncio.wait_for(subscribed, 10.0)
-        publisher = await _connect(f"bench-floor-pub-{token}", mqtt_url)
+        publisher = await _connect(f"bench-floor-pub-{token}", mqtt_url, tls)
         deadline = time.monotonic() + plan.max_s
         total = plan.warmup + plan.samples
         for seq in range(total):

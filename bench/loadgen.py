@@ -19,22 +19,44 @@ import asyncio
 import contextlib
 import json
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import msgpack
 
 from bench.fleet import COUNTRY_SPOTS, spot_near, vin_of
 from bench.mqtt_wire import packet, utf8_field
+from protocols.addresses import MqttTls
 from protocols.envelope import ENVELOPE_VERSION
 from protocols.topics import telemetry_topic
 
 _CATCH_UP_S: Final = 0.02  # at most this much backlog is sent in one tick
 _CONNECT_TIMEOUT_S: Final = 5.0
 _SEND_TIMEOUT_S: Final = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadTls:
+    """The benchmark's certificate as plain paths, so a plan crosses to the child as JSON."""
+
+    ca_file: str
+    cert_file: str
+    key_file: str
+
+    @classmethod
+    def of(cls, tls: MqttTls | None) -> LoadTls | None:
+        if tls is None:
+            return None
+        return cls(str(tls.ca_file), str(tls.cert_file), str(tls.key_file))
+
+    def context(self) -> ssl.SSLContext:
+        return MqttTls(ca_file=Path(self.ca_file), cert_file=Path(self.cert_file),
+                       key_file=Path(self.key_file)).context()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +72,7 @@ class LoadPlan:
     max_s: float
     token: str
     tick_s: float = 0.002
+    tls: LoadTls | None = None  # TLS with the benchmark's certificate; plaintext without
 
     def __post_init__(self) -> None:
         if self.rate <= 0 or self.count < 0 or self.max_s <= 0 or self.tick_s <= 0:
@@ -97,9 +120,11 @@ def telemetry_payload(vin: str, seq: int, sent_ns: int, lat: float, lon: float) 
     return data
 
 
-def _open(plan: LoadPlan, index: int) -> socket.socket:
+def _open(plan: LoadPlan, index: int, context: ssl.SSLContext | None) -> socket.socket:
     sock = socket.create_connection((plan.host, plan.port), timeout=_CONNECT_TIMEOUT_S)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if context is not None:
+        sock = context.wrap_socket(sock, server_hostname=plan.host)
     sock.sendall(connect_packet(f"bench-load-{plan.token}-{index}"))
     connack = b""
     while len(connack) < 4:
@@ -115,7 +140,8 @@ def _open(plan: LoadPlan, index: int) -> socket.socket:
 
 def generate(plan: LoadPlan, *, on_ready: Callable[[int], None] | None = None) -> LoadReport:
     """Send the plan's messages, paced, within ``plan.max_s``; blocking."""
-    socks = [_open(plan, i) for i in range(plan.connections)]
+    context = plan.tls.context() if plan.tls is not None else None
+    socks = [_open(plan, i, context) for i in range(plan.connections)]
     vins = [vin_of("TLM", plan.token, i) for i in range(plan.vehicles)]
     topics = [utf8_field(telemetry_topic(vin)) for vin in vins]
     countries = list(COUNTRY_SPOTS)
@@ -165,7 +191,9 @@ def generate(plan: LoadPlan, *, on_ready: Callable[[int], None] | None = None) -
 
 
 def main(argv: list[str]) -> int:
-    plan = LoadPlan(**json.loads(argv[0]))
+    raw = json.loads(argv[0])
+    tls = raw.pop("tls", None)
+    plan = LoadPlan(**raw, tls=LoadTls(**tls) if tls else None)
 
     def ready(start_ns: int) -> None:
         print(json.dumps({"event": "ready", "start_ns": start_ns}), flush=True)

@@ -30,7 +30,8 @@ from bench.loadgen import LoadError
 from bench.machine import machine_info
 from cli.local_services import LocalServices, ServiceError, ensure_installed, find_binary
 from cli.logs import configure
-from cli.stack import StackError, running_backend
+from cli.stack import StackError, backend_tls, running_backend
+from pki.identities import BENCH
 
 app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 
@@ -69,11 +70,10 @@ def ecall(
     try:
         with tempfile.TemporaryDirectory(prefix="telematics-bench-") as tmp:
             run_dir = Path(tmp)
-            with LocalServices(run_dir=run_dir, environ=os.environ) as services:
+            with LocalServices(run_dir=run_dir, environ=os.environ, secure=True) as services:
                 urls = services.urls
                 err.print(f"broker {urls.mqtt_url}  redis {urls.redis_url}")
-                figures = asyncio.run(_run(urls.mqtt_url, urls.redis_url, run_dir, options,
-                                           err))
+                figures = asyncio.run(_run(services, run_dir, options, err))
     except (ServiceError, StackError, LoadError, RedisError, OSError, TimeoutError) as exc:
         if debug:
             raise
@@ -85,9 +85,13 @@ def ecall(
         sys.stdout.flush()
 
 
-async def _run(mqtt_url: str, redis_url: str, run_dir: Path, options: EcallBenchOptions,
+async def _run(services: LocalServices, run_dir: Path, options: EcallBenchOptions,
                err: Console) -> dict[str, Any]:
-    async with running_backend(mqtt_url, redis_url, roles=ROLES) as stack:
+    """Backend roles, probe, floor and load generator, each with its certificate on the
+    secure broker: the figures include TLS, as a deployment's would."""
+    mqtt_url, redis_url = services.urls.mqtt_url, services.urls.redis_url
+    tls = await asyncio.to_thread(backend_tls, services)
+    async with running_backend(mqtt_url, redis_url, roles=ROLES, tls=tls) as stack:
         err.print(f"backend up ({', '.join(ROLES)})")
         pids: dict[str, int] = {role: pid for role in ROLES
                                 if (pid := stack.supervisor.pid_of(role))}
@@ -95,7 +99,7 @@ async def _run(mqtt_url: str, redis_url: str, run_dir: Path, options: EcallBench
         pids["bench"] = os.getpid()
         target = BenchTarget(mqtt_url=mqtt_url, redis_url=redis_url,
                              oem_db=stack.settings.oem_db, psap_db=stack.settings.psap_db,
-                             pids=pids)
+                             pids=pids, tls=services.identity(BENCH))
         figures = await run_ecall_bench(target, options, progress=err.print)
         redis_version = await _redis_version(redis_url)
     figures["machine"] = machine_info(mosquitto_binary=find_binary("mosquitto"),

@@ -8,6 +8,12 @@ configuration, data and log inside a run directory that outlives it::
         services.urls.mqtt_url      # mqtt://127.0.0.1:PORT
         services.restart_redis()    # same port, same data
 
+With ``secure=True`` (``telematics up``, ``telematics bench``) the broker has no plaintext
+listener: two TLS listeners that take clients with certificates only, from the run's
+device CA (cars) and backend CA (backend roles, benchmark), and an ACL per identity
+(``pki``); ``services.identity(NAME)`` issues a client its certificate. The tests' shared
+broker is still the plaintext one; ``secure_services`` in the tests is the secure one.
+
 Both processes keep what they hold across a restart: Mosquitto persists its sessions and
 queued QoS 1 messages (saved every second and on exit), Redis appends every write to its
 AOF. The broker runs with ``set_tcp_nodelay true`` (see spec/performance.md §4).
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import shutil
 import socket
@@ -33,9 +40,16 @@ from types import TracebackType
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
 
+from pki.authority import CertificateAuthority, ServerFiles
+from pki.broker_acl import mosquitto_acl
+from pki.identities import is_infrastructure
+from protocols.addresses import MqttTls, mqtt_uses_tls
+
 __all__ = [
     "MQTT_URL_ENV",
+    "PKI_DIR_ENV",
     "REDIS_URL_ENV",
+    "BrokerTls",
     "LocalServices",
     "ServiceError",
     "ServiceUrlError",
@@ -52,6 +66,7 @@ __all__ = [
 ]
 
 MQTT_URL_ENV: Final = "TELEMATICS_MQTT_URL"
+PKI_DIR_ENV: Final = "TELEMATICS_PKI_DIR"
 REDIS_URL_ENV: Final = "TELEMATICS_REDIS_URL"
 LOOPBACK: Final = "127.0.0.1"
 BINARIES: Final = ("mosquitto", "redis-server")
@@ -82,32 +97,38 @@ class ServiceUrlError(ServiceError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ServiceUrls:
-    mqtt_url: str  # mqtt://127.0.0.1:PORT
+    mqtt_url: str  # mqtt://127.0.0.1:PORT, or mqtts:// (the backend's listener) when secure
     redis_url: str  # redis://127.0.0.1:PORT
+    device_mqtt_url: str = ""  # where cars connect; the same as mqtt_url unless secure
+
+    @property
+    def cars_mqtt_url(self) -> str:
+        return self.device_mqtt_url or self.mqtt_url
 
 
 # --- URLs ------------------------------------------------------------------------------------
 
-def _split(url: str, *, variable: str, scheme: str,
+def _split(url: str, *, variable: str, scheme: str | tuple[str, ...],
            rule: str) -> tuple[SplitResult, str, int | None]:
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
         raise ServiceUrlError(variable, url, rule) from None
-    if (parts.scheme != scheme or not parts.hostname or parts.query or parts.fragment
+    schemes = (scheme,) if isinstance(scheme, str) else scheme
+    if (parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment
             or port == 0):
         raise ServiceUrlError(variable, url, rule)
     return parts, parts.hostname, port
 
 
 def parse_mqtt_url(url: str, *, variable: str = MQTT_URL_ENV) -> tuple[str, int]:
-    """``mqtt://HOST[:PORT]`` → ``(host, port)``; the port defaults to 1883."""
-    rule = "expected mqtt://HOST[:PORT] with a port in 1..65535 and no path"
-    parts, host, port = _split(url, variable=variable, scheme="mqtt", rule=rule)
+    """``mqtt[s]://HOST[:PORT]`` → ``(host, port)``; the port defaults to 1883 (8883 TLS)."""
+    rule = "expected mqtt[s]://HOST[:PORT] with a port in 1..65535 and no path"
+    parts, host, port = _split(url, variable=variable, scheme=("mqtt", "mqtts"), rule=rule)
     if parts.path not in ("", "/") or parts.username or parts.password:
         raise ServiceUrlError(variable, url, rule)
-    return host, port or 1883
+    return host, port or (8883 if parts.scheme == "mqtts" else 1883)
 
 
 def parse_redis_url(url: str, *, variable: str = REDIS_URL_ENV) -> tuple[str, int]:
@@ -195,16 +216,92 @@ def free_port() -> int:
         return port
 
 
-def mosquitto_config(*, port: int, run_dir: Path, as_root: bool) -> str:
-    lines = [
+# Broker limits of the secure configuration, and why each has the value it has.
+# The largest legitimate message is the ~200 KB workshop map downlink (then the 50 KB
+# Teleservice call); 512 KiB leaves 2.5x headroom for a map that grows, and refuses the
+# 20 MB "eCall" outright: the broker drops the connection before the message is routed.
+MAX_PACKET_BYTES: Final = 512 * 1024
+# Each car is one connection; a local run has its scenario's cars, one fleet gateway,
+# about ten backend connections and, in the benchmark, fifty load connections.
+MAX_CONNECTIONS: Final = 4096
+# A worker's persistent session may hold 100,000 eCalls (< 1 KB each) while it restarts;
+# the byte bound stops one session's queue (e.g. workshop maps) from eating the broker.
+MAX_QUEUED_MESSAGES: Final = 100_000
+MAX_QUEUED_BYTES: Final = 128 * 1024 * 1024
+# A session nobody resumes within a day is dropped: a car that reconnects later only
+# misses downlinks it would no longer act on, and abandoned sessions cannot pile up.
+PERSISTENT_CLIENT_EXPIRATION: Final = "1d"
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerTls:
+    """The two TLS listeners and the ACL file naming what each identity may do.
+
+    Cars (and the other device identities) connect to ``device_port``, whose CA is the
+    device CA; the backend connects to the main port, whose CA is the backend CA only, so
+    a car's certificate cannot even open a backend connection. On the device listener the
+    client id is replaced by the certificate's CN (``use_username_as_clientid``): a car
+    is always its VIN and cannot take over a backend worker's session by its client id,
+    which Mosquitto 2.0.11 cannot otherwise tie to an identity.
+    """
+
+    backend: ServerFiles
+    devices: ServerFiles
+    device_port: int
+    acl_file: Path
+
+
+def _tls_listener_lines(port: int, files: ServerFiles) -> list[str]:
+    return [
         f"listener {port} {LOOPBACK}",
-        "allow_anonymous true",
+        f"cafile {files.ca_file}",
+        f"certfile {files.cert_file}",
+        f"keyfile {files.key_file}",
+        "require_certificate true",
+        # The CN becomes the username the ACL is written against (a car's VIN,
+        # ``backend-emergency``, ...).
+        "use_identity_as_username true",
+        "tls_version tlsv1.2",
+        f"max_connections {MAX_CONNECTIONS}",
+    ]
+
+
+def _secure_lines(port: int, tls: BrokerTls) -> list[str]:
+    return [
+        *_tls_listener_lines(port, tls.backend),
+        *_tls_listener_lines(tls.device_port, tls.devices),
+        "use_username_as_clientid true",
+        "allow_anonymous false",
+        f"acl_file {tls.acl_file}",
+        f"max_packet_size {MAX_PACKET_BYTES}",
+        f"max_queued_bytes {MAX_QUEUED_BYTES}",
+        f"persistent_client_expiration {PERSISTENT_CLIENT_EXPIRATION}",
+        # No topic of the platform is retained: a retained uplink or downlink would be
+        # replayed to every new subscriber, and Mosquitto's ACL cannot allow retain on one
+        # topic only, so the scenario runner re-announces its clock instead.
+        "retain_available false",
+        # Connection lines name the client id and username, which is a car's VIN; the
+        # subscribe/unsubscribe log types name topics, which hold it too.
+        "connection_messages false",
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        "log_type information",
+    ]
+
+
+def mosquitto_config(*, port: int, run_dir: Path, as_root: bool,
+                     tls: BrokerTls | None = None) -> str:
+    """Mosquitto's configuration; with ``tls`` only the two TLS listeners, no plaintext."""
+    lines = [
+        *(_secure_lines(port, tls) if tls is not None
+          else [f"listener {port} {LOOPBACK}", "allow_anonymous true"]),
         "set_tcp_nodelay true",
         "persistence true",
         f"persistence_location {run_dir}/",
         "persistence_file mosquitto.db",
         "autosave_interval 1",
-        "max_queued_messages 100000",
+        f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         "max_inflight_messages 0",
         f"log_dest file {run_dir / 'mosquitto.log'}",
         "log_timestamp_format %Y-%m-%dT%H:%M:%S",
@@ -346,8 +443,12 @@ class LocalServices:
     """
 
     def __init__(self, *, run_dir: Path, environ: Mapping[str, str] | None = None,
-                 which: Which = find_binary, ready_timeout_s: float = READY_TIMEOUT_S) -> None:
+                 which: Which = find_binary, ready_timeout_s: float = READY_TIMEOUT_S,
+                 secure: bool = False) -> None:
         self.run_dir = run_dir
+        self.secure = secure
+        self._authorities: dict[str, CertificateAuthority] = {}
+        self._device_port = 0
         self._environ: Mapping[str, str] = environ if environ is not None else {}
         self._which = which
         self._ready_timeout_s = ready_timeout_s
@@ -362,12 +463,35 @@ class LocalServices:
             raise ServiceError("LocalServices has no URLs outside its `with` block")
         return self._urls
 
+    def authority(self, *, backend: bool) -> CertificateAuthority:
+        """The run's device CA or backend CA (under ``run_dir/pki``, or
+        ``$TELEMATICS_PKI_DIR`` for a broker from the environment that trusts them);
+        created on first use."""
+        given = self._environ.get(PKI_DIR_ENV)
+        root = Path(given) if given else self.run_dir / "pki"
+        which = "backend" if backend else "devices"
+        if which not in self._authorities:
+            self._authorities[which] = CertificateAuthority(root / which)
+        return self._authorities[which]
+
+    def identity(self, name: str) -> MqttTls | None:
+        """The client certificate of ``name`` (a VIN, ``backend-emergency``, ...) when the
+        broker wants one, else ``None``: what a client passes to ``connect``. Backend and
+        benchmark names come from the backend CA, every other name from the device CA."""
+        if not mqtt_uses_tls(self.urls.mqtt_url):
+            return None
+        return self.authority(backend=is_infrastructure(name)).issue(name)
+
     def __enter__(self) -> LocalServices:
         if self._entered:
             raise ServiceError("LocalServices is already running; it is not reentrant")
         self._entered = True
         try:
-            self._urls = ServiceUrls(mqtt_url=self._start_mqtt(), redis_url=self._start_redis())
+            mqtt_url = self._start_mqtt()
+            device_url = (f"mqtts://{LOOPBACK}:{self._device_port}" if self._device_port
+                          else mqtt_url)
+            self._urls = ServiceUrls(mqtt_url=mqtt_url, redis_url=self._start_redis(),
+                                     device_mqtt_url=device_url)
         except BaseException:
             self._shutdown()
             raise
@@ -402,14 +526,32 @@ class LocalServices:
         binary = self._binary("mosquitto")
         as_root = _is_root()
         config = self.run_dir / "mosquitto.conf"
+        tls = self._broker_tls() if self.secure else None
+
+        def probe(port: int) -> bool:
+            return _accepts(port) and (not self._device_port or _accepts(self._device_port))
 
         def argv(port: int) -> list[str]:
-            text = mosquitto_config(port=port, run_dir=self.run_dir, as_root=as_root)
+            if tls is not None and self._mqtt is None:
+                # A first start (or a retry after a port clash) takes a fresh device port
+                # too; a restart keeps both ports, as the URLs handed out promise.
+                self._device_port = free_port()
+            listeners = (None if tls is None
+                         else dataclasses.replace(tls, device_port=self._device_port))
+            text = mosquitto_config(port=port, run_dir=self.run_dir, as_root=as_root,
+                                    tls=listeners)
             config.write_text(text, encoding="utf-8")
             return [binary, "-c", str(config)]
 
-        self._mqtt = self._daemon("mosquitto", argv, _accepts)
-        return f"mqtt://{LOOPBACK}:{self._mqtt.port}"
+        self._mqtt = self._daemon("mosquitto", argv, probe)
+        return f"{'mqtts' if self.secure else 'mqtt'}://{LOOPBACK}:{self._mqtt.port}"
+
+    def _broker_tls(self) -> BrokerTls:
+        acl_file = self.run_dir / "mosquitto.acl"
+        acl_file.write_text(mosquitto_acl(), encoding="utf-8")
+        return BrokerTls(backend=self.authority(backend=True).server(),
+                         devices=self.authority(backend=False).server(),
+                         device_port=0, acl_file=acl_file)  # chosen at each first start
 
     def _start_redis(self) -> str:
         url = self._environ.get(REDIS_URL_ENV)
@@ -447,6 +589,7 @@ class LocalServices:
         daemons = [d for d in (self._redis, self._mqtt) if d is not None]
         self._mqtt = self._redis = None
         self._urls = None
+        self._device_port = 0
         self._entered = False
         for daemon in daemons:
             daemon.stop()

@@ -18,6 +18,9 @@ import httpx
 from backend.roles import ROLES, Role
 from backend.settings import BackendSettings
 from backend.supervisor import Supervisor
+from cli.local_services import LocalServices
+from pki.identities import BACKEND_IDENTITIES
+from protocols.addresses import MqttTls
 
 
 class StackError(RuntimeError):
@@ -59,12 +62,27 @@ async def wait_ready(api_url: str, lanes: Sequence[str], *, since: float,
     raise StackError(f"backend not ready after {timeout_s:.0f} s: {last}")
 
 
+def backend_tls(services: LocalServices) -> MqttTls | None:
+    """Every backend role's certificate issued, and where they are, with ``{identity}``
+    for the role (``BackendSettings.mqtt_cert_file``); ``None`` for a plaintext broker."""
+    if services.identity(BACKEND_IDENTITIES[0]) is None:
+        return None
+    for name in BACKEND_IDENTITIES:
+        services.identity(name)
+    return services.authority(backend=True).path_template()
+
+
 @contextlib.asynccontextmanager
-async def running_backend(mqtt_url: str, redis_url: str, *,
-                          roles: Sequence[Role] = ROLES) -> AsyncIterator[Stack]:
-    # A local stack runs scenarios: its backend follows the scenario's virtual clock.
-    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url, api_port=free_port(),
-                               follow_scenario_clock=True)
+async def running_backend(mqtt_url: str, redis_url: str, *, roles: Sequence[Role] = ROLES,
+                          tls: MqttTls | None = None) -> AsyncIterator[Stack]:
+    """The backend roles against ``mqtt_url``; ``tls`` from ``backend_tls`` for mqtts. A local
+    stack runs scenarios: its backend follows the scenario's virtual clock."""
+    settings = BackendSettings(
+        mqtt_url=mqtt_url, redis_url=redis_url, api_port=free_port(),
+        follow_scenario_clock=True,
+        mqtt_ca_file=tls.ca_file if tls else None,
+        mqtt_cert_file=str(tls.cert_file) if tls else None,
+        mqtt_key_file=str(tls.key_file) if tls else None)
     supervisor = Supervisor(settings, roles=roles)
     stop = asyncio.Event()
     since = time.time()

@@ -13,7 +13,8 @@ from rich.table import Table
 from cli.api_client import request
 from cli.retention import render_report
 from vehicle_sim.expectations import Outcome, check_all
-from vehicle_sim.runner import run_scenario
+from vehicle_sim.mqtt_transport import Identities
+from vehicle_sim.runner import no_identity, run_scenario
 from vehicle_sim.scenario import Scenario
 from vehicle_sim.trace import IncidentTrace
 
@@ -76,9 +77,14 @@ def write_report(path: Path, data: dict[str, Any]) -> None:
 
 
 async def run_and_judge(plan: Scenario, *, mqtt_url: str, api_url: str, console: Console,
-                        report_file: Path | None) -> bool:
-    """Run the scenario's cars, check its expectations, print and write the summary."""
-    run = await run_scenario(plan, mqtt_url=mqtt_url, api_url=api_url, console=console)
+                        report_file: Path | None, identities: Identities = no_identity,
+                        retain_clock: bool = True) -> bool:
+    """Run the scenario's cars, check its expectations, print and write the summary.
+
+    ``identities`` issues each car (and the clock and fleet connections) its certificate
+    for an ``mqtts://`` broker; ``retain_clock=False`` for a broker without retain."""
+    run = await run_scenario(plan, mqtt_url=mqtt_url, api_url=api_url, console=console,
+                             identities=identities, retain_clock=retain_clock)
     outcomes = await check_all(api_url, plan, run, timeout_s=plan.settle_timeout_s)
     data = report(plan.name, run.traces, outcomes)
     if plan.expect_retention is not None:  # the auditor's view closes a retention scenario

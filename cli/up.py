@@ -15,8 +15,9 @@ from rich.console import Console
 
 from cli.local_services import LocalServices, ServiceError, ensure_installed
 from cli.logs import configure
-from cli.stack import StackError, running_backend
+from cli.stack import StackError, backend_tls, running_backend
 from cli.summary import run_and_judge
+from protocols.addresses import mqtt_uses_tls
 from vehicle_sim.scenario import Scenario, ScenarioError, load
 
 
@@ -46,10 +47,12 @@ def up(
     if not keep_data:
         forget_local_data(run_dir)
     try:
-        with LocalServices(run_dir=run_dir.resolve(), environ=os.environ) as services:
+        with LocalServices(run_dir=run_dir.resolve(), environ=os.environ,
+                           secure=True) as services:
             urls = services.urls
-            console.print(f"broker {urls.mqtt_url}  redis {urls.redis_url}  run dir {run_dir}")
-            passed = asyncio.run(_up(console, plan, urls.mqtt_url, urls.redis_url, once=once,
+            console.print(f"broker {urls.mqtt_url} (cars {urls.cars_mqtt_url})  "
+                          f"redis {urls.redis_url}  run dir {run_dir}")
+            passed = asyncio.run(_up(console, plan, services, once=once,
                                      report_file=report_file))
     except (ServiceError, StackError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -67,12 +70,18 @@ def forget_local_data(run_dir: Path) -> None:
     shutil.rmtree(run_dir / "appendonlydir", ignore_errors=True)
 
 
-async def _up(console: Console, plan: Scenario, mqtt_url: str, redis_url: str, *, once: bool,
+async def _up(console: Console, plan: Scenario, services: LocalServices, *, once: bool,
               report_file: Path | None) -> bool:
-    async with running_backend(mqtt_url, redis_url) as stack:
+    """The backend with its roles' certificates, then the cars with theirs (each car's CN
+    is its VIN); the local broker keeps nothing retained, so the clock is re-announced."""
+    urls = services.urls
+    tls = await asyncio.to_thread(backend_tls, services)
+    async with running_backend(urls.mqtt_url, urls.redis_url, tls=tls) as stack:
         console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs)")
-        passed = await run_and_judge(plan, mqtt_url=mqtt_url, api_url=stack.api_url,
-                                     console=console, report_file=report_file)
+        passed = await run_and_judge(plan, mqtt_url=urls.cars_mqtt_url, api_url=stack.api_url,
+                                     console=console, report_file=report_file,
+                                     identities=services.identity,
+                                     retain_clock=not mqtt_uses_tls(urls.mqtt_url))
         if not once:
             console.print(f"backend still running at {stack.api_url}; press Ctrl-C to stop")
             await _wait_for_signal()

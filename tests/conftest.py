@@ -2,7 +2,9 @@
 
 ``services`` (one pair per session) honours ``TELEMATICS_MQTT_URL`` and
 ``TELEMATICS_REDIS_URL``; ``fresh_services`` always starts a private pair, so a test may
-restart it. Tests that use any of these fixtures are marked ``broker`` automatically.
+restart it; ``secure_services`` is a private pair whose broker takes TLS clients with
+certificates only (``services.identity(NAME)`` issues one). Tests that use any of these
+fixtures are marked ``broker`` automatically.
 Fixtures of a part of the code live in that part's own ``conftest.py``.
 """
 
@@ -16,7 +18,8 @@ import pytest
 
 from cli.local_services import LocalServices, ServiceError, ensure_installed
 
-SERVICE_FIXTURES = frozenset({"services", "mqtt_url", "redis_url", "fresh_services"})
+SERVICE_FIXTURES = frozenset({"services", "mqtt_url", "redis_url", "fresh_services",
+                              "secure_services"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,4 +60,13 @@ def fresh_services(tmp_path: Path) -> Iterator[LocalServices]:
     """A private Mosquitto and Redis for one test, which may restart them."""
     _require_binaries(None)
     with LocalServices(run_dir=tmp_path / "services", environ={}) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def secure_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServices]:
+    """Mosquitto with its two TLS listeners and the generated ACL, and a Redis beside it."""
+    _require_binaries(None)
+    with LocalServices(run_dir=tmp_path_factory.mktemp("secure"), environ={},
+                       secure=True) as running:
         yield running

@@ -10,11 +10,12 @@ import pytest
 import protocols
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"protocols", "vehicle_sim", "backend", "cli", "bench", "chaos", "tests"}
+OURS = {"protocols", "vehicle_sim", "backend", "cli", "bench", "chaos", "pki", "tests"}
 MAY_IMPORT = {
     "protocols": {"protocols"},
     "vehicle_sim": {"protocols", "vehicle_sim"},
     "backend": {"protocols", "backend"},
+    "pki": {"protocols", "pki"},
 }
 
 

@@ -49,7 +49,7 @@ from vehicle_sim.ecall_machine import (
 from vehicle_sim.ecall_machine import VoiceCall as PlaceVoiceCall
 from vehicle_sim.hv_warn import BodySnapshot, runaway_until_alarm, warn_call
 from vehicle_sim.injury import intelligent_extras
-from vehicle_sim.mqtt_transport import Notify, TcuLink
+from vehicle_sim.mqtt_transport import ClientTls, Notify, TcuLink
 from vehicle_sim.scenario import CrashDef, VehicleDef
 from vehicle_sim.trace import IncidentTrace, Transmission
 from vehicle_sim.vehicle import VehicleSpec, VehicleState, build_msd
@@ -63,7 +63,7 @@ class Car:
 
     def __init__(self, vdef: VehicleDef, spec: VehicleSpec, state: VehicleState,
                  context: EcallContext, *, mqtt_url: str, notify: Notify,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, tls: ClientTls = None) -> None:
         self.vdef = vdef
         self.spec = spec
         self.vehicle = state
@@ -72,7 +72,7 @@ class Car:
         self.trace: IncidentTrace | None = None
         self.settled = asyncio.Event()
         self._notify = notify
-        self._link = TcuLink(spec.vin, mqtt_url)
+        self._link = TcuLink(spec.vin, mqtt_url, tls=tls)
         self._extras_source: tuple[CrashPulse, Occupancy] | None = None
         self._automatic = False
         self._timers: list[asyncio.TimerHandle] = []

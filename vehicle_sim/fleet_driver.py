@@ -17,7 +17,7 @@ import numpy as np
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.fleet import step
 from vehicle_sim.fleet_model import Fleet, TripEnded, sample_specs
-from vehicle_sim.mqtt_transport import TcuLink
+from vehicle_sim.mqtt_transport import ClientTls, TcuLink
 from vehicle_sim.scenario import FleetDef
 from vehicle_sim.teleservice import CALL_INTERVAL_KM
 
@@ -29,13 +29,13 @@ class FleetDriver:
     """Steps the fleet to each new scenario time and lets every car make its calls."""
 
     def __init__(self, plan: FleetDef, *, start: float, mqtt_url: str,
-                 notify: Callable[[str], None]) -> None:
+                 notify: Callable[[str], None], tls: ClientTls = None) -> None:
         specs = sample_specs(plan.count, seed=plan.seed, countries=plan.countries,
                              opt_in_share=plan.smart_maintenance_share)
         self.fleet = Fleet.create(specs, seed=plan.seed, start=start)
         self._rng = np.random.default_rng(plan.seed)
         self._now = start
-        self._link = TcuLink(f"fleet-gateway-{plan.seed}", mqtt_url, persistent=False)
+        self._link = TcuLink(f"fleet-gateway-{plan.seed}", mqtt_url, persistent=False, tls=tls)
         self.cars = [
             CarServices(vin=spec.vin, propulsion=_PROPULSION[spec.propulsion],
                         odometer_km=spec.odometer_km, os_version=spec.os_version,

@@ -9,17 +9,20 @@ runs on asyncio transports, which set TCP_NODELAY, so a 1 ms eCall does not wait
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
 
-from protocols.addresses import mqtt_address
+from protocols.addresses import MqttTls, mqtt_address, mqtt_ssl
 
 DownlinkHandler = Callable[[str, bytes], Awaitable[None] | None]
 Publish = Callable[[str, bytes], None]  # what a car's parts publish through
 Notify = Callable[[str], None]  # what a car's parts tell the person watching
+ClientTls = MqttTls | ssl.SSLContext | None  # the identity a link presents to a TLS broker
+Identities = Callable[[str], ClientTls]  # an identity (VIN, ...) → its certificate
 
 
 
@@ -27,11 +30,15 @@ Notify = Callable[[str], None]  # what a car's parts tell the person watching
 class TcuLink:
     """One car's MQTT session; reusable but not reentrant."""
 
-    def __init__(self, client_id: str, mqtt_url: str, *, persistent: bool = True) -> None:
+    def __init__(self, client_id: str, mqtt_url: str, *, persistent: bool = True,
+                 tls: ClientTls = None) -> None:
+        """``tls`` is the car's own certificate (or a ready context) for an ``mqtts://``
+        broker, which knows the car by it; the caller issues it, the car only presents it."""
         kwargs: dict[str, Any] = {"session_expiry_interval": 3600} if persistent else {}
         self._client = gmqtt.Client(client_id, clean_session=not persistent, **kwargs)
         self._client.set_config({"reconnect_retries": -1, "reconnect_delay": 1})
         self._url = mqtt_url
+        self._tls = tls
         self._open = False
 
     @property
@@ -55,7 +62,8 @@ class TcuLink:
         if downlink is not None:
             self._subscribe_on_every_connect(downlink, subscribed)
         host, port = mqtt_address(self._url)
-        await self._client.connect(host, port, keepalive=30, version=MQTTv50)
+        await self._client.connect(host, port, ssl=mqtt_ssl(self._url, self._tls), keepalive=30,
+                                   version=MQTTv50)
         self._open = True
         if downlink is not None:
             await asyncio.wait_for(subscribed.wait(), 10)

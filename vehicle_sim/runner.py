@@ -8,6 +8,7 @@ send them. The runner returns what each car did; expectations are checked separa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pydantic_core import to_jsonable_python
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from protocols.addresses import FLEET_GATEWAY_IDENTITY, SCENARIO_RUNNER_IDENTITY
 from protocols.clock import VirtualClock, pack_clock_state, parse_instant
 from protocols.msd.model import Propulsion
 from protocols.topics import CLOCK_TOPIC
@@ -27,7 +29,7 @@ from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.ecall_machine import EcallContext
 from vehicle_sim.fleet_driver import FleetDriver
-from vehicle_sim.mqtt_transport import TcuLink
+from vehicle_sim.mqtt_transport import ClientTls, Identities, TcuLink
 from vehicle_sim.scenario import AssessDef, EventDef, Scenario, ScenarioError, VehicleDef
 from vehicle_sim.trace import IncidentTrace
 from vehicle_sim.vehicle import VehicleSpec, VehicleState
@@ -128,20 +130,44 @@ async def _assess(client: httpx.AsyncClient, car: Car, found: AssessDef,
 
 
 class ClockLeader:
-    """The scenario's virtual clock, announced retained so the backend follows it."""
+    """The scenario's virtual clock, announced so the backend follows it.
 
-    def __init__(self, clock: VirtualClock, mqtt_url: str) -> None:
+    Announced retained where the broker keeps retained messages, so a backend role that
+    starts late hears it at once. A broker with retain switched off (the secure local
+    broker: nothing of the platform is retained there) gets the announcement again every
+    ``REANNOUNCE_S`` instead, so a role that restarts mid-run catches up within that.
+    """
+
+    REANNOUNCE_S = 1.0
+
+    def __init__(self, clock: VirtualClock, mqtt_url: str, *, retain: bool = True,
+                 tls: ClientTls = None) -> None:
         self.clock = clock
-        self._link = TcuLink(f"scenario-clock-{clock.state.run}", mqtt_url, persistent=False)
+        self._retain = retain
+        self._link = TcuLink(f"scenario-clock-{clock.state.run}", mqtt_url, persistent=False,
+                             tls=tls)
+        self._repeat: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._link.open()
         self.announce()
+        if not self._retain:
+            self._repeat = asyncio.create_task(self._reannounce(), name="clock-reannounce")
+
+    async def _reannounce(self) -> None:
+        while True:
+            await asyncio.sleep(self.REANNOUNCE_S)  # a period, not a wait for anything
+            self.announce()
 
     def announce(self) -> None:
-        self._link.publish(CLOCK_TOPIC, pack_clock_state(self.clock.state), retain=True)
+        self._link.publish(CLOCK_TOPIC, pack_clock_state(self.clock.state), retain=self._retain)
 
     async def stop(self) -> None:
+        if self._repeat is not None:
+            self._repeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._repeat
+            self._repeat = None
         await self._link.close()
 
 
@@ -229,19 +255,35 @@ async def _act(event: EventDef, car: Car | None, client: httpx.AsyncClient,
     return None
 
 
+def no_identity(_name: str) -> ClientTls:
+    """For a plaintext broker: nobody presents a certificate."""
+    return None
+
+
 async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
-                       console: Console | None = None) -> ScenarioRun:
+                       console: Console | None = None, identities: Identities = no_identity,
+                       retain_clock: bool = True) -> ScenarioRun:
+    """Run ``scenario`` against the broker at ``mqtt_url`` and the backend's API.
+
+    ``identities`` gives each connection its certificate for an ``mqtts://`` broker: a
+    car's VIN, ``SCENARIO_RUNNER_IDENTITY`` for the clock, ``FLEET_GATEWAY_IDENTITY`` for
+    the fleet; the caller issues them (this package holds no CA). ``retain_clock=False``
+    for a broker without retained messages.
+    """
     console = console or Console(quiet=True)
     now = time.time()
     clock = VirtualClock.starting_at(parse_instant(scenario.start) if scenario.start else now,
                                      scale=scenario.time_scale, run=uuid.uuid4().hex[:12])
-    leader = ClockLeader(clock, mqtt_url)
+    leader = ClockLeader(clock, mqtt_url, retain=retain_clock,
+                         tls=identities(SCENARIO_RUNNER_IDENTITY))
     today = date.fromtimestamp(clock.now())
     cars = {v.id: Car(v, spec_of(v), state_of(v, now), context_of(v, scenario, today),
-                      mqtt_url=mqtt_url, notify=lambda m: console.log(m), clock=clock.now)
+                      mqtt_url=mqtt_url, notify=lambda m: console.log(m), clock=clock.now,
+                      tls=identities(v.vin))
             for v in scenario.vehicles}
     fleet = (FleetDriver(scenario.fleet, start=clock.now(), mqtt_url=mqtt_url,
-                         notify=lambda m: console.log(m)) if scenario.fleet else None)
+                         notify=lambda m: console.log(m),
+                         tls=identities(FLEET_GATEWAY_IDENTITY)) if scenario.fleet else None)
     await asyncio.gather(*(car.start() for car in cars.values()), leader.start(),
                          *([fleet.start()] if fleet else []))
     campaigns = [e.ota_campaign.id for e in scenario.events if e.ota_campaign is not None]

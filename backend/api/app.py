@@ -30,7 +30,8 @@ def create_app(settings: BackendSettings) -> FastAPI:
         psap = Redis.from_url(settings.redis_url, db=settings.psap_db)
         clock, client = await listening_clock(settings.mqtt_url,
                                               f"backend-api-{uuid.uuid4().hex[:8]}",
-                                              follow=settings.follow_scenario_clock)
+                                              follow=settings.follow_scenario_clock,
+                                              tls=settings.mqtt_tls("api"))
 
         def publish(topic: str, payload: bytes) -> None:
             client.publish(topic, payload, qos=1)

@@ -7,10 +7,13 @@ import asyncio
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
 
-from bench.loadgen import LoadPlan, generate, telemetry_payload
+from bench.loadgen import LoadPlan, LoadTls, generate, telemetry_payload
+from cli.local_services import LocalServices
+from pki.identities import BENCH
 from protocols.addresses import mqtt_address
 from protocols.envelope import Telemetry, unpack
 from protocols.topics import TELEMETRY_FILTER, parse_topic
+from tests.security.peers import Peer, until
 
 
 def test_loadgen_payload_is_a_contract_envelope() -> None:
@@ -45,3 +48,22 @@ async def test_loadgen_messages_arrive_whole_at_a_gmqtt_subscriber(mqtt_url: str
         envelope = unpack(payload)
         assert isinstance(envelope, Telemetry)
         assert parse_topic(topic).vin == envelope.vin
+
+
+async def test_loadgen_speaks_tls_with_the_bench_certificate(
+        secure_services: LocalServices) -> None:
+    """On the secure broker the generator's connections present the benchmark's
+    certificate and every message reaches a backend subscriber."""
+    tls = secure_services.identity(BENCH)
+    backend = await Peer(secure_services, "backend-bulk").connect()
+    try:
+        await backend.subscribe(TELEMETRY_FILTER)
+        host, port = mqtt_address(secure_services.urls.mqtt_url)
+        plan = LoadPlan(host=host, port=port, rate=2000, count=200, vehicles=20,
+                        connections=2, max_s=10, token="TLSCK", tls=LoadTls.of(tls))
+        report = await asyncio.to_thread(generate, plan)
+        await until(lambda: len(backend.received) >= report.sent)
+    finally:
+        await backend.close()
+    assert (report.sent, report.error) == (200, "")
+    assert len(backend.received) == 200

@@ -14,14 +14,17 @@ import redis
 
 from bench.mqtt_wire import packet, remaining_length, utf8_field
 from cli.local_services import (
+    BrokerTls,
     LocalServices,
     ServiceError,
     ServiceUrlError,
     ensure_installed,
     find_binary,
+    mosquitto_config,
     parse_mqtt_url,
     parse_redis_url,
 )
+from pki.authority import ServerFiles
 
 # --- a minimal MQTT v5 client over a raw socket ---------------------------------------------
 
@@ -140,6 +143,67 @@ def test_local_services_broker_config_sets_nodelay_and_persistence(
         assert expected in lines
 
 
+def test_mosquitto_config_secure_has_no_plaintext_listener(tmp_path: Path) -> None:
+    """With TLS: two certificate-only listeners, the ACL, the limits, retain off, no
+    connection lines in the log, and nothing anonymous."""
+    server = ServerFiles(ca_file=tmp_path / "ca.crt", cert_file=tmp_path / "s.crt",
+                         key_file=tmp_path / "s.key")
+    tls = BrokerTls(backend=server, devices=server, device_port=2002,
+                    acl_file=tmp_path / "acl")
+    lines = mosquitto_config(port=2001, run_dir=tmp_path, as_root=False, tls=tls).splitlines()
+    listeners = [line for line in lines if line.startswith("listener ")]
+    assert listeners == ["listener 2001 127.0.0.1", "listener 2002 127.0.0.1"]
+    assert lines.count("require_certificate true") == 2
+    assert lines.count("use_identity_as_username true") == 2
+    # only the device listener (the last one) replaces client ids by the certificate's CN
+    assert lines.index("use_username_as_clientid true") > lines.index(listeners[1])
+    for expected in ("allow_anonymous false", f"acl_file {tmp_path / 'acl'}",
+                     "retain_available false", "connection_messages false",
+                     "max_packet_size 524288", "persistent_client_expiration 1d"):
+        assert expected in lines
+    assert "allow_anonymous true" not in lines
+    assert not any(line in ("log_type all", "log_type subscribe") for line in lines)
+
+
+def test_local_services_secure_urls_and_identities(tmp_path: Path) -> None:
+    """A secure run gives mqtts URLs for backend and cars and issues each identity from
+    its own CA; a plaintext run issues none."""
+    services = LocalServices(run_dir=tmp_path, environ={}, secure=True)
+    with services:
+        urls = services.urls
+        assert urls.mqtt_url.startswith("mqtts://127.0.0.1:")
+        assert urls.cars_mqtt_url.startswith("mqtts://127.0.0.1:")
+        assert urls.cars_mqtt_url != urls.mqtt_url
+        backend, car = services.identity("backend-api"), services.identity("WMW21DH0X0T123451")
+        assert backend is not None and car is not None
+        assert backend.ca_file == tmp_path / "pki" / "backend" / "ca.crt"
+        assert car.ca_file == tmp_path / "pki" / "devices" / "ca.crt"
+
+
+def test_local_services_secure_restart_keeps_both_listeners(tmp_path: Path) -> None:
+    """After restart_mqtt() both TLS listeners are back on their ports and take a car."""
+    with LocalServices(run_dir=tmp_path, environ={}, secure=True) as services:
+        before = services.urls
+        services.restart_mqtt()
+        assert services.urls == before
+        car = services.identity("WMW21DH0X0T123451")
+        assert car is not None
+        context = car.context()
+        with socket.create_connection(parse_mqtt_url(before.cars_mqtt_url), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(packet(0x10, utf8_field("MQTT") + bytes([5, 0x02]) + (30).to_bytes(2, "big")
+                               + b"\x00" + utf8_field("any")))
+            ack = tls.recv(16)
+            assert (ack[0], ack[3]) == (0x20, 0)  # CONNACK, success
+
+
+def test_local_services_plaintext_issues_no_identity(mqtt_url: str,
+                                                     services: LocalServices) -> None:
+    """Against a plaintext broker there is no certificate to present."""
+    assert services.identity("backend-api") is None
+    assert services.urls.cars_mqtt_url == mqtt_url
+
+
 def test_local_services_restart_keeps_port(fresh_services: LocalServices) -> None:
     """Both restarts come back on the same URLs and answer again."""
     before = fresh_services.urls
@@ -236,6 +300,7 @@ def test_local_services_bad_env_url_names_variable_and_rule(tmp_path: Path) -> N
     ("mqtt://127.0.0.1:1884", ("127.0.0.1", 1884)),
     ("mqtt://mosquitto", ("mosquitto", 1883)),
     ("mqtt://mosquitto:1883/", ("mosquitto", 1883)),
+    ("mqtts://mosquitto", ("mosquitto", 8883)),
 ])
 def test_parse_mqtt_url_accepts_host_and_port(url: str, expected: tuple[str, int]) -> None:
     """mqtt://HOST[:PORT] parses, with 1883 as the default port."""
@@ -246,7 +311,7 @@ def test_parse_mqtt_url_accepts_host_and_port(url: str, expected: tuple[str, int
                                  "mqtt://h:x", "mqtt://h/topic", "h:1883", ""])
 def test_parse_mqtt_url_rejects_other_forms(url: str) -> None:
     """Anything but mqtt://HOST[:PORT] is a ServiceUrlError naming the variable."""
-    with pytest.raises(ServiceUrlError, match=r"^TELEMATICS_MQTT_URL=.*expected mqtt://"):
+    with pytest.raises(ServiceUrlError, match=r"^TELEMATICS_MQTT_URL=.*expected mqtt\[s\]://"):
         parse_mqtt_url(url)
 
 
