@@ -87,7 +87,7 @@ def ecall(
 
 async def _run(mqtt_url: str, redis_url: str, run_dir: Path, options: EcallBenchOptions,
                err: Console) -> dict[str, Any]:
-    async with running_backend(mqtt_url, redis_url, roles=ROLES) as stack:
+    async with running_backend(mqtt_url, redis_url, run_dir=run_dir, roles=ROLES) as stack:
         err.print(f"backend up ({', '.join(ROLES)})")
         pids: dict[str, int] = {role: pid for role in ROLES
                                 if (pid := stack.supervisor.pid_of(role))}

@@ -49,7 +49,8 @@ def up(
         with LocalServices(run_dir=run_dir.resolve(), environ=os.environ) as services:
             urls = services.urls
             console.print(f"broker {urls.mqtt_url}  redis {urls.redis_url}  run dir {run_dir}")
-            passed = asyncio.run(_up(console, plan, urls.mqtt_url, urls.redis_url, once=once,
+            passed = asyncio.run(_up(console, plan, urls.mqtt_url, urls.redis_url,
+                                     run_dir=run_dir.resolve(), once=once,
                                      report_file=report_file))
     except (ServiceError, StackError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -67,12 +68,14 @@ def forget_local_data(run_dir: Path) -> None:
     shutil.rmtree(run_dir / "appendonlydir", ignore_errors=True)
 
 
-async def _up(console: Console, plan: Scenario, mqtt_url: str, redis_url: str, *, once: bool,
-              report_file: Path | None) -> bool:
-    async with running_backend(mqtt_url, redis_url) as stack:
-        console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs)")
+async def _up(console: Console, plan: Scenario, mqtt_url: str, redis_url: str, *,
+              run_dir: Path, once: bool, report_file: Path | None) -> bool:
+    async with running_backend(mqtt_url, redis_url, run_dir=run_dir) as stack:
+        console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs); "
+                      f"tokens: telematics token --role operator --key {stack.keys.private}")
         passed = await run_and_judge(plan, mqtt_url=mqtt_url, api_url=stack.api_url,
-                                     console=console, report_file=report_file)
+                                     api_token=stack.operator_token(), console=console,
+                                     report_file=report_file)
         if not once:
             console.print(f"backend still running at {stack.api_url}; press Ctrl-C to stop")
             await _wait_for_signal()

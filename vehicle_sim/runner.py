@@ -22,7 +22,7 @@ from protocols.clock import VirtualClock, pack_clock_state, parse_instant
 from protocols.msd.model import Propulsion
 from protocols.topics import CLOCK_TOPIC
 from vehicle_sim import case_steps, ota_steps
-from vehicle_sim.api_role import OPERATOR
+from vehicle_sim.api_role import ApiHeaders
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.ecall_machine import EcallContext
@@ -230,7 +230,8 @@ async def _act(event: EventDef, car: Car | None, client: httpx.AsyncClient,
 
 
 async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
-                       console: Console | None = None) -> ScenarioRun:
+                       api_headers: ApiHeaders, console: Console | None = None) -> ScenarioRun:
+    """Run the scenario's cars and steps; ``api_headers`` sign its API calls in."""
     console = console or Console(quiet=True)
     now = time.time()
     clock = VirtualClock.starting_at(parse_instant(scenario.start) if scenario.start else now,
@@ -248,7 +249,8 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
     events = scenario.events  # in file order
     loop = asyncio.get_running_loop()
     try:
-        async with httpx.AsyncClient(base_url=api_url, timeout=5.0, headers=OPERATOR) as client:
+        async with httpx.AsyncClient(base_url=api_url, timeout=5.0,
+                                     headers=dict(api_headers)) as client:
             await _register_profiles(client, scenario)
             await ota_steps.register_facts(client, scenario)
             with Progress(TextColumn("{task.description}"), BarColumn(),

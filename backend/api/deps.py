@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from redis.asyncio import Redis
 
 from backend.clock_follower import BackendClock
@@ -27,3 +27,5 @@ def get_state(request: Request) -> ApiState:
 
 
 StateDep = Annotated[ApiState, Depends(get_state)]
+# The page size of every list route: bounded, so no request asks Redis for everything.
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newest first")]
