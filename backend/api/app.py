@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import gmqtt
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from backend.api.access_deps import install_verifier
 from backend.api.budget_routes import router as budget_router
-from backend.api.deps import ApiState
+from backend.api.deps import ApiState, reject_unknown_query
 from backend.api.ota_routes import ota_vehicles
 from backend.api.ota_routes import router as ota_router
 from backend.api.retention_routes import closures, erasure, retention
@@ -57,6 +57,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
             await psap.aclose()
 
     app = FastAPI(title="Telematics backend", version="1", lifespan=lifespan,
+                  dependencies=[Depends(reject_unknown_query)],
                   description="Desks of the PSAPs and the OEM call centre, and their incidents.")
     install_verifier(app, verifier_from(settings))
     app.add_exception_handler(RedisError, redis_unavailable)

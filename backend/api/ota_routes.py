@@ -17,12 +17,12 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Final, Protocol, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 
 from backend.api.access_deps import operator_only
-from backend.api.deps import ApiState, StateDep
+from backend.api.deps import ApiState, StateDep, VinPath
 from backend.api.schemas import errors
 from backend.counters import Counters
 from backend.ota_campaign import (
@@ -80,7 +80,6 @@ ota_vehicles = APIRouter(prefix="/vehicles", tags=["vehicles"],
                                                              "commands"))])
 
 CAMPAIGN_ID: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # a Redis key part and a path
-VinPath = Annotated[str, Path(pattern=VIN_PATTERN, description="17 chars of ISO 3779")]
 Vin = Annotated[str, Field(pattern=VIN_PATTERN)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Model = Annotated[str, Field(min_length=1, max_length=64)]

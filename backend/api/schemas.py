@@ -23,6 +23,7 @@ class ErrorPublic(BaseModel):
 
 
 ERROR_MEANINGS: Final[dict[int, str]] = {
+    400: "the body is not JSON",
     401: "no valid bearer token (missing, duplicated, expired, wrong issuer, audience or "
          "signature); the WWW-Authenticate header says so",
     403: "the token's role may not have this; the detail names the role and the rule",
@@ -39,8 +40,8 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
             for code in codes}
 
 
-# What every route that needs a caller and Redis may answer.
-GUARDED: Final = (401, 403, 422, 503)
+# What every route that needs a caller and Redis may answer (400: a body that is no JSON).
+GUARDED: Final = (400, 401, 403, 422, 503)
 
 
 class HealthLive(BaseModel):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import gmqtt
+import httpx
 import jwt
 from fastapi import FastAPI
 from gmqtt.mqtt.constants import MQTTv50
@@ -234,6 +235,21 @@ async def own_database(redis_url: str, db: int) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@asynccontextmanager
+async def asgi_client(app: FastAPI, *, headers: dict[str, str]
+                      ) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` in this process with its lifespan running, as a server runs it
+    (``httpx.ASGITransport`` alone runs no lifespan and passes no lifespan state)."""
+    async with app.router.lifespan_context(app) as state:
+        async def with_state(scope: Any, receive: Any, send: Any) -> None:
+            scope["state"] = dict(state or {})
+            await app(scope, receive, send)
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_state),
+                                     base_url="http://test", headers=headers) as client:
+            yield client
 
 
 @asynccontextmanager
