@@ -143,14 +143,15 @@ async def test_budget_routes_vehicle_usage_follows_the_backend_clock(api: Api) -
 
 
 async def test_budget_routes_unknown_vin_is_404(api: Api) -> None:
-    """A VIN never metered is a 404 naming it; a malformed one a 422 naming the rule."""
+    """A VIN never metered is a 404 naming it; a malformed one a 422 naming the pattern."""
     vin = new_vin()
     missing = await api.http.get(f"/budgets/{vin}")
     assert missing.status_code == 404
     assert vin in missing.json()["detail"]
     bad = await api.http.get("/budgets/not-a-vin")
     assert bad.status_code == 422
-    assert "ISO 3779" in bad.json()["detail"]
+    assert bad.json()["detail"][0]["loc"] == ["path", "vin"]
+    assert "[0-9A-HJ-NPR-Z]{17}" in bad.json()["detail"][0]["msg"]
 
 
 async def test_budget_routes_rendered_by_the_cli(api: Api) -> None:
