@@ -203,6 +203,33 @@ async def test_access_routes_each_role_gets_only_its_share(world: World, role: s
             assert response.json()["detail"].startswith(f"{CALLER_NAME[role]} may"), where
 
 
+async def test_access_routes_another_party_of_the_same_role_is_refused(world: World) -> None:
+    """Object-level checks come from the token's party: psap NL cannot read psap BE's
+    incident or ask its car for an MSD; partner OTHER cannot read OWN's case or the calls
+    of OWN's car, and sees only itself in the directory."""
+    http, inc = world.http, world.incident
+    psap_nl, partner_other = auth("psap", "NL"), auth("partner", OTHER)
+    for method, path in (("GET", "/desks/psap-BE/incidents"),
+                         ("GET", f"/desks/psap-BE/incidents/{inc}"),
+                         ("POST", f"/desks/psap-BE/incidents/{inc}/msd-request")):
+        refused = await http.request(method, path, headers=psap_nl)
+        assert (refused.status_code, refused.json()["detail"]) == (
+            403, f"psap NL may {'request MSD updates at' if method == 'POST' else 'read'} "
+                 "only desk psap-NL"), path
+    assert (await http.get("/desks", headers=psap_nl)).json()["data"] == ["psap-NL"]
+    for path in (f"/partners/{OWN}/cases", f"/partners/{OWN}/cases/{world.case_id}",
+                 f"/vehicles/{world.case_vin}/teleservice-calls",
+                 f"/vehicles/{world.pref_vin}/teleservice-calls"):
+        refused = await http.get(path, headers=partner_other)
+        assert refused.status_code == 403, path
+        assert refused.json()["detail"].startswith(f"partner {OTHER} may"), path
+    own = await http.get(f"/vehicles/{world.other_vin}/teleservice-calls",
+                         headers=partner_other)
+    assert (own.status_code, own.json()["vin"]) == (200, world.other_vin)
+    listed = (await http.get("/partners", headers=partner_other)).json()["data"]
+    assert [p["id"] for p in listed] == [OTHER]
+
+
 async def test_access_routes_lists_are_filtered(world: World) -> None:
     """/desks and /partners list only what the caller works with."""
     http = world.http
