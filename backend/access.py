@@ -2,14 +2,14 @@
 
 Each party sees only what the documents let it receive (the ``third_parties`` column of
 ``service_catalogue.md`` §E, and the service sections it digests). The API learns the
-caller from two headers, ``X-Role`` and ``X-Party``; in a real deployment the API sits
-behind an authenticating proxy that sets both after checking the caller's credentials
-and strips any the client sent. This module is pure: it parses the headers into a
+caller from two claims of its bearer token, ``role`` and ``party``, once
+``backend.api.tokens`` has checked the token's signature, issuer, audience and times;
+no request header is trusted on its own. This module is pure: it parses the claims into a
 ``Caller``, decides a request with ``decide`` / ``require``, filters lists, and builds
 the anonymised traffic warnings. The routes look up the facts a rule needs (which
 partners a car is assigned to) and pass them in.
 
-``X-Party`` names the party within its role: the PSAP's country code as in the PSAP
+``party`` names the party within its role: the PSAP's country code as in the PSAP
 directory (``BE``, ``NL``, ..., ``INTL``; the desk is ``psap-{country}``), or the
 service partner's id (``sp-be-ant``). It is empty for every other role.
 
@@ -77,8 +77,8 @@ from protocols.msd.model import LOCATION_UNKNOWN
 
 Role = Literal["operator", "callcentre", "psap", "partner", "assistance", "traffic"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
-ROLE_HEADER: Final = "X-Role"
-PARTY_HEADER: Final = "X-Party"
+ROLE_CLAIM: Final = "role"
+PARTY_CLAIM: Final = "party"
 PSAP_COUNTRIES: Final[tuple[str, ...]] = (*PSAP_DIRECTORY, PSAP_FALLBACK.country)
 _PARTY_ROLES: Final = frozenset({"psap", "partner"})
 
@@ -108,11 +108,11 @@ TIME_BUCKET_S: Final = 300  # five minutes
 
 
 class IdentityError(BackendError):
-    """The request does not say who is calling (HTTP 401); names the header and rule."""
+    """The token does not say who is calling (HTTP 401); names the claim and the rule."""
 
-    def __init__(self, message: str, *, header: str) -> None:
+    def __init__(self, message: str, *, claim: str) -> None:
         super().__init__(message)
-        self.header = header
+        self.claim = claim
 
 
 class AccessDeniedError(BackendError):
@@ -140,30 +140,29 @@ class Caller:
         return f"psap-{self.party}"
 
 
-def caller_from_headers(role: str | None, party: str | None) -> Caller:
-    """The caller the proxy vouched for; anything incomplete or unknown is refused."""
+def caller_from_claims(role: object, party: object) -> Caller:
+    """The caller a verified token names; anything incomplete or unknown is refused."""
     allowed = ", ".join(ROLES)
-    name = (role or "").strip()
-    who = (party or "").strip()
+    name = role.strip() if isinstance(role, str) else ""
+    who = party.strip() if isinstance(party, str) else ""
     if not name:
-        raise IdentityError(f"missing header {ROLE_HEADER}: one of {allowed}",
-                            header=ROLE_HEADER)
+        raise IdentityError(f"missing claim {ROLE_CLAIM}: one of {allowed}", claim=ROLE_CLAIM)
     if name not in ROLES:
-        raise IdentityError(f"header {ROLE_HEADER} {name!r} is not a role: one of {allowed}",
-                            header=ROLE_HEADER)
+        raise IdentityError(f"claim {ROLE_CLAIM} {name!r} is not a role: one of {allowed}",
+                            claim=ROLE_CLAIM)
     checked: Role = next(r for r in ROLES if r == name)
-    given = f"header {PARTY_HEADER} {who!r}" if who else f"missing header {PARTY_HEADER}"
+    given = f"claim {PARTY_CLAIM} {who!r}" if who else f"missing claim {PARTY_CLAIM}"
     if checked == "psap" and who not in PSAP_COUNTRIES:
         raise IdentityError(
             f"{given}: role psap needs the PSAP's country code, one of "
-            f"{', '.join(PSAP_COUNTRIES)}", header=PARTY_HEADER)
+            f"{', '.join(PSAP_COUNTRIES)}", claim=PARTY_CLAIM)
     if checked == "partner" and who not in PARTNER_DIRECTORY:
         raise IdentityError(
             f"{given}: role partner needs a service partner id of the directory "
-            "(e.g. sp-be-ant)", header=PARTY_HEADER)
+            "(e.g. sp-be-ant)", claim=PARTY_CLAIM)
     if checked not in _PARTY_ROLES and who:
-        raise IdentityError(f"header {PARTY_HEADER} must be empty for role {checked}, "
-                            f"got {who!r}", header=PARTY_HEADER)
+        raise IdentityError(f"claim {PARTY_CLAIM} must be empty for role {checked}, "
+                            f"got {who!r}", claim=PARTY_CLAIM)
     return Caller(checked, who)
 
 

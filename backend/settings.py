@@ -42,6 +42,18 @@ class BackendSettings(BaseSettings):
     emergency_inflight_max: int = Field(default=1000, ge=2, le=65535)
     # The same bound for the services lane, whose handlers each make several Redis calls.
     services_inflight_max: int = Field(default=64, ge=2, le=65535)
+    # Who may call the HTTP API: OAuth 2 bearer tokens (JWT, ES256 or RS256) from this
+    # issuer for this audience, checked with one of three key sources (``backend.api.tokens``):
+    # a PEM public key (the local key pair ``telematics up`` creates), a JWKS file, or an
+    # OpenID Connect provider's JWKS URL. None set: every protected route answers 401.
+    # Strings, not Optional paths, so the supervisor passes them to its roles as they are.
+    auth_issuer: str = "telematics-local"
+    auth_audience: str = "telematics-api"
+    auth_public_key_file: str = ""
+    auth_jwks_file: str = ""
+    auth_jwks_url: str = ""
+    auth_leeway_s: float = Field(default=30.0, ge=0.0, le=300.0)
+
     # Scenario mode: follow the virtual clock a scenario runner announces on the clock
     # topic (``telematics up`` turns it on). Off by default: a deployed backend keeps its
     # own clock, and no client can move it by publishing a time 400 days ahead.

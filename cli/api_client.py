@@ -1,22 +1,30 @@
-"""The CLI's one way to call the backend's HTTP API: URL, role headers, errors.
+"""The CLI's one way to call the backend's HTTP API: URL, bearer token, errors.
 
 Every command that talks to a running backend goes through ``call``, so they agree on
 where the API is (``--api-url``, else ``$TELEMATICS_API_URL``, else the local default),
-on who they are (the OEM's operations staff, ``X-Role: operator``) and on how a failure
-reads: one line naming the URL or the API's detail, and exit code 1.
+on who they are (``--token``, else ``$TELEMATICS_TOKEN``, else a token they sign
+themselves as the OEM's operations staff with the local key, ``cli.token``) and on how a
+failure reads: one line naming the URL or the API's detail, and exit code 1.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Final, NoReturn
+from typing import Annotated, Any, Final, NoReturn
 
 import httpx
 import typer
 
+from cli.token import TokenSetupError, operator_token
+from vehicle_sim.api_role import bearer
+
 DEFAULT_API_URL: Final = "http://127.0.0.1:8080"
-OPERATOR: Final = {"X-Role": "operator"}  # who the CLI speaks for (see backend.access)
 EXIT_API: Final = 1
+TokenOpt = Annotated[str | None, typer.Option(
+    "--token", help="bearer token (default: $TELEMATICS_TOKEN, else one signed as the "
+                    "operator with the local key)")]
+NO_TOKEN_HINT: Final = ("; pass --token or set $TELEMATICS_TOKEN (`telematics token --role "
+                        "operator` prints one when the stack runs locally)")
 
 
 class ApiError(RuntimeError):
@@ -45,12 +53,17 @@ def describe_error(status: int, body: object) -> str:
 
 
 def request(api_url: str | None, method: str, path: str, *, body: object = None,
-            params: dict[str, str] | None = None,
+            params: dict[str, str] | None = None, token: str | None = None,
             transport: httpx.BaseTransport | None = None, timeout_s: float = 10.0) -> Any:
     """The decoded answer; ``ApiError`` when unreachable or on an error status."""
     url = api_base(api_url)
     try:
-        with httpx.Client(base_url=url, timeout=timeout_s, headers=OPERATOR,
+        signed_in = operator_token(token)
+    except TokenSetupError as exc:
+        raise ApiError(str(exc)) from None
+    headers = bearer(signed_in) if signed_in else {}
+    try:
+        with httpx.Client(base_url=url, timeout=timeout_s, headers=headers,
                           transport=transport) as client:
             response = client.request(method, path, json=body, params=params)
     except httpx.HTTPError as exc:
@@ -62,7 +75,8 @@ def request(api_url: str | None, method: str, path: str, *, body: object = None,
     except ValueError:
         data = response.text
     if response.is_error:
-        raise ApiError(describe_error(response.status_code, data))
+        hint = NO_TOKEN_HINT if response.status_code == 401 and not signed_in else ""
+        raise ApiError(describe_error(response.status_code, data) + hint)
     return data
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,8 @@ from backend.roles import ROLES, run_role
 from backend.settings import BackendSettings
 from backend.supervisor import Supervisor
 from cli.logs import configure
+from cli.stack import local_auth
+from cli.token import DEFAULT_RUN_DIR, ensure_key_pair
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -39,12 +42,21 @@ def run(
         "--scenario-clock/--own-clock",
         help="follow the virtual clock a scenario runner announces (for scenario runs; "
              "default: $TELEMATICS_FOLLOW_SCENARIO_CLOCK, else the backend's own clock)")] = None,
+    run_dir: Annotated[Path, typer.Option(help="where the local signing key pair is kept "
+                                          "when no TELEMATICS_AUTH_* key source is set")]
+    = DEFAULT_RUN_DIR,
     debug: bool = False,
 ) -> None:
     """Every role (emergency lane, desks, bulk lane, HTTP API), one process each."""
     configure(debug=debug)
     settings = settings_from(mqtt_url, redis_url, api_host=api_host, api_port=api_port,
                              follow_scenario_clock=scenario_clock)
+    if not (settings.auth_public_key_file or settings.auth_jwks_file
+            or settings.auth_jwks_url):
+        keys = ensure_key_pair(run_dir)
+        settings = local_auth(settings, keys)
+        typer.echo(f"backend: API tokens signed with {keys.private} "
+                   "(`telematics token --role operator`)")
 
     async def main() -> None:
         stop = asyncio.Event()

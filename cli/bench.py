@@ -91,7 +91,8 @@ async def _run(services: LocalServices, run_dir: Path, options: EcallBenchOption
     secure broker: the figures include TLS, as a deployment's would."""
     mqtt_url, redis_url = services.urls.mqtt_url, services.urls.redis_url
     tls = await asyncio.to_thread(backend_tls, services)
-    async with running_backend(mqtt_url, redis_url, roles=ROLES, tls=tls) as stack:
+    async with running_backend(mqtt_url, redis_url, run_dir=run_dir, roles=ROLES,
+                               tls=tls) as stack:
         err.print(f"backend up ({', '.join(ROLES)})")
         pids: dict[str, int] = {role: pid for role in ROLES
                                 if (pid := stack.supervisor.pid_of(role))}

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.api_client import call
+from cli.api_client import TokenOpt, call
 
 
 def human_bytes(value: int | float | None) -> str:
@@ -97,10 +97,11 @@ def budgets(
     api_url: Annotated[str | None, typer.Option("--api-url", "--api",
                                                 help="backend HTTP API; default: "
                                                 "$TELEMATICS_API_URL")] = None,
+    token: TokenOpt = None,
 ) -> None:
     """Show the catalogue's data-volume budgets and usage against them."""
     data = call(api_url, "GET", "/budgets" if vin is None else f"/budgets/{vin}",
-                timeout_s=5.0)
+                token=token, timeout_s=5.0)
     if as_json:
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
         return

@@ -115,12 +115,13 @@ def _run_local(plan: ChaosPlan, err: Console) -> list[FaultResult]:
             LocalServices(run_dir=Path(tmp), environ={}) as services:
         urls = services.urls
         err.print(f"broker {urls.mqtt_url}  redis {urls.redis_url}")
-        return asyncio.run(_local(services, plan, err))
+        return asyncio.run(_local(services, plan, err, run_dir=Path(tmp)))
 
 
-async def _local(services: LocalServices, plan: ChaosPlan, err: Console) -> list[FaultResult]:
+async def _local(services: LocalServices, plan: ChaosPlan, err: Console, *,
+                 run_dir: Path) -> list[FaultResult]:
     urls = services.urls
-    async with running_backend(urls.mqtt_url, urls.redis_url) as stack:
+    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir) as stack:
         err.print(f"backend up: API {stack.api_url}")
         target = ChaosTarget(
             mqtt_url=urls.mqtt_url, redis_url=urls.redis_url, api_url=stack.api_url,

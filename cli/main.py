@@ -12,6 +12,7 @@ from cli import msd as msd_cmd
 from cli import ota as ota_cmd
 from cli import retention as retention_cmd
 from cli import sim as sim_cmd
+from cli import token as token_cmd
 from cli import up as up_cmd
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(bench_cmd.app, name="bench", help="Benchmarks that print figures."
 app.add_typer(ota_cmd.app, name="ota", help="Remote software upgrade campaigns.")
 app.command("budgets")(budgets_cmd.budgets)
 app.command("chaos")(chaos_cmd.chaos)
+app.command("token")(token_cmd.token)
 app.add_typer(retention_cmd.app, name="retention",
               help="Retention report, deletion audit, erasure on request.")
 

@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.api_client import DEFAULT_API_URL, call, fail
+from cli.api_client import DEFAULT_API_URL, TokenOpt, call, fail
 
 EXIT_BAD_INPUT = 2
 # Tests put an ``httpx.MockTransport`` here; None is the network.
@@ -127,8 +127,9 @@ def build_body(spec: dict[str, Any], *, options: dict[str, Any],
 
 # -- HTTP -------------------------------------------------------------------------------
 def _call(api_url: str | None, method: str, path: str, body: object = None,
-          params: dict[str, str] | None = None) -> Any:
-    return call(api_url, method, path, body=body, params=params, transport=TRANSPORT)
+          params: dict[str, str] | None = None, *, token: str | None) -> Any:
+    return call(api_url, method, path, body=body, params=params, token=token,
+                transport=TRANSPORT)
 
 
 # -- output -----------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def create(
     critical: Annotated[bool, typer.Option("--critical", help="a critical security "
                                                               "update (§A.4 3.8)")] = False,
     no_start: Annotated[bool, typer.Option("--no-start", help="store it planned")] = False,
-    api_url: ApiOpt = None,
+    api_url: ApiOpt = None, token: TokenOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a campaign and, unless --no-start, offer its first group."""
@@ -234,7 +235,7 @@ def create(
             "min_os": min_os, "max_os": max_os})
     except OptionError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    data = _call(api_url, "POST", "/ota/campaigns", body)
+    data = _call(api_url, "POST", "/ota/campaigns", body, token=token)
     if as_json:
         _echo_json(data)
         return
@@ -244,11 +245,11 @@ def create(
 @app.command("list")
 def list_campaigns(
     status: Annotated[str | None, typer.Option(help="only campaigns in this status")] = None,
-    api_url: ApiOpt = None, as_json: JsonOpt = False,
+    api_url: ApiOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Every campaign with its status and counts."""
     data = _call(api_url, "GET", "/ota/campaigns",
-                 params={"status": status} if status else None)
+                 params={"status": status} if status else None, token=token)
     if as_json:
         _echo_json(data)
         return
@@ -265,9 +266,10 @@ def list_campaigns(
 
 
 @app.command("progress")
-def show_progress(campaign_id: IdArg, api_url: ApiOpt = None, as_json: JsonOpt = False) -> None:
+def show_progress(campaign_id: IdArg, api_url: ApiOpt = None, token: TokenOpt = None,
+                  as_json: JsonOpt = False) -> None:
     """Progress per group, thresholds, and the reason codes of cars that did not succeed."""
-    data = _call(api_url, "GET", f"/ota/campaigns/{campaign_id}")
+    data = _call(api_url, "GET", f"/ota/campaigns/{campaign_id}", token=token)
     if as_json:
         _echo_json(data)
         return
@@ -279,11 +281,12 @@ def show_vehicles(
     campaign_id: IdArg,
     status: Annotated[str | None, typer.Option(help="only cars in this status")] = None,
     group: Annotated[str | None, typer.Option(help="only cars of this group")] = None,
-    api_url: ApiOpt = None, as_json: JsonOpt = False,
+    api_url: ApiOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Each car of the campaign: group, status, reason code, last change."""
     params = {k: v for k, v in (("status", status), ("group", group)) if v}
-    data = _call(api_url, "GET", f"/ota/campaigns/{campaign_id}/vehicles", params=params)
+    data = _call(api_url, "GET", f"/ota/campaigns/{campaign_id}/vehicles", params=params,
+                 token=token)
     if as_json:
         _echo_json(data)
         return
@@ -296,8 +299,9 @@ def show_vehicles(
     _console().print(table)
 
 
-def _transition(action: str, campaign_id: str, api_url: str | None, as_json: bool) -> None:
-    data = _call(api_url, "POST", f"/ota/campaigns/{campaign_id}/{action}")
+def _transition(action: str, campaign_id: str, api_url: str | None, as_json: bool,
+                token: str | None) -> None:
+    data = _call(api_url, "POST", f"/ota/campaigns/{campaign_id}/{action}", token=token)
     if as_json:
         _echo_json(data)
         return
@@ -306,26 +310,28 @@ def _transition(action: str, campaign_id: str, api_url: str | None, as_json: boo
 
 
 @app.command("start")
-def start_campaign(campaign_id: IdArg, api_url: ApiOpt = None, as_json: JsonOpt = False) -> None:
+def start_campaign(campaign_id: IdArg, api_url: ApiOpt = None, token: TokenOpt = None,
+                   as_json: JsonOpt = False) -> None:
     """Start a planned campaign: the first group is offered."""
-    _transition("start", campaign_id, api_url, as_json)
+    _transition("start", campaign_id, api_url, as_json, token)
 
 
 @app.command("pause")
-def pause_campaign(campaign_id: IdArg, api_url: ApiOpt = None, as_json: JsonOpt = False) -> None:
+def pause_campaign(campaign_id: IdArg, api_url: ApiOpt = None, token: TokenOpt = None,
+                   as_json: JsonOpt = False) -> None:
     """Stop releasing groups; cars already offered carry on."""
-    _transition("pause", campaign_id, api_url, as_json)
+    _transition("pause", campaign_id, api_url, as_json, token)
 
 
 @app.command("resume")
-def resume_campaign(campaign_id: IdArg, api_url: ApiOpt = None,
+def resume_campaign(campaign_id: IdArg, api_url: ApiOpt = None, token: TokenOpt = None,
                     as_json: JsonOpt = False) -> None:
     """Continue a paused campaign; the failures seen so far no longer pause it."""
-    _transition("resume", campaign_id, api_url, as_json)
+    _transition("resume", campaign_id, api_url, as_json, token)
 
 
 @app.command("cancel")
-def cancel_campaign(campaign_id: IdArg, api_url: ApiOpt = None,
+def cancel_campaign(campaign_id: IdArg, api_url: ApiOpt = None, token: TokenOpt = None,
                     as_json: JsonOpt = False) -> None:
     """Cancel: offers not yet installing are withdrawn."""
-    _transition("cancel", campaign_id, api_url, as_json)
+    _transition("cancel", campaign_id, api_url, as_json, token)

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.api_client import call
+from cli.api_client import TokenOpt, call
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 ApiOpt = Annotated[str | None, typer.Option("--api-url", "--api",
@@ -81,11 +81,11 @@ def render_report(console: Console, data: dict[str, Any]) -> bool:
 
 
 @app.command("report")
-def report(api_url: ApiOpt = None, as_json: JsonOpt = False,
+def report(api_url: ApiOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
            check: Annotated[bool, typer.Option(help="exit 1 unless the report is clean")]
            = False) -> None:
     """Per service: records held, oldest, next deletion, deletions done, overdue."""
-    data = call(api_url, "GET", "/retention/report")
+    data = call(api_url, "GET", "/retention/report", token=token)
     if as_json:
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
         ok = verdict(data)[0]
@@ -97,9 +97,9 @@ def report(api_url: ApiOpt = None, as_json: JsonOpt = False,
 
 @app.command("audit")
 def audit(count: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
-          api_url: ApiOpt = None, as_json: JsonOpt = False) -> None:
+          api_url: ApiOpt = None, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
     """The latest deletions: which kind of record, which rule, when; never the content."""
-    data = call(api_url, "GET", "/retention/audit", params={"count": str(count)})
+    data = call(api_url, "GET", "/retention/audit", params={"count": str(count)}, token=token)
     if as_json:
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
         return
@@ -116,10 +116,10 @@ def audit(count: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
 @app.command("erase")
 def erase(vin: Annotated[str, typer.Argument(help="the vehicle whose data is erased")],
           service: Annotated[str | None, typer.Option(help="one catalogue service only")]
-          = None, api_url: ApiOpt = None) -> None:
+          = None, api_url: ApiOpt = None, token: TokenOpt = None) -> None:
     """Erase a vehicle's records on request, where the documents allow it."""
     params = {"service": service} if service else None
-    data = call(api_url, "DELETE", f"/vehicles/{vin}/data", params=params)
+    data = call(api_url, "DELETE", f"/vehicles/{vin}/data", params=params, token=token)
     typer.echo(f"erased {data['erased']} records of {vin}")
     for kept, rule in sorted(data["refused"].items()):
         typer.echo(f"kept {kept}: {rule} (not erasable on request)")

@@ -6,16 +6,20 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 from rich.console import Console
 
+from cli.api_client import TokenOpt
 from cli.logs import configure
 from cli.summary import run_and_judge
+from cli.token import TokenSetupError, operator_token
 from vehicle_sim.scenario import ScenarioError, load
 
 app = typer.Typer(no_args_is_help=True)
+# Long enough for a scenario of hours; a token given with --token is used as it is.
+SCENARIO_TOKEN_TTL_S: Final = 24 * 3600.0
 
 
 @app.command("run")
@@ -26,6 +30,7 @@ def run(
                                                 "actions and expectations; default: "
                                                 "$TELEMATICS_API_URL")] = None,
     report_file: Annotated[Path | None, typer.Option("--report")] = None,
+    token: TokenOpt = None,
     debug: bool = False,
 ) -> None:
     """Drive a scenario's cars against a running backend and check its expectations."""
@@ -38,10 +43,20 @@ def run(
     except ScenarioError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    try:
+        api_token = operator_token(token, ttl_s=SCENARIO_TOKEN_TTL_S)
+    except TokenSetupError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if api_token is None:
+        console.print("[red]error:[/red] no token for the API: pass --token or set "
+                      "$TELEMATICS_TOKEN, or $TELEMATICS_SIGNING_KEY to sign one")
+        raise typer.Exit(1)
 
     async def main() -> bool:
-        return await run_and_judge(plan, mqtt_url=mqtt, api_url=api, console=console,
-                                   report_file=report_file)
+        assert api_token is not None
+        return await run_and_judge(plan, mqtt_url=mqtt, api_url=api, api_token=api_token,
+                                   console=console, report_file=report_file)
 
     if not asyncio.run(main()):
         raise typer.Exit(1)

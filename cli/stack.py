@@ -1,7 +1,9 @@
 """The whole platform on one machine: local services, the backend roles, readiness.
 
 Used by ``telematics up`` and ``telematics bench``: both need a broker, Redis and a
-backend whose lanes are subscribed before the first car publishes.
+backend whose lanes are subscribed before the first car publishes. The stack signs its
+own API calls with the run directory's key pair (``cli.token``), whose public half the
+API is given.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -19,8 +22,10 @@ from backend.roles import ROLES, Role
 from backend.settings import BackendSettings
 from backend.supervisor import Supervisor
 from cli.local_services import LocalServices
+from cli.token import KeyPair, ensure_key_pair, mint_with
 from pki.identities import BACKEND_IDENTITIES
 from protocols.addresses import MqttTls
+from vehicle_sim.api_role import bearer
 
 
 class StackError(RuntimeError):
@@ -38,21 +43,37 @@ def free_port() -> int:
 class Stack:
     settings: BackendSettings
     supervisor: Supervisor
+    keys: KeyPair
 
     @property
     def api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
+    def operator_token(self, *, ttl_s: float = 24 * 3600.0) -> str:
+        """A bearer token of the operator, signed with the stack's own key."""
+        return mint_with(self.keys.private, role="operator", ttl_s=ttl_s)
 
-async def wait_ready(api_url: str, lanes: Sequence[str], *, since: float,
+
+def local_auth(settings: BackendSettings, keys: KeyPair) -> BackendSettings:
+    """``settings`` whose API checks tokens with the public half of ``keys``."""
+    return settings.model_copy(update={"auth_public_key_file": str(keys.public),
+                                       "auth_jwks_file": "", "auth_jwks_url": ""})
+
+
+async def wait_ready(api_url: str, lanes: Sequence[str], *, since: float, token: str,
                      timeout_s: float = 30.0) -> None:
-    """Poll ``/health`` until every lane has reported itself subscribed after ``since``."""
+    """Poll ``/health/detail`` (as the operator, with ``token``) until every lane has
+    reported itself subscribed after ``since``."""
     deadline = time.monotonic() + timeout_s
     last = "no answer"
-    async with httpx.AsyncClient(base_url=api_url, timeout=2.0) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=2.0,
+                                 headers=bearer(token)) as client:
         while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                health = (await client.get("/health")).json()
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                answer = await client.get("/health/detail")
+                if answer.status_code in (401, 403):
+                    raise StackError(f"the API refused the stack's own token: {answer.text}")
+                health = answer.json()
                 ready = [name for name, at in health.get("lanes", {}).items() if at >= since]
                 missing = [lane for lane in lanes if not any(r.startswith(lane) for r in ready)]
                 if not missing:
@@ -73,24 +94,27 @@ def backend_tls(services: LocalServices) -> MqttTls | None:
 
 
 @contextlib.asynccontextmanager
-async def running_backend(mqtt_url: str, redis_url: str, *, roles: Sequence[Role] = ROLES,
+async def running_backend(mqtt_url: str, redis_url: str, *, run_dir: Path,
+                          roles: Sequence[Role] = ROLES,
                           tls: MqttTls | None = None) -> AsyncIterator[Stack]:
-    """The backend roles against ``mqtt_url``; ``tls`` from ``backend_tls`` for mqtts. A local
+    """The backend roles under a supervisor, ready; the API trusts ``run_dir``'s key,
+    ``tls`` (from ``backend_tls``) is each role's certificate for an mqtts broker. A local
     stack runs scenarios: its backend follows the scenario's virtual clock."""
-    settings = BackendSettings(
+    keys = ensure_key_pair(run_dir)
+    settings = local_auth(BackendSettings(
         mqtt_url=mqtt_url, redis_url=redis_url, api_port=free_port(),
         follow_scenario_clock=True,
         mqtt_ca_file=tls.ca_file if tls else None,
         mqtt_cert_file=str(tls.cert_file) if tls else None,
-        mqtt_key_file=str(tls.key_file) if tls else None)
-    supervisor = Supervisor(settings, roles=roles)
+        mqtt_key_file=str(tls.key_file) if tls else None), keys)
+    stack = Stack(settings, Supervisor(settings, roles=roles), keys)
     stop = asyncio.Event()
     since = time.time()
-    task = asyncio.create_task(supervisor.run(stop), name="supervisor")
+    task = asyncio.create_task(stack.supervisor.run(stop), name="supervisor")
     try:
-        await wait_ready(f"http://{settings.api_host}:{settings.api_port}",
-                         [r for r in roles if r != "api"], since=since)
-        yield Stack(settings, supervisor)
+        await wait_ready(stack.api_url, [r for r in roles if r != "api"], since=since,
+                         token=stack.operator_token(ttl_s=300))
+        yield stack
     finally:
         stop.set()
         await task

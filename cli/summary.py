@@ -12,6 +12,7 @@ from rich.table import Table
 
 from cli.api_client import request
 from cli.retention import render_report
+from vehicle_sim.api_role import bearer
 from vehicle_sim.expectations import Outcome, check_all
 from vehicle_sim.mqtt_transport import Identities
 from vehicle_sim.runner import no_identity, run_scenario
@@ -76,20 +77,25 @@ def write_report(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-async def run_and_judge(plan: Scenario, *, mqtt_url: str, api_url: str, console: Console,
-                        report_file: Path | None, identities: Identities = no_identity,
+async def run_and_judge(plan: Scenario, *, mqtt_url: str, api_url: str, api_token: str,
+                        console: Console, report_file: Path | None,
+                        identities: Identities = no_identity,
                         retain_clock: bool = True) -> bool:
     """Run the scenario's cars, check its expectations, print and write the summary.
 
+    ``api_token`` signs in every API call of the run (the operator's bearer token);
     ``identities`` issues each car (and the clock and fleet connections) its certificate
     for an ``mqtts://`` broker; ``retain_clock=False`` for a broker without retain."""
-    run = await run_scenario(plan, mqtt_url=mqtt_url, api_url=api_url, console=console,
-                             identities=identities, retain_clock=retain_clock)
-    outcomes = await check_all(api_url, plan, run, timeout_s=plan.settle_timeout_s)
+    headers = bearer(api_token)
+    run = await run_scenario(plan, mqtt_url=mqtt_url, api_url=api_url, api_headers=headers,
+                             console=console, identities=identities,
+                             retain_clock=retain_clock)
+    outcomes = await check_all(api_url, plan, run, api_headers=headers,
+                               timeout_s=plan.settle_timeout_s)
     data = report(plan.name, run.traces, outcomes)
     if plan.expect_retention is not None:  # the auditor's view closes a retention scenario
         retention_report = await asyncio.to_thread(request, api_url, "GET",
-                                                   "/retention/report")
+                                                   "/retention/report", token=api_token)
         render_report(console, retention_report)
         data["retention"] = retention_report
     print_summary(console, data)

@@ -52,7 +52,8 @@ def up(
             urls = services.urls
             console.print(f"broker {urls.mqtt_url} (cars {urls.cars_mqtt_url})  "
                           f"redis {urls.redis_url}  run dir {run_dir}")
-            passed = asyncio.run(_up(console, plan, services, once=once,
+            passed = asyncio.run(_up(console, plan, services, run_dir=run_dir.resolve(),
+                                     once=once,
                                      report_file=report_file))
     except (ServiceError, StackError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -70,17 +71,19 @@ def forget_local_data(run_dir: Path) -> None:
     shutil.rmtree(run_dir / "appendonlydir", ignore_errors=True)
 
 
-async def _up(console: Console, plan: Scenario, services: LocalServices, *, once: bool,
-              report_file: Path | None) -> bool:
+async def _up(console: Console, plan: Scenario, services: LocalServices, *, run_dir: Path,
+              once: bool, report_file: Path | None) -> bool:
     """The backend with its roles' certificates, then the cars with theirs (each car's CN
     is its VIN); the local broker keeps nothing retained, so the clock is re-announced."""
     urls = services.urls
     tls = await asyncio.to_thread(backend_tls, services)
-    async with running_backend(urls.mqtt_url, urls.redis_url, tls=tls) as stack:
-        console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs)")
+    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir,
+                               tls=tls) as stack:
+        console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs); "
+                      f"tokens: telematics token --role operator --key {stack.keys.private}")
         passed = await run_and_judge(plan, mqtt_url=urls.cars_mqtt_url, api_url=stack.api_url,
-                                     console=console, report_file=report_file,
-                                     identities=services.identity,
+                                     api_token=stack.operator_token(), console=console,
+                                     report_file=report_file, identities=services.identity,
                                      retain_clock=not mqtt_uses_tls(urls.mqtt_url))
         if not once:
             console.print(f"backend still running at {stack.api_url}; press Ctrl-C to stop")

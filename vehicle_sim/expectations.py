@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from vehicle_sim.api_role import OPERATOR
+from vehicle_sim.api_role import ApiHeaders
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.runner import ScenarioRun
@@ -394,8 +394,9 @@ async def check_budgets(client: httpx.AsyncClient, expect: BudgetExpectDef) -> O
 
 
 async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
-                    timeout_s: float) -> list[Outcome]:
-    async with httpx.AsyncClient(base_url=api_url, timeout=5.0, headers=OPERATOR) as client:
+                    api_headers: ApiHeaders, timeout_s: float) -> list[Outcome]:
+    async with httpx.AsyncClient(base_url=api_url, timeout=5.0,
+                                 headers=dict(api_headers)) as client:
         incidents = [check(client, e, run.traces.get(e.vehicle), timeout_s=timeout_s)
                      for e in scenario.expect]
         services = [check_services(client, e, scenario.vehicle(e.vehicle).vin,

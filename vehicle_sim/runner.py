@@ -24,7 +24,7 @@ from protocols.clock import VirtualClock, pack_clock_state, parse_instant
 from protocols.msd.model import Propulsion
 from protocols.topics import CLOCK_TOPIC
 from vehicle_sim import case_steps, ota_steps
-from vehicle_sim.api_role import OPERATOR
+from vehicle_sim.api_role import ApiHeaders
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.ecall_machine import EcallContext
@@ -261,14 +261,15 @@ def no_identity(_name: str) -> ClientTls:
 
 
 async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
-                       console: Console | None = None, identities: Identities = no_identity,
+                       api_headers: ApiHeaders, console: Console | None = None,
+                       identities: Identities = no_identity,
                        retain_clock: bool = True) -> ScenarioRun:
     """Run ``scenario`` against the broker at ``mqtt_url`` and the backend's API.
 
-    ``identities`` gives each connection its certificate for an ``mqtts://`` broker: a
-    car's VIN, ``SCENARIO_RUNNER_IDENTITY`` for the clock, ``FLEET_GATEWAY_IDENTITY`` for
-    the fleet; the caller issues them (this package holds no CA). ``retain_clock=False``
-    for a broker without retained messages.
+    ``api_headers`` sign its API calls in. ``identities`` gives each connection its
+    certificate for an ``mqtts://`` broker: a car's VIN, ``SCENARIO_RUNNER_IDENTITY`` for
+    the clock, ``FLEET_GATEWAY_IDENTITY`` for the fleet; the caller issues them (this
+    package holds no CA). ``retain_clock=False`` for a broker without retained messages.
     """
     console = console or Console(quiet=True)
     now = time.time()
@@ -290,7 +291,8 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
     events = scenario.events  # in file order
     loop = asyncio.get_running_loop()
     try:
-        async with httpx.AsyncClient(base_url=api_url, timeout=5.0, headers=OPERATOR) as client:
+        async with httpx.AsyncClient(base_url=api_url, timeout=5.0,
+                                     headers=dict(api_headers)) as client:
             await _register_profiles(client, scenario)
             await ota_steps.register_facts(client, scenario)
             with Progress(TextColumn("{task.description}"), BarColumn(),

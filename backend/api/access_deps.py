@@ -1,12 +1,13 @@
 """The caller of a request and the guards of the routes (rules: ``backend.access``).
 
-``CallerDep`` reads ``X-Role`` / ``X-Party`` into a ``Caller``; a missing or unknown
-role is a 401 whose detail names the header and the allowed values. In a real
-deployment these headers are set by the authenticating proxy in front of the API, never
-trusted from the client. ``require`` turns a refused decision into a 403 whose detail
-names the role and the rule. ``operator_only(what)`` is the guard of whole routers
+``CallerDep`` reads the OAuth 2 bearer token (``Authorization: Bearer <JWT>``, exactly
+one such header) and has ``backend.api.tokens`` check it; the caller comes from its
+claims only. A missing, duplicated or invalid token is a 401 with ``WWW-Authenticate:
+Bearer`` whose detail says why. ``require`` turns a refused decision into a 403 whose
+detail names the role and the rule. ``operator_only(what)`` is the guard of whole routers
 (OTA, budgets, retention): ``APIRouter(..., dependencies=[Depends(operator_only("OTA
 campaigns"))])``. ``/health``, ``/ready``, ``/docs`` and ``/openapi.json`` take no caller.
+The verifier lives on the app (``install_verifier``), built once from the settings.
 """
 
 from __future__ import annotations
@@ -14,33 +15,48 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, cast
 
-from fastapi import Depends, Header, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
 from backend import access
 from backend.access import Caller, Resource
+from backend.api.tokens import TokenError, TokenKeysUnavailableError, TokenVerifier
 from backend.maintenance_store import case_key, partner_cases_key
 from backend.vehicle_registry import load_profile
 
-_ROLES = ", ".join(access.ROLES)
+_NO_KEYS = TokenVerifier("", "", None)
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer", bearerFormat="JWT",
+                    description="An OAuth 2 access token (JWT, ES256 or RS256) whose claims "
+                                "`role` and `party` say who is calling.")
 
 
-def get_caller(
-    x_role: Annotated[str | None, Header(
-        alias=access.ROLE_HEADER,
-        description=f"The caller's role, set by the authenticating proxy: one of {_ROLES}")
-    ] = None,
-    x_party: Annotated[str | None, Header(
-        alias=access.PARTY_HEADER,
-        description="psap: the PSAP's country code (BE, NL, ..., INTL); partner: the "
-                    "service partner id (sp-be-ant); empty for the other roles")
-    ] = None,
-) -> Caller:
-    """The caller the proxy vouched for, or 401 naming the header and the allowed values."""
+def install_verifier(app: FastAPI, verifier: TokenVerifier) -> None:
+    """Let every route of ``app`` check tokens with ``verifier``."""
+    app.state.token_verifier = verifier
+
+
+def unauthorized(detail: str, *, error: str | None = None) -> HTTPException:
+    """A 401 carrying the RFC 6750 challenge."""
+    challenge = f'Bearer realm="telematics", error="{error}"' if error else "Bearer"
+    return HTTPException(status_code=401, detail=detail,
+                         headers={"WWW-Authenticate": challenge})
+
+
+def get_caller(request: Request, credentials: Annotated[
+        HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    """The caller a valid bearer token names, or 401 saying what is wrong with it."""
+    if len(request.headers.getlist("authorization")) > 1:
+        raise unauthorized("more than one Authorization header", error="invalid_request")
+    if credentials is None:
+        raise unauthorized("missing bearer token: send Authorization: Bearer <JWT>")
+    verifier: TokenVerifier = getattr(request.app.state, "token_verifier", _NO_KEYS)
     try:
-        return access.caller_from_headers(x_role, x_party)
-    except access.IdentityError as exc:
-        raise HTTPException(status_code=401, detail=str(exc)) from None
+        return verifier.caller(credentials.credentials)
+    except TokenError as exc:
+        raise unauthorized(str(exc), error="invalid_token") from None
+    except TokenKeysUnavailableError as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from None
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -6,17 +6,22 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from backend.api.access_deps import install_verifier
 from backend.api.budget_routes import router as budget_router
-from backend.api.deps import ApiState
+from backend.api.deps import ApiState, reject_unknown_query
 from backend.api.ota_routes import ota_vehicles
 from backend.api.ota_routes import router as ota_router
 from backend.api.retention_routes import closures, erasure, retention
 from backend.api.routes import router
+from backend.api.schemas import GUARDED, errors
 from backend.api.service_partner_routes import router as partner_router
 from backend.api.service_routes import assistance, vehicles
+from backend.api.tokens import verifier_from
 from backend.api.traffic_routes import router as traffic_router
 from backend.clock_follower import listening_clock
 from backend.incidents import DeskStores
@@ -44,16 +49,18 @@ def create_app(settings: BackendSettings) -> FastAPI:
             await psap.aclose()
 
     app = FastAPI(title="Telematics backend", version="1", lifespan=lifespan,
+                  dependencies=[Depends(reject_unknown_query)],
                   description="Desks of the PSAPs and the OEM call centre, and their incidents.")
+    install_verifier(app, verifier_from(settings))
+    app.add_exception_handler(RedisError, redis_unavailable)
     app.include_router(router)
-    app.include_router(partner_router)
-    app.include_router(vehicles)
-    app.include_router(assistance)
-    app.include_router(traffic_router)
-    app.include_router(ota_router)
-    app.include_router(ota_vehicles)
-    app.include_router(budget_router)
-    app.include_router(retention)
-    app.include_router(erasure)
-    app.include_router(closures)
+    for guarded in (partner_router, vehicles, assistance, traffic_router, ota_router,
+                    ota_vehicles, budget_router, retention, erasure, closures):
+        app.include_router(guarded, responses=errors(*GUARDED))
     return app
+
+
+async def redis_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """A Redis outage is the service being unavailable (503), not a server bug (500)."""
+    return JSONResponse({"detail": f"Redis unavailable ({type(exc).__name__}); retry later"},
+                        status_code=503, headers={"Retry-After": "1"})

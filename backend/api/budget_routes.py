@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel
 
 from backend.api.access_deps import operator_only
-from backend.api.deps import StateDep
+from backend.api.deps import StateDep, VinPath
+from backend.api.schemas import errors
 from backend.budget_store import ServiceUsage, UnknownVehicleError, summary, usage, vehicle_count
 from protocols.catalogue_model import CatalogueEntry
 
@@ -94,8 +95,8 @@ async def read_budgets(state: StateDep, catalogue: CatalogueDep) -> BudgetsPubli
                                            services=_public(fleet)))
 
 
-@router.get("/{vin}", response_model=VehicleBudgetsPublic)
-async def read_vehicle_budgets(vin: str, state: StateDep,
+@router.get("/{vin}", response_model=VehicleBudgetsPublic, responses=errors(404))
+async def read_vehicle_budgets(vin: VinPath, state: StateDep,
                                catalogue: CatalogueDep) -> VehicleBudgetsPublic:
     """One vehicle's usage against each budget; 404 for a VIN never metered."""
     at = state.clock.now()

@@ -17,12 +17,13 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Final, Protocol, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 
 from backend.api.access_deps import operator_only
-from backend.api.deps import ApiState, StateDep
+from backend.api.deps import ApiState, StateDep, VinPath
+from backend.api.schemas import errors
 from backend.counters import Counters
 from backend.ota_campaign import (
     MAX_ACTION_TIMEOUT_S,
@@ -79,7 +80,6 @@ ota_vehicles = APIRouter(prefix="/vehicles", tags=["vehicles"],
                                                              "commands"))])
 
 CAMPAIGN_ID: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # a Redis key part and a path
-VinPath = Annotated[str, Path(pattern=VIN_PATTERN, description="17 chars of ISO 3779")]
 Vin = Annotated[str, Field(pattern=VIN_PATTERN)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Model = Annotated[str, Field(min_length=1, max_length=64)]
@@ -211,7 +211,7 @@ def _check_offer_budget(body: CampaignIn) -> None:
             "message": str(exc), "field": field, "rule": exc.rule}) from None
 
 
-@router.post("/campaigns", status_code=201)
+@router.post("/campaigns", status_code=201, responses=errors(409))
 async def create_ota_campaign(body: CampaignIn, state: StateDep,
                               response: Response) -> dict[str, Any]:
     """Plan over the registered fleet, store, and (unless ``start`` is false) offer the
@@ -266,16 +266,17 @@ async def list_ota_campaigns(state: StateDep,
     return {"count": len(data), "data": data}
 
 
-@router.get("/campaigns/{campaign_id}")
+@router.get("/campaigns/{campaign_id}", responses=errors(404))
 async def read_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
     """Progress per status and per group, thresholds, and the reason codes of failures."""
     return await _campaign_view(state, await _load(state, campaign_id))
 
 
-@router.get("/campaigns/{campaign_id}/vehicles")
+@router.get("/campaigns/{campaign_id}/vehicles", responses=errors(404))
 async def read_ota_campaign_vehicles(campaign_id: str, state: StateDep,
                                      status: VehicleStatus | None = None,
-                                     group: str | None = None) -> dict[str, Any]:
+                                     group: Annotated[str | None, Query(max_length=64)] = None,
+                                     ) -> dict[str, Any]:
     """Each targeted car: group, status, last reason code, time of its last change."""
     c = await _load(state, campaign_id)
     data = [_vehicle_view(c, v) for _, v in sorted(c.vehicles.items())
@@ -284,7 +285,7 @@ async def read_ota_campaign_vehicles(campaign_id: str, state: StateDep,
     return {"campaign_id": campaign_id, "count": len(data), "data": data}
 
 
-@router.get("/campaigns/{campaign_id}/vehicles/{vin}")
+@router.get("/campaigns/{campaign_id}/vehicles/{vin}", responses=errors(404))
 async def read_ota_campaign_vehicle(campaign_id: str, vin: str,
                                     state: StateDep) -> dict[str, Any]:
     """One car of the campaign, with its last reported OTA state when it is about it."""
@@ -312,25 +313,25 @@ async def _transition(state: ApiState, campaign_id: str, move: _Move) -> dict[st
     return await _campaign_view(state, c)
 
 
-@router.post("/campaigns/{campaign_id}/start")
+@router.post("/campaigns/{campaign_id}/start", responses=errors(404, 409))
 async def start_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
     """planned → running: the first group is offered."""
     return await _transition(state, campaign_id, start)
 
 
-@router.post("/campaigns/{campaign_id}/pause")
+@router.post("/campaigns/{campaign_id}/pause", responses=errors(404, 409))
 async def pause_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
     """running → paused (reason "operator"); cars already offered carry on."""
     return await _transition(state, campaign_id, pause)
 
 
-@router.post("/campaigns/{campaign_id}/resume")
+@router.post("/campaigns/{campaign_id}/resume", responses=errors(404, 409))
 async def resume_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
     """paused → running; the failures seen so far no longer pause the current group."""
     return await _transition(state, campaign_id, resume)
 
 
-@router.post("/campaigns/{campaign_id}/cancel")
+@router.post("/campaigns/{campaign_id}/cancel", responses=errors(404, 409))
 async def cancel_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
     """→ cancelled: offers not yet installing are withdrawn (a cancel command each)."""
     return await _transition(state, campaign_id, cancel)
@@ -342,7 +343,7 @@ async def put_vehicle_facts(vin: VinPath, facts: FactsIn, state: StateDep) -> No
     await save_facts(state.oem, vin, facts, now=state.clock.now())
 
 
-@ota_vehicles.get("/{vin}/facts")
+@ota_vehicles.get("/{vin}/facts", responses=errors(404))
 async def read_vehicle_facts(vin: VinPath, state: StateDep) -> dict[str, Any]:
     facts = await load_facts(state.oem, vin)
     if facts is None:
@@ -365,7 +366,7 @@ async def read_vehicle_ota(vin: VinPath, state: StateDep,
     return view
 
 
-@ota_vehicles.post("/{vin}/ota/command", status_code=202)
+@ota_vehicles.post("/{vin}/ota/command", status_code=202, responses=errors(404))
 async def send_vehicle_ota_command(vin: VinPath, body: CommandIn,
                                    state: StateDep) -> dict[str, Any]:
     """The customer confirms, cancels or retries from the app; the car decides (§A.4)."""

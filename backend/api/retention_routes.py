@@ -16,6 +16,7 @@ from backend import keys, retention_store
 from backend.access import AssistanceCases, Desk
 from backend.api.access_deps import CallerDep, operator_only, require
 from backend.api.deps import StateDep
+from backend.api.schemas import errors
 from backend.assistance_store import close_case as close_assistance_case
 from backend.retention import ErasureRefusedError
 from backend.retention_tags import close_records
@@ -66,9 +67,10 @@ async def read_audit(state: StateDep, count: int = Query(default=100, ge=1, le=1
     return {"count": len(data), "data": data}
 
 
-@erasure.delete("/vehicles/{vin}/data")
+@erasure.delete("/vehicles/{vin}/data", responses=errors(404, 409))
 async def erase_vehicle_data(vin: str, state: StateDep,
-                             service: str | None = None) -> dict[str, Any]:
+                             service: str | None = Query(default=None, max_length=64)
+                             ) -> dict[str, Any]:
     """Erasure on request, where the service's rule allows it; the rest stays until due."""
     if service is not None:
         try:
@@ -88,7 +90,8 @@ async def erase_vehicle_data(vin: str, state: StateDep,
     return {"vin": vin, "erased": done.erased, "refused": done.refused}
 
 
-@closures.post("/desks/callcentre/incidents/{incident}/close", status_code=200)
+@closures.post("/desks/callcentre/incidents/{incident}/close", status_code=200,
+               responses=errors(404))
 async def close_callcentre_incident(incident: str, state: StateDep,
                                     caller: CallerDep) -> dict[str, Any]:
     """All procedures of an Intelligent eCall or HV case are completed (§7a)."""
@@ -102,7 +105,8 @@ async def close_callcentre_incident(incident: str, state: StateDep,
     return {"incident": incident, "status": "closed", "closed_at": now}
 
 
-@closures.post("/assistance/cases/{request_id}/close", status_code=200)
+@closures.post("/assistance/cases/{request_id}/close", status_code=200,
+               responses=errors(404))
 async def close_assistance(request_id: str, state: StateDep,
                            caller: CallerDep) -> dict[str, Any]:
     """All procedures of an assistance case are completed (§16e/§16f)."""

@@ -1,8 +1,9 @@
 """HTTP routes: health, desks, incidents per desk, incident detail, MSD update request.
 
-Health and readiness are open; every desk route needs a caller (``X-Role``/``X-Party``)
-and is guarded by ``backend.access``: a PSAP reads only its own desk, the call centre
-only its own, and ``/desks`` lists only the desks the caller works at.
+``/health`` (liveness only) and ``/ready`` are open; the health detail (counters, lanes)
+is the operator's. Every desk route needs a caller (a bearer token) and is guarded by
+``backend.access``: a PSAP reads only its own desk, the call centre only its own, and
+``/desks`` lists only the desks the caller works at.
 """
 
 from __future__ import annotations
@@ -11,15 +12,23 @@ import asyncio
 import time
 from typing import cast
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from backend import keys
 from backend.access import Desk, DeskDirectory, visible_desks
-from backend.api.access_deps import CallerDep, require
-from backend.api.deps import StateDep
-from backend.api.schemas import DesksPublic, HealthPublic, IncidentsPublic, MsdRequestPublic
+from backend.api.access_deps import CallerDep, operator_only, require
+from backend.api.deps import Limit, StateDep
+from backend.api.schemas import (
+    GUARDED,
+    DesksPublic,
+    HealthLive,
+    HealthPublic,
+    IncidentsPublic,
+    MsdRequestPublic,
+    errors,
+)
 from backend.errors import DeskError
 from backend.incidents import all_desks, list_incidents, read_incident, vin_of
 from backend.readiness import REQUIRED_LANES, lane_states, lanes_ready
@@ -52,8 +61,16 @@ async def read_ready(state: StateDep) -> JSONResponse:
                         status_code=200 if ready else 503)
 
 
-@router.get("/health", response_model=HealthPublic)
+@router.get("/health", response_model=HealthLive)
+async def read_liveness() -> HealthLive:
+    """The API process answers; nothing about the platform's traffic."""
+    return HealthLive(status="ok")
+
+
+@router.get("/health/detail", response_model=HealthPublic, responses=errors(*GUARDED),
+            dependencies=[Depends(operator_only("health detail"))])
 async def read_health(state: StateDep) -> HealthPublic:
+    """Redis reachable, each lane's last heartbeat, readiness, ingest and error counters."""
     try:
         await state.oem.ping()
         counters = {}
@@ -69,15 +86,16 @@ async def read_health(state: StateDep) -> HealthPublic:
                         lanes=lanes, counters=counters)
 
 
-@router.get("/desks", response_model=DesksPublic)
+@router.get("/desks", response_model=DesksPublic, responses=errors(*GUARDED))
 async def read_desks(caller: CallerDep) -> DesksPublic:
     require(caller, DeskDirectory())
     return DesksPublic(data=visible_desks(caller, all_desks()))
 
 
-@router.get("/desks/{desk}/incidents", response_model=IncidentsPublic)
+@router.get("/desks/{desk}/incidents", response_model=IncidentsPublic,
+            responses=errors(*GUARDED, 404))
 async def read_desk_incidents(desk: str, state: StateDep, caller: CallerDep,
-                              limit: int = 100) -> IncidentsPublic:
+                              limit: Limit = 100) -> IncidentsPublic:
     require(caller, Desk(desk))
     try:
         data = await list_incidents(state.stores, desk, limit=limit)
@@ -86,7 +104,7 @@ async def read_desk_incidents(desk: str, state: StateDep, caller: CallerDep,
     return IncidentsPublic(desk=desk, count=len(data), data=data)
 
 
-@router.get("/desks/{desk}/incidents/{incident}")
+@router.get("/desks/{desk}/incidents/{incident}", responses=errors(*GUARDED, 404))
 async def read_desk_incident(desk: str, incident: str, state: StateDep,
                              caller: CallerDep) -> dict[str, object]:
     require(caller, Desk(desk))
@@ -97,7 +115,7 @@ async def read_desk_incident(desk: str, incident: str, state: StateDep,
 
 
 @router.post("/desks/{desk}/incidents/{incident}/msd-request", response_model=MsdRequestPublic,
-             status_code=202)
+             status_code=202, responses=errors(*GUARDED, 404, 409))
 async def request_msd_update(desk: str, incident: str, state: StateDep,
                              caller: CallerDep) -> MsdRequestPublic:
     """Ask the car for a fresh MSD; it arrives on the incident as a new transmission."""

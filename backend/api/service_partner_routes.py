@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from backend.access import PartnerCases, PartnerDirectory, visible_partners
 from backend.api.access_deps import CallerDep, require
+from backend.api.deps import Limit
+from backend.api.schemas import errors
 from backend.maintenance import Case, CaseTransitionError, CloseReason
 from backend.maintenance_store import UnknownCaseError, cases_of, close_case, read_case
 from backend.service_partners import DIRECTORY, Partner, partners
@@ -108,7 +110,9 @@ def _known(partner_id: str) -> str:
 
 
 @router.get("", response_model=PartnersPublic)
-async def read_partners(caller: CallerDep, country: str | None = None) -> PartnersPublic:
+async def read_partners(caller: CallerDep, country: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z]{2}$", description="ISO country code")] = None,
+                        ) -> PartnersPublic:
     require(caller, PartnerDirectory())
     listed = partners(country=country)
     shown = set(visible_partners(caller, [p.id for p in listed]))
@@ -116,15 +120,16 @@ async def read_partners(caller: CallerDep, country: str | None = None) -> Partne
     return PartnersPublic(count=len(data), data=data)
 
 
-@router.get("/{partner_id}/cases", response_model=CasesPublic)
+@router.get("/{partner_id}/cases", response_model=CasesPublic, responses=errors(404))
 async def read_partner_cases(partner_id: str, oem: OemDep, caller: CallerDep,
-                             limit: int = 100) -> CasesPublic:
+                             limit: Limit = 100) -> CasesPublic:
     require(caller, PartnerCases(partner_id))
     data = [_case_public(c) for c in await cases_of(oem, _known(partner_id), limit=limit)]
     return CasesPublic(partner_id=partner_id, count=len(data), data=data)
 
 
-@router.get("/{partner_id}/cases/{case_id}", response_model=CasePublic)
+@router.get("/{partner_id}/cases/{case_id}", response_model=CasePublic,
+            responses=errors(404))
 async def read_partner_case(partner_id: str, case_id: str, oem: OemDep,
                             caller: CallerDep) -> CasePublic:
     require(caller, PartnerCases(partner_id))
@@ -135,7 +140,8 @@ async def read_partner_case(partner_id: str, case_id: str, oem: OemDep,
     return _case_public(case)
 
 
-@router.post("/{partner_id}/cases/{case_id}/close", response_model=CasePublic)
+@router.post("/{partner_id}/cases/{case_id}/close", response_model=CasePublic,
+             responses=errors(404, 409))
 async def close_partner_case(partner_id: str, case_id: str, oem: OemDep, clock: ClockDep,
                              caller: CallerDep, body: CloseRequest | None = None) -> CasePublic:
     """All procedures of the case are completed; allowed only once it was communicated."""

@@ -22,7 +22,8 @@ from backend.access import (
     TeleserviceCalls,
 )
 from backend.api.access_deps import CallerDep, assigned_partners, require
-from backend.api.deps import StateDep
+from backend.api.deps import Limit, StateDep
+from backend.api.schemas import errors
 from backend.assistance_desk import Assessment, decide_case
 from backend.assistance_store import list_cases, read_case, save_case, stored_call
 from backend.maintenance import late_calls
@@ -66,7 +67,7 @@ async def read_partner_history(vin: str, state: StateDep, caller: CallerDep) -> 
     return {"vin": vin, "count": len(data), "data": data}
 
 
-@vehicles.get("/{vin}/profile", response_model=VehicleProfile)
+@vehicles.get("/{vin}/profile", response_model=VehicleProfile, responses=errors(404))
 async def read_vehicle_profile(vin: str, state: StateDep, caller: CallerDep) -> VehicleProfile:
     require(caller, Profile("read"))
     profile = await load_profile(state.oem, vin)
@@ -92,13 +93,13 @@ async def read_teleservice_calls(vin: str, state: StateDep, caller: CallerDep) -
 
 @assistance.get("/cases")
 async def read_assistance_cases(state: StateDep, caller: CallerDep,
-                                limit: int = 100) -> dict[str, Any]:
+                                limit: Limit = 100) -> dict[str, Any]:
     require(caller, AssistanceCases())
     data = await list_cases(state.oem, limit=limit)
     return {"count": len(data), "data": data}
 
 
-@assistance.get("/cases/{request_id}")
+@assistance.get("/cases/{request_id}", responses=errors(404))
 async def read_assistance_case(request_id: str, state: StateDep,
                                caller: CallerDep) -> dict[str, Any]:
     require(caller, AssistanceCases())
@@ -108,7 +109,7 @@ async def read_assistance_case(request_id: str, state: StateDep,
     return case
 
 
-@assistance.post("/cases/{request_id}/assessment")
+@assistance.post("/cases/{request_id}/assessment", responses=errors(404))
 async def assess_assistance_case(request_id: str, found: AssessmentIn,
                                  state: StateDep, caller: CallerDep) -> dict[str, Any]:
     """Decide the case again with the specialist's findings (repair time, drivability)."""

@@ -1,27 +1,90 @@
-"""Helpers of the backend tests: a bare MQTT car, MSD builders, lanes as tasks."""
+"""Helpers of the backend tests: a bare MQTT car, MSD builders, lanes as tasks, and
+bearer tokens signed with the tests' own key pair (``signer``)."""
 
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import gmqtt
+import httpx
+import jwt
+from fastapi import FastAPI
 from gmqtt.mqtt.constants import MQTTv50
 from redis.asyncio import Redis
 
+from backend.api.access_deps import install_verifier
+from backend.api.tokens import TokenVerifier, verifier_from
 from backend.settings import BackendSettings
+from cli.stack import local_auth
+from cli.token import KeyPair, ensure_key_pair, mint
 from protocols.addresses import mqtt_address
 from protocols.envelope import EcallAck, EcallMessage, pack, unpack
 from protocols.msd.codec import encode_msd
 from protocols.msd.model import LocationDelta, Msd, Propulsion, VehicleLocation
 from protocols.topics import ecall_ack_topic, ecall_topic
+from vehicle_sim.api_role import bearer
 
 RoleRunner = Callable[[BackendSettings, asyncio.Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Signer:
+    """The tests' local key pair: settings whose API trusts it, and tokens signed with it."""
+
+    keys: KeyPair
+
+    def settings(self, **values: Any) -> BackendSettings:
+        return local_auth(BackendSettings(**values), self.keys)
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        return verifier_from(self.settings())
+
+    def install(self, app: FastAPI) -> FastAPI:
+        """Let a test's own app (routers without ``create_app``) check these tokens."""
+        install_verifier(app, self.verifier)
+        return app
+
+    def token(self, role: str, party: str = "", **claims: Any) -> str:
+        """A valid token of ``role``; ``claims`` override or (as None) drop claims."""
+        defaults = BackendSettings()
+        text = mint(self.keys.private.read_bytes(), role=role, party=party,
+                    issuer=defaults.auth_issuer, audience=defaults.auth_audience)
+        if not claims:
+            return text
+        payload = jwt.decode(text, options={"verify_signature": False})
+        payload.update(claims)
+        payload = {k: v for k, v in payload.items() if v is not None}
+        return jwt.encode(payload, self.keys.private.read_bytes(), algorithm="ES256")
+
+    def auth(self, role: str, party: str = "") -> dict[str, str]:
+        """The headers of a request signed in as ``role`` (and ``party``)."""
+        return bearer(self.token(role, party))
+
+
+@functools.cache
+def signer() -> Signer:
+    """One key pair per test process, in a directory of its own removed at exit."""
+    run_dir = Path(tempfile.mkdtemp(prefix="telematics-test-run-"))
+    atexit.register(shutil.rmtree, run_dir, ignore_errors=True)
+    return Signer(ensure_key_pair(run_dir))
+
+
+def auth(role: str, party: str = "") -> dict[str, str]:
+    """``signer().auth``: the headers of a request signed in as ``role``."""
+    return signer().auth(role, party)
 
 
 def make_msd(vin: str, *, msg_id: int = 1, lat: float = 50.8467, lon: float = 4.3525,
@@ -184,19 +247,35 @@ async def own_database(redis_url: str, db: int) -> AsyncIterator[Redis]:
 
 
 @asynccontextmanager
+async def asgi_client(app: FastAPI, *, headers: dict[str, str]
+                      ) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` in this process with its lifespan running, as a server runs it
+    (``httpx.ASGITransport`` alone runs no lifespan and passes no lifespan state)."""
+    async with app.router.lifespan_context(app) as state:
+        async def with_state(scope: Any, receive: Any, send: Any) -> None:
+            scope["state"] = dict(state or {})
+            await app(scope, receive, send)
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_state),
+                                     base_url="http://test", headers=headers) as client:
+            yield client
+
+
+@asynccontextmanager
 async def api_stack(mqtt_url: str, redis_url: str) -> AsyncIterator[tuple[Lanes, str]]:
     """The emergency and desk lanes with the HTTP API, live; yields them and the API URL."""
     from backend.roles import run_api, run_desks, run_emergency
     from cli.stack import free_port, wait_ready
 
-    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url,
-                               worker_id=uuid.uuid4().hex[:8], api_port=free_port())
+    settings = signer().settings(mqtt_url=mqtt_url, redis_url=redis_url,
+                                 worker_id=uuid.uuid4().hex[:8], api_port=free_port())
     lanes = Lanes(settings)
     for name, runner in (("emergency", run_emergency), ("desks", run_desks), ("api", run_api)):
         lanes.start_role(name, runner)
     base = f"http://{settings.api_host}:{settings.api_port}"
     try:
-        await wait_ready(base, ["emergency", "desks"], since=0.0)
+        await wait_ready(base, ["emergency", "desks"], since=0.0,
+                         token=signer().token("operator"))
         yield lanes, base
     finally:
         for name in list(lanes.tasks):

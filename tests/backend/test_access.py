@@ -27,7 +27,7 @@ from backend.access import (
     TeleserviceCalls,
     TrafficWarning,
     TrafficWarnings,
-    caller_from_headers,
+    caller_from_claims,
     decide,
     require,
     traffic_warning,
@@ -157,35 +157,35 @@ def test_access_filtered_lists() -> None:
     ("assistance", None, Caller("assistance")),
     ("traffic", None, Caller("traffic")),
 ])
-def test_access_caller_from_headers(role: str, party: str | None, expected: Caller) -> None:
-    """The proxy's headers become a Caller; surrounding blanks are dropped."""
-    assert caller_from_headers(role, party) == expected
+def test_access_caller_from_claims(role: str, party: str | None, expected: Caller) -> None:
+    """A verified token's claims become a Caller; surrounding blanks are dropped."""
+    assert caller_from_claims(role, party) == expected
 
 
-@pytest.mark.parametrize(("role", "party", "header", "message"), [
-    (None, None, "X-Role", "missing header X-Role: one of operator, callcentre, psap, "
+@pytest.mark.parametrize(("role", "party", "claim", "message"), [
+    (None, None, "role", "missing claim role: one of operator, callcentre, psap, "
                            "partner, assistance, traffic"),
-    ("  ", None, "X-Role", "missing header X-Role"),
-    ("admin", None, "X-Role", "header X-Role 'admin' is not a role: one of operator, "
+    ("  ", None, "role", "missing claim role"),
+    ("admin", None, "role", "claim role 'admin' is not a role: one of operator, "
                               "callcentre, psap, partner, assistance, traffic"),
-    ("Operator", None, "X-Role", "header X-Role 'Operator' is not a role"),
-    ("psap", None, "X-Party", "missing header X-Party: role psap needs the PSAP's country "
+    ("Operator", None, "role", "claim role 'Operator' is not a role"),
+    ("psap", None, "party", "missing claim party: role psap needs the PSAP's country "
                               "code, one of BE, LU, NL, "),
-    ("psap", "psap-BE", "X-Party", "header X-Party 'psap-BE': role psap needs the PSAP's "
+    ("psap", "psap-BE", "party", "claim party 'psap-BE': role psap needs the PSAP's "
                                    "country code"),
-    ("psap", "XX", "X-Party", "header X-Party 'XX': role psap needs"),
-    ("partner", None, "X-Party", "missing header X-Party: role partner needs a service "
+    ("psap", "XX", "party", "claim party 'XX': role psap needs"),
+    ("partner", None, "party", "missing claim party: role partner needs a service "
                                  "partner id of the directory"),
-    ("partner", "sp-nope", "X-Party", "header X-Party 'sp-nope': role partner needs"),
-    ("operator", "BE", "X-Party", "header X-Party must be empty for role operator, got 'BE'"),
-    ("traffic", "acme", "X-Party", "header X-Party must be empty for role traffic"),
+    ("partner", "sp-nope", "party", "claim party 'sp-nope': role partner needs"),
+    ("operator", "BE", "party", "claim party must be empty for role operator, got 'BE'"),
+    ("traffic", "acme", "party", "claim party must be empty for role traffic"),
 ])
-def test_access_caller_from_headers_refuses(role: str | None, party: str | None, header: str,
+def test_access_caller_from_claims_refuses(role: str | None, party: str | None, claim: str,
                                             message: str) -> None:
-    """A missing or unknown role, or a party that does not fit it, names the header."""
+    """A missing or unknown role, or a party that does not fit it, names the claim."""
     with pytest.raises(IdentityError) as refused:
-        caller_from_headers(role, party)
-    assert refused.value.header == header
+        caller_from_claims(role, party)
+    assert refused.value.claim == claim
     assert str(refused.value).startswith(message)
 
 

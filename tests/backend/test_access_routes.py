@@ -4,7 +4,8 @@ The real app on real Redis and Mosquitto: an Intelligent eCall goes through the 
 the call centre and its handover to psap-BE; maintenance cases, Teleservice calls,
 profiles and an assistance case are written through their stores. Then each role asks
 for every resource; what it may have answers 200 with the right content, the rest 403
-with a detail naming the role, and lists show only the caller's items.
+with a detail naming the role, and lists show only the caller's items. Every caller
+is named by a bearer token only.
 """
 
 from __future__ import annotations
@@ -28,23 +29,24 @@ from backend.incidents import all_desks
 from backend.maintenance import MaintenanceNeed
 from backend.maintenance_store import open_case, record_call
 from backend.service_partners import DIRECTORY
-from backend.settings import BackendSettings
 from backend.vehicle_registry import VehicleProfile, save_profile
 from protocols.assistance import AssistanceCall
 from protocols.msd.codec import encode_msd
 from protocols.teleservice import TeleserviceCall
-from tests.backend.support import Car, api_stack, make_msd, new_vin
+from tests.backend.support import Car, api_stack, auth, make_msd, new_vin, signer
+from vehicle_sim.api_role import bearer
 
 OWN, OTHER = "sp-be-ant", "sp-be-bru"
 T = 1_767_225_600  # a multiple of five minutes
 ECALL_LAT, ECALL_LON = 50.12345, 4.98765  # near Beauraing, Belgium: psap-BE
+# Each role's bearer token (signed with the tests' key pair, ``support.signer``).
 HEADERS: dict[str, dict[str, str]] = {
-    "operator": {"X-Role": "operator"},
-    "callcentre": {"X-Role": "callcentre"},
-    "psap": {"X-Role": "psap", "X-Party": "BE"},
-    "partner": {"X-Role": "partner", "X-Party": OWN},
-    "assistance": {"X-Role": "assistance"},
-    "traffic": {"X-Role": "traffic"},
+    "operator": auth("operator"),
+    "callcentre": auth("callcentre"),
+    "psap": auth("psap", "BE"),
+    "partner": auth("partner", OWN),
+    "assistance": auth("assistance"),
+    "traffic": auth("traffic"),
 }
 CALLER_NAME = {"operator": "operator", "callcentre": "callcentre", "psap": "psap BE",
                "partner": f"partner {OWN}", "assistance": "assistance", "traffic": "traffic"}
@@ -201,6 +203,33 @@ async def test_access_routes_each_role_gets_only_its_share(world: World, role: s
             assert response.json()["detail"].startswith(f"{CALLER_NAME[role]} may"), where
 
 
+async def test_access_routes_another_party_of_the_same_role_is_refused(world: World) -> None:
+    """Object-level checks come from the token's party: psap NL cannot read psap BE's
+    incident or ask its car for an MSD; partner OTHER cannot read OWN's case or the calls
+    of OWN's car, and sees only itself in the directory."""
+    http, inc = world.http, world.incident
+    psap_nl, partner_other = auth("psap", "NL"), auth("partner", OTHER)
+    for method, path in (("GET", "/desks/psap-BE/incidents"),
+                         ("GET", f"/desks/psap-BE/incidents/{inc}"),
+                         ("POST", f"/desks/psap-BE/incidents/{inc}/msd-request")):
+        refused = await http.request(method, path, headers=psap_nl)
+        assert (refused.status_code, refused.json()["detail"]) == (
+            403, f"psap NL may {'request MSD updates at' if method == 'POST' else 'read'} "
+                 "only desk psap-NL"), path
+    assert (await http.get("/desks", headers=psap_nl)).json()["data"] == ["psap-NL"]
+    for path in (f"/partners/{OWN}/cases", f"/partners/{OWN}/cases/{world.case_id}",
+                 f"/vehicles/{world.case_vin}/teleservice-calls",
+                 f"/vehicles/{world.pref_vin}/teleservice-calls"):
+        refused = await http.get(path, headers=partner_other)
+        assert refused.status_code == 403, path
+        assert refused.json()["detail"].startswith(f"partner {OTHER} may"), path
+    own = await http.get(f"/vehicles/{world.other_vin}/teleservice-calls",
+                         headers=partner_other)
+    assert (own.status_code, own.json()["vin"]) == (200, world.other_vin)
+    listed = (await http.get("/partners", headers=partner_other)).json()["data"]
+    assert [p["id"] for p in listed] == [OTHER]
+
+
 async def test_access_routes_lists_are_filtered(world: World) -> None:
     """/desks and /partners list only what the caller works with."""
     http = world.http
@@ -262,24 +291,48 @@ async def test_access_routes_traffic_warnings_are_anonymous(world: World) -> Non
 
 
 async def test_access_routes_who_is_calling(world: World) -> None:
-    """No or an unknown role is a 401 naming the header; health and docs need no role."""
+    """No token, or one naming no role or a party that does not fit it, is a 401 with the
+    Bearer challenge naming the claim; health and docs need no token."""
     http = world.http
-    for headers in ({}, {"X-Role": "admin"}, {"X-Role": ""}):
-        response = await http.get("/desks", headers=headers)
-        assert response.status_code == 401, headers
-        detail = response.json()["detail"]
-        assert "X-Role" in detail
-        assert "operator, callcentre, psap, partner, assistance, traffic" in detail
-    for headers in ({"X-Role": "psap"}, {"X-Role": "psap", "X-Party": "psap-BE"},
-                    {"X-Role": "partner", "X-Party": "sp-nope"},
-                    {"X-Role": "operator", "X-Party": "BE"}):
-        response = await http.get("/desks", headers=headers)
-        assert response.status_code == 401, headers
-        assert "X-Party" in response.json()["detail"]
+    response = await http.get("/desks")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "missing bearer token" in response.json()["detail"]
+    for role, party, claim in (("", "", "role"), ("admin", "", "role"), ("psap", "", "party"),
+                               ("psap", "psap-BE", "party"), ("partner", "sp-nope", "party"),
+                               ("operator", "BE", "party")):
+        token = signer().token(role, party)
+        response = await http.get("/desks", headers=bearer(token))
+        assert response.status_code == 401, (role, party)
+        assert f"claim {claim}" in response.json()["detail"], response.text
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
     assert (await http.get("/traffic/warnings")).status_code == 401
     for path in ("/health", "/openapi.json", "/docs"):
         assert (await http.get(path)).status_code == 200, path
     assert (await http.get("/ready")).status_code == 503  # no services lane here
+
+
+async def test_access_routes_role_headers_are_not_trusted(world: World) -> None:
+    """X-Role / X-Party alone, forged or duplicated, are 401; beside a token they change
+    nothing; two Authorization headers are 401 whichever comes first."""
+    http = world.http
+    forged = [("X-Role", "operator")], [("X-Role", "psap"), ("X-Party", "BE")], [
+        ("X-Role", "operator"), ("X-Role", "psap"), ("X-Party", "BE")]
+    for headers in forged:
+        for path in ("/desks", f"/desks/psap-BE/incidents/{world.incident}",
+                     "/retention/report", f"/vehicles/{world.pref_vin}/profile"):
+            response = await http.get(path, headers=headers)
+            assert response.status_code == 401, (headers, path)
+    as_traffic = [*bearer(signer().token("traffic")).items(), ("X-Role", "operator")]
+    refused = await http.get("/desks", headers=as_traffic)
+    assert (refused.status_code, refused.json()["detail"]) == (
+        403, "traffic may read no eCall desk (§E lines 852, 864, 867)")
+    twice = [*bearer(signer().token("operator")).items(),
+             *bearer(signer().token("traffic")).items()]
+    for headers in (twice, list(reversed(twice))):
+        response = await http.get("/desks", headers=headers)
+        assert response.status_code == 401
+        assert "more than one Authorization header" in response.json()["detail"]
 
 
 OPEN = frozenset({"/health", "/ready"})
@@ -287,30 +340,37 @@ OPEN = frozenset({"/health", "/ready"})
 
 def test_access_routes_every_route_asks_who_is_calling() -> None:
     """No operation but health and readiness answers without a caller: each one declares
-    the X-Role header (the parameter ``CallerDep`` adds), as its OpenAPI entry shows."""
-    app = create_app(BackendSettings(worker_id=uuid.uuid4().hex[:8]))
-    paths: dict[str, dict[str, Any]] = app.openapi()["paths"]
+    the bearer scheme (the security ``CallerDep`` adds) and documents 401 and 403, as its
+    OpenAPI entry shows; none takes an X-Role header."""
+    app = create_app(signer().settings(worker_id=uuid.uuid4().hex[:8]))
+    document = app.openapi()
+    paths: dict[str, dict[str, Any]] = document["paths"]
     unguarded = sorted(
         f"{method.upper()} {path}" for path, operations in paths.items()
         for method, operation in operations.items()
         if path not in OPEN
-        and not any((p["in"], p["name"]) == ("header", "X-Role")
-                    for p in operation.get("parameters", [])))
+        and not ({"bearer": []} in operation.get("security", [])
+                 and {"401", "403"} <= set(operation["responses"])))
     assert unguarded == []
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": document["components"]["securitySchemes"]["bearer"]["description"]}
     assert "/traffic/warnings" in paths
-    assert not any(p["name"] == "X-Role" for path in OPEN
-                   for p in paths[path]["get"].get("parameters", []))
+    assert not any("security" in paths[path]["get"] for path in OPEN)
+    assert not any(p.get("name") in ("X-Role", "X-Party")
+                   for operations in paths.values() for operation in operations.values()
+                   for p in operation.get("parameters", []))
 
 
 async def test_access_routes_operator_only_guards_a_whole_router() -> None:
-    """``operator_only`` as a router dependency: 401 without a role, 403 for any other role."""
+    """``operator_only`` as a router dependency: 401 without a token, 403 for any other role."""
     guarded = APIRouter(prefix="/ops", dependencies=[Depends(operator_only("OTA campaigns"))])
 
     @guarded.get("/thing")
     async def read_thing() -> dict[str, str]:
         return {"thing": "ok"}
 
-    app = FastAPI()
+    app = signer().install(FastAPI())
     app.include_router(guarded)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:

@@ -11,11 +11,11 @@ import pytest
 
 from protocols.envelope import MsdRequest
 from protocols.topics import msd_request_topic
-from tests.backend.support import Car, Lanes, Listener, api_stack, new_vin
+from tests.backend.support import Car, Lanes, Listener, api_stack, auth, new_vin
 
-# The caller, as the authenticating proxy would state it (backend.access).
-OPERATOR = {"X-Role": "operator"}
-PSAP_BE = {"X-Role": "psap", "X-Party": "BE"}
+# The caller, as its bearer token states it (backend.access).
+OPERATOR = auth("operator")
+PSAP_BE = auth("psap", "BE")
 
 
 @pytest.fixture
@@ -36,11 +36,20 @@ async def _until_present(client: httpx.AsyncClient, path: str,
     raise AssertionError(f"{path} never appeared")
 
 
-async def test_api_health_lists_lanes_and_counters(
+async def test_api_health_is_liveness_only(api: tuple[Lanes, httpx.AsyncClient]) -> None:
+    """/health answers without a token and shows nothing but that the API is alive."""
+    _, client = api
+    response = await client.get("/health")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_api_health_detail_lists_lanes_and_counters_for_the_operator(
         api: tuple[Lanes, httpx.AsyncClient]) -> None:
-    """/health says Redis is up and which lanes are subscribed."""
+    """/health/detail says Redis is up and which lanes are subscribed, to the operator only."""
     lanes, client = api
-    health = (await client.get("/health")).json()
+    assert (await client.get("/health/detail")).status_code == 401
+    assert (await client.get("/health/detail", headers=PSAP_BE)).status_code == 403
+    health = (await client.get("/health/detail", headers=OPERATOR)).json()
     assert health["status"] == "ok"
     assert f"emergency-{lanes.settings.worker_id}" in health["lanes"]
     # This fixture runs no services lane, so the platform is not ready for service calls.

@@ -24,7 +24,7 @@ from backend.budget_store import meter
 from cli.budgets import budgets, human_bytes, render
 from cli.stack import free_port
 from protocols.catalogue_model import DAY
-from tests.backend.support import new_vin
+from tests.backend.support import auth, new_vin, signer
 from tests.backend.test_budget_meter import (
     CHARGE,
     ECALL,
@@ -60,7 +60,7 @@ class Api:
 
 def build_app(oem: Redis, clock: StepClock) -> FastAPI:
     """Only the budget router, with the state the API's lifespan would provide."""
-    app = FastAPI()
+    app = signer().install(FastAPI())
     app.include_router(router)
     app.dependency_overrides[get_catalogue] = lambda: CATALOGUE
 
@@ -81,7 +81,7 @@ async def api(redis_url: str) -> AsyncIterator[Api]:
     app = build_app(oem, clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test",
-                                 headers={"X-Role": "operator"}) as http:
+                                 headers=auth("operator")) as http:
         yield Api(http, oem, clock, app)
     await oem.aclose()
 
@@ -143,14 +143,15 @@ async def test_budget_routes_vehicle_usage_follows_the_backend_clock(api: Api) -
 
 
 async def test_budget_routes_unknown_vin_is_404(api: Api) -> None:
-    """A VIN never metered is a 404 naming it; a malformed one a 422 naming the rule."""
+    """A VIN never metered is a 404 naming it; a malformed one a 422 naming the pattern."""
     vin = new_vin()
     missing = await api.http.get(f"/budgets/{vin}")
     assert missing.status_code == 404
     assert vin in missing.json()["detail"]
     bad = await api.http.get("/budgets/not-a-vin")
     assert bad.status_code == 422
-    assert "ISO 3779" in bad.json()["detail"]
+    assert bad.json()["detail"][0]["loc"] == ["path", "vin"]
+    assert "[0-9A-HJ-NPR-Z]{17}" in bad.json()["detail"][0]["msg"]
 
 
 async def test_budget_routes_rendered_by_the_cli(api: Api) -> None:
@@ -177,7 +178,8 @@ def _cli() -> typer.Typer:
 
 
 async def test_budget_routes_cli_json_over_http(api: Api) -> None:
-    """``budgets --vin V --json`` against a served API prints the route's JSON."""
+    """``budgets --vin V --json`` against a served API prints the route's JSON; the CLI
+    signs in with ``--token``, ``$TELEMATICS_TOKEN`` or a token it signs with the local key."""
     vin = new_vin()
     await _traffic(api.oem, vin)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -188,12 +190,18 @@ async def test_budget_routes_cli_json_over_http(api: Api) -> None:
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         result = await asyncio.to_thread(
-            CliRunner().invoke, _cli(),
-            ["--vin", vin, "--json", "--api-url", f"http://127.0.0.1:{port}"])
+            CliRunner().invoke, _cli(), ["--vin", vin, "--json", "--api-url",
+                                         f"http://127.0.0.1:{port}", "--token",
+                                         signer().token("operator")])
         table = await asyncio.to_thread(
-            CliRunner().invoke, _cli(), ["--api", f"http://127.0.0.1:{port}"])
+            CliRunner(env={"TELEMATICS_TOKEN": signer().token("operator")}).invoke, _cli(),
+            ["--api", f"http://127.0.0.1:{port}"])
         missing = await asyncio.to_thread(
-            CliRunner().invoke, _cli(), ["--vin", new_vin(), "--api", f"http://127.0.0.1:{port}"])
+            CliRunner(env={"TELEMATICS_SIGNING_KEY": str(signer().keys.private)}).invoke,
+            _cli(), ["--vin", new_vin(), "--api", f"http://127.0.0.1:{port}"])
+        refused = await asyncio.to_thread(
+            CliRunner(env={"TELEMATICS_SIGNING_KEY": "", "TELEMATICS_TOKEN": ""}).invoke,
+            _cli(), ["--api", f"http://127.0.0.1:{port}", "--token", signer().token("psap", "BE")])
     finally:
         server.should_exit = True
         await serving
@@ -205,6 +213,8 @@ async def test_budget_routes_cli_json_over_http(api: Api) -> None:
     assert table.exit_code == 0 and "catalogue budgets" in table.stdout
     assert missing.exit_code == 1
     assert "404" in missing.stderr and "no message of this vehicle" in missing.stderr
+    assert refused.exit_code == 1
+    assert "HTTP 403: psap BE may not use data budgets: operator only" in refused.stderr
 
 
 def test_budget_routes_cli_unreachable_api_exits_non_zero() -> None:

@@ -53,7 +53,7 @@ from protocols.ota import (
     unpack_ota_offer,
 )
 from protocols.topics import ota_event_topic, parse_topic
-from tests.backend.support import Lanes, new_vin, own_database
+from tests.backend.support import Lanes, auth, new_vin, own_database, signer
 
 GB = 1_000_000_000
 SIZE = 4 * GB
@@ -176,18 +176,18 @@ async def forget_services_session(settings: BackendSettings) -> None:
 @contextlib.asynccontextmanager
 async def ota_stack(mqtt_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The services role and the API, and an HTTP client of the API."""
-    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url,
-                               worker_id=uuid.uuid4().hex[:8], api_port=free_port(),
-                               follow_scenario_clock=True)
+    settings = signer().settings(mqtt_url=mqtt_url, redis_url=redis_url,
+                                 worker_id=uuid.uuid4().hex[:8], api_port=free_port(),
+                                 follow_scenario_clock=True)
     lanes = Lanes(settings)
     lanes.start_role("services", run_services)
     lanes.start_role("api", run_api)
     base = f"http://{settings.api_host}:{settings.api_port}"
     try:
         await lanes.wait_ready("services")
-        await wait_ready(base, [], since=0.0)
+        await wait_ready(base, [], since=0.0, token=signer().token("operator"))
         async with httpx.AsyncClient(base_url=base, timeout=5.0,
-                                     headers={"X-Role": "operator"}) as client:
+                                     headers=auth("operator")) as client:
             yield client
     finally:
         for name in list(lanes.tasks):

@@ -14,11 +14,11 @@ from redis.asyncio import Redis
 from backend import keys, retention_store
 from backend.api.retention_routes import closures, erasure, retention
 from backend.retention_tags import tag_record
-from tests.backend.support import new_vin
+from tests.backend.support import auth, new_vin, signer
 
 T0 = 1_767_225_600.0
 DAY = 86_400.0
-OPERATOR = {"X-Role": "operator"}
+OPERATOR = auth("operator")
 
 
 @dataclass
@@ -34,7 +34,7 @@ async def api(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Redis, S
     oem = Redis.from_url(redis_url, db=12)
     await oem.flushdb()
     clock = StepClock(T0)
-    app = FastAPI()
+    app = signer().install(FastAPI())
     for router in (retention, erasure, closures):
         app.include_router(router)
 
@@ -100,13 +100,13 @@ async def test_retention_routes_closing_a_case_starts_its_clock_for_its_holder_o
     key = keys.case_key("inc-1")
     await _store(oem, key, "ecall_intelligent", new_vin(), T0)
     path = "/desks/callcentre/incidents/inc-1/close"
-    assert (await http.post(path, headers={"X-Role": "psap", "X-Party": "BE"})).status_code == 403
+    assert (await http.post(path, headers=auth("psap", "BE"))).status_code == 403
     assert (await http.post(path)).status_code == 401
     clock.at = T0 + 3 * DAY
-    closed = await http.post(path, headers={"X-Role": "callcentre"})
+    closed = await http.post(path, headers=auth("callcentre"))
     assert closed.status_code == 200
     assert await oem.zscore("ret:due", key) == T0 + 3 * DAY
     assert (await http.post("/desks/callcentre/incidents/nope/close",
                             headers=OPERATOR)).status_code == 404
     assert (await http.get("/retention/report",
-                           headers={"X-Role": "callcentre"})).status_code == 403
+                           headers=auth("callcentre"))).status_code == 403

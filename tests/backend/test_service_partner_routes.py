@@ -15,20 +15,20 @@ from backend.api.service_partner_routes import get_clock, router
 from backend.maintenance import MaintenanceNeed
 from backend.maintenance_store import mark_notified, open_case, read_case
 from backend.service_partners import DIRECTORY
-from tests.backend.support import new_vin
+from tests.backend.support import auth, new_vin, signer
 
 T0 = 1_767_225_600.0
 PARTNER = "sp-be-bru"
-# The caller, as the authenticating proxy would state it (backend.access): by default the
-# partner whose desk these tests are about.
-AS_PARTNER = {"X-Role": "partner", "X-Party": PARTNER}
-AS_OPERATOR = {"X-Role": "operator", "X-Party": ""}  # replaces the default party
+# The caller, as its bearer token states it (backend.access): by default the partner whose
+# desk these tests are about; a request's own Authorization replaces the default.
+AS_PARTNER = auth("partner", PARTNER)
+AS_OPERATOR = auth("operator")
 
 
 @pytest.fixture
 async def client(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Redis]]:
     oem = Redis.from_url(redis_url, db=0)
-    app = FastAPI()
+    app = signer().install(FastAPI())
     app.include_router(router)
     app.dependency_overrides[get_clock] = lambda: lambda: T0 + 100
 

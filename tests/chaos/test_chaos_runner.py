@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from chaos.faults import FaultTarget
 from chaos.plan import ChaosPlan
 from chaos.runner import ChaosTarget, run_chaos
@@ -11,12 +13,12 @@ from cli.stack import running_backend
 
 
 async def test_run_chaos_foreign_stack_skips_with_reasons(
-        fresh_services: LocalServices) -> None:
+        fresh_services: LocalServices, tmp_path: Path) -> None:
     """Without pids or restarts, kills and restarts are skipped; slow_redis still runs."""
     urls = fresh_services.urls
     plan = ChaosPlan(faults=("kill_desk", "slow_redis", "broker_restart"), duration_s=2.0,
                      rate=10.0, ack_timeout_s=1.0, cars=3, telemetry_rate=0.0)
-    async with running_backend(urls.mqtt_url, urls.redis_url) as stack:
+    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=tmp_path) as stack:
         target = ChaosTarget(mqtt_url=urls.mqtt_url, redis_url=urls.redis_url,
                              api_url=stack.api_url, oem_db=stack.settings.oem_db,
                              psap_db=stack.settings.psap_db,

@@ -14,6 +14,7 @@ import pytest
 
 from cli.local_services import LocalServices
 from cli.stack import free_port, wait_ready
+from cli.token import key_pair_in, mint_with
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,17 +22,26 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def test_backend_run_and_sim_run_pass_the_default_scenario(
         tmp_path: Path, fresh_services: LocalServices) -> None:
-    """`telematics backend run` serves, `telematics sim run` drives the default scenario."""
+    """`telematics backend run` serves, `telematics sim run` drives the default scenario;
+    the sim signs in with the key the backend created in its run directory."""
     port = free_port()
+    keys = key_pair_in(tmp_path / "run")
     env = {**os.environ, "TELEMATICS_MQTT_URL": fresh_services.urls.mqtt_url,
-           "TELEMATICS_REDIS_URL": fresh_services.urls.redis_url, "PYTHONPATH": str(ROOT)}
+           "TELEMATICS_REDIS_URL": fresh_services.urls.redis_url, "PYTHONPATH": str(ROOT),
+           "TELEMATICS_SIGNING_KEY": str(keys.private)}
     since = time.time()
     backend = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cli.main", "backend", "run", "--api-port", str(port),
-        "--scenario-clock", env=env)
+        "--scenario-clock", "--run-dir", str(tmp_path / "run"), env=env)
     api = f"http://127.0.0.1:{port}"
     try:
-        await wait_ready(api, ["emergency", "desks", "services", "bulk"], since=since)
+        deadline = time.monotonic() + 20
+        while not keys.public.exists():
+            assert time.monotonic() < deadline, "backend run created no signing key"
+            await asyncio.sleep(0.05)
+        token = mint_with(keys.private, role="operator")
+        await wait_ready(api, ["emergency", "desks", "services", "bulk"], since=since,
+                         token=token)
         sim = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cli.main", "sim", "run", "--api-url", api, "--report",
             str(tmp_path / "report.json"), env=env, stdout=asyncio.subprocess.PIPE,
