@@ -99,7 +99,8 @@ class LaneLink:
 
     def __init__(self, client: gmqtt.Client, *, worker: str,
                  subscriptions: list[gmqtt.Subscription], handler: MessageHandler,
-                 on_proof: ProofHandler | None = None) -> None:
+                 on_proof: ProofHandler | None = None,
+                 on_lost: ProofHandler | None = None) -> None:
         self.client = client
         self.probe_topic = probe_topic(worker)
         # QoS 0: a probe must not wait behind the lane's Receive Maximum window, which a
@@ -108,6 +109,8 @@ class LaneLink:
         self._subscriptions = [*subscriptions, gmqtt.Subscription(self.probe_topic, qos=0)]
         self._handler = handler
         self._on_proof = on_proof
+        self._on_lost = on_lost
+        self._tasks: set[asyncio.Task[None]] = set()
         self._pending_mid: int | None = None
         self.subscribed = asyncio.Event()  # the current connection's SUBACK granted all
         self.connections = 0
@@ -138,7 +141,13 @@ class LaneLink:
         self.subscribed.set()
 
     def _on_disconnect(self, _client: gmqtt.Client, _packet: Any, _exc: Any = None) -> None:
+        """The path is broken now: withdraw the proof at once (``on_lost``) rather than let
+        readiness stay green until it goes stale."""
         self.subscribed.clear()
+        if self._on_lost is not None:
+            task = asyncio.ensure_future(self._on_lost())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _dispatch(self, topic: str, payload: bytes) -> None:
         if topic == self.probe_topic:

@@ -96,6 +96,16 @@ class Prover:
             return
         self.proofs += 1
 
+    async def withdraw(self) -> None:
+        """The worker lost its path (its broker connection dropped): readiness goes red at
+        once, and the next proof is written as soon as it comes."""
+        self._proved.clear()
+        self._last = 0.0
+        try:
+            await self._redis.hdel(keys.READY, self._field)
+        except (RedisError, OSError) as exc:
+            log.info("readiness: could not withdraw the proof (%s)", type(exc).__name__)
+
     def alive(self, part: str = "") -> None:
         """``part`` is not hung; once every part is, one byte to the supervisor."""
         self._alive.add(part)

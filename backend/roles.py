@@ -213,7 +213,8 @@ def _lane_link(client: gmqtt.Client, settings: BackendSettings, oem: Redis, *, r
     """The lane's broker session, proving itself into ``lanes:ready`` as ``role-worker``."""
     prover = Prover(oem, role=role, worker_id=settings.worker_id)
     return LaneLink(client, worker=f"{role}-{settings.worker_id}",
-                    subscriptions=subscriptions, handler=handler, on_proof=prover.prove)
+                    subscriptions=subscriptions, handler=handler, on_proof=prover.prove,
+                    on_lost=prover.withdraw)
 
 
 async def _serve_until(stop: asyncio.Event, link: LaneLink, counters: Counters,

@@ -18,6 +18,7 @@ import uuid
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from backend import keys
 from backend.roles import run_desks, run_emergency, run_services
@@ -252,6 +253,37 @@ async def test_restart_broker_under_live_services_and_bulk_lanes_resubscribes(
         await oem.aclose()
     for name in list(lanes.tasks):
         await lanes.stop_role(name)
+
+
+async def test_restart_broker_withdraws_readiness_at_once_then_proves_again(
+        fresh_services: LocalServices) -> None:
+    """A lane that loses its broker connection withdraws its proof at once, so even a
+    sub-second broker restart shows red; it is green again once the probe comes back."""
+    lanes = Lanes(_settings(fresh_services))
+    lanes.start_role("emergency", run_emergency)
+    await lanes.wait_ready("emergency")
+    field = f"emergency-{lanes.settings.worker_id}"
+    oem = Redis.from_url(lanes.settings.redis_url, db=lanes.settings.oem_db)
+    seen: list[bool] = []
+
+    async def watch(until: asyncio.Event) -> None:
+        while not until.is_set():
+            with contextlib.suppress(OSError, RedisError):
+                seen.append(await oem.hexists(keys.READY, field))
+            await asyncio.sleep(0.01)
+
+    done = asyncio.Event()
+    watcher = asyncio.create_task(watch(done))
+    try:
+        restarted_at = time.time()
+        await asyncio.to_thread(fresh_services.restart_mqtt)
+        await lanes.wait_ready("emergency", since=restarted_at, timeout_s=15)
+    finally:
+        done.set()
+        await watcher
+        await oem.aclose()
+    assert seen[0] and seen[-1] and not all(seen)
+    await lanes.stop_role("emergency")
 
 
 async def test_restart_frozen_broker_turns_readiness_red_then_green(
