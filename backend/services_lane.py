@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Literal, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
 
 from backend import keys
 from backend.assistance_desk import SERVICE_OF, Assessment, decide_case
@@ -23,6 +25,7 @@ from backend.clock_follower import BackendClock
 from backend.counters import Counters
 from backend.maintenance_store import mark_notified, receive
 from backend.ota_lane import OtaDesk
+from backend.redis_once import under_watch
 from backend.redis_retry import until_redis_takes
 from backend.retention_tags import tag_if_new
 from backend.service_partners import assign, map_update_due, workshop_map
@@ -142,20 +145,56 @@ class ServicesDesk:
             await self._workshop_map(vin, message.at)
 
     async def _workshop_map(self, vin: str, now: float) -> None:
-        """About six times a year the car gets the workshop map (seed 001 §16a)."""
-        last = await self._oem.get(map_sent_key(vin))
-        if map_update_due(float(last) if last is not None else None, now=now):
-            update = packed(workshop_map(self._map_version))
-            verdict = await meter(self._oem, vin=vin, service="workshop_map", size=len(update),
-                                  at=now, direction="down")
-            if not verdict.accepted:
-                log.warning("workshop map not sent: %s", verdict.explanation)
+        """About six times a year the car gets the workshop map (seed 001 §16a).
+
+        The decision is one step: two calls handled at once cannot both see "no map sent
+        yet" and both send one (the map costs the car about 200 KB of its budget)."""
+        key = map_sent_key(vin)
+        previous = await self._claim_map(key, now)
+        if previous is False:
+            return
+        update = packed(workshop_map(self._map_version))
+        verdict = await meter(self._oem, vin=vin, service="workshop_map", size=len(update),
+                              at=now, direction="down")
+        if not verdict.accepted:
+            log.warning("workshop map not sent: %s", verdict.explanation)
+            await self._release_map(key, now, previous)
+            return
+        self._publish(workshop_map_topic(vin), update)
+        await tag_if_new(self._oem, [(key, vin)], service="workshop_map", written_at=now)
+        self._counters.bump(keys.INGEST_COUNTERS, "workshop_map_sent")
+
+    async def _claim_map(self, key: str, now: float) -> bytes | Literal[False] | None:
+        """Mark the map sent at ``now`` if it is due; the previous mark (None: never), or
+        False when it is not due or another call claimed it first."""
+
+        async def claim(pipe: Pipeline) -> bytes | Literal[False] | None:
+            last = cast(bytes | None, await pipe.get(key))
+            if not map_update_due(float(last) if last is not None else None, now=now):
+                return False
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.set(key, repr(now))
+            await pipe.execute()
+            return last
+
+        return await under_watch(self._oem, key, claim,
+                                 give_up=lambda: RedisError(f"{key} kept changing"))
+
+    async def _release_map(self, key: str, now: float, previous: bytes | None) -> None:
+        """Undo a claim whose map was not sent, unless a later claim replaced it."""
+
+        async def release(pipe: Pipeline) -> None:
+            if await pipe.get(key) != repr(now).encode():
                 return
-            self._publish(workshop_map_topic(vin), update)
-            await self._oem.set(map_sent_key(vin), repr(now))
-            await tag_if_new(self._oem, [(map_sent_key(vin), vin)], service="workshop_map",
-                             written_at=now)
-            self._counters.bump(keys.INGEST_COUNTERS, "workshop_map_sent")
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if previous is None:
+                pipe.delete(key)
+            else:
+                pipe.set(key, previous)
+            await pipe.execute()
+
+        await under_watch(self._oem, key, release,
+                          give_up=lambda: RedisError(f"{key} kept changing"))
 
     async def _assistance(self, vin: str, payload: bytes) -> None:
         call = unpack_assistance_call(payload)

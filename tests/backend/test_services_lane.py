@@ -1,0 +1,67 @@
+"""The services lane: the workshop map decision is one step, and message times are checked."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from backend import keys
+from backend.counters import Counters
+from backend.services_lane import MAX_AGE_S, MAX_AHEAD_S, ServicesDesk, check_message_time
+from protocols.errors import EnvelopeError
+from protocols.teleservice import TeleserviceCall, packed
+from protocols.topics import parse_topic, teleservice_call_topic
+from tests.backend.support import new_vin
+
+DB = 13  # this module's own database: the desk writes cases and budgets
+
+
+@pytest.fixture
+async def oem(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, db=DB)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+def test_check_message_time_window_around_the_backend_clock() -> None:
+    """400 days back and a day ahead are accepted; a moment beyond either is refused."""
+    now = 1_800_000_000.0
+    check_message_time(now - MAX_AGE_S, now=now)
+    check_message_time(now + MAX_AHEAD_S, now=now)
+    for at in (now - MAX_AGE_S - 1, now + MAX_AHEAD_S + 1, 0.0):
+        with pytest.raises(EnvelopeError) as refused:
+            check_message_time(at, now=now)
+        assert refused.value.field == "at"
+
+
+async def test_services_lane_sends_one_workshop_map_for_concurrent_first_calls(
+        oem: Redis) -> None:
+    """Ten first calls of one car handled at once send the map once, not once each."""
+    sent: list[str] = []
+    desk = ServicesDesk(oem, publish=lambda topic, _p: sent.append(topic), counters=Counters())
+    vin, now = new_vin(), time.time()
+    calls = [TeleserviceCall(vin, f"c-{i}", "interval_28d", 100.0 * i, time.time_ns(), now + i,
+                             "bev") for i in range(10)]
+    await asyncio.gather(*(desk.handle(teleservice_call_topic(vin), packed(call))
+                           for call in calls))
+    maps = [t for t in sent if parse_topic(t).kind == "workshop_map"]
+    assert len(maps) == 1
+
+
+async def test_services_lane_refuses_a_call_from_far_outside_the_clock(oem: Redis) -> None:
+    """A call dated a year and a half ago is refused by field and rule, and stores nothing."""
+    counters = Counters()
+    desk = ServicesDesk(oem, publish=lambda _t, _p: None, counters=counters)
+    vin = new_vin()
+    call = TeleserviceCall(vin, "old", "interval_28d", 10.0, time.time_ns(),
+                           time.time() - 550 * 86_400, "bev")
+    await desk.handle(teleservice_call_topic(vin), packed(call))
+    errors = counters.totals[keys.ERROR_COUNTERS]
+    assert [name for name in errors if name.startswith("at:")] == [
+        "at:within 400 days before and 1 day after the backend's clock"]
+    assert await oem.keys(f"*{vin}*") == []
