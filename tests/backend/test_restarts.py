@@ -326,3 +326,41 @@ async def test_restart_frozen_broker_turns_readiness_red_then_green(
     assert red_after <= 7 and green_after <= 5
     for name in list(lanes.tasks):
         await lanes.stop_role(name)
+
+
+async def test_restart_redis_under_live_services_lane_keeps_every_call_once(
+        fresh_services: LocalServices) -> None:
+    """Teleservice calls sent while Redis restarts are each metered once when it is back:
+    the lane waits for Redis instead of acknowledging unstored work."""
+    from backend.budget_store import usage
+    from protocols.teleservice import TeleserviceCall, packed
+    from protocols.topics import teleservice_call_topic
+
+    lanes = Lanes(_settings(fresh_services))
+    lanes.start_role("services", run_services)
+    await lanes.wait_ready("services")
+    vin, now = new_vin(), time.time()
+    oem = Redis.from_url(lanes.settings.redis_url, db=lanes.settings.oem_db)
+    sent = 0
+    try:
+        async with Car(fresh_services.urls.mqtt_url, vin, persistent=True) as car:
+            restart = asyncio.create_task(asyncio.to_thread(fresh_services.restart_redis))
+            while (not restart.done() or sent < 40) and sent < 400:
+                car.publish_raw(teleservice_call_topic(vin), packed(TeleserviceCall(
+                    vin, f"c-{sent}", "interval_28d", 10.0 * sent, time.time_ns(),
+                    now + sent, "bev")))
+                sent += 1
+                await asyncio.sleep(0.01)  # publishing cadence during the restart
+            await restart
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(RedisError, OSError):
+                row = (await usage(oem, vin, at=now))["teleservice_call"]
+                if row.total_msgs >= sent:
+                    break
+            assert time.monotonic() < deadline, "calls lost in the Redis restart"
+            await asyncio.sleep(0.1)
+    finally:
+        await oem.aclose()
+    assert row.total_msgs == sent
+    await lanes.stop_role("services")
