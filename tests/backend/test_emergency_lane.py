@@ -258,3 +258,29 @@ async def test_emergency_lane_callcentre_intake_keeps_nothing_once_recorded(
             await asyncio.sleep(0.02)  # the desk deletes right after its XACK
     finally:
         await oem.aclose()
+
+
+async def test_emergency_lane_incident_reused_by_another_car_cannot_take_it_over(
+        lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
+    """A second car sending the first car's incident id (elsewhere, another country) does
+    not move the record to its PSAP, and the genuine car's next message is taken as the
+    update it is, not dropped as a 'duplicate'."""
+    incident = _incident()
+    async with Car(mqtt_url, new_vin()) as genuine, Car(mqtt_url, new_vin()) as other:
+        genuine.send("legal", incident)
+        assert (await genuine.ack()).route == "psap-BE"
+        # The other car in Amsterdam, same incident id and messageIdentifier 2.
+        other.send("legal", incident, msg_id=2, msd=encode_msd(
+            make_msd(other.vin, msg_id=2, lat=52.37, lon=4.89)))
+        await other.ack()
+        genuine.send("legal", incident, msg_id=2)
+        assert (await genuine.ack()).msg_id == 2
+    record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident),
+                           updates=1)
+    assert (record["desk"], record["vin"]) == ("psap-BE", genuine.vin)
+    assert [t["msg_id"] for t in json.loads(record["transmissions"])] == [1, 2]
+    psap = Redis.from_url(redis_url, db=lanes.settings.psap_db)
+    try:
+        assert not await psap.zscore(keys.psap_index("psap-NL"), incident)
+    finally:
+        await psap.aclose()
