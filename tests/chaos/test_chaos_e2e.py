@@ -18,6 +18,8 @@ from chaos.plan import FAULTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 ROOT = Path(__file__).resolve().parents[2]
+INSTANT_OUTAGES = {"kill_emergency", "kill_desk", "slow_redis", "redis_restart",
+                   "broker_restart"}
 PHASE_KEYS = {"fault", "skipped", "sent", "acked", "retransmitted", "delivered", "lost",
               "duplicated", "max_delay_ms", "red_seen", "red_after_s", "ready_again_s"}
 
@@ -41,3 +43,10 @@ def test_chaos_every_fault_loses_and_duplicates_nothing(tmp_path: Path) -> None:
         assert phase["sent"] > 0, phase
     outcome = {phase["fault"]: (phase["lost"], phase["duplicated"]) for phase in phases}
     assert outcome == dict.fromkeys(FAULTS, (0, 0)), json.dumps(phases, indent=1)
+    # Readiness tells the truth: red at once where a lane or a service is gone (the held
+    # faults here last 1.25 s, under the 3 s a proof takes to go stale, so they may stay
+    # green), and green again within seconds after every fault.
+    red = {phase["fault"] for phase in phases if phase["red_seen"]}
+    assert red >= INSTANT_OUTAGES, json.dumps(phases, indent=1)
+    assert all(phase["ready_again_s"] is not None and phase["ready_again_s"] < 10
+               for phase in phases), json.dumps(phases, indent=1)
