@@ -27,6 +27,7 @@ from backend.api.schemas import (
     HealthPublic,
     IncidentsPublic,
     MsdRequestPublic,
+    ReadyPublic,
     errors,
 )
 from backend.errors import DeskError
@@ -43,7 +44,10 @@ router = APIRouter()
 READY_REDIS_TIMEOUT_S = 1.0
 
 
-@router.get("/ready")
+@router.get("/ready", response_model=ReadyPublic, responses={
+    503: {"model": ReadyPublic,
+          "description": "a required lane has not proved its path within the last seconds, "
+                         "or Redis did not answer within a second"}})
 async def read_ready(state: StateDep) -> JSONResponse:
     """200 while every required lane has proved its broker and Redis path within
     ``backend.readiness.LANE_STALE_S``, else 503: what an orchestrator waits for.
@@ -53,11 +57,11 @@ async def read_ready(state: StateDep) -> JSONResponse:
             state.oem.hgetall(keys.READY), READY_REDIS_TIMEOUT_S))
         lanes = {k.decode(): float(v) for k, v in raw.items()}
     except (RedisError, OSError, TimeoutError):
-        return JSONResponse({"ready": False, "redis": False,
-                             "lanes": dict.fromkeys(REQUIRED_LANES, False)}, status_code=503)
+        down = ReadyPublic(ready=False, redis=False, lanes=dict.fromkeys(REQUIRED_LANES, False))
+        return JSONResponse(down.model_dump(), status_code=503)
     states = lane_states(lanes, now=time.time())
     ready = all(states.values())
-    return JSONResponse({"ready": ready, "redis": True, "lanes": states},
+    return JSONResponse(ReadyPublic(ready=ready, redis=True, lanes=states).model_dump(),
                         status_code=200 if ready else 503)
 
 

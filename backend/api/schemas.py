@@ -44,6 +44,14 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 GUARDED: Final = (400, 401, 403, 422, 503)
 
 
+class ReadyPublic(BaseModel):
+    """Readiness: one boolean per required lane, and whether Redis answered in time."""
+
+    ready: bool
+    redis: bool
+    lanes: dict[str, bool]
+
+
 class HealthLive(BaseModel):
     status: str
 
