@@ -116,6 +116,18 @@ def _check_owner(owner: bytes | str | None, vin: str, incident: str) -> None:
                             rule="== the vehicle that opened the incident")
 
 
+async def _open_history(pipe: Pipeline, key: str, *, vin: str, incident: str,
+                        sent: Transmission) -> tuple[list[dict[str, object]], bool] | None:
+    """Inside a WATCH on ``key``: the record's transmissions and whether it exists, or None
+    when ``sent`` was applied already; another vehicle's transmission is refused."""
+    existing, owner = await pipe.hmget(key, ["transmissions", "vin"])
+    _check_owner(owner, vin, incident)
+    history = _history(existing)
+    if already_applied(history, sent):
+        return None
+    return history, existing is not None
+
+
 class Proof(Protocol):
     """What a desk loop tells about itself (``backend.readiness.PartProver``)."""
 
@@ -284,11 +296,10 @@ class PsapDesks(DeskConsumer):
             str(extras_data.get("vin", "")) if isinstance(extras_data, dict) else "")
 
         async def write(pipe: Pipeline) -> bool:
-            existing, owner = await pipe.hmget(key, ["transmissions", "vin"])
-            _check_owner(owner, vin, incident)
-            history = _history(existing)
-            if already_applied(history, sent):
+            opened = await _open_history(pipe, key, vin=vin, incident=incident, sent=sent)
+            if opened is None:
                 return False
+            history, existing = opened
             pipe.multi()  # type: ignore[no-untyped-call]
             record = self._psap_record(
                 fields, desk=desk, incident=incident, kind=kind, sent=sent,
@@ -361,11 +372,10 @@ class CallCentreDesk(DeskConsumer):
         vin = _text(fields, "vin")
 
         async def write(pipe: Pipeline) -> bool:
-            existing, owner = await pipe.hmget(key, ["transmissions", "vin"])
-            _check_owner(owner, vin, incident)
-            history = _history(existing)
-            if already_applied(history, sent):
+            opened = await _open_history(pipe, key, vin=vin, incident=incident, sent=sent)
+            if opened is None:
                 return False
+            history, existing = opened
             has_extended = bool(await pipe.exists(keys.extended_key(incident)))
             history.append(cast(dict[str, object], sent))
             case: Record = {

@@ -20,7 +20,7 @@ from backend.streams import StreamWriter
 from protocols.envelope import EcallMessage
 from protocols.errors import EnvelopeError
 from protocols.msd.codec import encode_msd
-from tests.backend.support import make_msd, new_vin
+from tests.backend.support import make_msd, new_vin, own_database
 
 DB = 12  # this module's own database: the tests read whole streams
 
@@ -47,10 +47,8 @@ def test_already_applied_reads_records_written_before_kinds_were_kept() -> None:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, db=DB)
-    await client.flushdb()
-    yield client
-    await client.aclose()
+    async with own_database(redis_url, DB) as client:
+        yield client
 
 
 VIN = new_vin()

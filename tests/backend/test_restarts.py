@@ -167,14 +167,20 @@ def _once_each(found: dict[str, dict[str, Any]]) -> list[str]:
             if len(json.loads(record["transmissions"])) != 1]
 
 
+async def _live_emergency_lanes(services: LocalServices) -> Lanes:
+    """The emergency and desk lanes running, proved ready."""
+    lanes = Lanes(_settings(services))
+    lanes.start_role("emergency", run_emergency)
+    lanes.start_role("desks", run_desks)
+    await lanes.wait_ready("emergency", "desks")
+    return lanes
+
+
 async def test_restart_broker_under_live_lanes_loses_no_ecall_in_flight(
         fresh_services: LocalServices) -> None:
     """The broker restarts while the lanes run and eCalls flow: every one arrives once,
     those sent after the restart too, and the lanes prove themselves again."""
-    lanes = Lanes(_settings(fresh_services))
-    lanes.start_role("emergency", run_emergency)
-    lanes.start_role("desks", run_desks)
-    await lanes.wait_ready("emergency", "desks")
+    lanes = await _live_emergency_lanes(fresh_services)
     async with Car(fresh_services.urls.mqtt_url, new_vin(), persistent=True) as car:
         restart = asyncio.create_task(asyncio.to_thread(fresh_services.restart_mqtt))
         incidents = await _stream_during(car, restart, after=60, prefix="mb")
@@ -193,10 +199,7 @@ async def test_restart_redis_under_live_desks_makes_no_phantom_update(
         fresh_services: LocalServices) -> None:
     """Redis restarts while Intelligent and Legal eCalls flow: no case or PSAP record
     holds a transmission twice (the call centre used to append one again)."""
-    lanes = Lanes(_settings(fresh_services))
-    lanes.start_role("emergency", run_emergency)
-    lanes.start_role("desks", run_desks)
-    await lanes.wait_ready("emergency", "desks")
+    lanes = await _live_emergency_lanes(fresh_services)
     async with Car(fresh_services.urls.mqtt_url, new_vin(), persistent=True) as car:
         restart = asyncio.create_task(asyncio.to_thread(fresh_services.restart_redis))
         incidents = await _stream_during(car, restart, after=40, prefix="rd")

@@ -15,17 +15,15 @@ from backend.services_lane import MAX_AGE_S, MAX_AHEAD_S, ServicesDesk, check_me
 from protocols.errors import EnvelopeError
 from protocols.teleservice import TeleserviceCall, packed
 from protocols.topics import parse_topic, teleservice_call_topic
-from tests.backend.support import new_vin
+from tests.backend.support import new_vin, own_database
 
 DB = 13  # this module's own database: the desk writes cases and budgets
 
 
 @pytest.fixture
 async def oem(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, db=DB)
-    await client.flushdb()
-    yield client
-    await client.aclose()
+    async with own_database(redis_url, DB) as client:
+        yield client
 
 
 def test_check_message_time_window_around_the_backend_clock() -> None:
