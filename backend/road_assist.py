@@ -1,6 +1,7 @@
 """MINI Road Assist 24/7 entitlements (seed 000, "Uw mobiliteitsgarantie").
 
-Line numbers are those of ``000_9676c50e78e3b94a.txt``. The programme:
+Requirements RA-R1 to RA-R7 of docs/requirements.md; the "l." numbers below are lines of
+the Road Assist 24/7 terms, mapped to those requirements in docs/citations.md. The programme:
 
 * is valid 5 years from pickup of a new car (l.11), 2 years for a MINI Used Car NEXT
   older than 3 years (l.12), in all of Europe (l.26), and lapses when an oil service

@@ -1,6 +1,7 @@
 """Slovenian MINI car-assistance insurance entitlements (seed 004, PG-aas-mini/23-12).
 
-Article numbers are those of ``004_48d72927fad8886b.txt`` (Zavarovalnica Triglav):
+Article numbers are those of the insurer's terms (Zavarovalnica Triglav), as in
+docs/requirements.md, "Slovenian car assistance":
 
 * cover exists only beside Triglav motor liability insurance (art. 1), for the
   vehicles of art. 2, within the insurance period, extended by the 30-day respiro of

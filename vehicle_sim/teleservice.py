@@ -1,8 +1,9 @@
 """The car's Teleservice and Smart Maintenance decisions (seed 001 §16a, §16b), pure.
 
 No clock is read: the runner passes ``now`` (epoch seconds, real or virtual) and the
-odometer, and performs the sending. The rules, with their source lines in
-/work/shared/spec/service_catalogue.md:
+odometer, and performs the sending. The rules (docs/requirements.md, "Teleservice Call
+and Smart Maintenance", TS-R1 to TS-R3; the line numbers below are those of the
+service-catalogue digest that docs/citations.md maps to those requirements):
 
 * A Teleservice Call goes "regularly every 28 days or every 1,000 km" (line 633); the
   emulator reads it as whichever comes first after the last call (line 635), and the
