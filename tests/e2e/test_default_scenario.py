@@ -12,7 +12,7 @@ import pytest
 
 from cli.local_services import MQTT_URL_ENV, REDIS_URL_ENV
 
-pytestmark = [pytest.mark.e2e, pytest.mark.broker]
+pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,6 +29,7 @@ def _env() -> dict[str, str]:
     return {**env, "PYTHONPATH": str(ROOT)}
 
 
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
 def test_up_once_default_scenario_holds(tmp_path: Path) -> None:
     """Every branch of the default scenario reaches the expected party, within 100 ms."""
     env = _env()
@@ -50,6 +51,7 @@ def test_up_once_default_scenario_holds(tmp_path: Path) -> None:
     assert "all expectations hold" in done.stdout
 
 
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
 def test_up_once_failed_expectation_exits_non_zero(tmp_path: Path) -> None:
     """A scenario whose expectation cannot hold exits 1 and says why."""
     scenario = tmp_path / "wrong.yaml"
@@ -74,6 +76,7 @@ def test_up_unknown_scenario_exits_two(tmp_path: Path) -> None:
     assert "default" in done.stdout
 
 
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
 def test_up_once_hv_thermal_parked_reaches_callcentre_and_psap(
         tmp_path: Path) -> None:
     """Seed 001 §2: parked BEV and PHEV thermal events reach the call centre, then the PSAP."""
@@ -87,6 +90,7 @@ def test_up_once_hv_thermal_parked_reaches_callcentre_and_psap(
                       "phev-parked": "callcentre -> psap-SI"}
 
 
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
 @pytest.mark.parametrize("scenario", ["teleservice_month", "breakdown_abroad"])
 def test_up_once_services_scenario_holds(scenario: str, tmp_path: Path) -> None:
     """The Teleservice and assistance scenarios pass their expectations end to end."""
