@@ -33,7 +33,7 @@ from backend.api.app import create_app
 from backend.clock_follower import listening_clock
 from backend.counters import Counters
 from backend.desks import CallCentreDesk, PsapDesks
-from backend.mqtt_link import LaneLink, MessageHandler, make_client
+from backend.mqtt_link import LaneLink, MessageHandler, disconnect, make_client
 from backend.psap_directory import warm_up
 from backend.readiness import Prover
 from backend.relay import EmergencyRelay
@@ -185,7 +185,7 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
         flusher.cancel()
         with contextlib.suppress(Exception):
             await counters.flush(oem)
-        await clock_link.disconnect()
+        await disconnect(clock_link)
         await oem.aclose()
         await psap.aclose()
 
@@ -226,7 +226,7 @@ async def _serve_until(stop: asyncio.Event, link: LaneLink, counters: Counters,
     finally:
         flusher.cancel()
         probes.cancel()
-        await link.client.disconnect()
+        await disconnect(link.client)
         with contextlib.suppress(Exception):
             await counters.flush(flush_to)
         for redis in close:

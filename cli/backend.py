@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,15 @@ import typer
 from backend.roles import ROLES, run_role
 from backend.settings import BackendSettings
 from backend.supervisor import Supervisor
+from cli.certificates import (
+    CaFileOpt,
+    CertFileOpt,
+    CertificateSetupError,
+    CertificateSource,
+    KeyFileOpt,
+    PkiDirOpt,
+)
+from cli.local_services import MQTT_URL_ENV
 from cli.logs import configure
 from cli.stack import local_auth
 from cli.token import DEFAULT_RUN_DIR, ensure_key_pair
@@ -45,12 +55,31 @@ def run(
     run_dir: Annotated[Path, typer.Option(help="where the local signing key pair is kept "
                                           "when no TELEMATICS_AUTH_* key source is set")]
     = DEFAULT_RUN_DIR,
+    pki_dir: PkiDirOpt = None,
+    ca_file: CaFileOpt = None,
+    cert_file: CertFileOpt = None,
+    key_file: KeyFileOpt = None,
     debug: bool = False,
 ) -> None:
-    """Every role (emergency lane, desks, bulk lane, HTTP API), one process each."""
+    """Every role (emergency lane, desks, bulk lane, HTTP API), one process each.
+
+    On an mqtts broker each role presents its own certificate (``backend-ROLE``): issued
+    by the backend CA under ``--pki-dir``, or the files named with ``{identity}``."""
     configure(debug=debug)
-    settings = settings_from(mqtt_url, redis_url, api_host=api_host, api_port=api_port,
-                             follow_scenario_clock=scenario_clock)
+    broker = (mqtt_url or os.environ.get(MQTT_URL_ENV)
+              or str(BackendSettings.model_fields["mqtt_url"].default))
+    try:
+        tls = CertificateSource.from_options(
+            pki_dir=pki_dir, ca_file=ca_file, cert_file=cert_file,
+            key_file=key_file).backend_files(broker)
+    except CertificateSetupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = settings_from(
+        mqtt_url, redis_url, api_host=api_host, api_port=api_port,
+        follow_scenario_clock=scenario_clock, mqtt_ca_file=tls.ca_file if tls else None,
+        mqtt_cert_file=str(tls.cert_file) if tls else None,
+        mqtt_key_file=str(tls.key_file) if tls else None)
     if not (settings.auth_public_key_file or settings.auth_jwks_file
             or settings.auth_jwks_url):
         keys = ensure_key_pair(run_dir)

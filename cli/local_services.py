@@ -11,8 +11,9 @@ configuration, data and log inside a run directory that outlives it::
 With ``secure=True`` (``telematics up``, ``telematics bench``) the broker has no plaintext
 listener: two TLS listeners that take clients with certificates only, from the run's
 device CA (cars) and backend CA (backend roles, benchmark), and an ACL per identity
-(``pki``); ``services.identity(NAME)`` issues a client its certificate. The tests' shared
-broker is still the plaintext one; ``secure_services`` in the tests is the secure one.
+(``pki``); ``services.identity(NAME)`` issues a client its certificate. The tests'
+brokers are secure too. The plaintext mode (one anonymous listener) is kept only for
+tests that need a bare socket or a client without certificates (``plain_services``).
 
 Both processes keep what they hold across a restart: Mosquitto persists its sessions and
 queued QoS 1 messages (saved every second and on exit), Redis appends every write to its

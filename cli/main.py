@@ -10,6 +10,7 @@ from cli import budgets as budgets_cmd
 from cli import chaos as chaos_cmd
 from cli import msd as msd_cmd
 from cli import ota as ota_cmd
+from cli import pki_init as pki_cmd
 from cli import retention as retention_cmd
 from cli import sim as sim_cmd
 from cli import token as token_cmd
@@ -31,6 +32,8 @@ app.add_typer(ota_cmd.app, name="ota", help="Remote software upgrade campaigns."
 app.command("budgets")(budgets_cmd.budgets)
 app.command("chaos")(chaos_cmd.chaos)
 app.command("token")(token_cmd.token)
+app.add_typer(pki_cmd.app, name="pki",
+              help="Certificate authorities and certificates for local and compose runs.")
 app.add_typer(retention_cmd.app, name="retention",
               help="Retention report, deletion audit, erasure on request.")
 

@@ -12,9 +12,18 @@ import typer
 from rich.console import Console
 
 from cli.api_client import TokenOpt
+from cli.certificates import (
+    CaFileOpt,
+    CertFileOpt,
+    CertificateSetupError,
+    CertificateSource,
+    KeyFileOpt,
+    PkiDirOpt,
+)
 from cli.logs import configure
 from cli.summary import run_and_judge
 from cli.token import TokenSetupError, operator_token
+from protocols.addresses import mqtt_uses_tls
 from vehicle_sim.scenario import ScenarioError, load
 
 app = typer.Typer(no_args_is_help=True)
@@ -31,16 +40,27 @@ def run(
                                                 "$TELEMATICS_API_URL")] = None,
     report_file: Annotated[Path | None, typer.Option("--report")] = None,
     token: TokenOpt = None,
+    pki_dir: PkiDirOpt = None,
+    ca_file: CaFileOpt = None,
+    cert_file: CertFileOpt = None,
+    key_file: KeyFileOpt = None,
     debug: bool = False,
 ) -> None:
-    """Drive a scenario's cars against a running backend and check its expectations."""
+    """Drive a scenario's cars against a running backend and check its expectations.
+
+    On an mqtts broker every car presents its own certificate (CN = its VIN): issued on
+    the fly by the device CA under ``--pki-dir``, or pre-issued files named with
+    ``{identity}`` in ``--cert-file``/``--key-file``."""
     configure(debug=debug)
     console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
     mqtt = mqtt_url or os.environ.get("TELEMATICS_MQTT_URL", "mqtt://127.0.0.1:1883")
     api = api_url or os.environ.get("TELEMATICS_API_URL", "http://127.0.0.1:8080")
     try:
         plan = load(scenario)
-    except ScenarioError as exc:
+        identities = CertificateSource.from_options(
+            pki_dir=pki_dir, ca_file=ca_file, cert_file=cert_file,
+            key_file=key_file).device_identities(mqtt)
+    except (ScenarioError, CertificateSetupError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
@@ -55,8 +75,10 @@ def run(
 
     async def main() -> bool:
         assert api_token is not None
+        # A secure broker keeps nothing retained: the runner re-announces its clock.
         return await run_and_judge(plan, mqtt_url=mqtt, api_url=api, api_token=api_token,
-                                   console=console, report_file=report_file)
+                                   console=console, report_file=report_file,
+                                   identities=identities, retain_clock=not mqtt_uses_tls(mqtt))
 
     if not asyncio.run(main()):
         raise typer.Exit(1)

@@ -21,6 +21,7 @@ import httpx
 from backend.roles import ROLES, Role
 from backend.settings import BackendSettings
 from backend.supervisor import Supervisor
+from cli.certificates import issue_backend
 from cli.local_services import LocalServices
 from cli.token import KeyPair, ensure_key_pair, mint_with
 from pki.identities import BACKEND_IDENTITIES
@@ -88,9 +89,7 @@ def backend_tls(services: LocalServices) -> MqttTls | None:
     for the role (``BackendSettings.mqtt_cert_file``); ``None`` for a plaintext broker."""
     if services.identity(BACKEND_IDENTITIES[0]) is None:
         return None
-    for name in BACKEND_IDENTITIES:
-        services.identity(name)
-    return services.authority(backend=True).path_template()
+    return issue_backend(services.authority(backend=True))
 
 
 @contextlib.asynccontextmanager

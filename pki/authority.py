@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -82,6 +82,13 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
+def _alt_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
 class CertificateAuthority:
     """The CA kept in ``directory``: created on first use, loaded afterwards."""
 
@@ -134,19 +141,21 @@ class CertificateAuthority:
         return MqttTls(ca_file=self.ca_file, cert_file=self._issued / "{identity}.crt",
                        key_file=self._issued / "{identity}.key")
 
-    def server(self) -> ServerFiles:
-        """The broker's certificate, valid for 127.0.0.1 and localhost."""
-        cert_file, key_file = self._issue(BROKER_SERVER, server=True)
+    def server(self, hosts: Sequence[str] = SERVER_HOSTS) -> ServerFiles:
+        """The broker's certificate, valid for ``hosts`` (IP addresses and DNS names;
+        by default 127.0.0.1 and localhost). An existing valid one is kept as it is."""
+        cert_file, key_file = self._issue(BROKER_SERVER, server=True, hosts=hosts)
         return ServerFiles(ca_file=self.ca_file, cert_file=cert_file, key_file=key_file)
 
-    def _issue(self, name: str, *, server: bool) -> tuple[Path, Path]:
+    def _issue(self, name: str, *, server: bool,
+               hosts: Sequence[str] = SERVER_HOSTS) -> tuple[Path, Path]:
         stem = ("server-" if server else "") + name
         cert_file, key_file = self._issued / f"{stem}.crt", self._issued / f"{stem}.key"
         if self._still_valid(cert_file) and key_file.exists():
             return cert_file, key_file
         key = ec.generate_private_key(ec.SECP256R1())
         _write_private(key_file, _key_pem(key))
-        _write_public(cert_file, self._sign(name, key, server=server)
+        _write_public(cert_file, self._sign(name, key, server=server, hosts=hosts)
                       .public_bytes(serialization.Encoding.PEM))
         return cert_file, key_file
 
@@ -162,7 +171,7 @@ class CertificateAuthority:
         return cert.not_valid_after_utc - RENEW_BEFORE > _now()
 
     def _sign(self, name: str, key: ec.EllipticCurvePrivateKey, *,
-              server: bool) -> x509.Certificate:
+              server: bool, hosts: Sequence[str]) -> x509.Certificate:
         now = _now()
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = (x509.CertificateBuilder()
@@ -175,6 +184,5 @@ class CertificateAuthority:
                    .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
         if server:
             builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address(SERVER_HOSTS[0])),
-                 x509.DNSName(SERVER_HOSTS[1])]), critical=False)
+                [_alt_name(host) for host in hosts]), critical=False)
         return builder.sign(self._key, hashes.SHA256())

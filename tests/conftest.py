@@ -1,10 +1,13 @@
 """Services shared by every test: Mosquitto and Redis on loopback.
 
-``services`` (one pair per session) honours ``TELEMATICS_MQTT_URL`` and
-``TELEMATICS_REDIS_URL``; ``fresh_services`` always starts a private pair, so a test may
-restart it; ``secure_services`` is a private pair whose broker takes TLS clients with
-certificates only (``services.identity(NAME)`` issues one). Tests that use any of these
-fixtures are marked ``broker`` automatically.
+Every broker the tests start is the secure one, as in a run: two TLS listeners that take
+clients with certificates only and the ACL per identity (``services.identity(NAME)``
+issues one; ``tests.brokers`` finds it from a URL for the helpers). ``services`` (one pair
+per session) honours ``TELEMATICS_MQTT_URL`` (with ``TELEMATICS_PKI_DIR`` for an mqtts
+one) and ``TELEMATICS_REDIS_URL``; ``fresh_services`` always starts a private pair, so a
+test may restart it; ``secure_services`` is the security suite's own private pair.
+``plain_services`` is a plaintext broker for the few tests that need one on purpose
+(each says why). Tests that use any of these fixtures are marked ``broker`` automatically.
 Fixtures of a part of the code live in that part's own ``conftest.py``.
 """
 
@@ -17,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from cli.local_services import LocalServices, ServiceError, ensure_installed
+from tests import brokers
 
 SERVICE_FIXTURES = frozenset({"services", "mqtt_url", "redis_url", "fresh_services",
-                              "secure_services"})
+                              "secure_services", "plain_services"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -41,8 +45,8 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServices
     environ = dict(os.environ)
     _require_binaries(environ)
     run_dir: Path = tmp_path_factory.mktemp("services")
-    with LocalServices(run_dir=run_dir, environ=environ) as running:
-        yield running
+    with LocalServices(run_dir=run_dir, environ=environ, secure=True) as running:
+        yield from _registered(running)
 
 
 @pytest.fixture(scope="session")
@@ -57,10 +61,27 @@ def redis_url(services: LocalServices) -> str:
 
 @pytest.fixture
 def fresh_services(tmp_path: Path) -> Iterator[LocalServices]:
-    """A private Mosquitto and Redis for one test, which may restart them."""
+    """A private secure Mosquitto and a Redis for one test, which may restart them."""
     _require_binaries(None)
-    with LocalServices(run_dir=tmp_path / "services", environ={}) as running:
+    with LocalServices(run_dir=tmp_path / "services", environ={}, secure=True) as running:
+        yield from _registered(running)
+
+
+@pytest.fixture
+def plain_services(tmp_path: Path) -> Iterator[LocalServices]:
+    """A private plaintext Mosquitto (anonymous, one listener) and a Redis, for a test
+    that needs a plaintext socket on purpose or drives a client without certificates."""
+    _require_binaries(None)
+    with LocalServices(run_dir=tmp_path / "plain", environ={}) as running:
+        yield from _registered(running)
+
+
+def _registered(running: LocalServices) -> Iterator[LocalServices]:
+    brokers.register(running)
+    try:
         yield running
+    finally:
+        brokers.unregister(running)
 
 
 @pytest.fixture(scope="session")
@@ -69,4 +90,4 @@ def secure_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS
     _require_binaries(None)
     with LocalServices(run_dir=tmp_path_factory.mktemp("secure"), environ={},
                        secure=True) as running:
-        yield running
+        yield from _registered(running)

@@ -25,6 +25,7 @@ from backend.api.tokens import verifier_from
 from backend.api.traffic_routes import router as traffic_router
 from backend.clock_follower import listening_clock
 from backend.incidents import DeskStores
+from backend.mqtt_link import disconnect
 from backend.settings import BackendSettings
 
 
@@ -44,7 +45,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
         try:
             yield {"api": ApiState(DeskStores(oem, psap), publish, oem, clock)}
         finally:
-            await client.disconnect()
+            await disconnect(client)
             await oem.aclose()
             await psap.aclose()
 

@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from backend.roles import run_desks, run_emergency
-from backend.settings import BackendSettings
-from tests.backend.support import Lanes
+from tests.backend.support import Lanes, signer
 
 
 @pytest.fixture
 async def lanes(mqtt_url: str, redis_url: str) -> AsyncIterator[Lanes]:
-    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url,
+    settings = signer().settings(mqtt_url=mqtt_url, redis_url=redis_url,
                                worker_id=uuid.uuid4().hex[:8])
     running = Lanes(settings)
     running.start_role("emergency", run_emergency)

@@ -1,17 +1,20 @@
 """Helpers of the backend tests: a bare MQTT car, MSD builders, lanes as tasks, and
-bearer tokens signed with the tests' own key pair (``signer``)."""
+bearer tokens signed with the tests' own key pair (``signer``). Every MQTT client here
+presents its own certificate to the test's secure broker (``tests.brokers``)."""
 
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import functools
 import shutil
+import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +32,12 @@ from backend.api.tokens import TokenVerifier, verifier_from
 from backend.settings import BackendSettings
 from cli.stack import local_auth
 from cli.token import KeyPair, ensure_key_pair, mint
-from protocols.addresses import mqtt_address
+from protocols.addresses import mqtt_address, mqtt_ssl
 from protocols.envelope import EcallAck, EcallMessage, pack, unpack
 from protocols.msd.codec import encode_msd
 from protocols.msd.model import LocationDelta, Msd, Propulsion, VehicleLocation
 from protocols.topics import ecall_ack_topic, ecall_topic
+from tests.brokers import backend_tls_settings, client_address
 from vehicle_sim.api_role import bearer
 
 RoleRunner = Callable[[BackendSettings, asyncio.Event], Awaitable[None]]
@@ -46,7 +50,10 @@ class Signer:
     keys: KeyPair
 
     def settings(self, **values: Any) -> BackendSettings:
-        return local_auth(BackendSettings(**values), self.keys)
+        """Settings whose API trusts this key pair; on a test's secure broker every role
+        also gets its certificate (``tests.brokers``)."""
+        tls = backend_tls_settings(values["mqtt_url"]) if "mqtt_url" in values else {}
+        return local_auth(BackendSettings(**tls, **values), self.keys)
 
     @property
     def verifier(self) -> TokenVerifier:
@@ -125,12 +132,8 @@ class Lanes:
         The broker keeps a stopped worker's share of its group's messages for its
         return; a test's worker never returns, so its sessions must not outlive the test.
         """
-        host, port = mqtt_address(self.settings.mqtt_url)
         for role in ("emergency", "services"):
-            client = gmqtt.Client(f"backend-{role}-{self.settings.worker_id}",
-                                  clean_session=True)
-            await client.connect(host, port, version=MQTTv50)
-            await client.disconnect()
+            await forget_session(self.settings, role)
 
     async def wait_ready(self, *roles: str, since: float = 0.0, timeout_s: float = 10.0) -> None:
         """Wait until each role has marked itself ready at or after ``since``."""
@@ -149,23 +152,44 @@ class Lanes:
             await oem.aclose()
 
 
-class Car:
-    """A bare MQTT car for backend tests: publishes eCalls and collects acknowledgements."""
+async def forget_session(settings: BackendSettings, role: str) -> None:
+    """Connect as ``role``'s worker of ``settings`` with a clean session, and leave."""
+    client = gmqtt.Client(f"backend-{role}-{settings.worker_id}", clean_session=True)
+    host, port = mqtt_address(settings.mqtt_url)
+    await client.connect(host, port, ssl=mqtt_ssl(settings.mqtt_url, settings.mqtt_tls(role)),
+                         version=MQTTv50)
+    await disconnect(client)
 
-    def __init__(self, mqtt_url: str, vin: str, *, persistent: bool = False) -> None:
+
+class Car:
+    """A bare MQTT car for backend tests: publishes eCalls and collects acknowledgements.
+
+    It presents its own certificate (CN = its VIN) on the broker's device listener, so it
+    may do only what the ACL lets that car do; ``topics`` are more of its own downlinks to
+    hear (queued for ``next``)."""
+
+    def __init__(self, mqtt_url: str, vin: str, *, persistent: bool = False,
+                 topics: Sequence[str] = ()) -> None:
         self.url = mqtt_url
         self.vin = vin
         self.acks: asyncio.Queue[EcallAck] = asyncio.Queue()
+        self.messages: list[tuple[str, bytes]] = []  # on ``topics``, as they arrive
+        self._received: asyncio.Queue[bytes] = asyncio.Queue()
         # A persistent car keeps its session (and its unacknowledged eCalls) across a broker
         # restart and reconnects at once, as a TCU does; it subscribes on every CONNACK.
         options: dict[str, object] = (
             {"clean_session": False, "session_expiry_interval": 3600} if persistent else {})
         self.client = gmqtt.Client(f"test-car-{vin}-{uuid.uuid4().hex[:4]}", **options)
         self.client.set_config({"reconnect_retries": -1, "reconnect_delay": 0.2})
-        self.client.on_connect = lambda client, *_a: client.subscribe(
-            gmqtt.Subscription(ecall_ack_topic(vin), qos=1))
+        subscriptions = [gmqtt.Subscription(topic, qos=1)
+                         for topic in (ecall_ack_topic(vin), *topics)]
+        self.client.on_connect = lambda client, *_a: client.subscribe(subscriptions)
 
-        def on_message(_c: object, _t: str, payload: bytes, _q: int, _p: object) -> int:
+        def on_message(_c: object, topic: str, payload: bytes, _q: int, _p: object) -> int:
+            if topic != ecall_ack_topic(vin):
+                self.messages.append((topic, payload))
+                self._received.put_nowait(payload)
+                return 0
             message = unpack(payload)
             assert isinstance(message, EcallAck)
             self.acks.put_nowait(message)
@@ -174,10 +198,10 @@ class Car:
         self.client.on_message = on_message
 
     async def __aenter__(self) -> Car:
-        host, port = mqtt_address(self.url)
+        host, port, tls = client_address(self.url, self.vin)
         subscribed = asyncio.get_running_loop().create_future()
         self.client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
-        await self.client.connect(host, port, version=MQTTv50)
+        await self.client.connect(host, port, ssl=tls, version=MQTTv50)
         await asyncio.wait_for(subscribed, 5)
         return self
 
@@ -185,7 +209,7 @@ class Car:
         # The broker's PUBACKs first: a client that disconnects before them may lose the
         # messages (Mosquitto then logs "disconnected due to out of memory").
         await asyncio.wait_for(self.client._persistent_storage.wait_empty(), 10)
-        await self.client.disconnect()
+        await disconnect(self.client)
 
     def send(self, variant: str, incident: str, *, msg_id: int = 1, msd: bytes | None = None,
              **kwargs: object) -> EcallMessage:
@@ -202,36 +226,23 @@ class Car:
     async def ack(self, timeout_s: float = 5.0) -> EcallAck:
         return await asyncio.wait_for(self.acks.get(), timeout_s)
 
-
-class Listener:
-    """A bare MQTT subscriber that queues the envelopes arriving on one topic."""
-
-    def __init__(self, mqtt_url: str, topic: str) -> None:
-        self.url = mqtt_url
-        self.topic = topic
-        self.received: asyncio.Queue[object] = asyncio.Queue()
-        self.client = gmqtt.Client(f"listener-{uuid.uuid4().hex[:8]}")
-
-        def on_message(_c: object, _t: str, payload: bytes, _q: int, _p: object) -> int:
-            self.received.put_nowait(unpack(payload))
-            return 0
-
-        self.client.on_message = on_message
-
-    async def __aenter__(self) -> Listener:
-        subscribed = asyncio.get_running_loop().create_future()
-        self.client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
-        host, port = mqtt_address(self.url)
-        await self.client.connect(host, port, version=MQTTv50)
-        self.client.subscribe(gmqtt.Subscription(self.topic, qos=1))
-        await asyncio.wait_for(subscribed, 5)
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.client.disconnect()
-
     async def next(self, timeout_s: float = 5.0) -> object:
-        return await asyncio.wait_for(self.received.get(), timeout_s)
+        """The next envelope on one of ``topics``."""
+        return unpack(await asyncio.wait_for(self._received.get(), timeout_s))
+
+
+async def connect_as(client: gmqtt.Client, mqtt_url: str, identity: str) -> gmqtt.Client:
+    """Connect ``client`` to ``mqtt_url``'s broker as ``identity``, with its certificate."""
+    host, port, tls = client_address(mqtt_url, identity)
+    await client.connect(host, port, ssl=tls, version=MQTTv50)
+    return client
+
+
+async def disconnect(client: gmqtt.Client) -> None:
+    # asyncio's TLS shutdown raises when the broker's last packet (a PUBACK) is still
+    # unread as the DISCONNECT goes out; the connection is closed either way.
+    with contextlib.suppress(ssl.SSLError):
+        await client.disconnect()
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ import pytest
 
 from protocols.envelope import MsdRequest
 from protocols.topics import msd_request_topic
-from tests.backend.support import Car, Lanes, Listener, api_stack, auth, new_vin
+from tests.backend.support import Car, Lanes, api_stack, auth, new_vin
 
 # The caller, as its bearer token states it (backend.access).
 OPERATOR = auth("operator")
@@ -79,10 +79,9 @@ async def test_api_msd_request_reaches_the_car(
     """A PSAP operator's update request goes down to the car that raised the incident."""
     lanes, client = api
     vin, incident = new_vin(), f"a-{uuid.uuid4().hex[:10]}"
-    async with Listener(mqtt_url, msd_request_topic(vin)) as listener:
-        async with Car(mqtt_url, vin) as car:
-            car.send("legal", incident)
-            await car.ack()
+    async with Car(mqtt_url, vin, topics=[msd_request_topic(vin)]) as car:
+        car.send("legal", incident)
+        await car.ack()
         record = await _until_present(client, f"/desks/psap-BE/incidents/{incident}", PSAP_BE)
         assert record["variant"] == "legal"
         listed = (await client.get("/desks/psap-BE/incidents", headers=PSAP_BE)).json()
@@ -90,7 +89,7 @@ async def test_api_msd_request_reaches_the_car(
         response = await client.post(f"/desks/psap-BE/incidents/{incident}/msd-request",
                                      headers=PSAP_BE)
         assert response.status_code == 202
-        request = await listener.next()
+        request = await car.next()
     assert isinstance(request, MsdRequest)
     assert (request.incident, request.requested_by) == (incident, "psap-BE")
     assert lanes.settings.psap_db != lanes.settings.oem_db

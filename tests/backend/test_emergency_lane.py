@@ -9,6 +9,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
+import gmqtt
 import msgpack
 from redis.asyncio import Redis
 
@@ -17,7 +18,7 @@ from backend.budget_store import usage as usage_of
 from protocols.envelope import ECALL_ENVELOPE_MAX, EcallMessage, IntelligentExtras, VoiceCall, pack
 from protocols.msd.codec import encode_msd
 from protocols.topics import ecall_topic, voice_topic
-from tests.backend.support import Car, Lanes, make_msd, new_vin
+from tests.backend.support import Car, Lanes, connect_as, disconnect, make_msd, new_vin
 
 
 async def _record(redis_url: str, db: int, key: str, *, timeout_s: float = 5.0,
@@ -134,7 +135,8 @@ async def test_emergency_lane_bad_input_is_counted_and_neighbours_survive(
         lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
     """Garbage, a wrong kind, a broken MSD, an MSD over 140 bytes and a bad topic are
     counted; the eCall after them still arrives. (An eCall merely over its 1 KB budget is
-    relayed and flagged: see the oversized-safety-call test.)"""
+    relayed and flagged: see the oversized-safety-call test. The bad topic comes from a
+    certificate whose CN is no VIN: the broker lets a client write only its own topic.)"""
     oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
     before = await oem.hget(keys.INGEST_COUNTERS, "rejected")
     incident = _incident()
@@ -148,7 +150,10 @@ async def test_emergency_lane_bad_input_is_counted_and_neighbours_survive(
                                    "incident": "big", "msg_id": 1, "msd": bytes(1200),
                                    "sent_ns": 1})
         car.publish_raw(topic, oversized)
-        car.publish_raw("tcu/v1/NOT-A-VIN/ecall/legal", b"\x80")
+        stranger = await connect_as(gmqtt.Client("stranger"), mqtt_url, "NOT-A-VIN")
+        stranger.publish("tcu/v1/NOT-A-VIN/ecall/legal", b"\x80", qos=1)
+        await asyncio.wait_for(stranger._persistent_storage.wait_empty(), 5)
+        await disconnect(stranger)
         car.send("legal", incident)
         ack = await car.ack()
     assert ack.incident == incident

@@ -7,16 +7,13 @@ import json
 import time
 import uuid
 
-import gmqtt
-from gmqtt.mqtt.constants import MQTTv50
 from redis.asyncio import Redis
 
 from backend import keys
-from protocols.addresses import mqtt_address
 from protocols.envelope import EcallAck
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.topics import hv_ack_topic, hv_warn_topic
-from tests.backend.support import Lanes, Listener
+from tests.backend.support import Car, Lanes
 
 KNOWN_CUSTOMER_VIN = "WMW11GD0X0T000001"  # in the call centre's sample customer directory
 
@@ -42,13 +39,10 @@ async def test_hv_warn_lane_reaches_callcentre_then_local_psap(
                       plug_state="plugged", incident=incident, timestamp=time.time(),
                       doors={"front_left": "closed"}, boot="closed", engine_state="off",
                       ignition="off", sent_ns=time.time_ns())
-    async with Listener(mqtt_url, hv_ack_topic(KNOWN_CUSTOMER_VIN)) as listener:
-        publisher = gmqtt.Client(f"hv-car-{uuid.uuid4().hex[:6]}")
-        host, port = mqtt_address(mqtt_url)
-        await publisher.connect(host, port, version=MQTTv50)
-        publisher.publish(hv_warn_topic(KNOWN_CUSTOMER_VIN), pack_hv_call(call), qos=1)
-        ack = await listener.next()
-        await publisher.disconnect()
+    async with Car(mqtt_url, KNOWN_CUSTOMER_VIN, topics=[hv_ack_topic(KNOWN_CUSTOMER_VIN)]
+                   ) as car:
+        car.publish_raw(hv_warn_topic(KNOWN_CUSTOMER_VIN), pack_hv_call(call))
+        ack = await car.next()
     assert isinstance(ack, EcallAck)
     assert (ack.incident, ack.route) == (incident, "callcentre")
 
@@ -71,13 +65,10 @@ async def test_hv_warn_lane_reaches_callcentre_then_local_psap(
 async def test_hv_warn_lane_counts_an_unreadable_oversized_call(
         lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
     """An unreadable 30 KB payload on the warn-call topic is counted as rejected."""
-    client = gmqtt.Client(f"hv-bad-{uuid.uuid4().hex[:6]}")
-    host, port = mqtt_address(mqtt_url)
-    await client.connect(host, port, version=MQTTv50)
     oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
     before = int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0)
-    client.publish(hv_warn_topic(KNOWN_CUSTOMER_VIN), b"\x81\xa1v\x01" + bytes(30_000), qos=1)
-    await client.disconnect()
+    async with Car(mqtt_url, KNOWN_CUSTOMER_VIN) as car:
+        car.publish_raw(hv_warn_topic(KNOWN_CUSTOMER_VIN), b"\x81\xa1v\x01" + bytes(30_000))
     for _ in range(250):
         if int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0) > before:
             break

@@ -16,10 +16,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-import gmqtt
 import httpx
 import pytest
-from gmqtt.mqtt.constants import MQTTv50
 from redis.asyncio import Redis
 
 from backend import keys
@@ -40,7 +38,6 @@ from backend.services_lane import ServicesDesk
 from backend.settings import BackendSettings
 from backend.vehicle_facts import FactsIn, all_facts, save_facts
 from cli.stack import free_port, wait_ready
-from protocols.addresses import mqtt_address
 from protocols.clock import ClockState, pack_clock_state
 from protocols.ota import (
     OtaCommand,
@@ -53,7 +50,7 @@ from protocols.ota import (
     unpack_ota_offer,
 )
 from protocols.topics import ota_event_topic, parse_topic
-from tests.backend.support import Lanes, auth, new_vin, own_database, signer
+from tests.backend.support import Car, Lanes, auth, forget_session, new_vin, own_database, signer
 
 GB = 1_000_000_000
 SIZE = 4 * GB
@@ -89,38 +86,27 @@ async def eventually(read: Callable[[], Awaitable[T]], ok: Callable[[T], bool], 
         await asyncio.sleep(0.02)
 
 
-class Downlink:
-    """Everything the backend sends down on the OTA topics, as it arrives."""
+class OtaCars:
+    """The cars of a campaign, each its own connection with its own certificate: they
+    publish their OTA events and record what the backend sends down on their OTA topics."""
 
-    def __init__(self, mqtt_url: str) -> None:
-        self.url = mqtt_url
-        self.messages: list[tuple[str, bytes]] = []
-        self._arrived = asyncio.Event()
-        self.client = gmqtt.Client(f"ota-downlink-{uuid.uuid4().hex[:8]}")
+    def __init__(self, mqtt_url: str, vins: list[str]) -> None:
+        self.cars = [Car(mqtt_url, vin, topics=[f"cmd/v1/{vin}/ota/+"]) for vin in vins]
+        self._by_vin = {car.vin: car for car in self.cars}
+        self._stack = contextlib.AsyncExitStack()
 
-        def on_message(_c: object, topic: str, payload: bytes, _q: int, _p: object) -> int:
-            self.messages.append((topic, payload))
-            self._arrived.set()
-            return 0
-
-        self.client.on_message = on_message
-
-    async def __aenter__(self) -> Downlink:
-        subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def on_subscribe(*_args: object) -> None:
-            if not subscribed.done():
-                subscribed.set_result(None)
-
-        self.client.on_subscribe = on_subscribe
-        host, port = mqtt_address(self.url)
-        await self.client.connect(host, port, version=MQTTv50)
-        self.client.subscribe(gmqtt.Subscription("cmd/v1/+/ota/+", qos=1))
-        await asyncio.wait_for(subscribed, 5)
+    async def __aenter__(self) -> OtaCars:
+        async with contextlib.AsyncExitStack() as stack:
+            for car in self.cars:
+                await stack.enter_async_context(car)
+            self._stack = stack.pop_all()
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        await self.client.disconnect()
+        await self._stack.aclose()
+
+    def send(self, event: OtaEvent) -> None:
+        self._by_vin[event.vin].publish_raw(ota_event_topic(event.vin), pack_ota_event(event))
 
     def offers(self, vins: set[str] | list[str]) -> list[tuple[str, OtaOffer]]:
         return [(p.vin, unpack_ota_offer(payload)) for p, payload in self._parsed()
@@ -131,46 +117,22 @@ class Downlink:
                 if p.kind == "ota_command" and p.vin in vins]
 
     def _parsed(self) -> list[tuple[Any, bytes]]:
-        return [(parse_topic(topic), payload) for topic, payload in self.messages]
+        return [(parse_topic(topic), payload) for car in self.cars
+                for topic, payload in car.messages]
 
     async def wait_for(self, ok: Callable[[], bool], *, timeout_s: float = 5.0,
                        what: str = "downlink") -> None:
         deadline = time.monotonic() + timeout_s
         while not ok():
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"{what} never arrived; got {len(self.messages)} messages"
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), remaining)
-
-
-class Cars:
-    """One MQTT connection that publishes the cars' OTA events."""
-
-    def __init__(self, mqtt_url: str) -> None:
-        self.url = mqtt_url
-        self.client = gmqtt.Client(f"ota-cars-{uuid.uuid4().hex[:8]}")
-
-    async def __aenter__(self) -> Cars:
-        host, port = mqtt_address(self.url)
-        await self.client.connect(host, port, version=MQTTv50)
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.client.disconnect()
-
-    def send(self, event: OtaEvent, *, topic_vin: str | None = None) -> None:
-        self.client.publish(ota_event_topic(topic_vin or event.vin), pack_ota_event(event),
-                            qos=1)
+            count = sum(len(car.messages) for car in self.cars)
+            assert time.monotonic() < deadline, f"{what} never arrived; got {count} messages"
+            await asyncio.sleep(0.02)
 
 
 async def forget_services_session(settings: BackendSettings) -> None:
     """Drop the persistent session of a stopped services worker: the broker would keep
     handing it a share of later tests' events."""
-    client = gmqtt.Client(f"backend-services-{settings.worker_id}", clean_session=True)
-    host, port = mqtt_address(settings.mqtt_url)
-    await client.connect(host, port, version=MQTTv50)
-    await client.disconnect()
+    await forget_session(settings, "services")
 
 
 @contextlib.asynccontextmanager
@@ -240,7 +202,7 @@ async def test_ota_lane_offers_first_group_then_next_on_success(
     model, campaign_id = f"m-{uuid.uuid4().hex[:8]}", fresh_id()
     vins = sorted(new_vin() for _ in range(4))
     await register(stack, vins, model=model)
-    async with Downlink(mqtt_url) as downlink, Cars(mqtt_url) as cars:
+    async with OtaCars(mqtt_url, vins) as cars:
         created = await stack.post("/ota/campaigns", json=campaign_body(campaign_id, model, [
             {"name": "pilot", "size": 1, "success_threshold": 1.0, "error_threshold": 1.0},
             {"name": "rest", "share": 1.0, "success_threshold": 1.0, "error_threshold": 0.5},
@@ -250,8 +212,8 @@ async def test_ota_lane_offers_first_group_then_next_on_success(
         assert (body["status"], body["current_group"], body["vehicles"]) == (
             "running", "pilot", 4)
         pilot, rest = vins[0], vins[1:]
-        await downlink.wait_for(lambda: bool(downlink.offers([pilot])), what="pilot offer")
-        [(_, offer)] = downlink.offers([pilot])
+        await cars.wait_for(lambda: bool(cars.offers([pilot])), what="pilot offer")
+        [(_, offer)] = cars.offers([pilot])
         assert (offer.campaign_id, offer.version, offer.size_bytes, offer.release_notes) == (
             campaign_id, VERSION, SIZE, "Faster navigation start-up.")
         pending = (await stack.get(f"/ota/campaigns/{campaign_id}/vehicles",
@@ -261,9 +223,9 @@ async def test_ota_lane_offers_first_group_then_next_on_success(
         for state in ("notified", "downloading", "downloaded", "awaiting_confirmation",
                       "installing", "done"):
             cars.send(ota_event(pilot, campaign_id, state))
-        await downlink.wait_for(lambda: len(downlink.offers(rest)) == 3, what="rest offers")
+        await cars.wait_for(lambda: len(cars.offers(rest)) == 3, what="rest offers")
 
-    assert sorted(vin for vin, _ in downlink.offers(vins)) == vins  # one offer each
+    assert sorted(vin for vin, _ in cars.offers(vins)) == vins  # one offer each
     progress_now = (await stack.get(f"/ota/campaigns/{campaign_id}")).json()
     assert progress_now["current_group"] == "rest"
     assert progress_now["counts"]["done"] == 1
@@ -292,7 +254,7 @@ async def test_ota_lane_error_threshold_pauses_and_resume_goes_on(
     model, campaign_id = f"m-{uuid.uuid4().hex[:8]}", fresh_id()
     vins = sorted(new_vin() for _ in range(4))
     await register(stack, vins, model=model)
-    async with Downlink(mqtt_url) as downlink, Cars(mqtt_url) as cars:
+    async with OtaCars(mqtt_url, vins) as cars:
         created = await stack.post("/ota/campaigns", json=campaign_body(campaign_id, model, [
             {"name": "pilot", "size": 2, "success_threshold": 0.5, "error_threshold": 0.5},
             {"name": "rest", "share": 1.0},
@@ -313,7 +275,7 @@ async def test_ota_lane_error_threshold_pauses_and_resume_goes_on(
         assert resumed.json()["status"] == "running"
         cars.send(ota_event(second, campaign_id, "installing"))
         cars.send(ota_event(second, campaign_id, "done"))
-        await downlink.wait_for(lambda: len(downlink.offers(vins[2:])) == 2,
+        await cars.wait_for(lambda: len(cars.offers(vins[2:])) == 2,
                                 what="next group's offers")
     again = await stack.post(f"/ota/campaigns/{campaign_id}/resume")
     assert again.status_code == 409
@@ -327,7 +289,7 @@ async def test_ota_lane_cancel_withdraws_offers_but_not_installs(
     vins = sorted(new_vin() for _ in range(3))
     await register(stack, vins, model=model)
     installing = vins[0]
-    async with Downlink(mqtt_url) as downlink, Cars(mqtt_url) as cars:
+    async with OtaCars(mqtt_url, vins) as cars:
         created = await stack.post("/ota/campaigns", json=campaign_body(
             campaign_id, model, [{"name": "all", "share": 1.0}]))
         assert created.status_code == 201, created.text
@@ -337,8 +299,8 @@ async def test_ota_lane_cancel_withdraws_offers_but_not_installs(
         cancelled = await stack.post(f"/ota/campaigns/{campaign_id}/cancel")
         assert cancelled.status_code == 200, cancelled.text
         assert cancelled.json()["status"] == "cancelled"
-        await downlink.wait_for(lambda: len(downlink.commands(vins)) == 2, what="cancels")
-        commands = downlink.commands(vins)
+        await cars.wait_for(lambda: len(cars.commands(vins)) == 2, what="cancels")
+        commands = cars.commands(vins)
         assert sorted(vin for vin, _ in commands) == vins[1:]
         assert {(c.campaign_id, c.action, c.by) for _, c in commands} == {
             (campaign_id, "cancel", "backend")}

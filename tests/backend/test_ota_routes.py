@@ -13,7 +13,7 @@ from tests.backend.support import new_vin
 from tests.backend.test_ota_lane import (
     SIZE,
     VERSION,
-    Downlink,
+    OtaCars,
     campaign_body,
     fresh_id,
     ota_stack,
@@ -151,7 +151,7 @@ async def test_ota_routes_app_confirm_goes_down_to_the_car(
     model, vin = _model(), new_vin()
     await register(api, [vin], model=model)
     campaign_id = (await _create(api, campaign_body(fresh_id(), model, GROUPS)))["campaign_id"]
-    async with Downlink(mqtt_url) as downlink:
+    async with OtaCars(mqtt_url, [vin]) as downlink:
         sent = await api.post(f"/vehicles/{vin}/ota/command",
                               json={"campaign_id": campaign_id, "action": "confirm"})
         assert sent.status_code == 202, sent.text

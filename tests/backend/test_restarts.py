@@ -23,8 +23,9 @@ from redis.exceptions import RedisError
 from backend import keys
 from backend.roles import run_desks, run_emergency, run_services
 from backend.settings import BackendSettings
+from backend.supervisor import role_environment
 from cli.local_services import LocalServices
-from tests.backend.support import Car, Lanes, new_vin
+from tests.backend.support import Car, Lanes, new_vin, signer
 
 
 async def _records(settings: BackendSettings, incidents: list[str], *,
@@ -51,7 +52,7 @@ async def _records(settings: BackendSettings, incidents: list[str], *,
 
 
 def _settings(services: LocalServices) -> BackendSettings:
-    return BackendSettings(mqtt_url=services.urls.mqtt_url, redis_url=services.urls.redis_url,
+    return signer().settings(mqtt_url=services.urls.mqtt_url, redis_url=services.urls.redis_url,
                            worker_id=uuid.uuid4().hex[:8])
 
 
@@ -103,8 +104,7 @@ async def test_restart_redis_loses_no_ecall_sent_during_it(
 async def test_restart_killed_worker_loses_no_ecall(fresh_services: LocalServices) -> None:
     """SIGKILL of the emergency worker mid-stream: its successor delivers every eCall once."""
     settings = _settings(fresh_services)
-    env = {**os.environ, "TELEMATICS_MQTT_URL": settings.mqtt_url,
-           "TELEMATICS_REDIS_URL": settings.redis_url, "TELEMATICS_WORKER_ID": settings.worker_id}
+    env = role_environment(settings, os.environ)  # the broker URL, certificates, worker id
     lanes = Lanes(settings)
     lanes.start_role("desks", run_desks)
 

@@ -15,10 +15,9 @@ from backend import retention_store
 from backend.budget_store import usage
 from backend.retention_tags import tag_record
 from backend.roles import run_services
-from backend.settings import BackendSettings
 from protocols.teleservice import TeleserviceCall, packed
 from protocols.topics import teleservice_call_topic
-from tests.backend.support import Car, Lanes, new_vin
+from tests.backend.support import Car, Lanes, new_vin, signer
 
 DB = 11  # a database of this module's own: a sweep deletes whatever is due in it
 DAY = 86_400.0
@@ -26,7 +25,7 @@ DAY = 86_400.0
 
 @pytest.fixture
 async def services_lane(mqtt_url: str, redis_url: str) -> AsyncIterator[tuple[Lanes, Redis]]:
-    settings = BackendSettings(mqtt_url=mqtt_url, redis_url=redis_url, oem_db=DB,
+    settings = signer().settings(mqtt_url=mqtt_url, redis_url=redis_url, oem_db=DB,
                                worker_id=uuid.uuid4().hex[:8])
     oem = Redis.from_url(redis_url, db=DB)
     await oem.flushdb()

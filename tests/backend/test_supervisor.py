@@ -9,10 +9,9 @@ import time
 import uuid
 
 from backend.roles import Role
-from backend.settings import BackendSettings
 from backend.supervisor import Supervisor, silent_roles
 from cli.local_services import LocalServices
-from tests.backend.support import Lanes
+from tests.backend.support import Lanes, signer
 
 
 async def _new_pid(supervisor: Supervisor, old: int, *, timeout_s: float) -> int:
@@ -41,7 +40,7 @@ async def test_supervisor_restarts_a_stopped_emergency_worker(
         fresh_services: LocalServices) -> None:
     """SIGSTOP (a hang that never exits): the watchdog kills and restarts the worker,
     which proves itself again."""
-    settings = BackendSettings(mqtt_url=fresh_services.urls.mqtt_url,
+    settings = signer().settings(mqtt_url=fresh_services.urls.mqtt_url,
                                redis_url=fresh_services.urls.redis_url,
                                worker_id=uuid.uuid4().hex[:8])
     supervisor = Supervisor(settings, roles=("emergency",), stale_s=2.0, grace_s=8.0)

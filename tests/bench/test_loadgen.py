@@ -23,8 +23,12 @@ def test_loadgen_payload_is_a_contract_envelope() -> None:
     assert (envelope.vin, envelope.seq, envelope.sent_ns) == ("WMW21DH0X0T123451", 7, 123)
 
 
-async def test_loadgen_messages_arrive_whole_at_a_gmqtt_subscriber(mqtt_url: str) -> None:
-    """Every message it sends reaches a gmqtt subscriber through Mosquitto, well-formed."""
+async def test_loadgen_messages_arrive_whole_at_a_gmqtt_subscriber(
+        plain_services: LocalServices) -> None:
+    """Every message it sends reaches a gmqtt subscriber through Mosquitto, well-formed.
+    (A plaintext broker on purpose: this checks the generator's hand-made MQTT framing
+    on the bare socket; the next test checks the same over TLS.)"""
+    mqtt_url = plain_services.urls.mqtt_url
     got: list[tuple[str, bytes]] = []
     client = gmqtt.Client("loadgen-check")
     client.on_message = lambda _c, topic, payload, _q, _p: got.append((topic, payload)) or 0

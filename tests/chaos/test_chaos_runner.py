@@ -13,9 +13,10 @@ from cli.stack import running_backend
 
 
 async def test_run_chaos_foreign_stack_skips_with_reasons(
-        fresh_services: LocalServices, tmp_path: Path) -> None:
-    """Without pids or restarts, kills and restarts are skipped; slow_redis still runs."""
-    urls = fresh_services.urls
+        plain_services: LocalServices, tmp_path: Path) -> None:
+    """Without pids or restarts, kills and restarts are skipped; slow_redis still runs.
+    (A plaintext broker on purpose: the chaos tool's cars connect without certificates.)"""
+    urls = plain_services.urls
     plan = ChaosPlan(faults=("kill_desk", "slow_redis", "broker_restart"), duration_s=2.0,
                      rate=10.0, ack_timeout_s=1.0, cars=3, telemetry_rate=0.0)
     async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=tmp_path) as stack:

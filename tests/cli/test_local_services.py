@@ -1,4 +1,9 @@
-"""Local Mosquitto and Redis: start, readiness, environment URLs, install hints, restarts."""
+"""Local Mosquitto and Redis: start, readiness, environment URLs, install hints, restarts.
+
+The tests of the running services speak MQTT with hand-made packets (``RawMqtt``) on a
+plain socket, to check the broker below any client library, so they use the plaintext
+mode of ``LocalServices`` (``plain_services``) on purpose; the secure mode's tests start
+``LocalServices(secure=True)`` themselves."""
 
 from __future__ import annotations
 
@@ -122,10 +127,10 @@ INSTALL_HINT_LINUX = (
 # --- the running services ----------------------------------------------------------------------
 
 
-def test_local_services_answer_ping_and_mqtt_connect(mqtt_url: str, redis_url: str) -> None:
-    """The session's Redis answers PING and its broker accepts an MQTT v5 CONNECT."""
-    assert _redis_ping(redis_url) == b"+PONG\r\n"
-    client = RawMqtt(mqtt_url)
+def test_local_services_answer_ping_and_mqtt_connect(plain_services: LocalServices) -> None:
+    """A plaintext pair's Redis answers PING and its broker accepts an MQTT v5 CONNECT."""
+    assert _redis_ping(plain_services.urls.redis_url) == b"+PONG\r\n"
+    client = RawMqtt(plain_services.urls.mqtt_url)
     try:
         ack = client.connect("test-connect", clean_start=True, session_expiry_s=0)
         assert ack[1] == 0x00
@@ -134,10 +139,10 @@ def test_local_services_answer_ping_and_mqtt_connect(mqtt_url: str, redis_url: s
 
 
 def test_local_services_broker_config_sets_nodelay_and_persistence(
-        fresh_services: LocalServices) -> None:
+        plain_services: LocalServices) -> None:
     """The generated mosquitto.conf has the settings the latency and restart rules need."""
-    _, port = parse_mqtt_url(fresh_services.urls.mqtt_url)
-    lines = (fresh_services.run_dir / "mosquitto.conf").read_text().splitlines()
+    _, port = parse_mqtt_url(plain_services.urls.mqtt_url)
+    lines = (plain_services.run_dir / "mosquitto.conf").read_text().splitlines()
     for expected in (f"listener {port} 127.0.0.1", "set_tcp_nodelay true", "persistence true",
                      "autosave_interval 1", "allow_anonymous true"):
         assert expected in lines
@@ -197,19 +202,18 @@ def test_local_services_secure_restart_keeps_both_listeners(tmp_path: Path) -> N
             assert (ack[0], ack[3]) == (0x20, 0)  # CONNACK, success
 
 
-def test_local_services_plaintext_issues_no_identity(mqtt_url: str,
-                                                     services: LocalServices) -> None:
+def test_local_services_plaintext_issues_no_identity(plain_services: LocalServices) -> None:
     """Against a plaintext broker there is no certificate to present."""
-    assert services.identity("backend-api") is None
-    assert services.urls.cars_mqtt_url == mqtt_url
+    assert plain_services.identity("backend-api") is None
+    assert plain_services.urls.cars_mqtt_url == plain_services.urls.mqtt_url
 
 
-def test_local_services_restart_keeps_port(fresh_services: LocalServices) -> None:
+def test_local_services_restart_keeps_port(plain_services: LocalServices) -> None:
     """Both restarts come back on the same URLs and answer again."""
-    before = fresh_services.urls
-    fresh_services.restart_mqtt()
-    fresh_services.restart_redis()
-    assert fresh_services.urls == before
+    before = plain_services.urls
+    plain_services.restart_mqtt()
+    plain_services.restart_redis()
+    assert plain_services.urls == before
     assert _redis_ping(before.redis_url) == b"+PONG\r\n"
     client = RawMqtt(before.mqtt_url)
     try:
@@ -218,12 +222,12 @@ def test_local_services_restart_keeps_port(fresh_services: LocalServices) -> Non
         client.disconnect()
 
 
-def test_local_services_redis_stream_survives_restart(fresh_services: LocalServices) -> None:
+def test_local_services_redis_stream_survives_restart(plain_services: LocalServices) -> None:
     """Entries added to a stream before restart_redis() are there after it."""
-    url = fresh_services.urls.redis_url
+    url = plain_services.urls.redis_url
     with redis.Redis.from_url(url) as client:
         ids = [client.xadd("incidents", {"n": str(i)}) for i in range(3)]
-    fresh_services.restart_redis()
+    plain_services.restart_redis()
     with redis.Redis.from_url(url) as client:
         entries = client.xrange("incidents")
     assert [entry_id for entry_id, _ in entries] == ids
@@ -231,9 +235,9 @@ def test_local_services_redis_stream_survives_restart(fresh_services: LocalServi
 
 
 def test_local_services_queued_qos1_message_survives_broker_restart(
-        fresh_services: LocalServices) -> None:
+        plain_services: LocalServices) -> None:
     """A QoS 1 message queued for an offline session is delivered after restart_mqtt()."""
-    url = fresh_services.urls.mqtt_url
+    url = plain_services.urls.mqtt_url
     subscriber = RawMqtt(url)
     # Mosquitto 2.0 writes a session to disk only if its CONNECT had Clean Start = 0,
     # whatever the Session Expiry Interval; with Clean Start = 1 it survives only in memory.
@@ -245,7 +249,7 @@ def test_local_services_queued_qos1_message_survives_broker_restart(
     publisher.publish_qos1("tcu/WMW21DH0X0T123451/ecall/legal", b"msd-1", packet_id=7)
     publisher.disconnect()
 
-    fresh_services.restart_mqtt()
+    plain_services.restart_mqtt()
 
     subscriber = RawMqtt(url)
     try:

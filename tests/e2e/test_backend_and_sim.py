@@ -22,17 +22,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def test_backend_run_and_sim_run_pass_the_default_scenario(
         tmp_path: Path, fresh_services: LocalServices) -> None:
-    """`telematics backend run` serves, `telematics sim run` drives the default scenario;
-    the sim signs in with the key the backend created in its run directory."""
+    """`telematics backend run` serves, `telematics sim run` drives the default scenario,
+    both on the secure broker: the roles with the backend CA's certificates (from
+    $TELEMATICS_PKI_DIR), each car with one the device CA issues it (--pki-dir); the sim
+    signs in with the key the backend created in its run directory."""
     port = free_port()
     keys = key_pair_in(tmp_path / "run")
-    env = {**os.environ, "TELEMATICS_MQTT_URL": fresh_services.urls.mqtt_url,
-           "TELEMATICS_REDIS_URL": fresh_services.urls.redis_url, "PYTHONPATH": str(ROOT),
+    urls, pki_dir = fresh_services.urls, fresh_services.run_dir / "pki"
+    assert urls.mqtt_url.startswith("mqtts://")
+    env = {**os.environ, "TELEMATICS_REDIS_URL": urls.redis_url, "PYTHONPATH": str(ROOT),
            "TELEMATICS_SIGNING_KEY": str(keys.private)}
     since = time.time()
     backend = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cli.main", "backend", "run", "--api-port", str(port),
-        "--scenario-clock", "--run-dir", str(tmp_path / "run"), env=env)
+        "--scenario-clock", "--run-dir", str(tmp_path / "run"), "--mqtt-url", urls.mqtt_url,
+        env={**env, "TELEMATICS_PKI_DIR": str(pki_dir)})
     api = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -44,7 +48,8 @@ async def test_backend_run_and_sim_run_pass_the_default_scenario(
                          token=token)
         sim = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cli.main", "sim", "run", "--api-url", api, "--report",
-            str(tmp_path / "report.json"), env=env, stdout=asyncio.subprocess.PIPE,
+            str(tmp_path / "report.json"), "--mqtt-url", urls.cars_mqtt_url, "--pki-dir",
+            str(pki_dir), env=env, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT)
         output, _ = await asyncio.wait_for(sim.communicate(), 90)
         assert sim.returncode == 0, output.decode()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.local_services import LocalServices
+from cli.local_services import MQTT_URL_ENV, REDIS_URL_ENV
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,15 +22,17 @@ def _telematics(*args: str, cwd: Path, env: dict[str, str],
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def _env(services: LocalServices) -> dict[str, str]:
-    """The command uses this test's private services (its persistent sessions stay here)."""
-    return {**os.environ, "TELEMATICS_MQTT_URL": services.urls.mqtt_url,
-            "TELEMATICS_REDIS_URL": services.urls.redis_url, "PYTHONPATH": str(ROOT)}
+def _env() -> dict[str, str]:
+    """The command starts its own secure broker and Redis in the test's run directory (as
+    `make run` does), so a car's certificate comes from that run's own device CA."""
+    env = {k: v for k, v in os.environ.items() if k not in (MQTT_URL_ENV, REDIS_URL_ENV)}
+    return {**env, "PYTHONPATH": str(ROOT)}
 
 
-def test_up_once_default_scenario_holds(tmp_path: Path, fresh_services: LocalServices) -> None:
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
+def test_up_once_default_scenario_holds(tmp_path: Path) -> None:
     """Every branch of the default scenario reaches the expected party, within 100 ms."""
-    env = _env(fresh_services)
+    env = _env()
     report = tmp_path / "report.json"
     done = _telematics("up", "--once", "--report", str(report), "--run-dir",
                        str(tmp_path / "run"), cwd=tmp_path, env=env)
@@ -49,8 +51,8 @@ def test_up_once_default_scenario_holds(tmp_path: Path, fresh_services: LocalSer
     assert "all expectations hold" in done.stdout
 
 
-def test_up_once_failed_expectation_exits_non_zero(tmp_path: Path,
-                                                   fresh_services: LocalServices) -> None:
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
+def test_up_once_failed_expectation_exits_non_zero(tmp_path: Path) -> None:
     """A scenario whose expectation cannot hold exits 1 and says why."""
     scenario = tmp_path / "wrong.yaml"
     scenario.write_text(
@@ -59,7 +61,7 @@ def test_up_once_failed_expectation_exits_non_zero(tmp_path: Path,
         " activation_country: BE, intelligent_ecall: {bought: false}}\n"
         "events:\n  - {at: 0.1, vehicle: a, sos: {}}\n"
         "expect:\n  - {vehicle: a, variant: legal, desk: psap-NL}\n")
-    env = _env(fresh_services)
+    env = _env()
     done = _telematics("up", "--once", "--scenario", str(scenario), "--run-dir",
                        str(tmp_path / "run"), cwd=tmp_path, env=env)
     assert done.returncode == 1
@@ -74,27 +76,28 @@ def test_up_unknown_scenario_exits_two(tmp_path: Path) -> None:
     assert "default" in done.stdout
 
 
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
 def test_up_once_hv_thermal_parked_reaches_callcentre_and_psap(
-        tmp_path: Path, fresh_services: LocalServices) -> None:
+        tmp_path: Path) -> None:
     """Seed 001 §2: parked BEV and PHEV thermal events reach the call centre, then the PSAP."""
     report = tmp_path / "report.json"
     done = _telematics("up", "--once", "--scenario", "hv_thermal_parked", "--report",
                        str(report), "--run-dir", str(tmp_path / "run"), cwd=tmp_path,
-                       env=_env(fresh_services))
+                       env=_env())
     assert done.returncode == 0, done.stdout + done.stderr
     routes = {i["vehicle"]: i["route"] for i in json.loads(report.read_text())["incidents"]}
     assert routes == {"bev-charging": "callcentre -> psap-BE",
                       "phev-parked": "callcentre -> psap-SI"}
 
 
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
 @pytest.mark.parametrize("scenario", ["teleservice_month", "breakdown_abroad"])
-def test_up_once_services_scenario_holds(scenario: str, tmp_path: Path,
-                                         fresh_services: LocalServices) -> None:
+def test_up_once_services_scenario_holds(scenario: str, tmp_path: Path) -> None:
     """The Teleservice and assistance scenarios pass their expectations end to end."""
     report = tmp_path / "report.json"
     done = _telematics("up", "--once", "--scenario", scenario, "--report", str(report),
                        "--run-dir", str(tmp_path / "run"), cwd=tmp_path,
-                       env=_env(fresh_services))
+                       env=_env())
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(report.read_text())
     assert data["passed"] is True

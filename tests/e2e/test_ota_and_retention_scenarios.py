@@ -7,16 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from cli.local_services import LocalServices
 from tests.e2e.test_default_scenario import _env, _telematics
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
 
-def _run(name: str, tmp_path: Path, services: LocalServices) -> dict[str, object]:
+def _run(name: str, tmp_path: Path) -> dict[str, object]:
     report = tmp_path / "report.json"
     done = _telematics("up", "--once", "--scenario", name, "--report", str(report),
-                       "--run-dir", str(tmp_path / "run"), cwd=tmp_path, env=_env(services))
+                       "--run-dir", str(tmp_path / "run"), cwd=tmp_path, env=_env())
     assert done.returncode == 0, done.stdout + done.stderr
     data: dict[str, object] = json.loads(report.read_text())
     assert data["passed"] is True
@@ -29,27 +28,26 @@ def _reasons(data: dict[str, object]) -> dict[str, str]:
     return {e["vehicle"]: e["reason"] for e in expectations}
 
 
-def test_ota_rollout_pauses_at_the_wave_error_threshold(tmp_path: Path,
-                                                       fresh_services: LocalServices) -> None:
-    reasons = _reasons(_run("ota_rollout", tmp_path, fresh_services))
+def test_ota_rollout_pauses_at_the_wave_error_threshold(tmp_path: Path) -> None:
+    reasons = _reasons(_run("ota_rollout", tmp_path))
     assert reasons["campaign se-24-03"].startswith("paused (error_threshold)")
     assert "download_interrupted" in reasons["se-01"]
     assert reasons["petrol"] == "never offered an update"
 
 
 @pytest.mark.parametrize("name", ["ota_low_battery", "ota_during_ecall", "ota_failed_install"])
-def test_ota_scenario_holds(name: str, tmp_path: Path, fresh_services: LocalServices) -> None:
-    data = _run(name, tmp_path, fresh_services)
+def test_ota_scenario_holds(name: str, tmp_path: Path) -> None:
+    data = _run(name, tmp_path)
     expectations = data["expectations"]
     assert isinstance(expectations, list) and len(expectations) >= 2
     assert all(e["ok"] for e in expectations)
 
 
 def test_retention_13_months_deletes_on_time_and_stores_no_legal_ecall(
-        tmp_path: Path, fresh_services: LocalServices) -> None:
+        tmp_path: Path) -> None:
     """Thirteen months in virtual time: every deletion on its day, nothing overdue, no
     Legal eCall stored, no budget broken; the report is part of the JSON summary."""
-    data = _run("retention_13_months", tmp_path, fresh_services)
+    data = _run("retention_13_months", tmp_path)
     retention = data["retention"]
     assert isinstance(retention, dict)
     assert retention["overdue"] == 0
