@@ -142,6 +142,11 @@ class ServiceUrls:
         if not self.psap_relay_redis_url:
             object.__setattr__(self, "psap_relay_redis_url", self.psap_redis_url)
 
+    def redis_fields(self) -> dict[str, str]:
+        """The Redis URLs as ``BackendSettings`` fields: ``BackendSettings(**...)``."""
+        return {"redis_url": self.redis_url, "psap_redis_url": self.psap_redis_url,
+                "psap_relay_redis_url": self.psap_relay_redis_url}
+
     @property
     def psap_apart(self) -> bool:
         """True when the PSAP domain has a Redis of its own (not the weak mode)."""

@@ -1,10 +1,13 @@
 """Services shared by every test: Mosquitto and Redis on loopback.
 
-``services`` (one pair per session) honours ``TELEMATICS_MQTT_URL`` and
-``TELEMATICS_REDIS_URL``; ``fresh_services`` always starts a private pair, so a test may
-restart it; ``secure_services`` is a private pair whose broker takes TLS clients with
-certificates only (``services.identity(NAME)`` issues one). Tests that use any of these
-fixtures are marked ``broker`` automatically.
+``services`` (one set per session) honours ``TELEMATICS_MQTT_URL``,
+``TELEMATICS_REDIS_URL`` and ``TELEMATICS_PSAP_REDIS_URL``; ``fresh_services`` always starts
+a private set, so a test may restart it; ``secure_services`` is a private set whose broker
+takes TLS clients with certificates only (``services.identity(NAME)`` issues one).
+Redis is two instances, the OEM one (``redis_url``, as the ``oem`` user) and the PSAP
+domain's (``psap_redis_url`` as the ``psap`` user, ``psap_relay_redis_url`` as the relay);
+each URL carries its password. Tests that use any of these fixtures are marked ``broker``
+automatically.
 Fixtures of a part of the code live in that part's own ``conftest.py``.
 """
 
@@ -18,8 +21,8 @@ import pytest
 
 from cli.local_services import LocalServices, ServiceError, ensure_installed
 
-SERVICE_FIXTURES = frozenset({"services", "mqtt_url", "redis_url", "fresh_services",
-                              "secure_services"})
+SERVICE_FIXTURES = frozenset({"services", "mqtt_url", "redis_url", "psap_redis_url",
+                              "psap_relay_redis_url", "fresh_services", "secure_services"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -53,6 +56,18 @@ def mqtt_url(services: LocalServices) -> str:
 @pytest.fixture(scope="session")
 def redis_url(services: LocalServices) -> str:
     return services.urls.redis_url
+
+
+@pytest.fixture(scope="session")
+def psap_redis_url(services: LocalServices) -> str:
+    """The PSAP domain's Redis as its desks' ``psap`` user."""
+    return services.urls.psap_redis_url
+
+
+@pytest.fixture(scope="session")
+def psap_relay_redis_url(services: LocalServices) -> str:
+    """The PSAP domain's Redis as the ``relay`` user, which may only hand eCalls off."""
+    return services.urls.psap_relay_redis_url
 
 
 @pytest.fixture
