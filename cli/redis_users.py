@@ -67,8 +67,14 @@ class Credentials:
 
 
 def acl_text(users: Mapping[str, Sequence[str]], credentials: Credentials) -> str:
-    """An ACL file: ``default`` off, each user on with its password's hash and rules."""
-    lines = ["user default off resetkeys resetchannels -@all"]
+    """An ACL file: ``default`` off, each user on with its password's hash and rules.
+
+    ``default`` is off, so no connection is ever it (nobody can AUTH as a disabled user,
+    and a new connection is not logged in as it). Its permissions stay whole all the same:
+    Redis 7.0 replays the append-only file as ``default``, and with ``-@all`` there it
+    refuses every MULTI/EXEC of the AOF on restart and silently loses that data.
+    """
+    lines = ["user default off ~* &* +@all"]
     for user, rules in users.items():
         digest = hashlib.sha256(credentials.password(user).encode()).hexdigest()
         lines.append(" ".join(("user", user, "on", "resetpass", f"#{digest}", *rules)))

@@ -136,8 +136,9 @@ def _loose_modes(root: Path) -> list[str]:
 
 @pytest.mark.broker
 def test_local_services_run_dir_private_after_run(tmp_path: Path) -> None:
-    """After a run with data written and a restart, the run directory, the AOFs, the
-    broker's persistence file, the logs and the credentials are their owner's only."""
+    """After a run with data written (transactions too) and a restart, the data is back and
+    the run directory, the AOFs, the broker's persistence file, the logs and the
+    credentials are their owner's only."""
     run_dir = tmp_path / "run"
     run_dir.mkdir(mode=0o755)
     (run_dir / "redis.log").write_text("left by an earlier run\n", encoding="utf-8")
@@ -148,10 +149,15 @@ def test_local_services_run_dir_private_after_run(tmp_path: Path) -> None:
             relay.register_script(_DEDUP_XADD)(
                 keys=[keys.psap_dedup_key("V", "i", 1), keys.psap_stream("psap-BE")],
                 args=[60, 1000, "msd", "legal"])
-        with redis.Redis.from_url(urls.redis_url) as oem:
-            oem.set("cc:case:i", "1")
+        for url, key in ((urls.redis_url, "cc:case:i"), (urls.psap_redis_url, "psap:incident:i")):
+            with redis.Redis.from_url(url, db=PSAP_DB) as client, \
+                    client.pipeline(transaction=True) as pipe:
+                pipe.hset(key, "at", "1").execute()  # a MULTI/EXEC in the AOF
         services.restart_redis()
         services.restart_mqtt()
+        for url, key in ((urls.redis_url, "cc:case:i"), (urls.psap_redis_url, "psap:incident:i")):
+            with redis.Redis.from_url(url, db=PSAP_DB) as client:
+                assert client.hgetall(key) == {b"at": b"1"}, f"{key} lost in the restart"
     names = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*")}
     assert {"mosquitto.db", "mosquitto.log", "redis.log", "redis-psap.log", CREDENTIALS_FILE,
             "redis.acl", "redis-psap.acl"} <= names
