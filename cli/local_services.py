@@ -147,6 +147,11 @@ class ServiceUrls:
         return {"redis_url": self.redis_url, "psap_redis_url": self.psap_redis_url,
                 "psap_relay_redis_url": self.psap_relay_redis_url}
 
+    def redis_environment(self) -> dict[str, str]:
+        """The Redis URLs as the ``TELEMATICS_*`` variables a child command reads."""
+        return {REDIS_URL_ENV: self.redis_url, PSAP_REDIS_URL_ENV: self.psap_redis_url,
+                PSAP_RELAY_REDIS_URL_ENV: self.psap_relay_redis_url}
+
     @property
     def psap_apart(self) -> bool:
         """True when the PSAP domain has a Redis of its own (not the weak mode)."""

@@ -103,7 +103,7 @@ async def test_restart_killed_worker_loses_no_ecall(fresh_services: LocalService
     """SIGKILL of the emergency worker mid-stream: its successor delivers every eCall once."""
     settings = _settings(fresh_services)
     env = {**os.environ, "TELEMATICS_MQTT_URL": settings.mqtt_url,
-           "TELEMATICS_REDIS_URL": settings.redis_url, "TELEMATICS_WORKER_ID": settings.worker_id}
+           **fresh_services.urls.redis_environment(), "TELEMATICS_WORKER_ID": settings.worker_id}
     lanes = Lanes(settings)
     lanes.start_role("desks", run_desks)
 

@@ -27,7 +27,7 @@ async def test_backend_run_and_sim_run_pass_the_default_scenario(
     port = free_port()
     keys = key_pair_in(tmp_path / "run")
     env = {**os.environ, "TELEMATICS_MQTT_URL": fresh_services.urls.mqtt_url,
-           "TELEMATICS_REDIS_URL": fresh_services.urls.redis_url, "PYTHONPATH": str(ROOT),
+           **fresh_services.urls.redis_environment(), "PYTHONPATH": str(ROOT),
            "TELEMATICS_SIGNING_KEY": str(keys.private)}
     since = time.time()
     backend = await asyncio.create_subprocess_exec(

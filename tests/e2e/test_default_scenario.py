@@ -25,7 +25,7 @@ def _telematics(*args: str, cwd: Path, env: dict[str, str],
 def _env(services: LocalServices) -> dict[str, str]:
     """The command uses this test's private services (its persistent sessions stay here)."""
     return {**os.environ, "TELEMATICS_MQTT_URL": services.urls.mqtt_url,
-            "TELEMATICS_REDIS_URL": services.urls.redis_url, "PYTHONPATH": str(ROOT)}
+            **services.urls.redis_environment(), "PYTHONPATH": str(ROOT)}
 
 
 def test_up_once_default_scenario_holds(tmp_path: Path, fresh_services: LocalServices) -> None:
