@@ -747,6 +747,10 @@ class LocalServices:
         self._entered = False
         for daemon in daemons:
             daemon.stop()
+        if daemons:
+            # What the run added meanwhile (certificates, keys, reports) is private too.
+            with contextlib.suppress(OSError):
+                make_private(self.run_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -155,11 +155,13 @@ def test_local_services_run_dir_private_after_run(tmp_path: Path) -> None:
                 pipe.hset(key, "at", "1").execute()  # a MULTI/EXEC in the AOF
         services.restart_redis()
         services.restart_mqtt()
+        (run_dir / "report.json").write_text("{}", encoding="utf-8")  # written by the run
+        (run_dir / "report.json").chmod(0o644)
         for url, key in ((urls.redis_url, "cc:case:i"), (urls.psap_redis_url, "psap:incident:i")):
             with redis.Redis.from_url(url, db=PSAP_DB) as client:
                 assert client.hgetall(key) == {b"at": b"1"}, f"{key} lost in the restart"
     names = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*")}
-    assert {"mosquitto.db", "mosquitto.log", "redis.log", "redis-psap.log", CREDENTIALS_FILE,
+    assert {"report.json", "mosquitto.db", "mosquitto.log", "redis.log", "redis-psap.log", CREDENTIALS_FILE,
             "redis.acl", "redis-psap.acl"} <= names
     assert any(n.startswith("redis-psap/appendonlydir/") and n.endswith(".aof")
                for n in names)
