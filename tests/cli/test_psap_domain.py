@@ -161,8 +161,8 @@ def test_local_services_run_dir_private_after_run(tmp_path: Path) -> None:
             with redis.Redis.from_url(url, db=PSAP_DB) as client:
                 assert client.hgetall(key) == {b"at": b"1"}, f"{key} lost in the restart"
     names = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*")}
-    assert {"report.json", "mosquitto.db", "mosquitto.log", "redis.log", "redis-psap.log", CREDENTIALS_FILE,
-            "redis.acl", "redis-psap.acl"} <= names
+    assert {"report.json", "mosquitto.db", "mosquitto.log", "redis.log", "redis-psap.log",
+            CREDENTIALS_FILE, "redis.acl", "redis-psap.acl"} <= names
     assert any(n.startswith("redis-psap/appendonlydir/") and n.endswith(".aof")
                for n in names)
     assert any(n.startswith("appendonlydir/") and n.endswith(".aof") for n in names)
