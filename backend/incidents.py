@@ -1,7 +1,7 @@
 """Read side of the desks, for the HTTP API: incidents per desk and one incident's detail.
 
-Handlers call these functions, never Redis directly. PSAP desks read the PSAP database
-only; the call-centre desk reads its cases in the OEM database.
+Handlers call these functions, never Redis directly. PSAP desks read the PSAP domain's
+Redis only (as its ``psap`` user); the call-centre desk reads its cases in the OEM Redis.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Redis key names, in one place, for the two domains the backend touches.
 
-OEM domain (database ``oem_db``): the call centre's stream and cases, ingest counters.
-PSAP domain (database ``psap_db``): stands for the public authority's systems; the OEM
-relay only appends to its intake streams and never reads them back.
+OEM domain (database ``oem_db`` of ``redis_url``): the call centre's stream and cases,
+ingest counters. PSAP domain (database ``psap_db`` of its own Redis, ``psap_redis_url``):
+stands for the public authority's systems; the OEM relay only appends to its intake
+streams (``psap:intake:*``, de-duplicated by ``psap:seen:*``) and cannot read them back.
 """
 
 from __future__ import annotations

@@ -66,15 +66,55 @@ ROLES: Final[tuple[Role, ...]] = ("emergency", "desks", "services", "bulk", "api
 REDIS_POOL_MAX: Final = 2048
 
 
-def _redis(settings: BackendSettings, db: int) -> Redis:
-    return Redis.from_url(settings.redis_url, db=db, health_check_interval=5,
-                          socket_keepalive=True, max_connections=REDIS_POOL_MAX)
+# Which users of the PSAP domain's Redis each role connects as. The OEM roles never get
+# the ``psap`` user's password (the emergency lane only hands off, as ``relay``); roles
+# that never touch the PSAP domain get no PSAP password at all.
+PSAP_USERS: Final[dict[Role, frozenset[Literal["relay", "psap"]]]] = {
+    "emergency": frozenset({"relay"}),
+    "desks": frozenset({"relay", "psap"}),  # the call centre hands over; the PSAP desks read
+    "services": frozenset(),
+    "bulk": frozenset(),
+    "api": frozenset({"psap"}),
+}
+
+
+def settings_for(role: Role, settings: BackendSettings) -> BackendSettings:
+    """``settings`` without the PSAP credentials ``role`` has no use for (pure).
+
+    Only when the relay and the desks have URLs of their own: in the weak mode (one URL,
+    or none) there is nothing to keep apart, and dropping it would send the role elsewhere.
+    """
+    if not (settings.psap_redis_url and settings.psap_relay_redis_url):
+        return settings
+    users = PSAP_USERS[role]
+    return settings.model_copy(update={
+        "psap_redis_url": settings.psap_redis_url if "psap" in users else "",
+        "psap_relay_redis_url": settings.psap_relay_redis_url if "relay" in users else ""})
+
+
+def _connect(url: str, db: int) -> Redis:
+    return Redis.from_url(url, db=db, health_check_interval=5, socket_keepalive=True,
+                          max_connections=REDIS_POOL_MAX)
+
+
+def _oem_redis(settings: BackendSettings) -> Redis:
+    return _connect(settings.redis_url, settings.oem_db)
+
+
+def _psap_redis(settings: BackendSettings) -> Redis:
+    """The PSAP domain as the ``psap`` user: the PSAP desks."""
+    return _connect(settings.psap_url, settings.psap_db)
+
+
+def _relay_redis(settings: BackendSettings) -> Redis:
+    """The PSAP domain as the ``relay`` user: appends to the intake streams, nothing else."""
+    return _connect(settings.psap_relay_url, settings.psap_db)
 
 
 async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
     warm_up()
     decode_msd(bytes.fromhex(_WARM_MSD))  # compile the ASN.1 specs before the first eCall
-    oem, psap = _redis(settings, settings.oem_db), _redis(settings, settings.psap_db)
+    oem, psap = _oem_redis(settings), _relay_redis(settings)
     counters = Counters()
     client = make_client(f"backend-emergency-{settings.worker_id}", persistent=True,
                          session_expiry_s=settings.session_expiry_s, manual_ack=True,
@@ -102,7 +142,7 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
 
 
 async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
-    oem = _redis(settings, settings.oem_db)
+    oem = _oem_redis(settings)
     counters = Counters()
     client = make_client(f"backend-bulk-{settings.worker_id}", persistent=False)
 
@@ -124,7 +164,7 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
 
 
 async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
-    oem = _redis(settings, settings.oem_db)
+    oem = _oem_redis(settings)
     counters = Counters()
     client = make_client(f"backend-services-{settings.worker_id}", persistent=True,
                          session_expiry_s=settings.session_expiry_s, manual_ack=True,
@@ -161,7 +201,7 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
 async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     decode_msd(bytes.fromhex(_WARM_MSD))  # the desks decode too; compile before the first eCall
     warm_up()  # the call centre picks the PSAP of HV warn calls
-    oem, psap = _redis(settings, settings.oem_db), _redis(settings, settings.psap_db)
+    oem, psap, relay = _oem_redis(settings), _psap_redis(settings), _relay_redis(settings)
     counters = Counters()
     consumer = f"desk-{settings.worker_id}"
     clock, clock_link = await listening_clock(settings.mqtt_url,
@@ -171,7 +211,7 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     prover = Prover(oem, role="desks", worker_id=settings.worker_id,
                     parts=("psap", "callcentre"))
     psap_desks = PsapDesks(psap, consumer=consumer, counters=counters)
-    callcentre = CallCentreDesk(oem, StreamWriter(psap, dedup_ttl_s=settings.dedup_ttl_s),
+    callcentre = CallCentreDesk(oem, StreamWriter(relay, dedup_ttl_s=settings.dedup_ttl_s),
                                 consumer=consumer, counters=counters, time_source=clock)
     psap_desks.prover, callcentre.prover = prover.part("psap"), prover.part("callcentre")
     flusher = asyncio.create_task(counters.flush_forever(oem), name="counters")
@@ -186,8 +226,8 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
         with contextlib.suppress(Exception):
             await counters.flush(oem)
         await disconnect(clock_link)
-        await oem.aclose()
-        await psap.aclose()
+        for redis in (oem, psap, relay):
+            await redis.aclose()
 
 
 async def run_api(settings: BackendSettings, stop: asyncio.Event) -> None:

@@ -13,9 +13,14 @@ from protocols.addresses import BACKEND_IDENTITY_PREFIX, MqttTls, mqtt_uses_tls
 class BackendSettings(BaseSettings):
     """Where the backend finds its broker and Redis, and how its lanes are set up.
 
-    The PSAP side lives in its own Redis database (``psap_db``): it stands for the
-    public authority's systems, which the OEM side must not read or write beyond the
-    relay's hand-off.
+    The PSAP domain stands for the public authority's systems, which the OEM side must
+    not read or write beyond the relay's hand-off. It lives in database ``psap_db`` of its
+    own Redis (``psap_redis_url``, as the ``psap`` user: the PSAP desks and the API's PSAP
+    routes), which the emergency lane and the call centre's hand-over reach as the
+    ``relay`` user (``psap_relay_redis_url``), allowed only to append to the intake
+    streams. Left empty, the PSAP URLs fall back to ``redis_url``: one Redis for both
+    domains, the weak mode of a development machine, where every OEM role can read the
+    PSAP data. The URLs may carry ``USER:PASSWORD@``, so they are kept out of ``repr``.
     """
 
     model_config = SettingsConfigDict(env_prefix="TELEMATICS_", extra="ignore")
@@ -28,7 +33,9 @@ class BackendSettings(BaseSettings):
     mqtt_ca_file: Path | None = None
     mqtt_cert_file: str | None = None
     mqtt_key_file: str | None = None
-    redis_url: str = "redis://127.0.0.1:6379"
+    redis_url: str = Field(default="redis://127.0.0.1:6379", repr=False)
+    psap_redis_url: str = Field(default="", repr=False)
+    psap_relay_redis_url: str = Field(default="", repr=False)
     oem_db: int = 0
     psap_db: int = 1
     api_host: str = "127.0.0.1"
@@ -67,6 +74,16 @@ class BackendSettings(BaseSettings):
             raise ValueError(f"{self.mqtt_url} needs TELEMATICS_MQTT_CA_FILE, "
                              "TELEMATICS_MQTT_CERT_FILE and TELEMATICS_MQTT_KEY_FILE")
         return self
+
+    @property
+    def psap_url(self) -> str:
+        """The PSAP domain's Redis for its desks and the API (``redis_url`` in weak mode)."""
+        return self.psap_redis_url or self.redis_url
+
+    @property
+    def psap_relay_url(self) -> str:
+        """The PSAP domain's Redis for the relay's hand-off only."""
+        return self.psap_relay_redis_url or self.psap_url
 
     def mqtt_tls(self, role: str) -> MqttTls | None:
         """The certificate ``role`` presents to a TLS broker; ``None`` for plaintext."""

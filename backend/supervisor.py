@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from backend import keys
 from backend.readiness import LIVENESS_FD_ENV
-from backend.roles import ROLES, Role
+from backend.roles import ROLES, Role, settings_for
 from backend.settings import BackendSettings
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,14 @@ WATCHDOG_TICK_S: Final = 0.5
 WATCHED: Final[frozenset[Role]] = frozenset({"emergency", "desks", "services", "bulk"})
 
 
-def role_environment(settings: BackendSettings, base: Mapping[str, str]) -> dict[str, str]:
+def role_environment(settings: BackendSettings, base: Mapping[str, str], *,
+                     role: Role | None = None) -> dict[str, str]:
+    """The environment a role starts with: ``settings`` as ``TELEMATICS_*`` variables,
+    for ``role`` without the PSAP credentials it has no use for (``settings_for``).
+    It holds passwords: it is passed to the child, never logged."""
     env = dict(base)
-    for name, value in settings.model_dump().items():
+    chosen = settings_for(role, settings) if role is not None else settings
+    for name, value in chosen.model_dump().items():
         env[f"TELEMATICS_{name.upper()}"] = str(value)
     return env
 
@@ -72,7 +77,8 @@ class Supervisor:
         self._grace_s = grace_s
         self._settings = settings
         self._roles = list(roles)
-        self._env = role_environment(settings, environ if environ is not None else os.environ)
+        base = environ if environ is not None else os.environ
+        self._envs = {role: role_environment(settings, base, role=role) for role in self._roles}
         self._procs: dict[Role, asyncio.subprocess.Process] = {}
         self.restarts: dict[Role, int] = dict.fromkeys(self._roles, 0)
         self.watchdog_kills: dict[Role, int] = dict.fromkeys(self._roles, 0)
@@ -83,14 +89,14 @@ class Supervisor:
     async def _spawn(self, role: Role) -> asyncio.subprocess.Process:
         if role not in WATCHED:
             proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "backend", role,
-                                                        env=self._env)
+                                                        env=self._envs[role])
         else:
             self._close_pipe(role)
             read_end, write_end = os.pipe()
             try:
                 proc = await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "backend", role, pass_fds=(write_end,),
-                    env={**self._env, LIVENESS_FD_ENV: str(write_end)})
+                    env={**self._envs[role], LIVENESS_FD_ENV: str(write_end)})
             finally:
                 os.close(write_end)
             os.set_blocking(read_end, False)

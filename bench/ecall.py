@@ -83,6 +83,7 @@ class BenchTarget:
     redis_url: str
     oem_db: int
     psap_db: int
+    psap_redis_url: str = ""  # the PSAP domain's Redis; empty: the same as redis_url
     pids: Mapping[str, int] = field(default_factory=dict)
     tls: MqttTls | None = None  # the benchmark's certificate, for an mqtts:// broker
 
@@ -148,7 +149,8 @@ class _Probe:
         self._options = options
         self._token = token
         self.client = gmqtt.Client(f"bench-tcu-{token}", clean_session=True)
-        self.psap = Redis.from_url(target.redis_url, db=target.psap_db)
+        self.psap = Redis.from_url(target.psap_redis_url or target.redis_url,
+                                   db=target.psap_db)
         self.oem = Redis.from_url(target.redis_url, db=target.oem_db)
         self._timestamp = int(time.time())
 

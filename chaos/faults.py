@@ -2,7 +2,8 @@
 
 What can be done depends on the stack: a run that started the platform itself knows
 every role's pid (asking again each time, since a killed role comes back with a new one)
-and can start Mosquitto and Redis again on the same port and data; against a stack
+and can start Mosquitto and Redis (both instances, the OEM one and the PSAP domain's)
+again on the same ports and data; against a stack
 started elsewhere only the pids named with ``--pid`` can be signalled and the services
 cannot be restarted. ``skip_reason`` says why a fault cannot run there, so it is
 reported as skipped instead of passing silently.
@@ -30,7 +31,8 @@ Restart = Callable[[], None]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultTarget:
-    """Where faults land: the Redis to pause, role pids, and the restarts this run may do."""
+    """Where faults land: the Redis to pause (the OEM one), role pids, and the restarts
+    this run may do (``restart_redis`` restarts every Redis instance of the run)."""
 
     redis_url: str
     pid_of: Callable[[Role], int | None]

@@ -1,8 +1,8 @@
 """What the platform shows from outside: the desks' records in Redis, and ``GET /ready``.
 
 The desks are read where a PSAP and the call centre would read them: the PSAP record
-``psap:incident:{incident}`` in the PSAP database and, for Intelligent eCalls, the case
-``cc:case:{incident}`` in the OEM database; only their ``transmissions`` field is needed.
+``psap:incident:{incident}`` in the PSAP domain's Redis and, for Intelligent eCalls, the
+case ``cc:case:{incident}`` in the OEM Redis; only their ``transmissions`` field is needed.
 Readiness is sampled every ``every_s`` for the whole run, each sample stamped when it was
 asked; a probe that gets no answer within its timeout counts as red, as it would for an
 orchestrator.
@@ -31,9 +31,9 @@ READY_TIMEOUT_S: Final = 1.0
 class DeskReader:
     """Reads the desks' records of a set of calls, in pipelined batches."""
 
-    def __init__(self, redis_url: str, *, oem_db: int, psap_db: int) -> None:
-        self._psap = Redis.from_url(redis_url, db=psap_db)
-        self._oem = Redis.from_url(redis_url, db=oem_db)
+    def __init__(self, *, oem_url: str, oem_db: int, psap_url: str, psap_db: int) -> None:
+        self._psap = Redis.from_url(psap_url, db=psap_db)
+        self._oem = Redis.from_url(oem_url, db=oem_db)
 
     async def aclose(self) -> None:
         await self._psap.aclose()

@@ -41,10 +41,13 @@ TELEMETRY_GRACE_S: Final = 5.0
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChaosTarget:
-    """The platform under test: its URLs, the desk databases, and what faults may touch."""
+    """The platform under test: its URLs, the desk databases, and what faults may touch.
+    ``psap_redis_url`` is the PSAP domain's Redis (as a user that may read the PSAP
+    records), ``redis_url`` the OEM one; the same URL in the weak mode."""
 
     mqtt_url: str
     redis_url: str
+    psap_redis_url: str
     api_url: str
     oem_db: int
     psap_db: int
@@ -70,7 +73,8 @@ async def run_chaos(target: ChaosTarget, plan: ChaosPlan, *,
     fleet = CarFleet(target.mqtt_url, token=token, cars=plan.cars,
                      intelligent_share=plan.intelligent_share, ack_timeout_s=plan.ack_timeout_s)
     run = _Run(plan, target, token, fleet,
-               DeskReader(target.redis_url, oem_db=target.oem_db, psap_db=target.psap_db),
+               DeskReader(oem_url=target.redis_url, oem_db=target.oem_db,
+                          psap_url=target.psap_redis_url, psap_db=target.psap_db),
                ReadinessProbe(target.api_url), FaultInjector(target.faults), progress)
     stop = asyncio.Event()
     background: list[asyncio.Task[None]] = []

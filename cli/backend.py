@@ -21,7 +21,7 @@ from cli.certificates import (
     KeyFileOpt,
     PkiDirOpt,
 )
-from cli.local_services import MQTT_URL_ENV
+from cli.local_services import MQTT_URL_ENV, redacted
 from cli.logs import configure
 from cli.stack import local_auth
 from cli.token import DEFAULT_RUN_DIR, ensure_key_pair
@@ -40,6 +40,12 @@ def settings_from(mqtt_url: str | None, redis_url: str | None, **extra: object) 
     if redis_url:
         overrides["redis_url"] = redis_url
     return BackendSettings(**overrides)  # type: ignore[arg-type]
+
+
+def _psap_where(settings: BackendSettings) -> str:
+    if not settings.psap_redis_url:
+        return f"in the same Redis, database {settings.psap_db} (weak mode: no separation)"
+    return f"Redis {redacted(settings.psap_url)}, database {settings.psap_db}"
 
 
 @app.command("run")
@@ -93,7 +99,8 @@ def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         typer.echo(f"backend: API on http://{settings.api_host}:{settings.api_port} "
-                   f"(OpenAPI at /docs), broker {settings.mqtt_url}, Redis {settings.redis_url}")
+                   f"(OpenAPI at /docs), broker {settings.mqtt_url}, "
+                   f"Redis {redacted(settings.redis_url)}, PSAP domain {_psap_where(settings)}")
         await Supervisor(settings).run(stop)
 
     asyncio.run(main())

@@ -28,7 +28,13 @@ from backend.roles import ROLES
 from bench.ecall import DEFAULT_CONNECTIONS, BenchTarget, EcallBenchOptions, run_ecall_bench
 from bench.loadgen import LoadError
 from bench.machine import machine_info
-from cli.local_services import LocalServices, ServiceError, ensure_installed, find_binary
+from cli.local_services import (
+    LocalServices,
+    ServiceError,
+    ensure_installed,
+    find_binary,
+    redacted,
+)
 from cli.logs import configure
 from cli.stack import StackError, backend_tls, running_backend
 from pki.identities import BENCH
@@ -72,7 +78,8 @@ def ecall(
             run_dir = Path(tmp)
             with LocalServices(run_dir=run_dir, environ=os.environ, secure=True) as services:
                 urls = services.urls
-                err.print(f"broker {urls.mqtt_url}  redis {urls.redis_url}")
+                err.print(f"broker {urls.mqtt_url}  redis {redacted(urls.redis_url)}  "
+                          f"PSAP redis {redacted(urls.psap_redis_url)}")
                 figures = asyncio.run(_run(services, run_dir, options, err))
     except (ServiceError, StackError, LoadError, RedisError, OSError, TimeoutError) as exc:
         if debug:
@@ -89,16 +96,19 @@ async def _run(services: LocalServices, run_dir: Path, options: EcallBenchOption
                err: Console) -> dict[str, Any]:
     """Backend roles, probe, floor and load generator, each with its certificate on the
     secure broker: the figures include TLS, as a deployment's would."""
-    mqtt_url, redis_url = services.urls.mqtt_url, services.urls.redis_url
+    urls = services.urls
+    mqtt_url, redis_url = urls.mqtt_url, urls.redis_url
     tls = await asyncio.to_thread(backend_tls, services)
-    async with running_backend(mqtt_url, redis_url, run_dir=run_dir, roles=ROLES,
-                               tls=tls) as stack:
+    async with running_backend(mqtt_url, redis_url, run_dir=run_dir, roles=ROLES, tls=tls,
+                               psap_redis_url=urls.psap_redis_url,
+                               psap_relay_redis_url=urls.psap_relay_redis_url) as stack:
         err.print(f"backend up ({', '.join(ROLES)})")
         pids: dict[str, int] = {role: pid for role in ROLES
                                 if (pid := stack.supervisor.pid_of(role))}
         pids |= _service_pids(run_dir)
         pids["bench"] = os.getpid()
         target = BenchTarget(mqtt_url=mqtt_url, redis_url=redis_url,
+                             psap_redis_url=stack.settings.psap_url,
                              oem_db=stack.settings.oem_db, psap_db=stack.settings.psap_db,
                              pids=pids, tls=services.identity(BENCH))
         figures = await run_ecall_bench(target, options, progress=err.print)
@@ -111,7 +121,7 @@ async def _run(services: LocalServices, run_dir: Path, options: EcallBenchOption
 def _service_pids(run_dir: Path) -> dict[str, int]:
     """Pids of the broker and Redis from the pid files LocalServices keeps, where present."""
     pids: dict[str, int] = {}
-    for name in ("mosquitto", "redis"):
+    for name in ("mosquitto", "redis", "redis-psap"):
         with contextlib.suppress(OSError, ValueError):
             pids[name] = int((run_dir / f"{name}.pid").read_text(encoding="ascii").strip())
     return pids

@@ -3,7 +3,10 @@
 Without URLs it starts its own Mosquitto and Redis in a temporary directory and the whole
 backend, as ``telematics up`` does, so it knows every pid and may restart the services;
 with ``--mqtt-url``, ``--redis-url`` and ``--api-url`` it tests a stack started
-elsewhere, signalling only the pids named with ``--pid ROLE=PID``. The table goes to
+elsewhere, signalling only the pids named with ``--pid ROLE=PID``; the PSAP records are
+read from ``--psap-redis-url`` (default ``$TELEMATICS_PSAP_REDIS_URL``, else the weak mode:
+database ``psap_db`` of ``--redis-url``). A local run's ``redis_restart`` restarts both
+Redis instances. The table goes to
 stdout; with ``--json`` stdout carries one compact JSON object only, on its last line.
 Exit 0 when nothing was lost or duplicated, 1 when something was (or the run failed),
 2 on bad input.
@@ -36,6 +39,7 @@ from cli.local_services import (
     ensure_installed,
     parse_mqtt_url,
     parse_redis_url,
+    redacted,
 )
 from cli.logs import configure
 from cli.stack import StackError, running_backend
@@ -55,6 +59,8 @@ def chaos(
     mqtt_url: Annotated[str | None, typer.Option(help="broker of a running stack")] = None,
     redis_url: Annotated[str | None, typer.Option(help="Redis of a running stack")] = None,
     api_url: Annotated[str | None, typer.Option(help="HTTP API of a running stack")] = None,
+    psap_redis_url: Annotated[str | None, typer.Option(
+        help="the PSAP domain's Redis of a running stack, as a user that may read it")] = None,
     pid: Annotated[list[str] | None, typer.Option(help="ROLE=PID of a running stack's "
                                                   "process it may signal (repeatable)")] = None,
     debug: bool = False,
@@ -69,6 +75,8 @@ def chaos(
                          cars=cars, telemetry_rate=telemetry_rate)
         pids = parse_pids(pid or [])
         external = _external_urls(mqtt_url, redis_url, api_url)
+        if psap_redis_url:
+            parse_redis_url(psap_redis_url, variable="--psap-redis-url")
         if external is None:
             ensure_installed(allow_apt=False, environ={})
     except (PlanError, ServiceError) as exc:
@@ -81,6 +89,7 @@ def chaos(
             mqtt, redis, api = external
             settings = BackendSettings(mqtt_url=mqtt, redis_url=redis)
             target = ChaosTarget(mqtt_url=mqtt, redis_url=redis, api_url=api,
+                                 psap_redis_url=psap_redis_url or settings.psap_url,
                                  oem_db=settings.oem_db, psap_db=settings.psap_db,
                                  faults=FaultTarget(redis_url=redis, pid_of=pids.get))
             results = asyncio.run(run_chaos(target, plan, progress=err.print))
@@ -114,17 +123,21 @@ def _run_local(plan: ChaosPlan, err: Console) -> list[FaultResult]:
     with tempfile.TemporaryDirectory(prefix="telematics-chaos-") as tmp, \
             LocalServices(run_dir=Path(tmp), environ={}) as services:
         urls = services.urls
-        err.print(f"broker {urls.mqtt_url}  redis {urls.redis_url}")
+        err.print(f"broker {urls.mqtt_url}  redis {redacted(urls.redis_url)}  "
+                  f"PSAP redis {redacted(urls.psap_redis_url)}")
         return asyncio.run(_local(services, plan, err, run_dir=Path(tmp)))
 
 
 async def _local(services: LocalServices, plan: ChaosPlan, err: Console, *,
                  run_dir: Path) -> list[FaultResult]:
     urls = services.urls
-    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir) as stack:
+    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir,
+                               psap_redis_url=urls.psap_redis_url,
+                               psap_relay_redis_url=urls.psap_relay_redis_url) as stack:
         err.print(f"backend up: API {stack.api_url}")
         target = ChaosTarget(
             mqtt_url=urls.mqtt_url, redis_url=urls.redis_url, api_url=stack.api_url,
+            psap_redis_url=urls.psap_redis_url,
             oem_db=stack.settings.oem_db, psap_db=stack.settings.psap_db,
             faults=FaultTarget(redis_url=urls.redis_url, pid_of=stack.supervisor.pid_of,
                                restart_broker=services.restart_mqtt,

@@ -1,12 +1,20 @@
 """Mosquitto and Redis on loopback, for ``telematics up`` and the tests.
 
-For each of the two services, a URL in ``TELEMATICS_MQTT_URL`` / ``TELEMATICS_REDIS_URL``
-wins; otherwise a private process is started on a free 127.0.0.1 port, with its
-configuration, data and log inside a run directory that outlives it::
+For each service, a URL in ``TELEMATICS_MQTT_URL`` / ``TELEMATICS_REDIS_URL`` /
+``TELEMATICS_PSAP_REDIS_URL`` wins; otherwise a private process is started on a free
+127.0.0.1 port, with its configuration, data and log inside a run directory that outlives
+it::
 
     with LocalServices(run_dir=Path(".run"), environ=os.environ) as services:
-        services.urls.mqtt_url      # mqtt://127.0.0.1:PORT
-        services.restart_redis()    # same port, same data
+        services.urls.mqtt_url        # mqtt://127.0.0.1:PORT
+        services.urls.psap_redis_url  # redis://psap:PASSWORD@127.0.0.1:PORT2
+        services.restart_redis()      # both Redis instances: same ports, same data
+
+Redis runs as two instances, the OEM one and the PSAP domain's (``cli.redis_users`` says
+who may do what on each); both refuse clients without a password, and the URLs handed out
+carry the user and password (print them with ``redacted``). With a Redis URL from the
+environment and no PSAP one, the PSAP domain is database ``psap_db`` of that same Redis:
+the weak mode of a development machine, where every OEM role could read it.
 
 With ``secure=True`` (``telematics up``, ``telematics bench``) the broker has no plaintext
 listener: two TLS listeners that take clients with certificates only, from the run's
@@ -18,6 +26,8 @@ tests that need a bare socket or a client without certificates (``plain_services
 Both processes keep what they hold across a restart: Mosquitto persists its sessions and
 queued QoS 1 messages (saved every second and on exit), Redis appends every write to its
 AOF. The broker runs with ``set_tcp_nodelay true`` (see spec/performance.md §4).
+The processes start with a umask of 0o077 and the run directory is kept private (0700
+directories, 0600 files): it holds every Legal MSD in the PSAP AOF, and the passwords.
 
 Errors: ``ServiceError`` (a binary is missing, a service did not come up, a restart was
 asked of a service we do not run) > ``ServiceUrlError`` (an environment URL breaks its rule).
@@ -41,6 +51,17 @@ from types import TracebackType
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
 
+from cli.redis_users import (
+    OEM_INSTANCE,
+    OEM_USER,
+    PSAP_INSTANCE,
+    PSAP_USER,
+    RELAY_USER,
+    Credentials,
+    acl_text,
+    load_or_create,
+    write_private,
+)
 from pki.authority import CertificateAuthority, ServerFiles
 from pki.broker_acl import mosquitto_acl
 from pki.identities import is_infrastructure
@@ -49,6 +70,8 @@ from protocols.addresses import MqttTls, mqtt_uses_tls
 __all__ = [
     "MQTT_URL_ENV",
     "PKI_DIR_ENV",
+    "PSAP_REDIS_URL_ENV",
+    "PSAP_RELAY_REDIS_URL_ENV",
     "REDIS_URL_ENV",
     "BrokerTls",
     "LocalServices",
@@ -60,15 +83,22 @@ __all__ = [
     "free_port",
     "install_command",
     "main",
+    "make_private",
     "mosquitto_config",
     "parse_mqtt_url",
     "parse_redis_url",
+    "redacted",
     "redis_argv",
 ]
 
 MQTT_URL_ENV: Final = "TELEMATICS_MQTT_URL"
 PKI_DIR_ENV: Final = "TELEMATICS_PKI_DIR"
 REDIS_URL_ENV: Final = "TELEMATICS_REDIS_URL"
+# The PSAP domain's Redis: the desks' user, and the relay's (the same URL when unset).
+PSAP_REDIS_URL_ENV: Final = "TELEMATICS_PSAP_REDIS_URL"
+PSAP_RELAY_REDIS_URL_ENV: Final = "TELEMATICS_PSAP_RELAY_REDIS_URL"
+PSAP_DATA_DIR: Final = "redis-psap"
+PRIVATE_UMASK: Final = 0o077
 LOOPBACK: Final = "127.0.0.1"
 BINARIES: Final = ("mosquitto", "redis-server")
 APT_PACKAGES: Final = ("mosquitto", "redis-server")
@@ -98,9 +128,35 @@ class ServiceUrlError(ServiceError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ServiceUrls:
+    """Where the services are. The Redis URLs carry passwords: ``repr`` leaves them out."""
+
     mqtt_url: str  # mqtt://127.0.0.1:PORT, or mqtts:// (the backend's listener) when secure
-    redis_url: str  # redis://127.0.0.1:PORT
+    redis_url: str = dataclasses.field(repr=False)  # redis://oem:PASSWORD@127.0.0.1:PORT
     device_mqtt_url: str = ""  # where cars connect; the same as mqtt_url unless secure
+    # The PSAP domain: the desks' user and the relay's; the OEM Redis in the weak mode.
+    psap_redis_url: str = dataclasses.field(default="", repr=False)
+    psap_relay_redis_url: str = dataclasses.field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.psap_redis_url:
+            object.__setattr__(self, "psap_redis_url", self.redis_url)
+        if not self.psap_relay_redis_url:
+            object.__setattr__(self, "psap_relay_redis_url", self.psap_redis_url)
+
+    def redis_fields(self) -> dict[str, str]:
+        """The Redis URLs as ``BackendSettings`` fields: ``BackendSettings(**...)``."""
+        return {"redis_url": self.redis_url, "psap_redis_url": self.psap_redis_url,
+                "psap_relay_redis_url": self.psap_relay_redis_url}
+
+    def redis_environment(self) -> dict[str, str]:
+        """The Redis URLs as the ``TELEMATICS_*`` variables a child command reads."""
+        return {REDIS_URL_ENV: self.redis_url, PSAP_REDIS_URL_ENV: self.psap_redis_url,
+                PSAP_RELAY_REDIS_URL_ENV: self.psap_relay_redis_url}
+
+    @property
+    def psap_apart(self) -> bool:
+        """True when the PSAP domain has a Redis of its own (not the weak mode)."""
+        return _address(self.psap_redis_url) != _address(self.redis_url)
 
     @property
     def cars_mqtt_url(self) -> str:
@@ -130,6 +186,23 @@ def parse_mqtt_url(url: str, *, variable: str = MQTT_URL_ENV) -> tuple[str, int]
     if parts.path not in ("", "/") or parts.username or parts.password:
         raise ServiceUrlError(variable, url, rule)
     return host, port or (8883 if parts.scheme == "mqtts" else 1883)
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for printing and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparsable URL)"
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
+def _address(url: str) -> tuple[str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.hostname, parts.port
 
 
 def parse_redis_url(url: str, *, variable: str = REDIS_URL_ENV) -> tuple[str, int]:
@@ -314,10 +387,30 @@ def mosquitto_config(*, port: int, run_dir: Path, as_root: bool,
     return "\n".join(lines) + "\n"
 
 
-def redis_argv(binary: str, *, port: int, run_dir: Path) -> list[str]:
+def redis_argv(binary: str, *, port: int, run_dir: Path,
+               acl_file: Path | None = None) -> list[str]:
+    """Redis with an AOF in ``run_dir``; with ``acl_file``, only the users it names."""
     return [binary, "--bind", LOOPBACK, "--port", str(port), "--save", "",
             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(run_dir),
-            "--daemonize", "no", "--logfile", ""]
+            "--daemonize", "no", "--logfile", "",
+            *(["--aclfile", str(acl_file)] if acl_file is not None else [])]
+
+
+def make_private(root: Path) -> None:
+    """Directories under ``root`` 0700, files 0600 (symbolic links are left alone)."""
+    if not root.is_dir():
+        return
+    root.chmod(0o700)
+    for directory, subdirs, files in os.walk(root):
+        for name in subdirs:
+            path = Path(directory, name)
+            if not path.is_symlink():
+                path.chmod(0o700)
+        for name in files:
+            path = Path(directory, name)
+            if not path.is_symlink():
+                with contextlib.suppress(FileNotFoundError):  # a pid file going away
+                    path.chmod(0o600)
 
 
 def _accepts(port: int) -> bool:
@@ -326,18 +419,31 @@ def _accepts(port: int) -> bool:
     return False
 
 
-def _pongs(port: int) -> bool:
-    """True once Redis answers PING with PONG (it answers LOADING while reading its AOF)."""
+def _command(*words: str) -> bytes:
+    parts = [f"*{len(words)}\r\n".encode()]
+    for word in words:
+        data = word.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def _pongs(port: int, user: str, password: str) -> bool:
+    """True once Redis takes ``user``'s password and answers PING with PONG (it answers
+    LOADING while reading its AOF)."""
     with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), timeout=0.5) as s:
-        s.sendall(b"*1\r\n$4\r\nPING\r\n")
+        s.sendall(_command("AUTH", user, password) + _command("PING"))
         reply = b""
-        while not reply.endswith(b"\r\n"):
+        while reply.count(b"\r\n") < 2:
             chunk = s.recv(256)
             if not chunk:
                 break
             reply += chunk
-        return reply.startswith(b"+PONG")
+        return reply.startswith(b"+OK\r\n") and b"\r\n+PONG\r\n" in reply
     return False
+
+
+def _private_opener(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
 
 
 class _PortInUseError(ServiceError):
@@ -364,11 +470,14 @@ class _Daemon:
         self._refuse_if_left_running()
         self.port = port
         self._log_start = self._log.stat().st_size if self._log.exists() else 0
-        with self._log.open("ab") as log:
+        with open(self._log, "ab", opener=_private_opener) as log:
+            os.fchmod(log.fileno(), 0o600)
+            # What the server creates (AOF, RDB, persistence file, its own log) is private.
             self._proc = subprocess.Popen(
                 self._argv(port), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, cwd=self._run_dir, start_new_session=True)
-        self._pid_file.write_text(f"{self._proc.pid}\n", encoding="ascii")
+                stderr=subprocess.STDOUT, cwd=self._run_dir, start_new_session=True,
+                umask=PRIVATE_UMASK)
+        write_private(self._pid_file, f"{self._proc.pid}\n")
         self._wait_ready(self._proc)
 
     def _wait_ready(self, proc: subprocess.Popen[bytes]) -> None:
@@ -437,7 +546,8 @@ class _Daemon:
 
 
 class LocalServices:
-    """Mosquitto and Redis for one run: from the environment, or started here.
+    """Mosquitto and the two Redis instances for one run: from the environment, or
+    started here.
 
     A reusable, non-reentrant context manager; not thread-safe. From asyncio, enter and
     leave it with ``asyncio.to_thread``. The run directory is left in place on exit.
@@ -457,6 +567,8 @@ class LocalServices:
         self._urls: ServiceUrls | None = None
         self._mqtt: _Daemon | None = None
         self._redis: _Daemon | None = None
+        self._psap_redis: _Daemon | None = None
+        self._credentials: Credentials | None = None
 
     @property
     def urls(self) -> ServiceUrls:
@@ -491,8 +603,13 @@ class LocalServices:
             mqtt_url = self._start_mqtt()
             device_url = (f"mqtts://{LOOPBACK}:{self._device_port}" if self._device_port
                           else mqtt_url)
-            self._urls = ServiceUrls(mqtt_url=mqtt_url, redis_url=self._start_redis(),
-                                     device_mqtt_url=device_url)
+            redis_url = self._start_redis()
+            psap_url, relay_url = self._start_psap_redis(redis_url)
+            self._urls = ServiceUrls(mqtt_url=mqtt_url, redis_url=redis_url,
+                                     device_mqtt_url=device_url, psap_redis_url=psap_url,
+                                     psap_relay_redis_url=relay_url)
+            if self._mqtt or self._redis or self._psap_redis:
+                make_private(self.run_dir)
         except BaseException:
             self._shutdown()
             raise
@@ -507,8 +624,11 @@ class LocalServices:
         self._restart(self._mqtt, MQTT_URL_ENV)
 
     def restart_redis(self) -> None:
-        """Stop Redis and start it again on the same port with the same data."""
+        """Stop both Redis instances and start them again on the same ports with the same
+        data (the PSAP one only when it is ours: in the weak mode it is the OEM one)."""
         self._restart(self._redis, REDIS_URL_ENV)
+        if self._psap_redis is not None:
+            self._restart(self._psap_redis, PSAP_REDIS_URL_ENV)
 
     def _restart(self, daemon: _Daemon | None, variable: str) -> None:
         if not self._entered:
@@ -559,16 +679,50 @@ class LocalServices:
         if url:
             parse_redis_url(url)
             return url
+        self._redis = self._redis_daemon("redis", self.run_dir, OEM_INSTANCE, OEM_USER)
+        return self._redis_credentials().url(OEM_USER, host=LOOPBACK, port=self._redis.port)
+
+    def _start_psap_redis(self, oem_url: str) -> tuple[str, str]:
+        """The PSAP domain's (desks' URL, relay's URL): from the environment, the OEM
+        Redis itself (weak mode, when only the OEM one is given), or an instance of its own."""
+        url = self._environ.get(PSAP_REDIS_URL_ENV)
+        if url:
+            parse_redis_url(url, variable=PSAP_REDIS_URL_ENV)
+            relay = self._environ.get(PSAP_RELAY_REDIS_URL_ENV) or url
+            parse_redis_url(relay, variable=PSAP_RELAY_REDIS_URL_ENV)
+            return url, relay
+        if self._environ.get(REDIS_URL_ENV):
+            return oem_url, oem_url
+        data_dir = self.run_dir / PSAP_DATA_DIR
+        data_dir.mkdir(mode=0o700, exist_ok=True)
+        self._psap_redis = self._redis_daemon("redis-psap", data_dir, PSAP_INSTANCE, PSAP_USER)
+        credentials, port = self._redis_credentials(), self._psap_redis.port
+        return (credentials.url(PSAP_USER, host=LOOPBACK, port=port),
+                credentials.url(RELAY_USER, host=LOOPBACK, port=port))
+
+    def _redis_credentials(self) -> Credentials:
+        if self._credentials is None:
+            self._credentials = load_or_create(self.run_dir)
+        return self._credentials
+
+    def _redis_daemon(self, name: str, data_dir: Path, users: Mapping[str, Sequence[str]],
+                      probe_user: str) -> _Daemon:
+        """A Redis with its AOF in ``data_dir``, whose ACL file names only ``users``."""
         binary = self._binary("redis-server")
-        self._redis = self._daemon(
-            "redis", lambda port: redis_argv(binary, port=port, run_dir=self.run_dir), _pongs)
-        return f"redis://{LOOPBACK}:{self._redis.port}"
+        credentials = self._redis_credentials()
+        acl_file = self.run_dir / f"{name}.acl"
+        write_private(acl_file, acl_text(users, credentials))
+        password = credentials.password(probe_user)
+        return self._daemon(
+            name, lambda port: redis_argv(binary, port=port, run_dir=data_dir, acl_file=acl_file),
+            lambda port: _pongs(port, probe_user, password))
 
     def _binary(self, name: str) -> str:
         binary = self._which(name)
         if binary is None:
             raise ServiceError(_missing_message([name], sys.platform))
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.run_dir.chmod(0o700)
         return binary
 
     def _daemon(self, name: str, argv: Callable[[int], list[str]],
@@ -587,13 +741,17 @@ class LocalServices:
                 return daemon
 
     def _shutdown(self) -> None:
-        daemons = [d for d in (self._redis, self._mqtt) if d is not None]
-        self._mqtt = self._redis = None
+        daemons = [d for d in (self._psap_redis, self._redis, self._mqtt) if d is not None]
+        self._mqtt = self._redis = self._psap_redis = None
         self._urls = None
         self._device_port = 0
         self._entered = False
         for daemon in daemons:
             daemon.stop()
+        if daemons:
+            # What the run added meanwhile (certificates, keys, reports) is private too.
+            with contextlib.suppress(OSError):
+                make_private(self.run_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from cli.local_services import LocalServices, ServiceError, ensure_installed
+from cli.local_services import (
+    PSAP_DATA_DIR,
+    LocalServices,
+    ServiceError,
+    ensure_installed,
+    redacted,
+)
 from cli.logs import configure
 from cli.stack import StackError, backend_tls, running_backend
 from cli.summary import run_and_judge
@@ -51,7 +57,8 @@ def up(
                            secure=True) as services:
             urls = services.urls
             console.print(f"broker {urls.mqtt_url} (cars {urls.cars_mqtt_url})  "
-                          f"redis {urls.redis_url}  run dir {run_dir}")
+                          f"redis {redacted(urls.redis_url)} (PSAP domain "
+                          f"{redacted(urls.psap_redis_url)})  run dir {run_dir}")
             passed = asyncio.run(_up(console, plan, services, run_dir=run_dir.resolve(),
                                      once=once,
                                      report_file=report_file))
@@ -66,9 +73,10 @@ def forget_local_data(run_dir: Path) -> None:
     """Start a scenario from an empty broker and Redis: its VINs and times repeat run after
     run, so what an earlier run stored would be counted again. Services named by
     TELEMATICS_*_URL are never touched."""
-    for name in ("mosquitto.db", "dump.rdb"):
+    for name in ("mosquitto.db", "dump.rdb", f"{PSAP_DATA_DIR}/dump.rdb"):
         (run_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(run_dir / "appendonlydir", ignore_errors=True)
+    for data_dir in (run_dir, run_dir / PSAP_DATA_DIR):
+        shutil.rmtree(data_dir / "appendonlydir", ignore_errors=True)
 
 
 async def _up(console: Console, plan: Scenario, services: LocalServices, *, run_dir: Path,
@@ -77,8 +85,9 @@ async def _up(console: Console, plan: Scenario, services: LocalServices, *, run_
     is its VIN); the local broker keeps nothing retained, so the clock is re-announced."""
     urls = services.urls
     tls = await asyncio.to_thread(backend_tls, services)
-    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir,
-                               tls=tls) as stack:
+    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir, tls=tls,
+                               psap_redis_url=urls.psap_redis_url,
+                               psap_relay_redis_url=urls.psap_relay_redis_url) as stack:
         console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs); "
                       f"tokens: telematics token --role operator --key {stack.keys.private}")
         passed = await run_and_judge(plan, mqtt_url=urls.cars_mqtt_url, api_url=stack.api_url,

@@ -2,12 +2,15 @@
 
 Every broker the tests start is the secure one, as in a run: two TLS listeners that take
 clients with certificates only and the ACL per identity (``services.identity(NAME)``
-issues one; ``tests.brokers`` finds it from a URL for the helpers). ``services`` (one pair
+issues one; ``tests.brokers`` finds it from a URL for the helpers). ``services`` (one set
 per session) honours ``TELEMATICS_MQTT_URL`` (with ``TELEMATICS_PKI_DIR`` for an mqtts
-one) and ``TELEMATICS_REDIS_URL``; ``fresh_services`` always starts a private pair, so a
-test may restart it; ``secure_services`` is the security suite's own private pair.
-``plain_services`` is a plaintext broker for the few tests that need one on purpose
-(each says why). Tests that use any of these fixtures are marked ``broker`` automatically.
+one), ``TELEMATICS_REDIS_URL`` and ``TELEMATICS_PSAP_REDIS_URL``; ``fresh_services`` always
+starts a private set, so a test may restart it; ``secure_services`` is the security
+suite's own private set. ``plain_services`` is a plaintext broker for the few tests that
+need one on purpose (each says why). Redis is two instances, the OEM one (``redis_url``,
+as the ``oem`` user) and the PSAP domain's (``psap_redis_url`` as the ``psap`` user,
+``psap_relay_redis_url`` as the relay); each URL carries its password. Tests that use any
+of these fixtures are marked ``broker`` automatically.
 Fixtures of a part of the code live in that part's own ``conftest.py``.
 """
 
@@ -22,8 +25,9 @@ import pytest
 from cli.local_services import LocalServices, ServiceError, ensure_installed
 from tests import brokers
 
-SERVICE_FIXTURES = frozenset({"services", "mqtt_url", "redis_url", "fresh_services",
-                              "secure_services", "plain_services"})
+SERVICE_FIXTURES = frozenset({"services", "mqtt_url", "redis_url", "psap_redis_url",
+                              "psap_relay_redis_url", "fresh_services", "secure_services",
+                              "plain_services"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,6 +61,18 @@ def mqtt_url(services: LocalServices) -> str:
 @pytest.fixture(scope="session")
 def redis_url(services: LocalServices) -> str:
     return services.urls.redis_url
+
+
+@pytest.fixture(scope="session")
+def psap_redis_url(services: LocalServices) -> str:
+    """The PSAP domain's Redis as its desks' ``psap`` user."""
+    return services.urls.psap_redis_url
+
+
+@pytest.fixture(scope="session")
+def psap_relay_redis_url(services: LocalServices) -> str:
+    """The PSAP domain's Redis as the ``relay`` user, which may only hand eCalls off."""
+    return services.urls.psap_relay_redis_url
 
 
 @pytest.fixture

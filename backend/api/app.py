@@ -33,7 +33,8 @@ def create_app(settings: BackendSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, ApiState]]:
         oem = Redis.from_url(settings.redis_url, db=settings.oem_db)
-        psap = Redis.from_url(settings.redis_url, db=settings.psap_db)
+        # The PSAP routes read the PSAP domain as its ``psap`` user.
+        psap = Redis.from_url(settings.psap_url, db=settings.psap_db)
         clock, client = await listening_clock(settings.mqtt_url,
                                               f"backend-api-{uuid.uuid4().hex[:8]}",
                                               follow=settings.follow_scenario_clock,

@@ -12,8 +12,12 @@ from tests.backend.support import Lanes, signer
 
 
 @pytest.fixture
-async def lanes(mqtt_url: str, redis_url: str) -> AsyncIterator[Lanes]:
+async def lanes(mqtt_url: str, redis_url: str, psap_redis_url: str,
+                psap_relay_redis_url: str) -> AsyncIterator[Lanes]:
+    """The emergency and desk lanes, with the PSAP domain in its own Redis."""
     settings = signer().settings(mqtt_url=mqtt_url, redis_url=redis_url,
+                                 psap_redis_url=psap_redis_url,
+                                 psap_relay_redis_url=psap_relay_redis_url,
                                worker_id=uuid.uuid4().hex[:8])
     running = Lanes(settings)
     running.start_role("emergency", run_emergency)

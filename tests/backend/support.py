@@ -273,12 +273,16 @@ async def asgi_client(app: FastAPI, *, headers: dict[str, str]
 
 
 @asynccontextmanager
-async def api_stack(mqtt_url: str, redis_url: str) -> AsyncIterator[tuple[Lanes, str]]:
-    """The emergency and desk lanes with the HTTP API, live; yields them and the API URL."""
+async def api_stack(mqtt_url: str, redis_url: str, *, psap_redis_url: str = "",
+                    psap_relay_redis_url: str = "") -> AsyncIterator[tuple[Lanes, str]]:
+    """The emergency and desk lanes with the HTTP API, live; yields them and the API URL.
+    Without the PSAP URLs the PSAP domain is a database of ``redis_url`` (weak mode)."""
     from backend.roles import run_api, run_desks, run_emergency
     from cli.stack import free_port, wait_ready
 
     settings = signer().settings(mqtt_url=mqtt_url, redis_url=redis_url,
+                                 psap_redis_url=psap_redis_url,
+                                 psap_relay_redis_url=psap_relay_redis_url,
                                  worker_id=uuid.uuid4().hex[:8], api_port=free_port())
     lanes = Lanes(settings)
     for name, runner in (("emergency", run_emergency), ("desks", run_desks), ("api", run_api)):

@@ -131,8 +131,10 @@ async def _seed(http: httpx.AsyncClient, oem: Redis, mqtt_url: str) -> World:
 
 
 @pytest.fixture
-async def world(mqtt_url: str, redis_url: str) -> AsyncIterator[World]:
-    async with api_stack(mqtt_url, redis_url) as (lanes, base):
+async def world(mqtt_url: str, redis_url: str, psap_redis_url: str,
+                psap_relay_redis_url: str) -> AsyncIterator[World]:
+    async with api_stack(mqtt_url, redis_url, psap_redis_url=psap_redis_url,
+                         psap_relay_redis_url=psap_relay_redis_url) as (lanes, base):
         oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
         try:
             async with httpx.AsyncClient(base_url=base, timeout=5.0) as http:

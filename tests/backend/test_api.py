@@ -19,8 +19,10 @@ PSAP_BE = auth("psap", "BE")
 
 
 @pytest.fixture
-async def api(mqtt_url: str, redis_url: str) -> AsyncIterator[tuple[Lanes, httpx.AsyncClient]]:
-    async with api_stack(mqtt_url, redis_url) as (lanes, base), \
+async def api(mqtt_url: str, redis_url: str, psap_redis_url: str, psap_relay_redis_url: str
+              ) -> AsyncIterator[tuple[Lanes, httpx.AsyncClient]]:
+    async with api_stack(mqtt_url, redis_url, psap_redis_url=psap_redis_url,
+                         psap_relay_redis_url=psap_relay_redis_url) as (lanes, base), \
             httpx.AsyncClient(base_url=base, timeout=5.0) as client:
         yield lanes, client
 

@@ -36,6 +36,12 @@ async def _record(redis_url: str, db: int, key: str, *, timeout_s: float = 5.0,
         await redis.aclose()
 
 
+async def _psap_record(lanes: Lanes, incident: str, *, updates: int = 0) -> dict[str, Any]:
+    """The PSAP desks' record of ``incident``, read in the PSAP domain's own Redis."""
+    return await _record(lanes.settings.psap_url, lanes.settings.psap_db,
+                         keys.psap_incident_key(incident), updates=updates)
+
+
 async def _oem_mentions(redis_url: str, db: int, *needles: str) -> list[str]:
     """Every OEM-side key or stream entry that contains one of ``needles``."""
     redis = Redis.from_url(redis_url, db=db)
@@ -72,7 +78,7 @@ async def test_emergency_lane_legal_ecall_reaches_psap_and_is_acked(
         car.send("legal", incident)
         ack = await car.ack()
     assert (ack.incident, ack.msg_id, ack.route) == (incident, 1, "psap-BE")
-    record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    record = await _psap_record(lanes, incident)
     assert record["desk"] == "psap-BE"
     assert record["variant"] == "legal"
     assert json.loads(record["msd"])["msdStructure"]["vehicleDirection"] == 45
@@ -88,7 +94,7 @@ async def test_emergency_lane_legal_ecall_leaves_nothing_on_the_oem_side(
         await car.ack()
         car.send("legal", incident, msg_id=2, msd=encode_msd(make_msd(vin, msg_id=2)))
         await car.ack()
-    await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident), updates=1)
+    await _psap_record(lanes, incident, updates=1)
     assert await _oem_mentions(redis_url, lanes.settings.oem_db, incident, vin) == []
 
 
@@ -114,7 +120,7 @@ async def test_emergency_lane_intelligent_ecall_opens_case_and_hands_over(
         assert await extended.zscore("ret:due", keys.case_key(incident)) is None  # open case
     finally:
         await extended.aclose()
-    handed = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    handed = await _psap_record(lanes, incident)
     assert (handed["desk"], handed["via"]) == ("psap-BE", "callcentre")
 
 
@@ -127,7 +133,7 @@ async def test_emergency_lane_duplicate_is_recorded_once_and_acked_twice(
         car.publish_raw(f"tcu/v1/{car.vin}/ecall/legal", pack(first))
         acks = [await car.ack(), await car.ack()]
     assert [a.msg_id for a in acks] == [1, 1]
-    record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    record = await _psap_record(lanes, incident)
     assert len(json.loads(record["transmissions"])) == 1
 
 
@@ -157,7 +163,7 @@ async def test_emergency_lane_bad_input_is_counted_and_neighbours_survive(
         car.send("legal", incident)
         ack = await car.ack()
     assert ack.incident == incident
-    await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    await _psap_record(lanes, incident)
     deadline = time.monotonic() + 5
     while int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0) < int(before or 0) + 5:
         assert time.monotonic() < deadline, "rejections were not counted"
@@ -176,7 +182,7 @@ async def test_emergency_lane_voice_call_reaches_psap_without_data(
     call = _incident()
     async with Car(mqtt_url, new_vin()) as car:
         car.publish_raw(voice_topic("SI"), pack(VoiceCall(call, time.time_ns())))
-        record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(call))
+        record = await _psap_record(lanes, call)
     assert record["desk"] == "psap-SI"
     assert record["kind"] == "voice"
     assert "msd" not in record
@@ -193,18 +199,18 @@ async def test_emergency_lane_desk_restart_finds_pending_incidents(
     async with Car(mqtt_url, new_vin()) as car:
         car.send("legal", incident)
         await car.ack()  # acknowledged: durably handed off though no desk is running
-    psap = Redis.from_url(redis_url, db=lanes.settings.psap_db)
+    psap = Redis.from_url(lanes.settings.psap_url, db=lanes.settings.psap_db)
     assert await psap.exists(keys.psap_incident_key(incident)) == 0
     await psap.aclose()
     lanes.start_role("desks", run_desks)
-    record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    record = await _psap_record(lanes, incident)
     assert record["desk"] == "psap-BE"
 
 
 async def test_emergency_lane_desk_parks_an_unreadable_entry_and_goes_on(
         lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
     """An intake entry a desk cannot read is parked in a dead-letter stream; the next passes."""
-    psap = Redis.from_url(redis_url, db=lanes.settings.psap_db)
+    psap = Redis.from_url(lanes.settings.psap_url, db=lanes.settings.psap_db)
     stream = keys.psap_stream("psap-BE")
     await psap.xadd(stream, {"kind": "ecall", "incident": "poison", "msg_id": 1,
                              "msd": b"\x03\x02\xff\xff", "sent_ns": 1})
@@ -212,7 +218,7 @@ async def test_emergency_lane_desk_parks_an_unreadable_entry_and_goes_on(
     async with Car(mqtt_url, new_vin()) as car:
         car.send("legal", incident)
         await car.ack()
-    await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    await _psap_record(lanes, incident)
     parked = await psap.xrange(f"{stream}:dead")
     await psap.aclose()
     assert any(fields[b"incident"] == b"poison" for _id, fields in parked)
@@ -280,11 +286,10 @@ async def test_emergency_lane_incident_reused_by_another_car_cannot_take_it_over
         await other.ack()
         genuine.send("legal", incident, msg_id=2)
         assert (await genuine.ack()).msg_id == 2
-    record = await _record(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident),
-                           updates=1)
+    record = await _psap_record(lanes, incident, updates=1)
     assert (record["desk"], record["vin"]) == ("psap-BE", genuine.vin)
     assert [t["msg_id"] for t in json.loads(record["transmissions"])] == [1, 2]
-    psap = Redis.from_url(redis_url, db=lanes.settings.psap_db)
+    psap = Redis.from_url(lanes.settings.psap_url, db=lanes.settings.psap_db)
     try:
         assert not await psap.zscore(keys.psap_index("psap-NL"), incident)
     finally:

@@ -57,7 +57,8 @@ async def test_hv_warn_lane_reaches_callcentre_then_local_psap(
     assert details["contact"]["phone"].startswith("+32")
     assert details["plug_state"] == "plugged"
 
-    psap = await _hash(redis_url, lanes.settings.psap_db, keys.psap_incident_key(incident))
+    psap = await _hash(lanes.settings.psap_url, lanes.settings.psap_db,
+                       keys.psap_incident_key(incident))
     assert (psap["desk"], psap["via"], psap["variant"]) == ("psap-BE", "callcentre", "hv_warn")
     assert json.loads(psap["extras"])["contact"]["name"]
 

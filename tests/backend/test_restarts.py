@@ -31,7 +31,7 @@ from tests.backend.support import Car, Lanes, new_vin, signer
 async def _records(settings: BackendSettings, incidents: list[str], *,
                    timeout_s: float = 20.0) -> dict[str, dict[str, Any]]:
     """Wait until every incident is at a PSAP desk; return what the desks recorded."""
-    psap = Redis.from_url(settings.redis_url, db=settings.psap_db)
+    psap = Redis.from_url(settings.psap_url, db=settings.psap_db)
     deadline = time.monotonic() + timeout_s
     found: dict[str, dict[str, Any]] = {}
     try:
@@ -52,7 +52,7 @@ async def _records(settings: BackendSettings, incidents: list[str], *,
 
 
 def _settings(services: LocalServices) -> BackendSettings:
-    return signer().settings(mqtt_url=services.urls.mqtt_url, redis_url=services.urls.redis_url,
+    return signer().settings(mqtt_url=services.urls.mqtt_url, **services.urls.redis_fields(),
                            worker_id=uuid.uuid4().hex[:8])
 
 

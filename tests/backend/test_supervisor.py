@@ -41,7 +41,7 @@ async def test_supervisor_restarts_a_stopped_emergency_worker(
     """SIGSTOP (a hang that never exits): the watchdog kills and restarts the worker,
     which proves itself again."""
     settings = signer().settings(mqtt_url=fresh_services.urls.mqtt_url,
-                               redis_url=fresh_services.urls.redis_url,
+                                 **fresh_services.urls.redis_fields(),
                                worker_id=uuid.uuid4().hex[:8])
     supervisor = Supervisor(settings, roles=("emergency",), stale_s=2.0, grace_s=8.0)
     stop = asyncio.Event()

@@ -19,8 +19,11 @@ async def test_run_chaos_foreign_stack_skips_with_reasons(
     urls = plain_services.urls
     plan = ChaosPlan(faults=("kill_desk", "slow_redis", "broker_restart"), duration_s=2.0,
                      rate=10.0, ack_timeout_s=1.0, cars=3, telemetry_rate=0.0)
-    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=tmp_path) as stack:
+    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=tmp_path,
+                               psap_redis_url=urls.psap_redis_url,
+                               psap_relay_redis_url=urls.psap_relay_redis_url) as stack:
         target = ChaosTarget(mqtt_url=urls.mqtt_url, redis_url=urls.redis_url,
+                             psap_redis_url=urls.psap_redis_url,
                              api_url=stack.api_url, oem_db=stack.settings.oem_db,
                              psap_db=stack.settings.psap_db,
                              faults=FaultTarget(redis_url=urls.redis_url,

@@ -13,6 +13,7 @@ import socket
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -105,9 +106,19 @@ class RawMqtt:
         self.sock.close()
 
 
+def _resp(*words: str) -> bytes:
+    return b"".join([f"*{len(words)}\r\n".encode(),
+                     *(f"${len(w)}\r\n{w}\r\n".encode() for w in words)])
+
+
 def _redis_ping(url: str) -> bytes:
+    """The raw reply to PING, sent as the URL's user (AUTH first) when it names one."""
+    parts = urlsplit(url)
     with socket.create_connection(parse_redis_url(url), timeout=5) as sock:
-        sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+        if parts.username:
+            sock.sendall(_resp("AUTH", parts.username, parts.password or ""))
+            assert sock.recv(64) == b"+OK\r\n"
+        sock.sendall(_resp("PING"))
         return sock.recv(64)
 
 
@@ -271,6 +282,9 @@ def test_local_services_env_urls_start_no_process(tmp_path: Path) -> None:
     with LocalServices(run_dir=run_dir, environ=environ, which=lambda _: None) as services:
         assert services.urls.mqtt_url == "mqtt://broker.test:1884"
         assert services.urls.redis_url == "redis://cache.test:6380/2"
+        # No PSAP URL given: the weak mode, the PSAP domain in that same Redis.
+        assert services.urls.psap_redis_url == services.urls.redis_url
+        assert not services.urls.psap_apart
         with pytest.raises(ServiceError, match="TELEMATICS_REDIS_URL is set"):
             services.restart_redis()
     assert not run_dir.exists()
@@ -282,7 +296,8 @@ def test_local_services_env_mqtt_url_starts_only_redis(tmp_path: Path) -> None:
     environ = {"TELEMATICS_MQTT_URL": "mqtt://broker.test:1884"}
     with LocalServices(run_dir=tmp_path, environ=environ) as services:
         assert services.urls.mqtt_url == "mqtt://broker.test:1884"
-        assert services.urls.redis_url.startswith("redis://127.0.0.1:")
+        assert services.urls.redis_url.startswith("redis://oem:")
+        assert services.urls.psap_apart
         assert _redis_ping(services.urls.redis_url) == b"+PONG\r\n"
         assert not (tmp_path / "mosquitto.conf").exists()
 

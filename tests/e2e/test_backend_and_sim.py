@@ -30,7 +30,7 @@ async def test_backend_run_and_sim_run_pass_the_default_scenario(
     keys = key_pair_in(tmp_path / "run")
     urls, pki_dir = fresh_services.urls, fresh_services.run_dir / "pki"
     assert urls.mqtt_url.startswith("mqtts://")
-    env = {**os.environ, "TELEMATICS_REDIS_URL": urls.redis_url, "PYTHONPATH": str(ROOT),
+    env = {**os.environ, **urls.redis_environment(), "PYTHONPATH": str(ROOT),
            "TELEMATICS_SIGNING_KEY": str(keys.private)}
     since = time.time()
     backend = await asyncio.create_subprocess_exec(

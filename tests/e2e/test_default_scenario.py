@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cli.local_services import MQTT_URL_ENV, REDIS_URL_ENV
+from cli.local_services import (
+    MQTT_URL_ENV,
+    PSAP_REDIS_URL_ENV,
+    PSAP_RELAY_REDIS_URL_ENV,
+    REDIS_URL_ENV,
+)
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,9 +28,10 @@ def _telematics(*args: str, cwd: Path, env: dict[str, str],
 
 
 def _env() -> dict[str, str]:
-    """The command starts its own secure broker and Redis in the test's run directory (as
-    `make run` does), so a car's certificate comes from that run's own device CA."""
-    env = {k: v for k, v in os.environ.items() if k not in (MQTT_URL_ENV, REDIS_URL_ENV)}
+    """The command starts its own secure broker and both Redis instances in the test's run
+    directory (as `make run` does), so a car's certificate comes from that run's own CA."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in (MQTT_URL_ENV, REDIS_URL_ENV, PSAP_REDIS_URL_ENV, PSAP_RELAY_REDIS_URL_ENV)}
     return {**env, "PYTHONPATH": str(ROOT)}
 
 

@@ -1,0 +1,52 @@
+"""Each role is given only the PSAP-domain credentials it uses (``settings_for``)."""
+
+from __future__ import annotations
+
+from backend.roles import ROLES, settings_for
+from backend.settings import BackendSettings
+from backend.supervisor import role_environment
+
+OEM = "redis://oem:oem-secret@127.0.0.1:7001"
+PSAP = "redis://psap:psap-secret@127.0.0.1:7002"
+RELAY = "redis://relay:relay-secret@127.0.0.1:7002"
+APART = BackendSettings(redis_url=OEM, psap_redis_url=PSAP, psap_relay_redis_url=RELAY)
+
+
+def test_settings_for_oem_roles_never_get_the_psap_password() -> None:
+    """The emergency lane hands off as the relay; services and bulk get no PSAP URL."""
+    emergency = settings_for("emergency", APART)
+    assert (emergency.psap_relay_url, emergency.psap_redis_url) == (RELAY, "")
+    for role in ("services", "bulk"):
+        chosen = settings_for(role, APART)
+        assert (chosen.psap_redis_url, chosen.psap_relay_redis_url) == ("", "")
+
+
+def test_settings_for_psap_readers_keep_the_psap_user() -> None:
+    """The desks read as ``psap`` and hand over as the relay; the API reads as ``psap``."""
+    desks = settings_for("desks", APART)
+    assert (desks.psap_url, desks.psap_relay_url) == (PSAP, RELAY)
+    assert settings_for("api", APART).psap_url == PSAP
+
+
+def test_settings_for_weak_mode_changes_nothing() -> None:
+    """With one Redis for both domains there is nothing to keep apart."""
+    weak = BackendSettings(redis_url=OEM)
+    for role in ROLES:
+        assert settings_for(role, weak) == weak
+        assert settings_for(role, weak).psap_relay_url == OEM
+
+
+def test_role_environment_emergency_lacks_psap_password_even_from_base() -> None:
+    """A PSAP URL inherited from the parent's environment is blanked, not passed on."""
+    env = role_environment(APART, {"TELEMATICS_PSAP_REDIS_URL": PSAP}, role="emergency")
+    assert "psap-secret" not in " ".join(env.values())
+    assert env["TELEMATICS_PSAP_RELAY_REDIS_URL"] == RELAY
+    assert env["TELEMATICS_REDIS_URL"] == OEM
+    assert "psap-secret" in role_environment(APART, {}, role="desks")[
+        "TELEMATICS_PSAP_REDIS_URL"]
+
+
+def test_backend_settings_repr_hides_redis_urls() -> None:
+    """Settings printed or logged show no Redis password."""
+    shown = repr(APART) + str(APART)
+    assert not any(word in shown for word in ("oem-secret", "psap-secret", "relay-secret"))
