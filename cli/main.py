@@ -11,6 +11,7 @@ from cli import chaos as chaos_cmd
 from cli import msd as msd_cmd
 from cli import ota as ota_cmd
 from cli import pki_init as pki_cmd
+from cli import redis_init as redis_users_cmd
 from cli import retention as retention_cmd
 from cli import sim as sim_cmd
 from cli import token as token_cmd
@@ -32,6 +33,8 @@ app.add_typer(ota_cmd.app, name="ota", help="Remote software upgrade campaigns."
 app.command("budgets")(budgets_cmd.budgets)
 app.command("chaos")(chaos_cmd.chaos)
 app.command("token")(token_cmd.token)
+app.add_typer(redis_users_cmd.app, name="redis-users",
+              help="The Redis users and passwords of services that start apart (compose).")
 app.add_typer(pki_cmd.app, name="pki",
               help="Certificate authorities and certificates for local and compose runs.")
 app.add_typer(retention_cmd.app, name="retention",

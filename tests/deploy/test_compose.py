@@ -39,7 +39,22 @@ def test_compose_builds_one_image_that_every_service_uses() -> None:
     services = _compose()["services"]
     assert [name for name, s in services.items() if "build" in s] == ["mosquitto"]
     image = services["mosquitto"]["image"]
-    assert {services[name]["image"] for name in ("backend", "sim")} == {image}
+    assert {services[name]["image"] for name in ("backend", "sim", "redis", "redis-psap")} == {
+        image}
+
+
+def test_compose_keeps_the_psap_domain_in_a_redis_of_its_own() -> None:
+    """Two Redis instances, neither published, each with its own data volume; no Redis URL
+    (so no password) is written in the file: the backend's entry reads them from the
+    shared users volume."""
+    services = _compose()["services"]
+    redis, psap = services["redis"], services["redis-psap"]
+    assert redis["entrypoint"][-1] == "oem" and psap["entrypoint"][-1] == "psap"
+    assert "ports" not in redis and "ports" not in psap
+    assert redis["volumes"][1].split(":")[0] != psap["volumes"][1].split(":")[0]
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "redis://" not in text
+    assert services["backend"]["entrypoint"] == ["/app/deploy/backend-entry.sh"]
 
 
 def test_compose_publishes_the_api_on_loopback_and_only_tls_mqtt() -> None:
