@@ -26,7 +26,8 @@ from protocols.envelope import EcallAck, EcallMessage, pack, unpack
 from protocols.errors import ProtocolError
 from protocols.teleservice import TeleserviceCall, packed
 from protocols.topics import ecall_ack_topic, teleservice_call_topic
-from vehicle_sim.mqtt_transport import TcuLink
+from vehicle_sim.mqtt_transport import Identities, TcuLink
+from vehicle_sim.runner import no_identity
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,17 @@ class CarFleet:
     """``cars`` simulated cars on one event loop; not thread-safe, not reentrant."""
 
     def __init__(self, mqtt_url: str, *, token: str, cars: int, intelligent_share: float,
-                 ack_timeout_s: float) -> None:
+                 ack_timeout_s: float, identities: Identities = no_identity) -> None:
+        """``identities`` gives each car its certificate (CN = its VIN) for an ``mqtts://``
+        broker, as the scenario runner's cars get theirs."""
         self._mqtt_url = mqtt_url
         self._ack_timeout_s = ack_timeout_s
         self._cars: list[PlannedCall] = plan_calls(
             cars, token=token, phase="car", first_index=0,
             intelligent_share=intelligent_share, timestamp=int(time.time()))
-        self._links = [TcuLink(f"chaos-car-{token}-{i}", mqtt_url, persistent=True)
-                       for i in range(len(self._cars))]
+        self._links = [TcuLink(f"chaos-car-{token}-{i}", mqtt_url, persistent=True,
+                               tls=identities(car.vin))
+                       for i, car in enumerate(self._cars)]
         self._open: dict[str, CallRecord] = {}
         self._payloads: dict[str, bytes] = {}
         self._next_car = 0

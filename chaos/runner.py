@@ -19,7 +19,7 @@ from typing import Final
 from redis.exceptions import RedisError
 
 from bench.fleet import run_token
-from bench.loadgen import LoadError, LoadPlan, LoadProcess
+from bench.loadgen import LoadError, LoadPlan, LoadProcess, LoadTls
 from chaos.calls import CallRecord
 from chaos.cars import CarFleet
 from chaos.errors import FaultError
@@ -27,7 +27,9 @@ from chaos.faults import FaultInjector, FaultTarget
 from chaos.observer import DeskReader, ReadinessProbe
 from chaos.plan import ChaosPlan, FaultName
 from chaos.tally import Delivery, FaultResult, readiness, settled, tally
-from protocols.addresses import mqtt_address
+from protocols.addresses import MqttTls, mqtt_address, mqtt_uses_tls
+from vehicle_sim.mqtt_transport import Identities
+from vehicle_sim.runner import no_identity
 
 Progress = Callable[[str], None]
 
@@ -52,6 +54,12 @@ class ChaosTarget:
     oem_db: int
     psap_db: int
     faults: FaultTarget
+    # On a secure broker: where cars connect (its device listener; ``mqtt_url`` is the
+    # backend's), each car's certificate, and the benchmark certificate the background
+    # telemetry presents (none: no telemetry on an mqtts broker).
+    cars_mqtt_url: str = ""
+    identities: Identities = no_identity
+    telemetry_tls: MqttTls | None = None
 
 
 @dataclass(slots=True)
@@ -70,8 +78,9 @@ async def run_chaos(target: ChaosTarget, plan: ChaosPlan, *,
                     progress: Progress = lambda _m: None) -> list[FaultResult]:
     """Every fault of the plan in order; one result each (skipped ones say why)."""
     token = run_token()
-    fleet = CarFleet(target.mqtt_url, token=token, cars=plan.cars,
-                     intelligent_share=plan.intelligent_share, ack_timeout_s=plan.ack_timeout_s)
+    fleet = CarFleet(target.cars_mqtt_url or target.mqtt_url, token=token, cars=plan.cars,
+                     intelligent_share=plan.intelligent_share, ack_timeout_s=plan.ack_timeout_s,
+                     identities=target.identities)
     run = _Run(plan, target, token, fleet,
                DeskReader(oem_url=target.redis_url, oem_db=target.oem_db,
                           psap_url=target.psap_redis_url, psap_db=target.psap_db),
@@ -165,11 +174,15 @@ async def _start_telemetry(run: _Run, traffic_s: float) -> LoadProcess | None:
     rate = run.plan.telemetry_rate
     if rate <= 0:
         return None
+    if mqtt_uses_tls(run.target.mqtt_url) and run.target.telemetry_tls is None:
+        run.progress("background telemetry skipped: no benchmark certificate for this broker")
+        return None
     host, port = mqtt_address(run.target.mqtt_url)
     generator = LoadProcess(LoadPlan(
         host=host, port=port, rate=rate, count=int(rate * traffic_s),
         vehicles=TELEMETRY_VEHICLES, connections=TELEMETRY_CONNECTIONS,
-        max_s=traffic_s + SLOWEST_INJECTION_S, token=run.token))
+        max_s=traffic_s + SLOWEST_INJECTION_S, token=run.token,
+        tls=LoadTls.of(run.target.telemetry_tls)))
     try:
         await generator.start()
     except LoadError as exc:

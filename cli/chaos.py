@@ -42,7 +42,8 @@ from cli.local_services import (
     redacted,
 )
 from cli.logs import configure
-from cli.stack import StackError, running_backend
+from cli.stack import StackError, backend_tls, running_backend
+from pki.identities import BENCH
 
 
 def chaos(
@@ -119,9 +120,11 @@ def _external_urls(mqtt_url: str | None, redis_url: str | None,
 
 
 def _run_local(plan: ChaosPlan, err: Console) -> list[FaultResult]:
-    """Private services (never the environment's: they must be ours to restart)."""
+    """Private services (never the environment's: they must be ours to restart), secure
+    as ``telematics up`` runs them: every car, role and the telemetry generator present
+    their own certificates under the broker's ACL."""
     with tempfile.TemporaryDirectory(prefix="telematics-chaos-") as tmp, \
-            LocalServices(run_dir=Path(tmp), environ={}) as services:
+            LocalServices(run_dir=Path(tmp), environ={}, secure=True) as services:
         urls = services.urls
         err.print(f"broker {urls.mqtt_url}  redis {redacted(urls.redis_url)}  "
                   f"PSAP redis {redacted(urls.psap_redis_url)}")
@@ -131,7 +134,8 @@ def _run_local(plan: ChaosPlan, err: Console) -> list[FaultResult]:
 async def _local(services: LocalServices, plan: ChaosPlan, err: Console, *,
                  run_dir: Path) -> list[FaultResult]:
     urls = services.urls
-    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir,
+    tls = await asyncio.to_thread(backend_tls, services)
+    async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir, tls=tls,
                                psap_redis_url=urls.psap_redis_url,
                                psap_relay_redis_url=urls.psap_relay_redis_url) as stack:
         err.print(f"backend up: API {stack.api_url}")
@@ -141,7 +145,9 @@ async def _local(services: LocalServices, plan: ChaosPlan, err: Console, *,
             oem_db=stack.settings.oem_db, psap_db=stack.settings.psap_db,
             faults=FaultTarget(redis_url=urls.redis_url, pid_of=stack.supervisor.pid_of,
                                restart_broker=services.restart_mqtt,
-                               restart_redis=services.restart_redis))
+                               restart_redis=services.restart_redis),
+            cars_mqtt_url=urls.cars_mqtt_url, identities=services.identity,
+            telemetry_tls=await asyncio.to_thread(services.identity, BENCH))
         return await run_chaos(target, plan, progress=err.print)
 
 
