@@ -108,26 +108,33 @@ async def test_restart_killed_worker_loses_no_ecall(fresh_services: LocalService
     lanes = Lanes(settings)
     lanes.start_role("desks", run_desks)
 
+    workers: list[asyncio.subprocess.Process] = []
+
     async def spawn() -> asyncio.subprocess.Process:
         since = time.time()
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "backend",
                                                     "emergency", env=env)
+        workers.append(proc)
         await lanes.wait_ready("emergency", since=since)
         return proc
 
-    worker = await spawn()
-    incidents = [f"k-{uuid.uuid4().hex[:10]}" for _ in range(40)]
-    async with Car(settings.mqtt_url, new_vin()) as car:
-        for i, incident in enumerate(incidents):
-            car.send("legal", incident)
-            if i == 10:
-                await car.ack()
-                worker.send_signal(signal.SIGKILL)
-                await worker.wait()
+    try:
         worker = await spawn()
-        found = await _records(settings, incidents)
-    worker.send_signal(signal.SIGTERM)
-    await worker.wait()
+        incidents = [f"k-{uuid.uuid4().hex[:10]}" for _ in range(40)]
+        async with Car(settings.mqtt_url, new_vin()) as car:
+            for i, incident in enumerate(incidents):
+                car.send("legal", incident)
+                if i == 10:
+                    await car.ack()
+                    worker.send_signal(signal.SIGKILL)
+                    await worker.wait()
+            worker = await spawn()
+            found = await _records(settings, incidents)
+    finally:  # a failed assertion must not leave a worker running after the test
+        for proc in workers:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+                await proc.wait()
     assert len(found) == len(incidents)
     assert all(len(json.loads(r["transmissions"])) == 1 for r in found.values())
     for name in list(lanes.tasks):
