@@ -14,11 +14,11 @@ import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gmqtt
 import httpx
@@ -40,7 +40,7 @@ from protocols.topics import ecall_ack_topic, ecall_topic
 from tests.brokers import backend_tls_settings, client_address
 from vehicle_sim.api_role import bearer
 
-RoleRunner = Callable[[BackendSettings, asyncio.Event], Awaitable[None]]
+RoleRunner = Callable[[BackendSettings, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,8 @@ class Lanes:
         try:
             wanted = {f"{r}-{self.settings.worker_id}" for r in roles}
             while True:
-                ready = {k.decode() for k, v in (await oem.hgetall("lanes:ready")).items()
-                         if float(v) >= since}
+                raw = cast(dict[bytes, bytes], await oem.hgetall("lanes:ready"))
+                ready = {k.decode() for k, v in raw.items() if float(v) >= since}
                 if wanted <= ready:
                     break
                 assert time.monotonic() < deadline, f"lanes {wanted - ready} not ready"
@@ -199,8 +199,13 @@ class Car:
 
     async def __aenter__(self) -> Car:
         host, port, tls = client_address(self.url, self.vin)
-        subscribed = asyncio.get_running_loop().create_future()
-        self.client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
+        subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_subscribe(*_a: object) -> None:
+            if not subscribed.done():
+                subscribed.set_result(None)
+
+        self.client.on_subscribe = on_subscribe
         await self.client.connect(host, port, ssl=tls, version=MQTTv50)
         await asyncio.wait_for(subscribed, 5)
         return self
