@@ -33,10 +33,10 @@ from backend.settings import BackendSettings
 from cli.stack import local_auth
 from cli.token import KeyPair, ensure_key_pair, mint
 from protocols.addresses import mqtt_address, mqtt_ssl
-from protocols.envelope import EcallAck, EcallMessage, pack, unpack
+from protocols.envelope import EcallAck, EcallMessage, IntelligentExtras, pack, unpack
 from protocols.msd.codec import encode_msd
 from protocols.msd.model import LocationDelta, Msd, Propulsion, VehicleLocation
-from protocols.topics import ecall_ack_topic, ecall_topic
+from protocols.topics import EcallVariant, ecall_ack_topic, ecall_topic
 from tests.brokers import backend_tls_settings, client_address
 from vehicle_sim.api_role import bearer
 
@@ -216,13 +216,13 @@ class Car:
         await asyncio.wait_for(self.client._persistent_storage.wait_empty(), 10)
         await disconnect(self.client)
 
-    def send(self, variant: str, incident: str, *, msg_id: int = 1, msd: bytes | None = None,
-             **kwargs: object) -> EcallMessage:
-        message = EcallMessage(variant, self.vin, incident, msg_id,  # type: ignore[arg-type]
+    def send(self, variant: EcallVariant, incident: str, *, msg_id: int = 1,
+             msd: bytes | None = None, extras: IntelligentExtras | None = None) -> EcallMessage:
+        message = EcallMessage(variant, self.vin, incident, msg_id,
                                msd if msd is not None else encode_msd(
                                    make_msd(self.vin, msg_id=msg_id)),
-                               time.time_ns(), "BE", **kwargs)  # type: ignore[arg-type]
-        self.client.publish(ecall_topic(self.vin, variant), pack(message), qos=1)  # type: ignore[arg-type]
+                               time.time_ns(), "BE", extras)
+        self.client.publish(ecall_topic(self.vin, variant), pack(message), qos=1)
         return message
 
     def publish_raw(self, topic: str, payload: bytes) -> None:
