@@ -1,7 +1,6 @@
 """Errors of the backend, and how the adapters map library errors onto them::
 
     BackendError
-    ├── HandOffError     Redis did not take an entry (retried until it does)
     └── DeskError        a desk or incident that does not exist
 """
 
@@ -10,10 +9,6 @@ from __future__ import annotations
 
 class BackendError(Exception):
     """Base of the backend's own errors."""
-
-
-class HandOffError(BackendError):
-    """A durable hand-off to Redis failed; the caller retries, the message is not acked."""
 
 
 class DeskError(BackendError):

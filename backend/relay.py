@@ -14,7 +14,6 @@ Redis restart nor a worker crash loses the message.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -39,7 +38,6 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes], None]
 CALLCENTRE_DESK: Final = "callcentre"
-_BACKOFF_MAX_S: Final = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +113,6 @@ class EmergencyRelay:
         self._counters = counters
         self._clock_ns = clock_ns
         self._meter = meter
-        self.stopping = asyncio.Event()
 
     async def handle(self, topic: str, payload: bytes) -> None:
         try:

@@ -49,7 +49,6 @@ class CarServices:
         self.state = TeleserviceState(last_call_at=clock(), last_call_odometer_km=odometer_km)
         self.calls: list[CallReason] = []
         self.call_ids: list[str] = []
-        self.smart_transfers = 0
         self.assistance_requests: list[str] = []
 
     # -- Teleservice and Smart Maintenance ---------------------------------------------
@@ -65,7 +64,6 @@ class CarServices:
                                             fault_codes=fault_codes)
             self._publish(smart_maintenance_topic(self.vin), packed(transfer))
             self.state = after_smart(self.state, now)
-            self.smart_transfers += 1
             self._notify(f"{self._label}: Smart Maintenance transfer ({trigger})")
         reason = call_reason(self.state, now=now, odometer_km=self.odometer_km,
                              fault_codes=fault_codes)

@@ -148,16 +148,6 @@ def great_circle_km(lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLik
                       dtype=np.float64)
 
 
-def bearing_deg(lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike,
-                lon2: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Initial great-circle bearing, 0 = north, clockwise, in [0, 360)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlmb = np.radians(np.subtract(lon2, lon1))
-    y = np.sin(dlmb) * np.cos(p2)
-    x = np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dlmb)
-    return np.asarray(np.degrees(np.arctan2(y, x)) % 360.0, dtype=np.float64)
-
-
 def distance_matrix_km() -> npt.NDArray[np.float64]:
     """Straight-line distances between every pair of places."""
     return great_circle_km(PLACE_LAT[:, None], PLACE_LON[:, None],

@@ -163,12 +163,6 @@ class VehicleState:
         n2 = _delta(n1_pos, n2_fix.mas if n2_fix is not None else n1_pos)
         return n1, n2
 
-    def with_fix(self, fix: Fix) -> VehicleState:
-        """A copy with ``fix`` recorded as the newest position (pure)."""
-        if fix.t < self.t:
-            raise ValueError(f"fix at {fix.t} is older than the newest fix at {self.t}")
-        return replace(self, track=_recorded(self.track, fix))
-
     def _reference(self, now: float | None) -> Fix:
         if now is None:
             return self.track[-1]

@@ -21,7 +21,6 @@ from protocols.msd.model import VEHICLE_TYPES_V3
 MSD_MAX_BYTES: Final = 140  # EN 15722:2020 §5.1.4, the whole encoded ECallMessage
 OAD_MAX_BYTES: Final = 94  # EN 15722:2020 §5.1.5, AdditionalData encoded in UPER
 VERSIONS: Final = (1, 2, 3)
-ENCODABLE_VERSIONS: Final = (2, 3)
 
 _ASN1_DIR: Final = Path(__file__).parent / "asn1"
 _MODULE_FILES: Final = {

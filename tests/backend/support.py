@@ -14,11 +14,11 @@ import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gmqtt
 import httpx
@@ -33,14 +33,14 @@ from backend.settings import BackendSettings
 from cli.stack import local_auth
 from cli.token import KeyPair, ensure_key_pair, mint
 from protocols.addresses import mqtt_address, mqtt_ssl
-from protocols.envelope import EcallAck, EcallMessage, pack, unpack
+from protocols.envelope import EcallAck, EcallMessage, IntelligentExtras, pack, unpack
 from protocols.msd.codec import encode_msd
 from protocols.msd.model import LocationDelta, Msd, Propulsion, VehicleLocation
-from protocols.topics import ecall_ack_topic, ecall_topic
+from protocols.topics import EcallVariant, ecall_ack_topic, ecall_topic
 from tests.brokers import backend_tls_settings, client_address
 from vehicle_sim.api_role import bearer
 
-RoleRunner = Callable[[BackendSettings, asyncio.Event], Awaitable[None]]
+RoleRunner = Callable[[BackendSettings, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,8 @@ class Lanes:
         try:
             wanted = {f"{r}-{self.settings.worker_id}" for r in roles}
             while True:
-                ready = {k.decode() for k, v in (await oem.hgetall("lanes:ready")).items()
-                         if float(v) >= since}
+                raw = cast(dict[bytes, bytes], await oem.hgetall("lanes:ready"))
+                ready = {k.decode() for k, v in raw.items() if float(v) >= since}
                 if wanted <= ready:
                     break
                 assert time.monotonic() < deadline, f"lanes {wanted - ready} not ready"
@@ -199,8 +199,13 @@ class Car:
 
     async def __aenter__(self) -> Car:
         host, port, tls = client_address(self.url, self.vin)
-        subscribed = asyncio.get_running_loop().create_future()
-        self.client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
+        subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_subscribe(*_a: object) -> None:
+            if not subscribed.done():
+                subscribed.set_result(None)
+
+        self.client.on_subscribe = on_subscribe
         await self.client.connect(host, port, ssl=tls, version=MQTTv50)
         await asyncio.wait_for(subscribed, 5)
         return self
@@ -211,13 +216,13 @@ class Car:
         await asyncio.wait_for(self.client._persistent_storage.wait_empty(), 10)
         await disconnect(self.client)
 
-    def send(self, variant: str, incident: str, *, msg_id: int = 1, msd: bytes | None = None,
-             **kwargs: object) -> EcallMessage:
-        message = EcallMessage(variant, self.vin, incident, msg_id,  # type: ignore[arg-type]
+    def send(self, variant: EcallVariant, incident: str, *, msg_id: int = 1,
+             msd: bytes | None = None, extras: IntelligentExtras | None = None) -> EcallMessage:
+        message = EcallMessage(variant, self.vin, incident, msg_id,
                                msd if msd is not None else encode_msd(
                                    make_msd(self.vin, msg_id=msg_id)),
-                               time.time_ns(), "BE", **kwargs)  # type: ignore[arg-type]
-        self.client.publish(ecall_topic(self.vin, variant), pack(message), qos=1)  # type: ignore[arg-type]
+                               time.time_ns(), "BE", extras)
+        self.client.publish(ecall_topic(self.vin, variant), pack(message), qos=1)
         return message
 
     def publish_raw(self, topic: str, payload: bytes) -> None:

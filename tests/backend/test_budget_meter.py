@@ -210,8 +210,9 @@ def test_budget_meter_metering_periods() -> None:
     assert metering_period_s(DIGITAL_KEY.budget) is None
     assert metering_period_s(TELESERVICE.budget) == REPORT_PERIOD_S
     assert metering_period_s(None) == REPORT_PERIOD_S
-    assert period_cap(DIGITAL_KEY.budget) == 5_000_000  # type: ignore[arg-type]
-    assert period_cap(TELESERVICE.budget) is None  # type: ignore[arg-type]
+    assert DIGITAL_KEY.budget is not None and TELESERVICE.budget is not None
+    assert period_cap(DIGITAL_KEY.budget) == 5_000_000
+    assert period_cap(TELESERVICE.budget) is None
 
 
 @given(limit=st.integers(0, 10**6), exclusive=st.booleans(),

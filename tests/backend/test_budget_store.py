@@ -279,7 +279,7 @@ async def test_budget_store_refuses_bad_input(oem: Redis) -> None:
                     entry=RSU)
     with pytest.raises(ValueError, match="direction"):
         await meter(oem, vin=new_vin(), service="rsu", size=1, at=T0,
-                    direction="sideways", entry=RSU)  # type: ignore[arg-type]
+                    direction="sideways", entry=RSU)  # type: ignore[arg-type]  # on purpose
     with pytest.raises(ValueError, match="does not match"):
         await meter(oem, vin=new_vin(), service="teleservice_call", size=1, at=T0,
                     direction="up", entry=RSU)

@@ -20,6 +20,7 @@ from backend.streams import StreamWriter
 from protocols.envelope import EcallMessage
 from protocols.errors import EnvelopeError
 from protocols.msd.codec import encode_msd
+from protocols.topics import EcallVariant
 from tests.backend.support import make_msd, new_vin, own_database
 
 DB = 12  # this module's own database: the tests read whole streams
@@ -54,9 +55,10 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 VIN = new_vin()
 
 
-def _entry(variant: str, incident: str, *, msg_id: int = 1, vin: str = VIN) -> dict[bytes, bytes]:
+def _entry(variant: EcallVariant, incident: str, *, msg_id: int = 1,
+           vin: str = VIN) -> dict[bytes, bytes]:
     msd = make_msd(vin, msg_id=msg_id)
-    message = EcallMessage(variant, vin, incident, msg_id, encode_msd(msd),  # type: ignore[arg-type]
+    message = EcallMessage(variant, vin, incident, msg_id, encode_msd(msd),
                            time.time_ns(), "BE")
     fields = ecall_fields(message, psap_for(msd, "BE"), time.time_ns())
     return {k.encode(): v if isinstance(v, bytes) else str(v).encode() for k, v in fields.items()}

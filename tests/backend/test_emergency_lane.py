@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 import gmqtt
 import msgpack
@@ -20,6 +20,8 @@ from protocols.msd.codec import encode_msd
 from protocols.topics import ecall_topic, voice_topic
 from tests.backend.support import Car, Lanes, connect_as, disconnect, make_msd, new_vin
 
+Entries = list[tuple[bytes, dict[bytes, bytes]]]  # XRANGE's reply on a bytes connection
+
 
 async def _record(redis_url: str, db: int, key: str, *, timeout_s: float = 5.0,
                   updates: int = 0) -> dict[str, Any]:
@@ -27,7 +29,7 @@ async def _record(redis_url: str, db: int, key: str, *, timeout_s: float = 5.0,
     deadline = time.monotonic() + timeout_s
     try:
         while True:
-            raw = await redis.hgetall(key)
+            raw = cast(dict[bytes, bytes], await redis.hgetall(key))
             if raw and int(raw.get(b"updates", b"0")) >= updates:
                 return {k.decode(): v.decode() for k, v in raw.items()}
             assert time.monotonic() < deadline, f"{key} never appeared"
@@ -51,14 +53,15 @@ async def _oem_mentions(redis_url: str, db: int, *needles: str) -> list[str]:
             text = key.decode()
             if any(n in text for n in needles):
                 found.append(text)
-            kind = (await redis.type(key)).decode()
+            kind = cast(bytes, await redis.type(key)).decode()
             if kind == "stream":
-                for _id, fields in await redis.xrange(key):
+                for _id, fields in cast(Entries, await redis.xrange(key)):
                     blob = b"".join(fields.values())
                     if any(n.encode() in blob for n in needles):
                         found.append(f"{text} entry")
             elif kind == "hash":
-                blob = b"".join(k + v for k, v in (await redis.hgetall(key)).items())
+                raw = cast(dict[bytes, bytes], await redis.hgetall(key))
+                blob = b"".join(k + v for k, v in raw.items())
                 if any(n.encode() in blob for n in needles):
                     found.append(f"{text} field")
     finally:
@@ -112,7 +115,8 @@ async def test_emergency_lane_intelligent_ecall_opens_case_and_hands_over(
     assert "extras" not in case  # the extended data is kept apart, for its own 30 days
     extended = Redis.from_url(redis_url, db=lanes.settings.oem_db)
     try:
-        assert json.loads(await extended.get(keys.extended_key(incident)))["triage"] is True
+        extended_json = cast(bytes, await extended.get(keys.extended_key(incident)))
+        assert json.loads(extended_json)["triage"] is True
         due = await extended.zscore("ret:due", keys.extended_key(incident))
         held = await extended.zscore("ret:held:ecall_intelligent", keys.case_key(incident))
         assert due is not None and held is not None
@@ -168,7 +172,7 @@ async def test_emergency_lane_bad_input_is_counted_and_neighbours_survive(
     while int(await oem.hget(keys.INGEST_COUNTERS, "rejected") or 0) < int(before or 0) + 5:
         assert time.monotonic() < deadline, "rejections were not counted"
         await asyncio.sleep(0.05)
-    errors = {k.decode() for k in await oem.hkeys(keys.ERROR_COUNTERS)}
+    errors = {k.decode() for k in cast(list[bytes], await oem.hkeys(keys.ERROR_COUNTERS))}
     await oem.aclose()
     assert "payload:msgpack map" in errors
     assert any(e.startswith("k:") for e in errors)
@@ -219,7 +223,7 @@ async def test_emergency_lane_desk_parks_an_unreadable_entry_and_goes_on(
         car.send("legal", incident)
         await car.ack()
     await _psap_record(lanes, incident)
-    parked = await psap.xrange(f"{stream}:dead")
+    parked = cast(Entries, await psap.xrange(f"{stream}:dead"))
     await psap.aclose()
     assert any(fields[b"incident"] == b"poison" for _id, fields in parked)
 
@@ -261,7 +265,7 @@ async def test_emergency_lane_callcentre_intake_keeps_nothing_once_recorded(
     try:
         deadline = time.monotonic() + 5
         while True:
-            entries = await oem.xrange(keys.CALLCENTRE_STREAM)
+            entries = cast(Entries, await oem.xrange(keys.CALLCENTRE_STREAM))
             left = [f for _, f in entries if f.get(b"incident") == incident.encode()]
             if not left:
                 break

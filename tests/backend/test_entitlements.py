@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 
 from backend.dates import add_months, add_working_days, working_days_between
+from backend.entitlement_model import Service
 from backend.entitlements import Grant, Incident, Policy, decide_entitlement
 
 BRUSSELS = (50.8467, 4.3525)
@@ -25,15 +27,15 @@ SI = Policy(programme="si_car_assistance", home_country="SI", home_lat=LJUBLJANA
             period_end=date(2025, 12, 31))
 
 
-def _at(place: tuple[float, float], country: str, **changes: object) -> Incident:
+def _at(place: tuple[float, float], country: str, **changes: Any) -> Incident:
     base = Incident(kind="breakdown", lat=place[0], lon=place[1], country=country, on=MONDAY,
                     repair_working_days=4)
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
-def _grant(policy: Policy, incident: Incident, service: str) -> Grant | None:
-    decision = decide_entitlement(policy, incident, (service,))  # type: ignore[arg-type]
-    return decision.grant(service)  # type: ignore[arg-type]
+def _grant(policy: Policy, incident: Incident, service: Service) -> Grant | None:
+    decision = decide_entitlement(policy, incident, (service,))
+    return decision.grant(service)
 
 
 # -- calendar --------------------------------------------------------------------------
@@ -226,9 +228,9 @@ def test_si_abroad_services_and_territory() -> None:
     ({"vehicle_category": "caravan"}, False),
     ({"vehicle_category": "caravan", "coupled_to_eligible_vehicle": True}, True),
 ])
-def test_si_eligible_vehicles_and_mtpl(changes: dict[str, object], valid: bool) -> None:
+def test_si_eligible_vehicles_and_mtpl(changes: dict[str, Any], valid: bool) -> None:
     """Only beside Triglav MTPL (art. 1) and for the vehicles of art. 2."""
-    policy = replace(SI, **changes)  # type: ignore[arg-type]
+    policy = replace(SI, **changes)
     assert decide_entitlement(policy, _at(MARIBOR, "SI")).valid is valid
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import uuid
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -22,7 +23,7 @@ async def _hash(redis_url: str, db: int, key: str) -> dict[str, str]:
     redis = Redis.from_url(redis_url, db=db)
     try:
         for _ in range(250):
-            raw = await redis.hgetall(key)
+            raw = cast(dict[bytes, bytes], await redis.hgetall(key))
             if raw:
                 return {k.decode(): v.decode() for k, v in raw.items()}
             await asyncio.sleep(0.02)

@@ -13,16 +13,16 @@ from backend.maintenance import (
     notify,
     open_case,
 )
-from protocols.teleservice import ServiceItem, SmartMaintenanceTransfer, TeleserviceCall
+from protocols.teleservice import CallReason, ServiceItem, SmartMaintenanceTransfer, TeleserviceCall
 
 VIN = "WMW21DH0X0T123451"
 T0 = 1_767_225_600.0
 FAR = ServiceItem("engine_oil", 12_000.0, 300.0, "ok")
 
 
-def _call(reason: str = "interval_28d", *, faults: list[str] | None = None,
+def _call(reason: CallReason = "interval_28d", *, faults: list[str] | None = None,
           items: list[ServiceItem] | None = None) -> TeleserviceCall:
-    return TeleserviceCall(VIN, "c-1", reason, 20_000.0, 1, T0, "petrol",  # type: ignore[arg-type]
+    return TeleserviceCall(VIN, "c-1", reason, 20_000.0, 1, T0, "petrol",
                            faults or [], items or [FAR])
 
 
@@ -108,7 +108,7 @@ def test_maintenance_case_notify_twice_and_reopen_closed_are_refused() -> None:
     with pytest.raises(ValueError, match="is already closed"):
         close(closed, now=T0)
     with pytest.raises(CaseTransitionError) as caught:
-        close(notified, now=T0, reason="lost")  # type: ignore[arg-type]
+        close(notified, now=T0, reason="lost")  # type: ignore[arg-type]  # unknown, on purpose
     assert caught.value.rule.startswith("procedures_completed|")
 
 

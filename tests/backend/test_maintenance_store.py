@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from backend.maintenance import CaseTransitionError, MaintenanceNeed, late_calls
+from backend.maintenance import CaseTransitionError, MaintenanceNeed, Service, late_calls
 from backend.maintenance_store import (
     UnknownCaseError,
     calls_of,
@@ -41,8 +41,8 @@ def _ids() -> tuple[str, str]:
     return f"case-{tag}", f"sp-test-{tag}"
 
 
-def _need(vin: str, service: str = "teleservice") -> MaintenanceNeed:
-    return MaintenanceNeed(vin, "c-1", service, "service_need", ("P0300",),  # type: ignore[arg-type]
+def _need(vin: str, service: Service = "teleservice") -> MaintenanceNeed:
+    return MaintenanceNeed(vin, "c-1", service, "service_need", ("P0300",),
                            ("brake_fluid",), 12_000.0, T0)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -269,7 +271,7 @@ def test_ota_campaign_final_status_is_never_left(ops: list[tuple[str, float, str
         now += 1.0
         try:
             if op == "event":
-                c, _ = on_vehicle_event(c, vins[int(arg)], state,  # type: ignore[arg-type]
+                c, _ = on_vehicle_event(c, vins[int(arg)], cast(VehicleReport, state),
                                         reason="code", now=now)
             elif op == "tick":
                 now += arg

@@ -39,7 +39,8 @@ async def _records(settings: BackendSettings, incidents: list[str], *,
             for incident in incidents:
                 if incident in found:
                     continue
-                raw = await psap.hgetall(keys.psap_incident_key(incident))
+                raw = cast(dict[bytes, bytes],
+                           await psap.hgetall(keys.psap_incident_key(incident)))
                 if raw:
                     found[incident] = {k.decode(): v.decode() for k, v in raw.items()}
             if len(found) < len(incidents):

@@ -49,6 +49,8 @@ async def oem(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+# redis-py types hset's ``mapping`` as Mapping[FieldT, EncodableT], invariant in its key,
+# so it refuses a dict[str, str] that it accepts at run time: hence the two ignores below.
 def _payload(vin: str) -> dict[str, str]:
     return {"vin": vin, "lat": "50.8467123", "lon": "4.3525987",
             "phone": "+32 470 12 34 56", "note": f"note-{uuid.uuid4().hex}"}
@@ -98,6 +100,7 @@ async def test_retention_store_never_stored_writes_nothing(oem: Redis) -> None:
 
 async def test_retention_store_tag_refuses_a_plain_client(oem: Redis) -> None:
     with pytest.raises(TypeError):
+        # A plain client where a pipeline belongs, on purpose: the runtime check is under test.
         store.tag(oem, record_key="test:x", service="customer_hotline",  # type: ignore[arg-type]
                   rule=HOTLINE, vin="", written_at=T0)
     with pytest.raises(RetentionError) as caught:

@@ -31,9 +31,17 @@ async def test_loadgen_messages_arrive_whole_at_a_gmqtt_subscriber(
     mqtt_url = plain_services.urls.mqtt_url
     got: list[tuple[str, bytes]] = []
     client = gmqtt.Client("loadgen-check")
-    client.on_message = lambda _c, topic, payload, _q, _p: got.append((topic, payload)) or 0
-    subscribed = asyncio.get_running_loop().create_future()
-    client.on_subscribe = lambda *_a: subscribed.done() or subscribed.set_result(None)
+    subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_message(_c: object, topic: str, payload: bytes, _q: int, _p: object) -> int:
+        got.append((topic, payload))
+        return 0
+
+    def on_subscribe(*_a: object) -> None:
+        if not subscribed.done():
+            subscribed.set_result(None)
+
+    client.on_message, client.on_subscribe = on_message, on_subscribe
     host, port = mqtt_address(mqtt_url)
     await client.connect(host, port, version=MQTTv50)
     client.subscribe(gmqtt.Subscription(TELEMETRY_FILTER, qos=0))

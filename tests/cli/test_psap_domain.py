@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,10 +44,12 @@ def test_psap_domain_relay_hands_off_but_cannot_read_incidents(services: LocalSe
         entry = script(keys=[keys.psap_dedup_key("V", "relay-probe", 1),
                              keys.psap_stream("psap-BE")], args=[60, 1000, "kind", "ecall"])
         assert entry is not None
-        for read in (lambda: relay.hgetall(keys.psap_incident_key("relay-probe")),
-                     lambda: relay.xrange(keys.psap_stream("psap-BE")),
-                     lambda: relay.get(keys.psap_dedup_key("V", "relay-probe", 1)),
-                     lambda: relay.set(keys.psap_incident_key("relay-probe"), "x")):
+        reads: tuple[Callable[[], object], ...] = (
+            lambda: relay.hgetall(keys.psap_incident_key("relay-probe")),
+            lambda: relay.xrange(keys.psap_stream("psap-BE")),
+            lambda: relay.get(keys.psap_dedup_key("V", "relay-probe", 1)),
+            lambda: relay.set(keys.psap_incident_key("relay-probe"), "x"))
+        for read in reads:
             with pytest.raises(NoPermissionError):
                 read()
         # The script's own writes are checked too: it cannot reach a record either.

@@ -9,6 +9,7 @@ from protocols.envelope import (
     ECALL_ENVELOPE_MAX,
     EcallAck,
     EcallMessage,
+    Envelope,
     IntelligentExtras,
     MsdRequest,
     Telemetry,
@@ -33,9 +34,9 @@ EXTRAS = IntelligentExtras(occupants=2, belted=1, delta_v_kmh=56.0,
     VoiceCall("inc-2", 7),
     Telemetry(VIN, 1, 8, 50.1, 4.2, 88.0, 12345.6, {"soc": 80}),
 ])
-def test_envelope_round_trip(envelope: object) -> None:
+def test_envelope_round_trip(envelope: Envelope) -> None:
     """Every kind unpacks to exactly what was packed."""
-    assert unpack(pack(envelope)) == envelope  # type: ignore[arg-type]
+    assert unpack(pack(envelope)) == envelope
 
 
 def test_envelope_intelligent_ecall_stays_under_one_kilobyte() -> None:

@@ -220,7 +220,7 @@ def test_msd_from_json_unsupported_version(annex: dict[str, Any], version: int) 
 def test_msd_from_json_not_an_object() -> None:
     """A JSON array or string at the top is refused with a typed error."""
     with pytest.raises(MsdEncodeError):
-        msd_from_json([])  # type: ignore[arg-type]
+        msd_from_json([])  # type: ignore[arg-type]  # not an object, on purpose
 
 
 def test_msd_from_json_v2_without_options(vector: LoadVector) -> None:

@@ -26,6 +26,8 @@ V2 = dataclasses.replace(V3, version=2, vehicle_type="passengerVehicleClassM1")
 V1 = dataclasses.replace(V2, version=1)
 OAD_94 = AdditionalData((1,), bytes(91))  # 1 + 1 + 1 + 91 octets encoded
 
+# Each row breaks one field. Values of the wrong type are wrong on purpose (the validator
+# must refuse what a caller without a type checker could pass), hence the ignores below.
 BROKEN: list[tuple[str, Msd, dict[str, Any], str]] = [
     ("version", V3, {"version": 4}, "msdVersion"),
     ("identifier high", V3, {"message_identifier": 256}, "messageIdentifier"),

@@ -48,9 +48,9 @@ async def peers(secure_services: LocalServices) -> AsyncIterator[list[Peer]]:
         await peer.close()
 
 
-async def _open(opened: list[Peer], services: LocalServices, identity: str,
-                **options: object) -> Peer:
-    peer = Peer(services, identity, **options)  # type: ignore[arg-type]
+async def _open(opened: list[Peer], services: LocalServices, identity: str, *,
+                client_id: str | None = None) -> Peer:
+    peer = Peer(services, identity, client_id=client_id)
     opened.append(peer)
     return await peer.connect()
 

@@ -146,6 +146,7 @@ def test_battery_step_refuses_unknown_mode_and_negative_dt() -> None:
     """Bad runner inputs are errors, not silent physics."""
     state = BatteryState.at_rest("BEV", ambient_c=20.0, now=0.0)
     with pytest.raises(ValueError, match="mode"):
+        # An unknown mode on purpose: the runtime check is under test.
         step(state, 1.0, mode="towing", ambient_c=20.0, now=1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="dt_s"):
         step(state, -1.0, mode="parked", ambient_c=20.0, now=1.0)

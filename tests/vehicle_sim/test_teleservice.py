@@ -199,6 +199,7 @@ def test_teleservice_smart_transfer_size_rule_is_shared() -> None:
 def test_teleservice_call_rejects_bad_fields() -> None:
     """Unknown reasons and negative odometers are refused when the call is built."""
     with pytest.raises(EnvelopeError) as caught:
+        # An unknown reason on purpose: the runtime check is under test.
         TeleserviceCall(VIN, "c-4", "monthly", 1.0, 1, T0, "bev")  # type: ignore[arg-type]
     assert caught.value.field == "reason"
     with pytest.raises(EnvelopeError) as caught:
