@@ -1,6 +1,6 @@
 """The assistance desk: one case per Roadside or Accident Assistance Call.
 
-Seed 001 §16e/§16f: the car sends its status, position (and, after an aborted RSU,
+MINI Connected §16e/§16f: the car sends its status, position (and, after an aborted RSU,
 movement, §15) to MINI Roadside or Accident Assistance, whose specialist organises
 help. ``decide_case`` opens the case from the call, applies the customer's programme
 (``backend.entitlements``) and keeps the decision and its reasons in the case.
@@ -108,7 +108,7 @@ def decide_case(call: AssistanceCall, policy: Policy, *, now: float,
 
 
 def close_case(case: AssistanceCase, *, now: float) -> AssistanceCase:
-    """All procedures completed: from now the record may be deleted (seed 001 §16e)."""
+    """All procedures completed: from now the record may be deleted (MINI Connected §16e)."""
     if case.closed_at is not None:
         return case
     return replace(case, closed_at=now)

@@ -1,4 +1,4 @@
-"""Probability of serious injury for Intelligent eCall (seed 001 §7a: "computes accident
+"""Probability of serious injury for Intelligent eCall (MINI Connected §7a: "computes accident
 severity and the probability of injury").
 
 Model form: Kononen D.W., Flannagan C.A.C., Wang S.C., "Identification and validation

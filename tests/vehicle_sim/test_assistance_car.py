@@ -1,4 +1,4 @@
-"""The car's assistance-call and HV warn-call builders (seed 001 §2b, §16e, §16f)."""
+"""The car's assistance-call and HV warn-call builders (MINI Connected §2b, §16e, §16f)."""
 
 from __future__ import annotations
 
