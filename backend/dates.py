@@ -1,6 +1,6 @@
 """Calendar arithmetic the desks' rules need, without third-party date libraries.
 
-* ``add_months`` — MINI Connected §2b deletes HV warn-call data "zes maanden na een gemeld
+* ``add_months`` — MINI Connected §2b (HV-R4) deletes HV warn-call data "zes maanden na een gemeld
   incident"; a month later than the 31st lands on the last day of the shorter month
   (31 Aug + 6 months = 28 Feb, or 29 Feb in a leap year).
 * ``add_years`` — Road Assist 24/7 grants Road Assist "5 jaar" from pickup; 29 Feb + 1 year is

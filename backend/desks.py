@@ -47,7 +47,7 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 ReadGroupReply = list[tuple[bytes, list[Entry]]] | None
 Record = dict[EncodableT, EncodableT]
 Clock = Callable[[], int]
-# MINI Connected §7a: extended technical information is stored for 30 days; voice
+# MINI Connected §7a (ECALL-R7): extended technical information is stored for 30 days; voice
 # recordings at most 24 hours; the case itself until all procedures are closed.
 CASE_SERVICE: Final = "ecall_intelligent"  # kept until the procedures are closed (§7a)
 EXTENDED_SERVICE: Final = "ecall_intelligent_extended"  # 30 days (§7a)
@@ -440,7 +440,7 @@ class CallCentreDesk(DeskConsumer):
             "last_received_ns": received_ns, "latency_ms": sent["latency_ms"],
             "extras": json.dumps(details),
             "within_warning_limit": int(handover.within_warning_limit),
-            # Kept six months after the incident (MINI Connected §2), tagged below.
+            # Kept six months after the incident (HV-R4), tagged below.
             "service": handover.service, "retention_rule": handover.retention_rule,
             "delete_after": handover.delete_after,
         }

@@ -2,7 +2,7 @@
 
 ``decide_entitlement`` is pure: the policy, the incident as assessed and the services
 asked for go in; an ``EntitlementDecision`` with its reasons comes out, and becomes part
-of the case (MINI Connected §16e/§16f: the specialist organises help; Road Assist 24/7 and
+of the case (MINI Connected §16e/§16f, AS-R6: the specialist organises help; Road Assist 24/7 and
 SI car assistance say what the customer is entitled to, docs/requirements.md#road-assist
 and #si-assistance). The rules live in one module per programme:
 

@@ -129,7 +129,8 @@ def close(case: Case, *, now: float, reason: CloseReason = "procedures_completed
             f"case {case.case_id!r} is {case.status}; it can be closed only after the "
             "need was communicated",
             case_id=case.case_id,
-            rule="close only from notified (MINI Connected §16a: determined and communicated)")
+            rule="close only from notified "
+                 "(MINI Connected §16a, TS-R5: determined and communicated)")
     return replace(case, status="closed", closed_at=now, close_reason=reason)
 
 

@@ -1,4 +1,4 @@
-"""Service Partner Management (MINI Connected §16d): the partner directory and assignment.
+"""Service Partner Management (MINI Connected §16d, SP-R1): the partner directory and assignment.
 
 A maintenance need goes to the customer's "preferred service centre (selected or
 assigned)" (docs/requirements.md#ts-r4). §16d (SP-R1) says a centre is

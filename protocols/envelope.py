@@ -27,7 +27,7 @@ Kind = Literal["ecall", "ecall_ack", "msd_request", "voice_call", "telemetry"]
 
 @dataclass(frozen=True, slots=True)
 class IntelligentExtras:
-    """What an Intelligent eCall adds beside the MSD (MINI Connected §7a).
+    """What an Intelligent eCall adds beside the MSD (MINI Connected §7a, ECALL-R6).
 
     ``p_serious_injury`` is the probability of ISS 15+ from the AACN model named in
     ``model``; ``triage`` is True when it reaches the model's 0.20 triage threshold,
@@ -100,7 +100,7 @@ class MsdRequest:
 
 @dataclass(frozen=True, slots=True)
 class VoiceCall:
-    """A PSAP eCall: a voice connection with no vehicle data at all (MINI Connected §7c)."""
+    """A PSAP eCall: a voice connection with no vehicle data at all (§7c, ECALL-R9)."""
 
     call: str
     sent_ns: int

@@ -1,4 +1,5 @@
-"""Repair & Maintenance messages of the wire contract (MINI Connected §16).
+"""Repair & Maintenance messages of the wire contract (MINI Connected §16;
+docs/requirements.md#teleservice and #partners).
 
 Three messages travel for Repair & Maintenance:
 
@@ -30,10 +31,11 @@ from protocols.envelope import MAX_ENVELOPE
 from protocols.errors import EnvelopeError
 from protocols.record_codec import check_epoch_seconds
 
-# MINI Connected §16a volume: "max 50 KB per service or maintenance request"; §16b shares it.
+# MINI Connected §16a volume (TS-R2): "max 50 KB per service or maintenance request";
+# §16b shares it.
 TELESERVICE_MAX_BYTES: Final = 50_000
-TELESERVICE_RULE: Final = "at most 50 KB (MINI Connected §16)"
-# MINI Connected §16a: "workshop map data updated about six times a year ... ≈ 200 KB".
+TELESERVICE_RULE: Final = "at most 50 KB (MINI Connected §16a, TS-R2)"
+# MINI Connected §16a (SP-R2): "workshop map data updated about six times a year ... ≈ 200 KB".
 WORKSHOP_MAP_BYTES: Final = 200_000
 WORKSHOP_MAP_PER_YEAR: Final = 6
 # A map update must still fit one envelope, or the receiver refuses it unread.

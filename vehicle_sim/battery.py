@@ -94,7 +94,7 @@ class BatteryParams:
                        runaway_initial_w=200.0, runaway_growth_tau_s=120.0,
                        runaway_peak_w=150_000.0, runaway_energy_j=130_000.0 * 600.0,
                        gas_kpa_per_s_per_k=0.008)
-        raise ValueError(f"{powertrain!r} has no HV battery (BEV and PHEV only, MINI Connected §2)")
+        raise ValueError(f"{powertrain!r} has no HV battery (BEV and PHEV only, HV-R1)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ class BatteryState:
     def __post_init__(self) -> None:
         if self.powertrain not in POWERTRAINS:
             raise ValueError(
-                f"{self.powertrain!r} has no HV battery (BEV and PHEV only, MINI Connected §2)")
+                f"{self.powertrain!r} has no HV battery (BEV and PHEV only, HV-R1)")
         if not math.isfinite(self.cell_temp_c) or self.cell_temp_c < -KELVIN:
             raise ValueError(f"cell temperature {self.cell_temp_c} °C is not a temperature")
         if not math.isfinite(self.pressure_kpa) or self.pressure_kpa <= 0:
@@ -139,7 +139,7 @@ class BatteryState:
         """A pack that has sat long enough to be at ambient temperature and pressure."""
         if powertrain not in POWERTRAINS:
             raise ValueError(f"{powertrain!r} has no HV battery "
-                             "(BEV and PHEV only, MINI Connected §2)")
+                             "(BEV and PHEV only, HV-R1)")
         return cls(powertrain=powertrain,  # type: ignore[arg-type]  # checked just above
                    params=BatteryParams.for_powertrain(powertrain), t=now,
                    cell_temp_c=ambient_c)

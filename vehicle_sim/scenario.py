@@ -463,7 +463,7 @@ class Scenario(_Model):
             if (event.thermal_runaway and event.vehicle is not None
                     and self.vehicle(event.vehicle).powertrain == "ICE"):
                 raise ValueError(f"events[{i}]: thermal_runaway needs a BEV or PHEV "
-                                 "(an 'electric' propulsion), MINI Connected §2")
+                                 "(an 'electric' propulsion), MINI Connected §2b, HV-R1")
         for i, expect in enumerate(self.expect):
             if expect.vehicle not in known:
                 raise ValueError(f"expect[{i}].vehicle {expect.vehicle!r} is not a vehicle id")

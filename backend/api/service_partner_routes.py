@@ -1,4 +1,4 @@
-"""HTTP routes of the service-partner desks (MINI Connected §16a, §16d).
+"""HTTP routes of the service-partner desks (MINI Connected §16a, §16d; TS-R4, SP-R1).
 
 A partner sees the maintenance cases it was told about and closes them once all
 procedures are completed; closing before the need was communicated is refused with

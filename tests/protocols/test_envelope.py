@@ -84,7 +84,7 @@ def test_envelope_not_msgpack_is_an_envelope_error() -> None:
 
 
 def test_envelope_legal_ecall_carries_no_extras() -> None:
-    """Legal eCall sends only the legally required data (MINI Connected §7b)."""
+    """Legal eCall sends only the legally required data (MINI Connected §7b, ECALL-R5)."""
     with pytest.raises(EnvelopeError) as err:
         EcallMessage("legal", VIN, "inc", 1, bytes(38), 1, "BE", EXTRAS)
     assert err.value.field == "extras"

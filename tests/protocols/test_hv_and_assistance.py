@@ -64,7 +64,7 @@ def test_hv_call_round_trips_under_25_kb() -> None:
 
 @pytest.mark.parametrize("model", ["ICE", "FCEV", ""])
 def test_hv_call_refuses_a_model_without_hv_battery(model: str) -> None:
-    """Only BEV and PHEV have the service (MINI Connected §2)."""
+    """Only BEV and PHEV have the service (MINI Connected §2b, HV-R1)."""
     with pytest.raises(EnvelopeError) as info:
         _hv(model=model)
     assert info.value.field == "model"
@@ -86,7 +86,7 @@ def test_hv_call_over_25_kb_is_refused() -> None:
     call = _hv(doors={f"door_{i}_" + "x" * 4000: "closed" for i in range(7)})
     with pytest.raises(EnvelopeError) as info:
         validate_hv_call(call)
-    assert info.value.rule == "under 25 KB (MINI Connected §2)"
+    assert info.value.rule == "under 25 KB (MINI Connected §2b, HV-R5)"
     with pytest.raises(EnvelopeError):
         pack_hv_call(call)
 
@@ -112,12 +112,12 @@ def test_assistance_call_round_trips_under_50_kb() -> None:
 
 
 def test_assistance_call_over_50_kb_is_refused() -> None:
-    """The 50 KB budget of MINI Connected §16e/§16f is enforced."""
+    """The 50 KB budget of MINI Connected §16e/§16f (AS-R3) is enforced."""
     status = {"fault_codes": [f"P{i:04d}" + "x" * 100 for i in range(500)],
               "warning_lamps": [], "drivable": False, "fuel_pct": 5.0}
     with pytest.raises(EnvelopeError) as info:
         validate_assistance_call(_assist(vehicle_status=status))
-    assert info.value.rule == "under 50 KB (MINI Connected §16e/§16f)"
+    assert info.value.rule == "under 50 KB (MINI Connected §16e/§16f, AS-R3)"
 
 
 @pytest.mark.parametrize(("channel", "confirmed", "allowed"), [
