@@ -1,7 +1,8 @@
 """Who may read what: the data-sharing rules of the API, by the caller's role.
 
-Each party sees only what the documents let it receive (the ``third_parties`` column of
-``service_catalogue.md`` §E, and the service sections it digests). The API learns the
+Each party sees only what the documents let it receive: PLAT-R3 of docs/requirements.md
+(docs/requirements.md#plat-r3), the recipients of each catalogue row (anchored there by its
+key, e.g. ``#ecall_intelligent``) and the service rules they come from. The API learns the
 caller from two claims of its bearer token, ``role`` and ``party``, once
 ``backend.api.tokens`` has checked the token's signature, issuer, audience and times;
 no request header is trusted on its own. This module is pure: it parses the claims into a
@@ -13,25 +14,27 @@ partners a car is assigned to) and pass them in.
 directory (``BE``, ``NL``, ..., ``INTL``; the desk is ``psap-{country}``), or the
 service partner's id (``sp-be-ant``). It is empty for every other role.
 
-Role by role (catalogue lines are lines of ``service_catalogue.md``)::
+Role by role (requirement ids and catalogue row keys of docs/requirements.md)::
 
     operator     everything: the OEM's own operations staff (also the app backend,
                  CRM imports, OTA, budgets, retention); the data controller
     callcentre   desk ``callcentre`` (Intelligent eCall and HV warn cases) and MSD
                  update requests there; vehicle profiles (the customer record the HV
-                 handover adds)                     §E 852, 864; §2b 218; §7a 337-339
+                 handover adds)
+                 rules: hv_warn_call, ecall_intelligent; HV-R3; ECALL-R8
     psap CC      desk ``psap-CC`` only: the MSD of Legal eCall and what the call
                  centre hands over; MSD update requests there
-                                                    §E 852, 867; §2b 205; §7b
+                 rules: hv_warn_call, ecall_legal; HV-R2; ECALL-R5
     partner P    the cases under ``/partners/P`` (read, close); its own directory
                  entry; the Teleservice calls of cars assigned to P (P is their
                  preferred partner, or they have a case at P)
-                                                    §E 890, 892-894; §16a 631; §16d
+                 rules: teleservice_call, smart_maintenance, remote_key_read,
+                 service_partner_management; TS-R4; SP-R1
     assistance   assistance cases (read, assess); the partner directory (the
                  specialist may contact the preferred centre)
-                                                    §E 895, 896; §16e 664; §16f 671
+                 rules: roadside_assistance, accident_assistance; AS-R6
     traffic      ``GET /traffic/warnings`` only: anonymised location and warnings
-                                                    §E 864; §7a 338
+                 rules: ecall_intelligent; ECALL-R8
 
 Everything not granted above is refused (403), naming the role and the rule. Where a
 list is natural (``/desks``, ``/partners``) it is filtered to what the caller may see.
@@ -39,23 +42,25 @@ list is natural (``/desks``, ``/partners``) it is filtered to what the caller ma
 Readings the project chose:
 
 * The PSAP receives Intelligent eCall incidents only through the call centre's handover:
-  the §E row names the call centre as recipient (line 864) and the agent "organises
-  help" (§7a line 329), which ``backend.desks`` does by handing the incident to the
+  the ``ecall_intelligent`` row names the call centre as recipient and the agent "organises
+  help" (ECALL-R6), which ``backend.desks`` does by handing the incident to the
   responsible PSAP. The PSAP database is the authority's; no OEM role but the operator
   reads it, and the PSAP reads nothing of the OEM's.
-* Traffic providers get warnings only from services whose §E row names them: today
+* Traffic providers get warnings only from services whose catalogue row names them: today
   Intelligent eCall alone ("anonymised location/warnings to external traffic
-  providers", line 864). The HV Warn Call (line 852) and the assistance calls (lines
-  895, 896) do not name traffic providers, so none of their data goes into the feed;
+  providers", ECALL-R8). The HV Warn Call (``hv_warn_call``) and the assistance calls
+  (``roadside_assistance``, ``accident_assistance``) do not name traffic providers, so
+  none of their data goes into the feed;
   ``TRAFFIC_SOURCES`` is computed from the catalogue, so the feed can never take a
   service whose row does not name traffic providers.
 * Teleservice data goes to the "preferred service centre (selected or assigned)"
-  (§16a line 631); a car with a case at a partner was assigned to it for that need.
-  A partner gets no vehicle profile: the case carries what the visit needs (§16c line
-  645: "only what is strictly needed").
-* Teleservice history stays with the operator even though §E line 890 also names the
-  Customer Interaction Center and Roadside Assistance: those receive a specific need
-  when it is routed to them (§16a), which reaches them as a case, not the history.
+  (TS-R4); a car with a case at a partner was assigned to it for that need.
+  A partner gets no vehicle profile: the case carries what the visit needs (SP-R3:
+  "only what is strictly needed").
+* Teleservice history stays with the operator even though the ``teleservice_call`` row
+  also names the Customer Interaction Center and Roadside Assistance: those receive a
+  specific need when it is routed to them (MINI Connected §16a), which reaches them as a
+  case, not the history.
 """
 
 from __future__ import annotations
@@ -82,7 +87,7 @@ PARTY_CLAIM: Final = "party"
 PSAP_COUNTRIES: Final[tuple[str, ...]] = (*PSAP_DIRECTORY, PSAP_FALLBACK.country)
 _PARTY_ROLES: Final = frozenset({"psap", "partner"})
 
-# The recipients each role stands for, as the §E ``third_parties`` column words them:
+# The recipients each role stands for, as the catalogue's ``third_parties`` column words them:
 # role -> catalogue key -> the words of that row naming the role. The tests check each
 # pair against ``protocols.catalogue``, so a grant without a catalogue line cannot creep in.
 CATALOGUE_GRANTS: Final[dict[Role, dict[str, str]]] = {
@@ -98,7 +103,7 @@ CATALOGUE_GRANTS: Final[dict[Role, dict[str, str]]] = {
     "traffic": {"ecall_intelligent": "external traffic providers"},
 }
 TRAFFIC_RECIPIENT: Final = "traffic providers"
-# Services whose data may feed the traffic warnings: their §E row names traffic providers.
+# Services whose data may feed the traffic warnings: their catalogue row names traffic providers.
 TRAFFIC_SOURCES: Final[frozenset[str]] = frozenset(
     key for key in catalogue_keys()
     if any(TRAFFIC_RECIPIENT in party for party in entry(key).third_parties))
@@ -263,37 +268,38 @@ def _desk(caller: Caller, desk: Desk) -> Decision:
     if caller.role == "psap":
         if desk.name == caller.psap_desk:
             return _allow(f"psap {caller.party} reads its own desk {caller.psap_desk}: the MSD "
-                          "and the call centre's handover (§7b; §2b line 205)")
+                          "and the call centre's handover (ECALL-R5; HV-R2)")
         return _deny(f"psap {caller.party} may {verb} only desk {caller.psap_desk}")
     if caller.role == "callcentre":
         if desk.name == CALLCENTRE_DESK:
             return _allow("callcentre reads its own desk: Intelligent eCall and HV warn cases "
-                          "(§E lines 852, 864)")
+                          "(PLAT-R3: hv_warn_call, ecall_intelligent)")
         return _deny(f"callcentre may {verb} only desk {CALLCENTRE_DESK}; a PSAP desk is "
                      "the authority's")
     return _deny(f"{caller} may {verb} no eCall desk: the eCall data goes to the call centre "
-                 "and the PSAP only (§E lines 852, 864, 867)")
+                 "and the PSAP only (PLAT-R3: hv_warn_call, ecall_intelligent, ecall_legal)")
 
 
 def _partner_cases(caller: Caller, cases: PartnerCases) -> Decision:
     if caller.role == "partner":
         if cases.partner_id == caller.party:
-            return _allow(f"partner {caller.party} handles its own cases (§16a line 631)")
+            return _allow(f"partner {caller.party} handles its own cases (TS-R4)")
         return _deny(f"partner {caller.party} may {cases.action} only the cases of "
                      f"/partners/{caller.party}")
     return _deny(f"{caller} may not {cases.action} service-partner cases: maintenance needs "
-                 "go to the preferred service centre (§E lines 890, 892)")
+                 "go to the preferred service centre "
+                 "(PLAT-R3: teleservice_call, smart_maintenance)")
 
 
 def _teleservice(caller: Caller, calls: TeleserviceCalls) -> Decision:
     if caller.role == "partner":
         if caller.party in calls.assigned_to:
             return _allow(f"partner {caller.party} is the service centre assigned to "
-                          f"{calls.vin} (§16a line 631)")
+                          f"{calls.vin} (TS-R4)")
         return _deny(f"partner {caller.party} may read Teleservice calls only of vehicles "
                      "assigned to it (its preferred partner, or a case at it)")
     return _deny(f"{caller} may not read Teleservice calls: they go to the vehicle's "
-                 "preferred service centre (§16a line 631)")
+                 "preferred service centre (TS-R4)")
 
 
 def decide(caller: Caller, resource: Resource) -> Decision:
@@ -304,18 +310,19 @@ def decide(caller: Caller, resource: Resource) -> Decision:
         case DeskDirectory():
             if caller.role in ("psap", "callcentre"):
                 return _allow(f"{caller} sees the desks it works at")
-            return _deny(f"{caller} may read no eCall desk (§E lines 852, 864, 867)")
+            return _deny(f"{caller} may read no eCall desk "
+                         "(PLAT-R3: hv_warn_call, ecall_intelligent, ecall_legal)")
         case Desk():
             return _desk(caller, resource)
         case PartnerDirectory():
             if caller.role in ("partner", "assistance"):
-                return _allow(f"{caller} sees the service partners it works with (§16f line 671)")
+                return _allow(f"{caller} sees the service partners it works with (AS-R6)")
             return _deny(f"{caller} may not read the service-partner directory")
         case PartnerCases():
             return _partner_cases(caller, resource)
         case Profile(action="read") if caller.role == "callcentre":
             return _allow("callcentre reads the customer record it adds to an HV warn "
-                          "handover (§2b line 218)")
+                          "handover (HV-R3)")
         case Profile():
             return _deny(f"{caller} may not {resource.action} vehicle profiles: the customer "
                          "record stays with the OEM (only the call centre reads it, §2b)")
@@ -327,13 +334,14 @@ def decide(caller: Caller, resource: Resource) -> Decision:
         case AssistanceCases():
             if caller.role == "assistance":
                 return _allow("assistance handles roadside and accident assistance cases "
-                              "(§E lines 895, 896)")
+                              "(PLAT-R3: roadside_assistance, accident_assistance)")
             return _deny(f"{caller} may not {resource.action} assistance cases: they go to "
-                         "MINI Roadside / Accident Assistance (§E lines 895, 896)")
+                         "MINI Roadside / Accident Assistance "
+                         "(PLAT-R3: roadside_assistance, accident_assistance)")
         case TrafficWarnings():
             if caller.role == "traffic":
                 return _allow("traffic providers get anonymised location and warnings "
-                              "(§E line 864; §7a line 338)")
+                              "(ECALL-R8)")
             return _deny(f"{caller} may not read the traffic warnings")
         case Operations():
             return _deny(f"{caller} may not use {resource.what}: operator only")
@@ -390,8 +398,8 @@ def coarse_time(epoch_s: float) -> int:
 def traffic_warning(record: dict[str, Any]) -> TrafficWarning | None:
     """The warning a call-centre case gives traffic providers, or None if it gives none.
 
-    None when the service's §E row does not name traffic providers, the case is no
-    longer open ("current location and warnings", §7a line 338), the MSD is a test call,
+    None when the service's catalogue row does not name traffic providers, the case is no
+    longer open ("current location and warnings", ECALL-R8), the MSD is a test call,
     or its position is unknown or not trusted (a warning at a wrong place misleads).
     """
     if callcentre_service(record) not in TRAFFIC_SOURCES or record.get("status") != "open":

@@ -1,9 +1,10 @@
 """The assistance desk: one case per Roadside or Accident Assistance Call.
 
-Seed 001 §16e/§16f: the car sends its status, position (and, after an aborted RSU,
-movement, §15) to MINI Roadside or Accident Assistance, whose specialist organises
-help. ``decide_case`` opens the case from the call, applies the customer's programme
-(``backend.entitlements``) and keeps the decision and its reasons in the case.
+MINI Connected §16e/§16f (docs/requirements.md#as-r1, #as-r2): the car sends its status,
+position (and, after an aborted RSU, movement, §15) to MINI Roadside or Accident Assistance,
+whose specialist organises help. ``decide_case`` opens the case from the call, applies the
+customer's programme (``backend.entitlements``) and keeps the decision and its reasons in
+the case.
 
 Which service a call belongs to decides its retention: a light accident is the Accident
 Assistance Call (§16f); a breakdown, a failed update (§15 "Roadside Assistance Call")
@@ -108,7 +109,7 @@ def decide_case(call: AssistanceCall, policy: Policy, *, now: float,
 
 
 def close_case(case: AssistanceCase, *, now: float) -> AssistanceCase:
-    """All procedures completed: from now the record may be deleted (seed 001 §16e)."""
+    """All procedures completed: from now the record may be deleted (MINI Connected §16e, AS-R4)."""
     if case.closed_at is not None:
         return case
     return replace(case, closed_at=now)

@@ -1,7 +1,7 @@
 """Judging one message against its service's data-volume budget (pure, no I/O).
 
-Seed 001 gives every service a volume figure (digest ``service_catalogue.md`` §E,
-column ``volume_bytes_max``): "< 1 KB per eCall", "max 50 KB per service/maintenance
+MINI Connected gives every service a volume figure (docs/requirements.md#plat-r2,
+the catalogue's ``volume_bytes_max``): "< 1 KB per eCall", "max 50 KB per service/maintenance
 request", "1–10 GB per download", "~200 KB, ~6 times a year". The backend meters every
 uplink and downlink message against it, so a car or a backend job that starts moving
 more than the documents promise is caught and counted instead of silently billed.

@@ -1,13 +1,13 @@
 """Calendar arithmetic the desks' rules need, without third-party date libraries.
 
-* ``add_months`` — seed 001 §2b deletes HV warn-call data "zes maanden na een gemeld
+* ``add_months`` — MINI Connected §2b (HV-R4) deletes HV warn-call data "zes maanden na een gemeld
   incident"; a month later than the 31st lands on the last day of the shorter month
   (31 Aug + 6 months = 28 Feb, or 29 Feb in a leap year).
-* ``add_years`` — seed 000 grants Road Assist "5 jaar" from pickup; 29 Feb + 1 year is
+* ``add_years`` — Road Assist 24/7 grants Road Assist "5 jaar" from pickup; 29 Feb + 1 year is
   28 Feb.
-* ``add_working_days`` / ``working_days_between`` — seed 000 counts the replacement car
+* ``add_working_days`` / ``working_days_between`` — Road Assist 24/7 counts the replacement car
   and the repair in "werkdagen"; Saturdays and Sundays are skipped. Public holidays are
-  not modelled: the seeds name none.
+  not modelled: the documents name none (docs/requirements.md#conv-months).
 """
 
 from __future__ import annotations

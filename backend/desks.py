@@ -47,7 +47,7 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 ReadGroupReply = list[tuple[bytes, list[Entry]]] | None
 Record = dict[EncodableT, EncodableT]
 Clock = Callable[[], int]
-# Seed 001 §7a: extended technical information is stored for 30 days; voice
+# MINI Connected §7a (ECALL-R7): extended technical information is stored for 30 days; voice
 # recordings at most 24 hours; the case itself until all procedures are closed.
 CASE_SERVICE: Final = "ecall_intelligent"  # kept until the procedures are closed (§7a)
 EXTENDED_SERVICE: Final = "ecall_intelligent_extended"  # 30 days (§7a)
@@ -424,7 +424,7 @@ class CallCentreDesk(DeskConsumer):
 
     async def _hv_warn(self, fields: dict[bytes, bytes], received_ns: int,
                        entry_id: bytes) -> None:
-        """Seed 001 §2: add the customer's contact data, pass the incident to the local PSAP."""
+        """MINI Connected §2b (HV-R2): add the customer's contact data, pass it to the PSAP."""
         call = unpack_hv_call(fields[b"record"])
         # The call's own time plus its transit: scenario time when the car runs on one.
         now = call.timestamp + max(0, received_ns - call.sent_ns) / 1e9
@@ -440,7 +440,7 @@ class CallCentreDesk(DeskConsumer):
             "last_received_ns": received_ns, "latency_ms": sent["latency_ms"],
             "extras": json.dumps(details),
             "within_warning_limit": int(handover.within_warning_limit),
-            # Kept six months after the incident (seed 001 §2), tagged below.
+            # Kept six months after the incident (HV-R4), tagged below.
             "service": handover.service, "retention_rule": handover.retention_rule,
             "delete_after": handover.delete_after,
         }

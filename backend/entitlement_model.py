@@ -1,10 +1,11 @@
 """The values an assistance entitlement decision reads and returns.
 
-Two programmes are decided: MINI Road Assist 24/7 (seed 000, Belgium/Luxembourg) and
-the Slovenian MINI car-assistance insurance of Zavarovalnica Triglav (seed 004,
-PG-aas-mini/23-12). ``Policy`` holds what the contract says, ``Incident`` what the
-desk knows about the event, and ``EntitlementDecision`` the outcome with a reason,
-citing its seed rule, for every step that shaped it.
+Two programmes are decided: MINI Road Assist 24/7 (Belgium/Luxembourg,
+docs/requirements.md#road-assist) and the Slovenian MINI car-assistance insurance of
+Zavarovalnica Triglav (PG-aas-mini/23-12, docs/requirements.md#si-assistance). ``Policy``
+holds what the contract says, ``Incident`` what the desk knows about the event, and
+``EntitlementDecision`` the outcome with a reason, citing its rule, for every step that
+shaped it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from protocols.assistance import AssistanceKind
 
 Programme = Literal["road_assist_24_7", "si_car_assistance"]
 Condition = Literal["new", "used"]
-# Seed 004 art. 2: the vehicles the Slovenian insurance may be taken out for.
+# SI car assistance art. 2: the vehicles the Slovenian insurance may be taken out for.
 VehicleCategory = Literal["passenger_car", "truck", "motorhome", "motorcycle", "caravan",
                           "service_vehicle", "light_trailer"]
-# What the desk found the event to be; the exclusions of both seeds hang on it.
+# What the desk found the event to be; the exclusions of both programmes hang on it.
 Cause = Literal[
     "technical_defect", "external_impact", "flat_tyre", "lost_keys", "wrong_fuel",
     "empty_tank", "ev_out_of_charge", "theft", "vandalism", "speed_event",
@@ -29,10 +30,10 @@ Cause = Literal[
     "nuclear_or_natural_disaster", "repeated_problem",
 ]
 Service = Literal[
-    # seed 000 (Road Assist 24/7)
+    # Road Assist 24/7 (RA-R5, RA-R6)
     "on_site_help", "towing", "replacement_car", "collection_or_return", "taxi",
     "train_or_plane", "hotel",
-    # seed 004 (Slovenia), art. 4; on_site_help is art. 5
+    # SI car assistance (Slovenia), art. 4; on_site_help is art. 5
     "key_help", "spare_key_delivery", "wrong_fuel_remedy", "recovery", "tow",
     "fuel_delivery", "parts_abroad", "customs_and_scrapping", "passenger_transport",
     "storage", "information",
@@ -50,9 +51,10 @@ SI_SERVICES: Final[tuple[Service, ...]] = (
     "storage", "information",
 )
 
-# Seed 000 line 26 "Geldig in heel Europa" and seed 004 art. 16 "geografskem območju
-# Evrope". Neither seed lists the countries (seed 000's map is not in the text), so this
-# is geographic Europe by ISO 3166 code, with the transcontinental RU and TR counted in.
+# Road Assist 24/7 (RA-R2) "Geldig in heel Europa" and SI car assistance art. 16
+# "geografskem območju Evrope". Neither document lists the countries (Road Assist 24/7's map
+# is not in the text), so this is geographic Europe by ISO 3166 code, with the
+# transcontinental RU and TR counted in.
 EUROPE: Final = frozenset({
     "AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE", "ES",
     "FI", "FO", "FR", "GB", "GI", "GR", "HR", "HU", "IE", "IM", "IS", "IT", "LI", "LT",
@@ -66,9 +68,9 @@ EARTH_RADIUS_KM: Final = 6371.0
 class Policy:
     """One customer's assistance contract; fields of the other programme are ignored.
 
-    Road Assist (seed 000): ``pickup_date``, ``new_or_used``,
+    Road Assist (Road Assist 24/7): ``pickup_date``, ``new_or_used``,
     ``vehicle_age_years_at_pickup``, ``maintenance_by_authorised_partner``.
-    Slovenia (seed 004): the insurance period, the art. 19 refusal of the extension,
+    Slovenia (SI car assistance): the insurance period, the art. 19 refusal of the extension,
     the art. 20 change of owner, the art. 1 MTPL condition, the art. 2 vehicle, the
     art. 17(1)8 professional use and the EV tows already used in the period (art. 9(2)).
     """
@@ -101,7 +103,7 @@ class Incident:
 
     ``repair_working_days`` is the workshop's estimate from arrival (0: fixed the same
     day). ``drivable``/``safe_to_drive`` decide whether it is a breakdown or an
-    accident at all (seed 000 line 210, seed 004 "asistenčni primer").
+    accident at all (Road Assist 24/7, RA-R4, SI car assistance "asistenčni primer").
     """
 
     kind: AssistanceKind

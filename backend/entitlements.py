@@ -2,14 +2,15 @@
 
 ``decide_entitlement`` is pure: the policy, the incident as assessed and the services
 asked for go in; an ``EntitlementDecision`` with its reasons comes out, and becomes part
-of the case (seed 001 §16e/§16f: the specialist organises help; seeds 000 and 004 say
-what the customer is entitled to). The rules live in one module per seed:
+of the case (MINI Connected §16e/§16f, AS-R6: the specialist organises help; Road Assist 24/7 and
+SI car assistance say what the customer is entitled to, docs/requirements.md#road-assist
+and #si-assistance). The rules live in one module per programme:
 
-* ``road_assist_24_7`` → ``backend.road_assist`` (seed 000, MINI Road Assist 24/7);
-* ``si_car_assistance`` → ``backend.si_assistance`` (seed 004, Triglav PG-aas-mini/23-12).
+* ``road_assist_24_7`` → ``backend.road_assist`` (MINI Road Assist 24/7, RA-R1 to RA-R7);
+* ``si_car_assistance`` → ``backend.si_assistance`` (SI car assistance, Triglav PG-aas-mini/23-12).
 
 Working days skip weekends (``backend.dates``); every number is a named constant in
-its rule module with the seed line it comes from.
+its rule module with the requirement or article it comes from.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The call-centre desk's handling of a High Voltage Warn Call (seed 001 §2b).
+"""The call-centre desk's handling of a High Voltage Warn Call (MINI Connected §2b,
+docs/requirements.md#hv-r3).
 
-Seed 001 §2: the car sends the relevant data "naar het verantwoordelijke BMW Call
+MINI Connected §2b (HV-R2): the car sends the relevant data "naar het verantwoordelijke BMW Call
 Center", which "geeft de relevante informatie over het incident door aan het
 dichtstbijzijnde lokale PSAP"; the PSAP alerts the emergency services. The call
 centre processes and stores the §2b fields "samen met de contactgegevens van de klant",
@@ -100,7 +101,7 @@ class HvHandover:
 
 
 def delete_after(incident_timestamp: float) -> float:
-    """Six months after the incident (seed 001 §2: "zes maanden na een gemeld incident").
+    """Six months after the incident (HV-R4: "zes maanden na een gemeld incident").
 
     The window is the catalogue's (six 30-day months), the one the retention engine
     deletes by, so the record's own field and the sweeper never disagree; it is never

@@ -1,10 +1,10 @@
-"""Maintenance needs and the life of a maintenance case (seed 001 §16a, §16b), pure.
+"""Maintenance needs and the life of a maintenance case (MINI Connected §16a, §16b), pure.
 
-The backend "determines" a maintenance need from a Teleservice Call or a Smart
-Maintenance transfer and tells the preferred service centre (service_catalogue.md line
-624). Retention follows the case: data is "kept until a specific maintenance need has
-been determined and communicated and all procedures are completed" (line 632, same for
-Smart Maintenance, line 641). Hence the life cycle::
+The backend "determines" a maintenance need from a Teleservice Call or a Smart Maintenance
+transfer and tells the preferred service centre (TS-R4 of docs/requirements.md). Retention
+follows the case: data is "kept until a specific maintenance need has been determined and
+communicated and all procedures are completed" (TS-R5, the same for Smart Maintenance).
+Hence the life cycle::
 
     open ──notify──▶ notified ──close──▶ closed
 
@@ -31,9 +31,9 @@ CaseStatus = Literal["open", "notified", "closed"]
 CloseReason = Literal["procedures_completed", "serviced", "no_action_needed", "customer_declined"]
 CLOSE_REASONS: Final[tuple[CloseReason, ...]] = (
     "procedures_completed", "serviced", "no_action_needed", "customer_declined")
-RETENTION_RULE: Final = "until_procedures_closed"  # line 632
-CALL_INTERVAL_S: Final = 28 * 86_400.0  # line 633: "every 28 days"
-CALL_INTERVAL_KM: Final = 1_000.0  # line 633: "every 1,000 km"
+RETENTION_RULE: Final = "until_procedures_closed"  # TS-R5
+CALL_INTERVAL_S: Final = 28 * 86_400.0  # TS-R1: "every 28 days"
+CALL_INTERVAL_KM: Final = 1_000.0  # TS-R1: "every 1,000 km"
 
 
 class CaseTransitionError(ValueError):
@@ -101,14 +101,14 @@ class Case:
 
 
 def open_case(need: MaintenanceNeed, *, case_id: str, partner_id: str, now: float) -> Case:
-    """A new case for a need; it stays until communicated and closed (line 632)."""
+    """A new case for a need; it stays until communicated and closed (TS-R5)."""
     return Case(case_id, need.vin, partner_id, need.service, "open", now,
                 source_id=need.source_id, reason=need.reason, fault_codes=need.fault_codes,
                 due_items=need.due_items, odometer_km=need.odometer_km)
 
 
 def notify(case: Case, *, now: float, via: str = "partner_desk") -> Case:
-    """The need has been communicated to the partner (line 624): open → notified."""
+    """The need has been communicated to the partner (TS-R4): open → notified."""
     if case.status != "open":
         raise CaseTransitionError(
             f"case {case.case_id!r} is {case.status}; only an open case can be notified",
@@ -129,7 +129,8 @@ def close(case: Case, *, now: float, reason: CloseReason = "procedures_completed
             f"case {case.case_id!r} is {case.status}; it can be closed only after the "
             "need was communicated",
             case_id=case.case_id,
-            rule="close only from notified (seed 001 §16a: determined and communicated)")
+            rule="close only from notified "
+                 "(MINI Connected §16a, TS-R5: determined and communicated)")
     return replace(case, status="closed", closed_at=now, close_reason=reason)
 
 
@@ -145,7 +146,7 @@ class CallRecord:
 
 def late_calls(calls: Sequence[CallRecord], *, slack_s: float = 86_400.0,
                slack_km: float = 50.0) -> list[CallRecord]:
-    """Calls that came later than 28 days or 1,000 km after the one before (line 633).
+    """Calls that came later than 28 days or 1,000 km after the one before (TS-R1).
 
     The car checks at discrete moments, so a call may come a little after a limit; the
     slack says how much is tolerated. ``calls`` are in any order.

@@ -7,11 +7,11 @@ Keys (OEM database)::
     sp:call:{vin}:{call_id}        hash    one received Teleservice call, tagged
     sp:calls:{vin}                 zset    a car's call ids, scored by the car's time
 
-Teleservice and Smart Maintenance data is "kept until a specific maintenance need has
-been determined and communicated and all procedures are completed" (service_catalogue.md
-lines 632, 641). Read literally, a car's calls build up until a need comes out of one
-of them; when that need's case is closed, the procedures are complete and the case and
-every call of that cycle (made up to the closure) start their retention clock together.
+Teleservice and Smart Maintenance data is "kept until a specific maintenance need has been
+determined and communicated and all procedures are completed" (docs/requirements.md#ts-r5).
+Read literally, a car's calls build up until a need comes out of one of them; when that
+need's case is closed, the procedures are complete and the case and every call of that cycle
+(made up to the closure) start their retention clock together.
 Every record is tagged with its catalogue rule in the transaction that writes it.
 Status changes go through the pure life cycle in ``backend.maintenance`` inside a
 WATCH/MULTI transaction, so two desks closing the same case cannot both win.

@@ -1,11 +1,11 @@
 """OTA campaigns: which cars get an update, in which group, and how far each got, pure.
 
-Seed 001 §15 (service_catalogue.md lines 562-587): a Remote Software Upgrade is 1 to
-10 GB per download (line 584) and the size is part of the update information shown to
-the customer (line 586); the car needs at least OS 9 (line 569); every installation is
-started by hand, in the car or from the app (line 92), so a car may wait for its driver
+MINI Connected §15 (docs/requirements.md#ota-r1): a Remote Software Upgrade is 1 to
+10 GB per download and the size is part of the update information shown to
+the customer; the car needs at least OS 9; every installation is
+started by hand, in the car or from the app (OTA-R2), so a car may wait for its driver
 for days, or be refused. The rollout copies hawkBit's groups with success and error
-thresholds (platform_anchors.md §3.1) and AWS IoT Jobs' in-progress timeout (§3.3), so
+thresholds and AWS IoT Jobs' in-progress timeout (docs/requirements.md#ota-r7), so
 that no car stays "in progress" for ever (the gap of hawkBit issue #693).
 
 A campaign::
@@ -45,12 +45,12 @@ ACTIVE: Final[tuple[VehicleStatus, ...]] = (
 FINAL: Final[frozenset[VehicleStatus]] = frozenset(
     {"done", "failed", "refused", "timed_out", "cancelled"})
 FAILURES: Final[frozenset[VehicleStatus]] = frozenset({"failed", "timed_out"})
-MIN_SIZE_BYTES: Final = 1_000_000_000  # line 584: "1 tot 10 GB"
+MIN_SIZE_BYTES: Final = 1_000_000_000  # OTA-R1: "1 tot 10 GB"
 MAX_SIZE_BYTES: Final = 10_000_000_000
-MIN_OS: Final = 9  # line 569: "at least OS 9"
+MIN_OS: Final = 9  # OTA-R1: "at least OS 9"
 MIN_ACTION_TIMEOUT_S: Final = 60.0  # AWS IoT Jobs inProgressTimeout: 1 min .. 7 days
 MAX_ACTION_TIMEOUT_S: Final = 7 * 86_400.0
-RETENTION_RULE: Final = "vehicle_lifetime"  # line 582: kept for the vehicle's lifetime
+RETENTION_RULE: Final = "vehicle_lifetime"  # OTA-R6: kept for the vehicle's lifetime
 _CODE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _EPS: Final = 1e-9
 
@@ -107,7 +107,7 @@ class TargetSelector:
                  rule="min_os <= max_os")
 
     def matches(self, vehicle: VehicleFacts) -> bool:
-        """Whether the car is targeted; below OS 9 it never is (line 569)."""
+        """Whether the car is targeted; below OS 9 it never is (OTA-R1)."""
         return (vehicle.os_version >= MIN_OS
                 and (not self.models or vehicle.model in self.models)
                 and (not self.propulsions or vehicle.propulsion in self.propulsions)
@@ -149,7 +149,7 @@ class RolloutGroup:
 @dataclass(frozen=True, slots=True)
 class CampaignSpec:
     """What the operator asked for. ``critical`` marks a security update that may be
-    installed regardless of the customer's update settings (A.4, line 98)."""
+    installed regardless of the customer's update settings (MINI Connected art. 3.8, OTA-R2)."""
 
     campaign_id: str
     version: str
@@ -164,7 +164,7 @@ class CampaignSpec:
             _require(bool(getattr(self, name)), f"no {name}", field=name, rule="non-empty")
         _require(MIN_SIZE_BYTES <= self.size_bytes <= MAX_SIZE_BYTES,
                  f"size {self.size_bytes} bytes is outside 1..10 GB", field="size_bytes",
-                 rule="1 GB <= size <= 10 GB (line 584)")
+                 rule="1 GB <= size <= 10 GB (OTA-R1)")
         _require(bool(self.groups), "a campaign needs a group", field="groups",
                  rule="at least one group")
         names = [g.name for g in self.groups]
@@ -407,7 +407,7 @@ def resume(c: Campaign, *, now: float) -> tuple[Campaign, list[Action]]:
 
 def cancel(c: Campaign, *, now: float) -> tuple[Campaign, list[Action]]:
     """Stop the campaign; cars already installing finish, since a car cannot be used
-    during installation (line 566) and breaking it off would leave it half-flashed."""
+    during installation (OTA-R3) and breaking it off would leave it half-flashed."""
     if c.status in ("cancelled", "finished"):
         raise _refuse(c, "cancel only an unfinished campaign", f"is already {c.status}")
     stopped = [v for v in c.vehicles.values() if v.status in

@@ -6,11 +6,12 @@ campaign it belongs to (``backend.ota_campaign`` through ``backend.ota_store``, 
 WATCH), and performs what the campaign decides: an ``OtaOffer`` to each car of a group
 that starts, an ``OtaCommand(cancel, by=backend)`` to each car whose offer is withdrawn.
 Every installation still needs the customer's confirmation in the car or from the app
-(§15 line 572, §A.4 lines 92-93); the backend never sends ``confirm`` on its own.
+(MINI Connected §15 and art. 4.8, docs/requirements.md#ota-r2); the backend never sends
+``confirm`` on its own.
 
 Keys (OEM database), tagged ``service="rsu"`` and ``retention_rule="vehicle_lifetime"``
 because OTA results are vehicle maintenance information kept for the car's lifetime
-(§15, service_catalogue.md line 582)::
+(§15, OTA-R6)::
 
     ota:{vin}:events                     list  the car's events as JSON, latest handled
                                                first, capped at 1,000 (kind "event")
@@ -25,7 +26,7 @@ The car's phase maps onto the campaign's per-vehicle report (``report_of``)::
     downloading                       -> downloading (reason download_interrupted kept)
     downloaded, awaiting_confirmation -> awaiting_confirmation
     refused (os_too_old, battery_low, -> awaiting_confirmation + the reason: the car
-      not_parked)                        offers it again later (§A.3 4.7, line 85)
+      not_parked)                        offers it again later (art. 4.7, OTA-R4)
     waiting_ecall                     -> downloading if bytes remain, else
                                          awaiting_confirmation; reason ecall_active
     installing                        -> installing
@@ -33,13 +34,13 @@ The car's phase maps onto the campaign's per-vehicle report (``report_of``)::
     failed                            -> failed + the car's reason
     rolled_back                       -> failed + "{reason}_rolled_back", so an operator
                                          tells a car back on its old version from one
-                                         that may need the roadside assistance of line 580
+                                         that may need the roadside assistance of AS-R5
     idle + cancelled | service_switched_off -> refused + that reason (the customer's
                                          choice, not an error: hawkBit's WARNING)
 
 Campaign transitions are stamped with the backend clock (the scenario's virtual clock
 when one is announced), not the car's ``at``: the action timeout (AWS IoT Jobs'
-``inProgressTimeout``, platform_anchors.md §3.3, against hawkBit issue #693) must be
+``inProgressTimeout``, OTA-R7, against hawkBit issue #693) must be
 judged on one clock for every car.
 
 An event of a campaign that does not exist, of a car it does not target, or of another

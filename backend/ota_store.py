@@ -8,7 +8,7 @@ Keys (OEM database)::
 Every record carries ``service="ota"`` and ``retention_rule="vehicle_lifetime"`` from
 its first write: OTA results are vehicle maintenance information, which "is stored in the
 maintenance documentation for the vehicle's lifetime" and deleted automatically at its
-end (seed 001 §15, service_catalogue.md line 582). Changes go through the pure campaign
+end (MINI Connected §15, OTA-R6). Changes go through the pure campaign
 in ``backend.ota_campaign`` inside WATCH/MULTI, so a car's report and an operator's pause
 arriving together cannot overwrite each other.
 """

@@ -1,10 +1,10 @@
 """The emergency lane: check every eCall, hand it on durably, acknowledge it to the car.
 
 High-voltage warn calls, also safety calls, ride the same lane to the call centre.
-Legal eCall and PSAP (voice) eCall are relayed to the PSAP domain and nothing of them
-is kept on the OEM side (seed 001 §7b/§7c: "geen gegevens verwerkt of opgeslagen"):
-the de-duplication key lives in the PSAP database, and logs carry incident ids and
-timings only. Intelligent eCall goes to the OEM call centre's intake stream.
+Legal eCall and PSAP (voice) eCall are relayed to the PSAP domain and nothing of them is
+kept on the OEM side (MINI Connected §7b/§7c, ECALL-R5, ECALL-R9: "geen gegevens verwerkt of
+opgeslagen"): the de-duplication key lives in the PSAP database, and logs carry incident ids
+and timings only. Intelligent eCall goes to the OEM call centre's intake stream.
 
 The car is acknowledged only after Redis has taken the entry, so an acknowledgement
 means "a desk will see it even if this worker dies now". Redis errors are retried with
@@ -128,7 +128,7 @@ class EmergencyRelay:
                     raise EnvelopeError("eCall topic without an eCall envelope", field="k",
                                         rule="ecall on tcu/v1/{vin}/ecall/*")
                 at = await self._ecall(parsed.vin, parsed.variant or "", envelope)
-                # Legal eCall data is not the OEM's to keep (seed 001 §7b): it is only
+                # Legal eCall data is not the OEM's to keep (ECALL-R5): it is only
                 # checked against its budget, never metered per vehicle.
                 service = "ecall_intelligent" if envelope.variant == "intelligent" else ""
                 await self._account(service, envelope.vin, len(payload), at,
@@ -184,7 +184,7 @@ class EmergencyRelay:
         return float(msd.timestamp)
 
     async def _hv_warn(self, vin: str, payload: bytes) -> HvWarnCall:
-        """A high-voltage warn call goes to the OEM call centre (seed 001 §2), at once."""
+        """A high-voltage warn call goes to the OEM call centre at once (HV-R2)."""
         call = unpack_hv_call(payload)
         if call.vin != vin:
             raise EnvelopeError("warn call VIN differs from its topic", field="vin",

@@ -1,23 +1,23 @@
 """Retention deadlines, computed from a record's rule and its times; no I/O.
 
-Seed 001 states per service how long the backend may keep a record and which event
-starts the clock (digest ``service_catalogue.md`` §E, typed in
+MINI Connected states per service how long the backend may keep a record and which event
+starts the clock (docs/requirements.md#plat-r1 and #catalogue, typed in
 ``protocols.catalogue_model.RetentionRule``). Each kind becomes a deadline here:
 
 - ``fixed_window``: ``written_at + window_s``; e.g. Customer Hotline "uiterlijk na 28
   dagen gewist" (§2a), HV Warn Call "zes maanden na een gemeld incident" (§2b).
 - ``inactivity_window``: ``min(written_at + window_s, last_data_at + idle_s)``; Learning
   Navigation keeps data 12 months for active users and deletes it after 3 months
-  without new data (§E, Navigation row).
+  without new data (catalogue row ``learning_navigation``).
 - ``until_closed``: ``closed_at + close_window_s``, none while open; Teleservice,
   Roadside and Accident Assistance keep data "until … all procedures are completed"
-  (§16a, §16e, §16f; digest §D item 5).
+  (MINI Connected §16a, §16e, §16f; TS-R5, AS-R4).
 - ``vehicle_lifetime``: the end of the vehicle's life, none before; Digital Key info
-  (§6, §D item 11) and RSU maintenance info (§E, RSU row).
-- ``not_stated``: no deadline ever; kept until erased on request (§D: "nothing has
-  been guessed").
-- ``never_stored``: Legal and PSAP eCall store nothing in the backend (§7b, §7c, §D
-  item 3), so asking for a deadline is refused like any write would be.
+  (§6, row ``digital_key``) and RSU maintenance info (row ``rsu``, OTA-R6).
+- ``not_stated``: no deadline ever; kept until erased on request (CONV-4: nothing
+  has been guessed).
+- ``never_stored``: Legal and PSAP eCall store nothing in the backend (§7b, §7c;
+  ECALL-R5, ECALL-R9), so asking for a deadline is refused like any write would be.
 
 The store (``backend.retention_store``) keeps these numbers in Redis; everything that
 decides is here, so it is tested without Redis and shared by every caller.

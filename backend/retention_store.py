@@ -403,7 +403,8 @@ def _refusals(tags: Sequence[Tag], rule_allows: Callable[[str], bool] | None
 async def erase(oem: Redis, *, vin: str, now: float, service: str | None = None,
                 rule_allows: Callable[[str], bool] | None = None) -> Erasure:
     """Erase a car's records on request, where the documents allow it (§2a "of op
-    verzoek eerder", §E "on request" rows); each erasure is audited as ``on_request``.
+    verzoek eerder", catalogue rows erasable "on request", PLAT-R1); each erasure is
+    audited as ``on_request``.
 
     ``rule_allows(service)`` decides from the catalogue; without it, the rule as tagged
     decides. Asking for one ``service`` that may not be erased raises

@@ -1,7 +1,7 @@
-"""Service Partner Management (seed 001 §16d): the partner directory and assignment.
+"""Service Partner Management (MINI Connected §16d, SP-R1): the partner directory and assignment.
 
 A maintenance need goes to the customer's "preferred service centre (selected or
-assigned)" (service_catalogue.md line 631). §16d (lines 650-655) says a centre is
+assigned)" (docs/requirements.md#ts-r4). §16d (SP-R1) says a centre is
 assigned at first and the customer may change it any time; the rule written here:
 
 1. the preferred partner, when the customer set one and the directory knows it;
@@ -9,7 +9,7 @@ assigned at first and the customer may change it any time; the rule written here
 3. else the nearest authorised partner anywhere, else the nearest partner at all.
 
 The directory also feeds the workshop map data sent down to cars about six times a
-year, ≈ 200 KB each (line 634).
+year, ≈ 200 KB each (SP-R2).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ WORKSHOP_MAP_INTERVAL_S: Final = YEAR_S / WORKSHOP_MAP_PER_YEAR  # "about six ti
 class Partner:
     """One service partner; ``authorised`` partners are the OEM's own network (§16d).
 
-    Independent providers (§16j, lines 693-695) may be preferred; they are assigned
+    Independent providers (§16j, SP-R4) may be preferred; they are assigned
     only when no authorised partner exists at all.
     """
 
@@ -106,7 +106,7 @@ def partners(*, country: str | None = None,
 
 @dataclass(frozen=True, slots=True)
 class PreferenceChange:
-    """One change of preference: who asked matters, the centre may change it too (line 652)."""
+    """One change of preference: who asked matters, the centre may change it too (SP-R1)."""
 
     vin: str
     partner_id: str
@@ -146,7 +146,7 @@ class PreferenceBook:
 
 
 def map_update_due(last_sent_at: float | None, *, now: float) -> bool:
-    """Whether the next workshop map update is due ("about six times a year", line 634)."""
+    """Whether the next workshop map update is due ("about six times a year", SP-R2)."""
     return last_sent_at is None or now - last_sent_at >= WORKSHOP_MAP_INTERVAL_S
 
 
@@ -155,7 +155,7 @@ def workshop_map(version: int, *, directory: Mapping[str, Partner] = DIRECTORY,
     """The map update for cars: the directory's locations, filled to the catalogue's size.
 
     Real map tiles are not part of this platform; the payload carries every partner's
-    position and is filled up to ≈ 200 KB (line 634) so the data-volume budget sees the
+    position and is filled up to ≈ 200 KB (SP-R2) so the data-volume budget sees the
     figure the catalogue states.
     """
     body: bytes = msgpack.packb(

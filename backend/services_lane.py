@@ -145,7 +145,7 @@ class ServicesDesk:
             await self._workshop_map(vin, message.at)
 
     async def _workshop_map(self, vin: str, now: float) -> None:
-        """About six times a year the car gets the workshop map (seed 001 §16a).
+        """About six times a year the car gets the workshop map (MINI Connected §16a, SP-R2).
 
         The decision is one step: two calls handled at once cannot both see "no map sent
         yet" and both send one (the map costs the car about 200 KB of its budget)."""

@@ -1,4 +1,4 @@
-"""Slovenian MINI car-assistance insurance entitlements (seed 004, PG-aas-mini/23-12).
+"""Slovenian MINI car-assistance insurance entitlements (SI car assistance, PG-aas-mini/23-12).
 
 Article numbers are those of the insurer's terms (Zavarovalnica Triglav), as in
 docs/requirements.md, "Slovenian car assistance":
@@ -46,19 +46,19 @@ LIGHT_TRAILER_MAX_T: Final = 0.75  # art. 2(3) "ne presega 750 kg"
 
 EXCLUDED_CAUSES: Final = {
     "offroad_or_competition": "off-road driving, competitions, training or circuits "
-                              "(seed 004 art. 17(1)4)",
+                              "(SI car assistance art. 17(1)4)",
     "war_or_riots": "war, invasion, riots, demonstrations or mobilisation "
-                    "(seed 004 art. 17(1)5)",
+                    "(SI car assistance art. 17(1)5)",
     "nuclear_or_natural_disaster": "nuclear energy, explosive cargo or natural disasters "
-                                   "(seed 004 art. 17(1)6)",
+                                   "(SI car assistance art. 17(1)6)",
     "repeated_problem": "repeated identical problems within a short time "
-                        "(seed 004 art. 17(1)7)",
+                        "(SI car assistance art. 17(1)7)",
 }
 
 
 def decide_si(policy: Policy, incident: Incident,
               requested: tuple[Service, ...] | None = None) -> EntitlementDecision:
-    """Apply seed 004 to one incident; ``requested`` None asks for every service."""
+    """Apply SI car assistance to one incident; ``requested`` None asks for every service."""
     wanted = requested if requested is not None else SI_SERVICES
     reasons: list[str] = []
     if not _valid(policy, incident, reasons):
@@ -73,7 +73,7 @@ def decide_si(policy: Policy, incident: Incident,
             refused.append(service)
     if incident.country != HOME:
         reasons.append("abroad: the insurer pays the provider in full and reclaims the part "
-                       "not covered (seed 004 art. 18)")
+                       "not covered (SI car assistance art. 18)")
     return EntitlementDecision(programme="si_car_assistance", valid=True,
                                reasons=tuple(reasons), granted=tuple(granted),
                                refused=tuple(refused))
@@ -97,7 +97,8 @@ def cover_end(policy: Policy) -> date | None:
 
 def _valid(policy: Policy, incident: Incident, reasons: list[str]) -> bool:
     if not policy.with_triglav_mtpl:
-        reasons.append("only beside motor liability insurance at Triglav (seed 004 art. 1)")
+        reasons.append("only beside motor liability insurance at Triglav "
+                       "(SI car assistance art. 1)")
         return False
     vehicle = _vehicle_refusal(policy)
     if vehicle:
@@ -105,34 +106,36 @@ def _valid(policy: Policy, incident: Incident, reasons: list[str]) -> bool:
         return False
     end = cover_end(policy)
     if end is None or policy.period_start is None or policy.period_end is None:
-        reasons.append("no insurance period on the policy (seed 004 art. 19)")
+        reasons.append("no insurance period on the policy (SI car assistance art. 19)")
         return False
     if not policy.period_start <= incident.on <= end:
         why = (f"cover ended at 24:00 on {policy.owner_changed_on}, the change of owner "
-               "(seed 004 art. 20)" if policy.owner_changed_on is not None
+               "(SI car assistance art. 20)" if policy.owner_changed_on is not None
                and incident.on > policy.owner_changed_on else
-               f"outside the insurance period {policy.period_start}..{end} (seed 004 art. 19)")
+               f"outside the insurance period {policy.period_start}..{end} "
+               "(SI car assistance art. 19)")
         reasons.append(why)
         return False
     if incident.on > policy.period_end:
         reasons.append(f"in the 30-day respiro period: the full annual premium is due "
-                       f"(seed 004 art. 19); covered until {end}")
+                       f"(SI car assistance art. 19); covered until {end}")
     else:
         reasons.append(f"within the insurance period {policy.period_start}..{policy.period_end}")
     if incident.country != HOME and incident.country not in EUROPE:
-        reasons.append(f"{incident.country} is outside Slovenia and Europe (seed 004 art. 16)")
+        reasons.append(f"{incident.country} is outside Slovenia and Europe "
+                       "(SI car assistance art. 16)")
         return False
     if incident.drivable and incident.safe_to_drive:
         reasons.append("not an assistance case: the vehicle is drivable and safe "
-                       "(seed 004 definitions)")
+                       "(SI car assistance, definitions)")
         return False
     if not incident.reported_to_centre:
         reasons.append("assistance centre not informed, help organised by the insured "
-                       "(seed 004 art. 17(1)1)")
+                       "(SI car assistance art. 17(1)1)")
         return False
     if incident.organised_without_permission:
         reasons.append("services organised without the centre's permission "
-                       "(seed 004 art. 17(1)2)")
+                       "(SI car assistance art. 17(1)2)")
         return False
     if incident.cause in EXCLUDED_CAUSES:
         reasons.append(f"excluded: {EXCLUDED_CAUSES[incident.cause]}")
@@ -143,121 +146,127 @@ def _valid(policy: Policy, incident: Incident, reasons: list[str]) -> bool:
 def _vehicle_refusal(policy: Policy) -> str:
     category, mass, kw = policy.vehicle_category, policy.max_mass_t, policy.motor_kw
     if category in ("truck", "service_vehicle") and (mass is None or mass > MAX_MASS_T):
-        return f"{category} over {MAX_MASS_T} t or of unknown mass (seed 004 art. 2(1))"
+        return f"{category} over {MAX_MASS_T} t or of unknown mass (SI car assistance art. 2(1))"
     if category == "motorcycle" and (kw is None or kw <= MIN_MOTORCYCLE_KW):
-        return f"motorcycle not over {MIN_MOTORCYCLE_KW:g} kW (seed 004 art. 2(1))"
+        return f"motorcycle not over {MIN_MOTORCYCLE_KW:g} kW (SI car assistance art. 2(1))"
     if category == "caravan" and not policy.coupled_to_eligible_vehicle:
-        return "caravan only when coupled to an eligible towing vehicle (seed 004 art. 2(2))"
+        return ("caravan only when coupled to an eligible towing vehicle "
+                "(SI car assistance art. 2(2))")
     if category == "light_trailer" and (
         not policy.coupled_to_eligible_vehicle or mass is None or mass > LIGHT_TRAILER_MAX_T
     ):
-        return "light trailer only up to 750 kg and coupled (seed 004 art. 2(3))"
+        return "light trailer only up to 750 kg and coupled (SI car assistance art. 2(3))"
     return ""
 
 
 def _decide_service(service: Service, policy: Policy, incident: Incident,
                     reasons: list[str]) -> list[Grant]:
     if service not in SI_SERVICES:
-        reasons.append(f"{service}: not a service of the Slovenian insurance (seed 004 art. 4)")
+        reasons.append(f"{service}: not a service of the Slovenian insurance "
+                       "(SI car assistance art. 4)")
         return []
     abroad = incident.country != HOME
     on_site = incident.repairable_on_site
     if service == "on_site_help":
         if not on_site:
-            reasons.append("on_site_help: only when repairable on the spot (seed 004 art. 5(1))")
+            reasons.append("on_site_help: only when repairable on the spot "
+                           "(SI car assistance art. 5(1))")
             return []
         reasons.append("on_site_help: call-out in full and up to 1 hour of work; no "
-                       "material or parts (seed 004 art. 5)")
-        return [Grant(service, ON_SITE_LABOUR_H, "hours", "seed 004 art. 5(2)")]
+                       "material or parts (SI car assistance art. 5)")
+        return [Grant(service, ON_SITE_LABOUR_H, "hours", "SI car assistance art. 5(2)")]
     if service == "key_help":
         if incident.cause != "lost_keys":
             reasons.append("key_help: only for lost, stolen, damaged or locked-in keys "
-                           "(seed 004 art. 6(1))")
+                           "(SI car assistance art. 6(1))")
             return []
         if incident.key_fix_failed:
             reasons.append("key_help: failed on the spot, only tow or transport remains "
-                           "(seed 004 art. 6(4))")
+                           "(SI car assistance art. 6(4))")
             return []
         reasons.append("key_help: call-out in full and up to 1 hour of work; no key or lock "
-                       "replacement (seed 004 art. 6(2),(5))")
-        return [Grant(service, ON_SITE_LABOUR_H, "hours", "seed 004 art. 6(2)")]
+                       "replacement (SI car assistance art. 6(2),(5))")
+        return [Grant(service, ON_SITE_LABOUR_H, "hours", "SI car assistance art. 6(2)")]
     if service == "spare_key_delivery":
         within = incident.spare_keys_collectable_within_h
         if incident.cause != "lost_keys" or within is None or within > SPARE_KEYS_WITHIN_H:
             reasons.append("spare_key_delivery: only when the keys can be taken within "
-                           "24 h of reporting (seed 004 art. 6(3))")
+                           "24 h of reporting (SI car assistance art. 6(3))")
             return []
-        return [Grant(service, None, "in_full", "seed 004 art. 6(3)")]
+        return [Grant(service, None, "in_full", "SI car assistance art. 6(3)")]
     if service == "wrong_fuel_remedy":
         if incident.cause != "wrong_fuel":
-            reasons.append("wrong_fuel_remedy: only after wrong fuel (seed 004 art. 7(1))")
+            reasons.append("wrong_fuel_remedy: only after wrong fuel (SI car assistance art. 7(1))")
             return []
         reasons.append("wrong_fuel_remedy: tank and lines drained and cleaned, filter labour; "
-                       "the filter and engine damage not covered (seed 004 art. 7(3),(4))")
-        return [Grant(service, None, "in_full", "seed 004 art. 7(3)")]
+                       "the filter and engine damage not covered (SI car assistance art. 7(3),(4))")
+        return [Grant(service, None, "in_full", "SI car assistance art. 7(3)")]
     if service == "recovery":
         if not incident.needs_recovery:
-            reasons.append("recovery: only from a ravine, ditch, mud or water (seed 004 art. 8)")
+            reasons.append("recovery: only from a ravine, ditch, mud or water "
+                           "(SI car assistance art. 8)")
             return []
-        return [Grant(service, RECOVERY_MAX_EUR, "EUR", "seed 004 art. 8(2)")]
+        return [Grant(service, RECOVERY_MAX_EUR, "EUR", "SI car assistance art. 8(2)")]
     if service == "tow":
         return _tow(policy, incident, reasons)
     if service == "fuel_delivery":
         if incident.cause != "empty_tank":
-            reasons.append("fuel_delivery: only when the fuel ran out (seed 004 art. 10(1))")
+            reasons.append("fuel_delivery: only when the fuel ran out "
+                           "(SI car assistance art. 10(1))")
             return []
         reasons.append("fuel_delivery: enough to reach the nearest filling station; the fuel "
-                       "itself not covered (seed 004 art. 10)")
-        return [Grant(service, None, "in_full", "seed 004 art. 10(2)")]
+                       "itself not covered (SI car assistance art. 10)")
+        return [Grant(service, None, "in_full", "SI car assistance art. 10(2)")]
     if service == "parts_abroad":
         if not abroad:
-            reasons.append("parts_abroad: only for a case abroad (seed 004 art. 11(1))")
+            reasons.append("parts_abroad: only for a case abroad (SI car assistance art. 11(1))")
             return []
         reasons.append("parts_abroad: delivery paid, purchase price advanced and repaid by "
-                       "the insured (seed 004 art. 11(2))")
-        return [Grant(service, None, "in_full", "seed 004 art. 11(2)")]
+                       "the insured (SI car assistance art. 11(2))")
+        return [Grant(service, None, "in_full", "SI car assistance art. 11(2)")]
     if service == "customs_and_scrapping":
         if not (abroad and incident.vehicle_destroyed):
             reasons.append("customs_and_scrapping: only for a vehicle destroyed abroad "
-                           "(seed 004 art. 12(1))")
+                           "(SI car assistance art. 12(1))")
             return []
-        return [Grant(service, None, "in_full", "seed 004 art. 12(2)")]
+        return [Grant(service, None, "in_full", "SI car assistance art. 12(2)")]
     if service == "passenger_transport":
         return _passenger_transport(policy, incident, reasons)
     # storage (art. 14) and information (art. 15) come with every assistance case
-    return [Grant(service, None, "in_full", "seed 004 art. 14" if service == "storage"
-                  else "seed 004 art. 15")]
+    return [Grant(service, None, "in_full", "SI car assistance art. 14" if service == "storage"
+                  else "SI car assistance art. 15")]
 
 
 def _tow(policy: Policy, incident: Incident, reasons: list[str]) -> list[Grant]:
     if incident.cause == "ev_out_of_charge":
         if policy.ev_tows_used_in_period >= EV_TOWS_PER_PERIOD:
             reasons.append(f"tow: EV out of charge, {policy.ev_tows_used_in_period} of "
-                           f"{EV_TOWS_PER_PERIOD} cases per period used (seed 004 art. 9(2))")
+                           f"{EV_TOWS_PER_PERIOD} cases per period used "
+                           "(SI car assistance art. 9(2))")
             return []
         reasons.append(f"tow: EV out of charge, case {policy.ev_tows_used_in_period + 1} of "
                        f"{EV_TOWS_PER_PERIOD} per period; charging not covered "
-                       "(seed 004 art. 9(2))")
+                       "(SI car assistance art. 9(2))")
     elif incident.cause == "wrong_fuel":
         reasons.append("tow: wrong fuel, to the nearest authorised service "
-                       "(seed 004 art. 7(2))")
+                       "(SI car assistance art. 7(2))")
     elif incident.repairable_on_site and not incident.key_fix_failed:
         reasons.append("tow: only when not repairable on the spot or the key fix failed "
-                       "(seed 004 art. 9(1))")
+                       "(SI car assistance art. 9(1))")
         return []
     reasons.append(f"tow: to the nearest authorised service or charging station, max "
-                   f"{TOW_MAX_EUR} EUR per case, no second tow (seed 004 art. 9(3),(4))")
-    return [Grant("tow", TOW_MAX_EUR, "EUR", "seed 004 art. 9(4)")]
+                   f"{TOW_MAX_EUR} EUR per case, no second tow (SI car assistance art. 9(3),(4))")
+    return [Grant("tow", TOW_MAX_EUR, "EUR", "SI car assistance art. 9(4)")]
 
 
 def _passenger_transport(policy: Policy, incident: Incident,
                          reasons: list[str]) -> list[Grant]:
     if policy.professional_use:
         reasons.append("passenger_transport: vehicle in professional transport use "
-                       "(seed 004 art. 17(1)8)")
+                       "(SI car assistance art. 17(1)8)")
         return []
     if incident.repairable_on_site and not incident.vehicle_disappeared:
         reasons.append("passenger_transport: only when not repairable on the spot or the "
-                       "vehicle disappeared (seed 004 art. 13(1))")
+                       "vehicle disappeared (SI car assistance art. 13(1))")
         return []
-    return [Grant("passenger_transport", TRANSPORT_MAX_EUR, "EUR", "seed 004 art. 13(6)")]
+    return [Grant("passenger_transport", TRANSPORT_MAX_EUR, "EUR", "SI car assistance art. 13(6)")]

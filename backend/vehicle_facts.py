@@ -1,9 +1,9 @@
 """What OTA targeting needs to know about each car: model, propulsion, OS, country.
 
 A campaign is planned over the registered fleet (``backend.ota_campaign.plan``), and
-§15 makes the OS part of the rule: a car needs "at least OS 9" (service_catalogue.md
-line 569). The car never sends these facts on its own, so they are registered through
-the API (``PUT /vehicles/{vin}/facts``), as a CRM or factory import would.
+§15 makes the OS part of the rule: a car needs "at least OS 9"
+(docs/requirements.md#ota-r1). The car never sends these facts on its own, so they are
+registered through the API (``PUT /vehicles/{vin}/facts``), as a CRM or factory import would.
 
 Keys (OEM database)::
 
@@ -30,7 +30,7 @@ from backend.ota_campaign import VehicleFacts
 from backend.retention_tags import tag_if_new
 
 # The powertrain class an update may depend on (an EV's charging is interrupted while
-# installing, §15 line 566), as the fleet model has it: combustion only, battery
+# installing, §15 OTA-R3), as the fleet model has it: combustion only, battery
 # only, or both. Finer fuel types do not matter to a software upgrade.
 Powertrain = Literal["ice", "bev", "phev"]
 FACTS_INDEX: Final = "veh:facts"

@@ -19,7 +19,7 @@ from cli.api_client import TokenOpt, call
 
 
 def human_bytes(value: int | float | None) -> str:
-    """Bytes in the catalogue's own units (1 KB = 1,000 B, §E conventions)."""
+    """Bytes in the catalogue's own units (1 KB = 1,000 B, CONV-1)."""
     if value is None:
         return "-"
     for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
@@ -70,7 +70,7 @@ def usage_table(title: str, services: list[dict[str, Any]], *, fleet: bool = Fal
 
 def catalogue_table(budgets: list[dict[str, Any]]) -> Table:
     """A row per budgeted catalogue entry with the documents' own wording."""
-    table = Table(title="catalogue budgets (service_catalogue.md §E)")
+    table = Table(title="catalogue budgets (docs/requirements.md#plat-r2)")
     for column in ("key", "service", "sub-function", "budget", "safety", "wording"):
         table.add_column(column, overflow="fold")
     for b in budgets:

@@ -25,7 +25,7 @@ tests that need a bare socket or a client without certificates (``plain_services
 
 Both processes keep what they hold across a restart: Mosquitto persists its sessions and
 queued QoS 1 messages (saved every second and on exit), Redis appends every write to its
-AOF. The broker runs with ``set_tcp_nodelay true`` (see spec/performance.md §4).
+AOF. The broker runs with ``set_tcp_nodelay true`` (docs/decisions/0001-mqtt-client-gmqtt.md).
 The processes start with a umask of 0o077 and the run directory is kept private (0700
 directories, 0600 files): it holds every Legal MSD in the PSAP AOF, and the passwords.
 

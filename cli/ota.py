@@ -1,11 +1,11 @@
 """``telematics ota``: create and steer OTA campaigns through the backend's HTTP API.
 
 A thin client of ``/ota/campaigns`` (backend/api/ota_routes.py). Sizes are read the way
-the contract reads the catalogue's "1 tot 10 GB" (§15, line 584): 1 GB = 10**9 bytes.
+the contract reads the catalogue's "1 tot 10 GB" (§15, OTA-R1): 1 GB = 10**9 bytes.
 Groups are written ``name:amount[:s=X][:e=Y]`` separated by commas, where the amount
 is a share (``10%``) or a number of cars (``25``), ``s`` the success threshold and
 ``e`` the error threshold (``0.5`` or ``50%``), hawkBit's rollout groups
-(platform_anchors.md §3.1). A bad option is one ``error:`` line and exit status 2; an
+(docs/requirements.md#ota-r7). A bad option is one ``error:`` line and exit status 2; an
 error of the API is one line with its detail (field and rule) and exit status 1.
 """
 
@@ -217,7 +217,7 @@ def create(
                                                      "90m, 36h, 7d")] = None,
     notes: Annotated[str | None, typer.Option("--notes", help="release notes")] = None,
     critical: Annotated[bool, typer.Option("--critical", help="a critical security "
-                                                              "update (§A.4 3.8)")] = False,
+                                                              "update (OTA-R2, art. 3.8)")] = False,
     no_start: Annotated[bool, typer.Option("--no-start", help="store it planned")] = False,
     api_url: ApiOpt = None, token: TokenOpt = None,
     as_json: JsonOpt = False,

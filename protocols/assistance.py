@@ -1,11 +1,12 @@
-"""Roadside and Accident Assistance Calls from the car (seed 001 §16e, §16f).
+"""Roadside and Accident Assistance Calls from the car (MINI Connected §16e, §16f;
+docs/requirements.md#assistance).
 
-What the seeds fix about these calls:
+What MINI Connected fixes about these calls (docs/requirements.md#assistance):
 
 * a breakdown ("als het voertuig een storing of een fout detecteert") or a light
   accident ("een licht ongeval of schade") raises them, a manual start is "always
   possible", and an aborted Remote Software Upgrade may start a Roadside Assistance Call
-  that shares "voertuig-, locatie- en verplaatsingsgegevens" (seed 001 §15) — hence
+  that shares "voertuig-, locatie- en verplaatsingsgegevens" (MINI Connected §15, AS-R5) — hence
   ``kind`` and the ``movement`` block;
 * "all relevant vehicle-status data and the current position" are sent (§16e), so the
   call carries ``vehicle_status`` and ``lat``/``lon``;
@@ -36,10 +37,10 @@ from protocols.record_codec import (
     unpack_record,
 )
 
-ASSISTANCE_CALL_MAX: Final = 50_000  # bytes; seed 001 §16e/§16f: "minder dan 50 KB"
-ASSISTANCE_SIZE_RULE: Final = "under 50 KB (seed 001 §16e/§16f)"
+ASSISTANCE_CALL_MAX: Final = 50_000  # bytes; AS-R3: "minder dan 50 KB"
+ASSISTANCE_SIZE_RULE: Final = "under 50 KB (MINI Connected §16e/§16f, AS-R3)"
 CONFIRMATION_RULE: Final = (
-    "data from another channel only after confirmation in the car (seed 001 §16e)")
+    "data from another channel only after confirmation in the car (MINI Connected §16e, AS-R1)")
 ASSISTANCE_KIND: Final = "assistance_call"
 
 AssistanceKind = Literal["breakdown", "light_accident", "manual", "failed_update"]
@@ -81,7 +82,7 @@ class AssistanceCall:
 
 
 def may_send_data(call: AssistanceCall) -> bool:
-    """True when the car may transmit this call's data (seed 001 §16e).
+    """True when the car may transmit this call's data (MINI Connected §16e, AS-R1).
 
     From the car itself the customer started the call, so the data goes at once; a
     request that came by app or phone needs the customer's confirmation in the car.

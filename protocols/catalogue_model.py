@@ -1,6 +1,6 @@
 """The types of the service catalogue: retention rules, volume budgets, entries.
 
-Seed 001 (digest: ``service_catalogue.md`` §E) states per service a retention rule, the
+MINI Connected (docs/requirements.md#catalogue) states per service a retention rule, the
 event that starts it, a data-volume budget and who receives the data. The backend
 tags every record with its entry's rule, meters every message against its budget and
 answers each party by its entry's third parties, so the numbers live here once.
@@ -116,12 +116,13 @@ class VolumeBudget:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CatalogueEntry:
-    """One row of §E: a service's sub-function with its rule, budget and recipients.
+    """One row of the catalogue: a service's sub-function with its rule, budget and recipients.
 
     ``key`` is the stable snake_case id the backend tags records with. ``ambiguity``
     is None for a plain row; otherwise it says what is unclear and which reading the
     project chose and why. ``safety`` marks calls that are never dropped for a budget.
-    ``source`` cites the digest section and seed lines.
+    ``source`` cites the MINI Connected section and the row's anchor in
+    docs/requirements.md (``docs/requirements.md#{key}``).
     """
 
     key: str

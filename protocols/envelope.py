@@ -3,7 +3,7 @@
 Each envelope carries ``v`` (contract version), ``k`` (kind) and ``sent_ns``, the
 sender's wall-clock time in nanoseconds when it published, so any receiver on the same
 host (or a synchronised one) can measure end-to-end latency without a second channel.
-Seed 001 caps what the telematics unit sends for an eCall at under 1 KB, so eCall
+MINI Connected caps what the telematics unit sends for an eCall at under 1 KB, so eCall
 envelopes are checked against ``ECALL_ENVELOPE_MAX`` both when built and when read.
 """
 
@@ -19,7 +19,7 @@ from protocols.record_codec import open_map
 from protocols.topics import ECALL_VARIANTS, EcallVariant
 
 ENVELOPE_VERSION: Final = 1
-ECALL_ENVELOPE_MAX: Final = 1000  # bytes; seed 001: "minder dan 1 KB" per eCall transfer
+ECALL_ENVELOPE_MAX: Final = 1000  # bytes; MINI Connected: "minder dan 1 KB" per eCall transfer
 MAX_ENVELOPE: Final = 256 * 1024  # anything larger is refused before unpacking
 
 Kind = Literal["ecall", "ecall_ack", "msd_request", "voice_call", "telemetry"]
@@ -27,7 +27,7 @@ Kind = Literal["ecall", "ecall_ack", "msd_request", "voice_call", "telemetry"]
 
 @dataclass(frozen=True, slots=True)
 class IntelligentExtras:
-    """What an Intelligent eCall adds beside the MSD (seed 001 §7a).
+    """What an Intelligent eCall adds beside the MSD (MINI Connected §7a, ECALL-R6).
 
     ``p_serious_injury`` is the probability of ISS 15+ from the AACN model named in
     ``model``; ``triage`` is True when it reaches the model's 0.20 triage threshold,
@@ -100,7 +100,7 @@ class MsdRequest:
 
 @dataclass(frozen=True, slots=True)
 class VoiceCall:
-    """A PSAP eCall: a voice connection with no vehicle data at all (seed 001 §7c)."""
+    """A PSAP eCall: a voice connection with no vehicle data at all (§7c, ECALL-R9)."""
 
     call: str
     sent_ns: int
@@ -146,7 +146,7 @@ def pack(envelope: Envelope) -> bytes:
     data: bytes = msgpack.packb(body, use_bin_type=True)
     if isinstance(envelope, EcallMessage) and len(data) > ECALL_ENVELOPE_MAX:
         raise EnvelopeError(f"eCall envelope is {len(data)} bytes", field="envelope",
-                            rule=f"at most {ECALL_ENVELOPE_MAX} bytes (seed 001)")
+                            rule=f"at most {ECALL_ENVELOPE_MAX} bytes (MINI Connected)")
     return data
 
 

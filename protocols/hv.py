@@ -1,6 +1,7 @@
-"""The High Voltage Warn Call the car sends on a battery thermal event (seed 001 §2b).
+"""The High Voltage Warn Call the car sends on a battery thermal event (MINI Connected §2b,
+docs/requirements.md#hv-r3).
 
-Seed 001 §2 (catalogue §2b) lists exactly what the backend processes and stores: VIN,
+MINI Connected §2b (HV-R3) lists exactly what the backend processes and stores: VIN,
 GPS coordinates, vehicle model (BEV or PHEV), plug status (connected/disconnected),
 incident ID, timestamp, door and boot status (open/closed), engine status and engine
 ignition status ("VIN, gps-coördinaten, voertuigmodel (BEV of PHEV),
@@ -32,8 +33,8 @@ from protocols.record_codec import (
     unpack_record,
 )
 
-HV_CALL_MAX: Final = 25_000  # bytes; seed 001 §2: "minder dan 25 KB"
-HV_SIZE_RULE: Final = "under 25 KB (seed 001 §2)"
+HV_CALL_MAX: Final = 25_000  # bytes; HV-R5: "minder dan 25 KB"
+HV_SIZE_RULE: Final = "under 25 KB (MINI Connected §2b, HV-R5)"
 HV_KIND: Final = "hv_warn_call"
 
 HvModel = Literal["BEV", "PHEV"]
@@ -114,7 +115,7 @@ def _check_fields(call: HvWarnCall) -> None:
         raise EnvelopeError(f"longitude {call.lon}", field="lon", rule="-180..180")
     if call.model not in HV_MODELS:
         raise EnvelopeError(f"model {call.model!r} has no HV battery", field="model",
-                            rule="BEV|PHEV only (seed 001 §2)")
+                            rule="BEV|PHEV only (MINI Connected §2b, HV-R1)")
     _one_of(call.plug_state, PLUG_STATES, "plug_state")
     if not call.incident or len(call.incident) > 64:
         raise EnvelopeError("incident id must be 1..64 chars", field="incident",

@@ -1,20 +1,22 @@
-"""Remote Software Upgrade (OTA) records on the wire (service catalogue §15, §A.4).
+"""Remote Software Upgrade (OTA) records on the wire (MINI Connected §15 and art. 4.8).
+
+Rules are cited by their ids in docs/requirements.md (docs/requirements.md#ota).
 
 Three records, one per direction and purpose:
 
 * ``OtaOffer`` (backend -> car): a campaign is available. §15 says the update size is
   "part of the update information" shown to the customer and that a download is "1 to
-  10 GB" (*1 tot 10 GB voor elke download vóór de installatie*, catalogue lines 584-585),
+  10 GB" (*1 tot 10 GB voor elke download vóór de installatie*, OTA-R1),
   so ``size_bytes`` is checked against that range, GB read as 10**9 bytes as KB is read
   as 1000 bytes elsewhere in the contract.
 * ``OtaEvent`` (car -> backend): one per state change of the car's update machine
   (``vehicle_sim.ota_machine``), with the download progress and the version the car
-  runs. The catalogue gives no per-event OTA volume, only the download size (line 584);
+  runs. The catalogue gives no per-event OTA volume, only the download size (OTA-R1);
   the 2,000-byte budget is this contract's own bound, chosen because a state change is
   a handful of short fields, and it keeps the events of a campaign negligible next to
   the download itself.
 * ``OtaCommand`` (app or car display -> car): "every installation must be started
-  manually", in the car or remotely via the app (§A.4, lines 92-93), so installing
+  manually", in the car or remotely via the app (art. 4.8, OTA-R2), so installing
   starts only on a ``confirm`` command. The backend sends ``cancel`` by ``backend``
   when an operator cancels a campaign or a car's action times out.
 """
@@ -28,7 +30,7 @@ from protocols.errors import EnvelopeError
 from protocols.record_codec import FieldTypes, check_epoch_seconds, pack_record, unpack_record
 
 GB: Final = 1_000_000_000
-MIN_DOWNLOAD: Final = 1 * GB  # §15 volume: "1 tot 10 GB" (catalogue line 584)
+MIN_DOWNLOAD: Final = 1 * GB  # §15 volume: "1 tot 10 GB" (OTA-R1)
 MAX_DOWNLOAD: Final = 10 * GB
 SIZE_RULE: Final = "1..10 GB per download (catalogue §15)"
 
@@ -126,7 +128,7 @@ class OtaEvent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OtaCommand:
-    """The customer's action on a campaign, from the car's display or the app (§A.4)."""
+    """The customer's action on a campaign, from the car's display or the app (OTA-R2)."""
 
     campaign_id: str
     action: CommandAction

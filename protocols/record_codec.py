@@ -1,6 +1,6 @@
 """msgpack framing shared by the call-service records (HV warn call, assistance calls).
 
-These records are not eCall envelopes: they have their own size budgets from seed 001
+These records are not eCall envelopes: they have their own size budgets from MINI Connected
 (§2 "< 25 KB", §16e/§16f "< 50 KB") and their own kinds, so they are framed here with
 the same ``v``/``k`` header as ``protocols.envelope`` and checked against the budget
 both when packed and when read. Every failure is an ``EnvelopeError`` naming the field
@@ -44,7 +44,7 @@ def packed_size(record: object, kind: str) -> int:
 
 
 def check_budget(size: int, *, limit: int, rule: str) -> None:
-    """Refuse a record over its budget; ``rule`` cites the seed line of the budget."""
+    """Refuse a record over its budget; ``rule`` cites the requirement of the budget."""
     if size > limit:
         raise EnvelopeError(f"record is {size} bytes, over {limit}", field="envelope", rule=rule)
 

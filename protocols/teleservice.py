@@ -1,16 +1,17 @@
-"""Repair & Maintenance messages of the wire contract (seed 001 §16).
+"""Repair & Maintenance messages of the wire contract (MINI Connected §16;
+docs/requirements.md#teleservice and #partners).
 
 Three messages travel for Repair & Maintenance:
 
 * ``TeleserviceCall`` (car → backend): §16a sends vehicle state "regularly every 28 days
   or every 1,000 km" and "for every service or maintenance request", at most 50 KB each
-  (service_catalogue.md line 633; table row line 890).
+  (TS-R1; teleservice_call).
 * ``SmartMaintenanceTransfer`` (car → backend): §16b, the opt-in add-on with "more
   frequent transfer, e.g. after every trip or once a week" under the same 50 KB sentence
-  (lines 637-642, table row line 892). It carries the same findings as a call, so a need
+  (TS-R3, TS-R2, smart_maintenance). It carries the same findings as a call, so a need
   is "found sooner", plus the raw readings behind them.
 * ``WorkshopMapUpdate`` (backend → car): workshop map data, "about six times a year or
-  as needed, ≈ 200 KB" (line 634, table row line 891).
+  as needed, ≈ 200 KB" (SP-R2, workshop_map).
 
 Every field is a plain type, so ``msgpack.packb(dataclasses.asdict(x), use_bin_type=True)``
 packs a message as it stands; the size rules are checked on exactly those bytes.
@@ -30,10 +31,11 @@ from protocols.envelope import MAX_ENVELOPE
 from protocols.errors import EnvelopeError
 from protocols.record_codec import check_epoch_seconds
 
-# Seed 001 §16a volume: "max 50 KB per service or maintenance request"; §16b shares it.
+# MINI Connected §16a volume (TS-R2): "max 50 KB per service or maintenance request";
+# §16b shares it.
 TELESERVICE_MAX_BYTES: Final = 50_000
-TELESERVICE_RULE: Final = "at most 50 KB (seed 001 §16)"
-# Seed 001 §16a: "workshop map data updated about six times a year ... ≈ 200 KB".
+TELESERVICE_RULE: Final = "at most 50 KB (MINI Connected §16a, TS-R2)"
+# MINI Connected §16a (SP-R2): "workshop map data updated about six times a year ... ≈ 200 KB".
 WORKSHOP_MAP_BYTES: Final = 200_000
 WORKSHOP_MAP_PER_YEAR: Final = 6
 # A map update must still fit one envelope, or the receiver refuses it unread.
@@ -47,7 +49,7 @@ CallReason = Literal["interval_28d", "distance_1000km", "service_need"]
 SmartTrigger = Literal["trip", "weekly"]
 ItemStatus = Literal["ok", "due", "overdue"]
 # Petrol and diesel split because the Service Inclusive scope lists do
-# (service_catalogue.md line 167: "fuel filter (diesel)", "spark plugs (petrol)").
+# (TS-R7: "fuel filter (diesel)", "spark plugs (petrol)").
 Propulsion = Literal["petrol", "diesel", "bev", "phev_petrol", "phev_diesel"]
 
 CALL_REASONS: Final[tuple[CallReason, ...]] = get_args(CallReason)
@@ -74,7 +76,7 @@ def _require(ok: bool, message: str, *, where: str, rule: str) -> None:
 class ServiceItem:
     """One condition-based service item: how far (km) and how long (days) until it is due.
 
-    Claims need CBS to show the service is due (service_catalogue.md line 165), so the
+    Claims need CBS to show the service is due (TS-R7), so the
     call carries the remaining distance and time, not just a flag.
     """
 
@@ -109,7 +111,7 @@ class TeleserviceCall:
 
     ``sent_ns`` is the sender's wall clock at publication, as in every envelope, so the
     receiver can measure latency. The car keeps only "the date of the last call"
-    (§16a "In vehicle", line 628); the backend keeps the rest.
+    (§16a "In vehicle", TS-R2); the backend keeps the rest.
     """
 
     vin: str
@@ -152,10 +154,10 @@ class SmartMaintenanceTransfer:
 
 @dataclass(frozen=True, slots=True)
 class WorkshopMapUpdate:
-    """Workshop map data sent down to the car (§16a volume, line 634).
+    """Workshop map data sent down to the car (§16a volume, SP-R2).
 
     The car uses it to tell a workshop stay from a breakdown, so a stay "suppresses
-    wrong service notices" (§16, line 607).
+    wrong service notices" (§16, SP-R2).
     """
 
     version: int

@@ -1,4 +1,5 @@
-"""The car's side of the Roadside and Accident Assistance Calls (seed 001 §16e, §16f).
+"""The car's side of the Roadside and Accident Assistance Calls (MINI Connected §16e, §16f;
+docs/requirements.md#as-r1 and #as-r2).
 
 Pure helpers: ``detect_kind`` says whether the car should offer a call, and
 ``raise_call`` builds the ``AssistanceCall`` from a snapshot of the car.

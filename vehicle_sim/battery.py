@@ -1,9 +1,10 @@
 """A lumped thermal model of one car's high-voltage battery, for the HV Warn Call.
 
-Seed 001 §2 (catalogue §2b): the car "bewaakt de hoogvoltaccu" for a possible ongoing
-"thermisch voorval (temperatuur- en/of drukverhoging)" while parked or charging, and
-keeps doing so "zelfs wanneer de bestuurder de auto heeft verlaten en afgesloten". The
-model runs in every mode (driving too, as the platform's issue asks; the seed names
+MINI Connected §2b (docs/requirements.md#hv-r1): the car "bewaakt de hoogvoltaccu" for a
+possible ongoing "thermisch voorval (temperatuur- en/of drukverhoging)" while parked or
+charging, and keeps doing so "zelfs wanneer de bestuurder de auto heeft verlaten en
+afgesloten". The
+model runs in every mode (driving too, as the platform asks; the text names
 parked and charging) and reports a ``ThermalEvent`` once per incident, so the car can
 send the warn call at once. UN GTR 20 (EV safety, thermal propagation) asks for a
 warning at least 5 minutes before a hazard in the cabin; detection here is within one
@@ -93,7 +94,7 @@ class BatteryParams:
                        runaway_initial_w=200.0, runaway_growth_tau_s=120.0,
                        runaway_peak_w=150_000.0, runaway_energy_j=130_000.0 * 600.0,
                        gas_kpa_per_s_per_k=0.008)
-        raise ValueError(f"{powertrain!r} has no HV battery (BEV and PHEV only, seed 001 §2)")
+        raise ValueError(f"{powertrain!r} has no HV battery (BEV and PHEV only, HV-R1)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ class BatteryState:
     def __post_init__(self) -> None:
         if self.powertrain not in POWERTRAINS:
             raise ValueError(
-                f"{self.powertrain!r} has no HV battery (BEV and PHEV only, seed 001 §2)")
+                f"{self.powertrain!r} has no HV battery (BEV and PHEV only, HV-R1)")
         if not math.isfinite(self.cell_temp_c) or self.cell_temp_c < -KELVIN:
             raise ValueError(f"cell temperature {self.cell_temp_c} °C is not a temperature")
         if not math.isfinite(self.pressure_kpa) or self.pressure_kpa <= 0:
@@ -137,7 +138,8 @@ class BatteryState:
     def at_rest(cls, powertrain: str, *, ambient_c: float, now: float) -> BatteryState:
         """A pack that has sat long enough to be at ambient temperature and pressure."""
         if powertrain not in POWERTRAINS:
-            raise ValueError(f"{powertrain!r} has no HV battery (BEV and PHEV only, seed 001 §2)")
+            raise ValueError(f"{powertrain!r} has no HV battery "
+                             "(BEV and PHEV only, HV-R1)")
         return cls(powertrain=powertrain,  # type: ignore[arg-type]  # checked just above
                    params=BatteryParams.for_powertrain(powertrain), t=now,
                    cell_temp_c=ambient_c)

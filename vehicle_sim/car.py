@@ -97,7 +97,7 @@ class Car:
             request_assistance=self._update_failed, label=vdef.id, real_ns=time.time_ns)
 
     def _update_failed(self) -> None:
-        """An aborted upgrade raises a roadside assistance call (seed 001 §15, line 834)."""
+        """An aborted upgrade raises a roadside assistance call (MINI Connected §15, OTA-R5)."""
         self.services.assistance("failed_update", channel="car", confirmed=True,
                                  drivable=self.ota.phase == "rolled_back",
                                  fault_codes=["RSU-ABORTED"])
@@ -138,7 +138,7 @@ class Car:
         self.ota.ecall_cleared()
 
     def thermal_runaway(self, ambient_c: float) -> None:
-        """A cell fault in the HV battery: the car sends the warn call at once (seed 001 §2)."""
+        """A cell fault in the HV battery: the car sends the warn call at once (HV-R2)."""
         mode: BatteryMode = ("charging" if self.vdef.plugged
                              else "locked" if self.vdef.locked else "parked")
         event, battery = runaway_until_alarm(self.vdef.powertrain, mode=mode,

@@ -259,7 +259,7 @@ class CarOta:
         self._transfer = asyncio.get_running_loop().create_task(self._download(start))
 
     async def _download(self, start: StartDownload) -> None:
-        """Bytes arrive in tenths; a dropped link comes back and resumes, as §A.3 allows."""
+        """Bytes arrive in tenths; a dropped link comes back and resumes, as OTA-R4 allows."""
         steps = 10
         chunk = max(1, self.state.size_bytes // steps)
         pause = self.settings.download_s / steps

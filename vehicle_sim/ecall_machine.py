@@ -1,10 +1,10 @@
-"""The car's eCall decisions for one vehicle (seed 001 §7), as a pure state machine.
+"""The car's eCall decisions for one vehicle (MINI Connected §7, ECALL-R1), as a pure state machine.
 
 ``step(state, event, now, ctx) -> (state, effects)`` does no I/O and reads no clock:
 the runner passes ``now`` (seconds, real or virtual), performs the effects (build and
 publish the MSD, arm the timer, place the voice call) and feeds back what arrives.
 
-Variant choice, as seed 001 §7 lays it down:
+Variant choice, as MINI Connected §7 lays it down (docs/requirements.md#ecall-r1):
 
 * Intelligent eCall to the OEM call centre when it was bought, has not expired and the
   car is in its activation country ("the purchased eCall service works in the country
@@ -135,7 +135,7 @@ class StartTimer:
 
 @dataclass(frozen=True, slots=True)
 class VoiceCall:
-    """Place a PSAP voice call in ``country``: no data at all (seed 001 §7c)."""
+    """Place a PSAP voice call in ``country``: no data at all (MINI Connected §7c, ECALL-R9)."""
 
     country: str
     incident: str

@@ -52,7 +52,7 @@ class FleetSpec:
     """What a car is and what its owner bought; constant while the fleet runs.
 
     ``home`` names a town of ``vehicle_sim.places``: where the car sleeps and charges.
-    Smart Maintenance is off until the customer opts in (seed 001 §16b).
+    Smart Maintenance is off until the customer opts in (MINI Connected §16b, TS-R3).
     """
 
     vin: str

@@ -1,4 +1,5 @@
-"""The car turns a battery ``ThermalEvent`` into the High Voltage Warn Call (seed 001 §2b).
+"""The car turns a battery ``ThermalEvent`` into the High Voltage Warn Call (MINI Connected §2b,
+docs/requirements.md#hv-r3).
 
 "Als de sensoren een thermisch voorval herkennen, zal de auto onmiddellijk de relevante
 gegevens naar het verantwoordelijke BMW Call Center sturen": the warn call is built from

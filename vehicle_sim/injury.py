@@ -1,5 +1,5 @@
-"""Probability of serious injury for Intelligent eCall (seed 001 §7a: "computes accident
-severity and the probability of injury").
+"""Probability of serious injury for Intelligent eCall (MINI Connected §7a, ECALL-R6:
+"computes accident severity and the probability of injury").
 
 Model form: Kononen D.W., Flannagan C.A.C., Wang S.C., "Identification and validation
 of a logistic regression model for predicting serious injuries associated with motor

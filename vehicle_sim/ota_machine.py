@@ -4,34 +4,36 @@
 ``vehicle_sim.ecall_machine``: the runner performs the effects (transfer bytes, lock the
 car, publish the ``OtaEvent``) and feeds back what happens.
 
-The path, from the service catalogue (§15, lines 562-587; §A.3-A.4, lines 76-98)::
+The path, from the service catalogue (MINI Connected §15 and art. 4.5-4.8;
+OTA-R1 to OTA-R5 of docs/requirements.md)::
 
     idle -> notified -> downloading -> downloaded -> awaiting_confirmation
          -> installing -> done | failed | rolled_back
     side states: waiting_ecall (postponed by an active eCall), refused (preconditions)
 
 * Notice first, download next, then the customer confirms: "each installation must be
-  started manually", in the car or via the app (lines 92-93, 572). The download itself
+  started manually", in the car or via the app (OTA-R2). The download itself
   starts without a confirmation, on the first ``Tick`` after the notice.
 * A lost connection keeps the bytes already received; ``ConnectionBack`` resumes the
-  transfer from ``bytes_done`` (§A.3 4.7 names "poor mobile data connection" as a reason
-  to repeat, line 85).
-* Preconditions are checked when the customer confirms: at least OS 9 (line 569), the
-  battery (line 571; the minimum charge is a model parameter, ``min_battery_soc``) and
-  a parked car (4.7, line 85). The first failing one, in that order, is the reason code.
+  transfer from ``bytes_done`` (MINI Connected art. 4.7 names "poor mobile data
+  connection" as a reason to repeat, OTA-R4).
+* Preconditions are checked when the customer confirms: at least OS 9 (OTA-R1), the
+  battery (OTA-R1; the minimum charge is a model parameter, ``min_battery_soc``) and
+  a parked car (art. 4.7, OTA-R4). The first failing one, in that order, is the reason code.
   A refused campaign is offered again after ``retry_after_s``, still waiting for a
   manual confirmation.
 * While an eCall is active no download starts and no installation starts: "starten van
   een EU eCall" makes a remote intervention impossible and it is repeated later (line
   85); the machine waits in ``waiting_ecall`` and goes on when the eCall clears.
-* Installing locks the car ("cannot be used during installation", line 566), stops an
+* Installing locks the car ("cannot be used during installation", OTA-R3), stops an
   EV's charging, which is never resumed by the machine ("may need a manual restart"),
   and lasts at most ``install_s`` <= 600 s: a disruption longer than "10 (tien) minuten
-  per poging" is undue harm (line 81). Past that deadline the attempt ends as a timeout.
-* A failed or aborted installation raises a roadside assistance call (lines 576-580,
-  834: "An aborted RSU can trigger a Roadside Assistance Call").
-* A customer who switched the service off (line 572) gets no notices; critical security
-  updates are the exception (3.8, line 98). They still need the manual confirmation.
+  per poging" is undue harm (OTA-R4). Past that deadline the attempt ends as a timeout.
+* A failed or aborted installation raises a roadside assistance call (AS-R5, OTA-R5:
+  "An aborted RSU can trigger a Roadside Assistance Call").
+* A customer who switched the service off (OTA-R2) gets no notices; critical security
+  updates are the exception (MINI Connected art. 3.8, OTA-R2). They still need the manual
+  confirmation.
 * ``running_version`` changes only when an installation is done.
 
 Every change of what the backend can see (phase, campaign, reason, channel, a lost
@@ -54,8 +56,8 @@ from protocols.ota import (
     OtaStateName,
 )
 
-MIN_OS_VERSION: Final = 9  # catalogue §15 prerequisites, line 569
-MAX_INSTALL_S: Final = 600.0  # §A.3 4.5(d): no disruption over 10 minutes per attempt
+MIN_OS_VERSION: Final = 9  # catalogue §15 prerequisites, OTA-R1
+MAX_INSTALL_S: Final = 600.0  # art. 4.5(d), OTA-R4: no disruption over 10 minutes per attempt
 MIN_BATTERY_SOC: Final = 0.3  # model parameter: §15 names the battery, not a threshold
 RETRY_AFTER_S: Final = 3600.0  # model parameter: when a refused campaign is offered again
 PROGRESS_STEPS: Final = 10  # one progress event per tenth of the download

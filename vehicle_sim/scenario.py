@@ -67,7 +67,7 @@ class OtaCarDef(_Model):
 
     ``download_s`` and ``install_real_s`` are real seconds of the modelled transfer and
     installer; ``install_s`` is the virtual limit of one attempt (at most 10 minutes,
-    seed 001 §A.3 4.5(d)).
+    MINI Connected art. 4.5(d), OTA-R4).
     """
 
     running_version: str = Field(default="21.07", min_length=1, max_length=32)
@@ -463,7 +463,7 @@ class Scenario(_Model):
             if (event.thermal_runaway and event.vehicle is not None
                     and self.vehicle(event.vehicle).powertrain == "ICE"):
                 raise ValueError(f"events[{i}]: thermal_runaway needs a BEV or PHEV "
-                                 "(an 'electric' propulsion), seed 001 §2")
+                                 "(an 'electric' propulsion), MINI Connected §2b, HV-R1")
         for i, expect in enumerate(self.expect):
             if expect.vehicle not in known:
                 raise ValueError(f"expect[{i}].vehicle {expect.vehicle!r} is not a vehicle id")

@@ -1,17 +1,16 @@
-"""The car's Teleservice and Smart Maintenance decisions (seed 001 §16a, §16b), pure.
+"""The car's Teleservice and Smart Maintenance decisions (MINI Connected §16a, §16b), pure.
 
 No clock is read: the runner passes ``now`` (epoch seconds, real or virtual) and the
 odometer, and performs the sending. The rules (docs/requirements.md, "Teleservice Call
-and Smart Maintenance", TS-R1 to TS-R3; the line numbers below are those of the
-service-catalogue digest that docs/citations.md maps to those requirements):
+and Smart Maintenance", cited below by id: TS-R1 to TS-R3 and TS-R7):
 
-* A Teleservice Call goes "regularly every 28 days or every 1,000 km" (line 633); the
-  emulator reads it as whichever comes first after the last call (line 635), and the
-  car keeps "the date of the last call" (line 628), so both are measured from there.
-* A call also goes "for every service or maintenance request" (line 633): a fault code
+* A Teleservice Call goes "regularly every 28 days or every 1,000 km" (TS-R1); the
+  emulator reads it as whichever comes first after the last call (TS-R1), and the
+  car keeps "the date of the last call" (TS-R2), so both are measured from there.
+* A call also goes "for every service or maintenance request" (TS-R1): a fault code
   or a condition-based service item that became due and was not reported yet.
-* Smart Maintenance sends "after every trip or once a week" (line 638), only when the
-  user ticked its consent box (lines 618, 639) and only on OS 7 or newer (line 614).
+* Smart Maintenance sends "after every trip or once a week" (TS-R3), only when the
+  user ticked its consent box (TS-R3) and only on OS 7 or newer (TS-R3).
 """
 
 from __future__ import annotations
@@ -33,12 +32,12 @@ from protocols.teleservice import (
 )
 
 DAY_S: Final = 86_400.0
-CALL_INTERVAL_S: Final = 28 * DAY_S  # line 633: "om de 28 dagen"
-CALL_INTERVAL_KM: Final = 1_000.0  # line 633: "om de 1.000 km"
-SMART_WEEKLY_S: Final = 7 * DAY_S  # line 638: "eenmaal per week"
-SMART_MIN_OS: Final = 7  # line 614: "MINI Operating System 7 or newer"
+CALL_INTERVAL_S: Final = 28 * DAY_S  # TS-R1: "om de 28 dagen"
+CALL_INTERVAL_KM: Final = 1_000.0  # TS-R1: "om de 1.000 km"
+SMART_WEEKLY_S: Final = 7 * DAY_S  # TS-R3: "eenmaal per week"
+SMART_MIN_OS: Final = 7  # TS-R3: "MINI Operating System 7 or newer"
 
-# Service Inclusive scope lists (lines 167-169), with the qualifiers line 167 gives
+# Service Inclusive scope lists (TS-R7), with the qualifiers it gives
 # ("fuel filter (diesel)", "spark plugs (petrol)") applied to the PHEV list too.
 # "oil" and "top-up" of the PHEV line are the ICE line's "engine oil, oil top-up".
 _BRAKES: Final = ("brakes_front", "brakes_rear")  # issue: "oil, brakes, brake fluid, ..."
@@ -64,7 +63,7 @@ _ELECTRIC: Final = frozenset({"electric", "hydrogen"})
 class TeleserviceState:
     """What the car remembers between calls.
 
-    ``last_call_at`` is the stored "date of the last call" (line 628); the odometer at
+    ``last_call_at`` is the stored "date of the last call" (TS-R2); the odometer at
     that call is needed for the 1,000 km leg. ``open_needs`` are the needs already
     reported, so one need gives one service-need call, not one per check.
     """
@@ -89,7 +88,7 @@ def propulsion_of(kinds: Iterable[str]) -> Propulsion:
 
 
 def due_reason(state: TeleserviceState, *, now: float, odometer_km: float) -> CallReason | None:
-    """The regular call due now, if any: 28 days or 1,000 km, whichever first (line 635).
+    """The regular call due now, if any: 28 days or 1,000 km, whichever first (TS-R1).
 
     Both limits are inclusive. When a single check finds both passed, the one passed by
     the larger share was reached first, assuming steady driving since the last call.
@@ -111,7 +110,7 @@ def needs_of(fault_codes: Sequence[str], items: Sequence[ServiceItem]) -> tuple[
 
 
 def service_need(fault_codes: Sequence[str], items: Sequence[ServiceItem]) -> bool:
-    """True when the findings amount to "a service or maintenance request" (line 633)."""
+    """True when the findings amount to "a service or maintenance request" (TS-R1)."""
     return bool(needs_of(fault_codes, items))
 
 
@@ -129,12 +128,12 @@ def cbs_items(propulsion: Propulsion,
     """CBS items of the car's scope list from ``item -> (km left, days left)``.
 
     Items the scope list of the propulsion does not hold are refused: a BEV has no
-    engine oil to report (line 168).
+    engine oil to report (TS-R7).
     """
     scope = SERVICE_ITEMS_BY_PROPULSION[propulsion]
     foreign = sorted(set(remaining) - set(scope))
     if foreign:
-        raise ValueError(f"{foreign} not in the {propulsion} service scope (lines 167-169)")
+        raise ValueError(f"{foreign} not in the {propulsion} service scope (TS-R7)")
     return [ServiceItem(name, km, days, item_status(km, days))
             for name, (km, days) in sorted(remaining.items())]
 
@@ -142,11 +141,11 @@ def cbs_items(propulsion: Propulsion,
 def build_call(*, vin: str, call_id: str, reason: CallReason, now: float, sent_ns: int,
                odometer_km: float, propulsion: Propulsion, fault_codes: Sequence[str] = (),
                items: Sequence[ServiceItem] = ()) -> TeleserviceCall:
-    """A call checked against the 50 KB per request (line 633) before it leaves."""
+    """A call checked against the 50 KB per request (TS-R2) before it leaves."""
     scope = set(SERVICE_ITEMS_BY_PROPULSION[propulsion])
     foreign = sorted({i.item for i in items} - scope)
     if foreign:
-        raise ValueError(f"{foreign} not in the {propulsion} service scope (lines 167-169)")
+        raise ValueError(f"{foreign} not in the {propulsion} service scope (TS-R7)")
     call = TeleserviceCall(vin, call_id, reason, float(odometer_km), sent_ns, now, propulsion,
                            list(fault_codes), list(items))
     validate_call(call)
@@ -162,7 +161,7 @@ def after_call(state: TeleserviceState, now: float, odometer_km: float, *,
 
 def smart_due(state: TeleserviceState, *, opted_in: bool, os_version: int, now: float,
               trip_ended: bool) -> SmartTrigger | None:
-    """The Smart Maintenance transfer due now, if any (lines 614, 638-639).
+    """The Smart Maintenance transfer due now, if any (TS-R3).
 
     Without the consent or below OS 7 nothing is ever sent. A first transfer after
     opting in counts as the weekly one.
@@ -181,7 +180,7 @@ def build_smart_transfer(*, vin: str, transfer_id: str, trigger: SmartTrigger, n
                          readings: Mapping[str, float] | None = None,
                          fault_codes: Sequence[str] = (),
                          items: Sequence[ServiceItem] = ()) -> SmartMaintenanceTransfer:
-    """A transfer checked against the 50 KB it shares with the call (line 642)."""
+    """A transfer checked against the 50 KB it shares with the call (TS-R2)."""
     transfer = SmartMaintenanceTransfer(vin, transfer_id, trigger, float(odometer_km), now,
                                         sent_ns, dict(readings or {}), list(fault_codes),
                                         list(items))

@@ -84,7 +84,7 @@ async def assigned_partners(oem: Redis, vin: str, *, asking: str) -> frozenset[s
     """The partners ``vin`` is assigned to, as far as ``asking`` is concerned.
 
     Its preferred partner (§16d), and ``asking`` itself if the car has a maintenance
-    case there (the need was sent to it, §16a line 631). Only the asking partner's case
+    case there (the need was sent to it, §16a TS-R4). Only the asking partner's case
     index is read, one pipelined round trip for all its cases' VINs.
     """
     assigned: set[str] = set()

@@ -1,7 +1,7 @@
 """HTTP routes of the data-volume budgets: the catalogue's figures and usage against them.
 
-``GET /budgets`` lists every catalogue entry that states a volume figure (seed 001,
-``service_catalogue.md`` §E column ``volume_bytes_max``) with the fleet's usage;
+``GET /budgets`` lists every catalogue entry that states a volume figure
+(docs/requirements.md#plat-r2, the catalogue's ``volume_bytes_max``) with the fleet's usage;
 ``GET /budgets/{vin}`` one vehicle's usage against each of them. Periods are judged at
 the backend's time (``state.clock``), which follows a scenario's virtual clock, so a
 "per year" budget rolls over in seconds of a test exactly as the meter does.

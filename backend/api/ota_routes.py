@@ -4,7 +4,7 @@ An operator creates a campaign (version, 1-10 GB size, targeting, rollout groups
 success and error thresholds, per-vehicle action timeout), starts, pauses, resumes or
 cancels it, and reads its progress per group and per car with reason codes. The
 customer's app may confirm, cancel or retry an installation remotely, since "each
-installation must be started manually", in the car or via the app (§A.4, lines 92-93).
+installation must be started manually", in the car or via the app (MINI Connected art. 4.8, OTA-R2).
 
 Errors name the field and the rule: a wrong spec is 422 with ``{message, field, rule}``,
 a transition against the campaign's life cycle is 409 with ``{message, rule}``, an
@@ -86,7 +86,7 @@ Model = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class TargetIn(BaseModel):
-    """Which cars: every criterion given must hold; below OS 9 never (line 569)."""
+    """Which cars: every criterion given must hold; below OS 9 never (OTA-R1)."""
 
     model_config = ConfigDict(extra="forbid")
     models: list[Model] = []
@@ -139,7 +139,7 @@ class CampaignIn(BaseModel):
 
 
 class CommandIn(BaseModel):
-    """The customer's action from the app on one campaign (§A.4, line 93)."""
+    """The customer's action from the app on one campaign (MINI Connected art. 4.8, OTA-R2)."""
 
     model_config = ConfigDict(extra="forbid")
     campaign_id: str = Field(pattern=CAMPAIGN_ID)
@@ -369,7 +369,7 @@ async def read_vehicle_ota(vin: VinPath, state: StateDep,
 @ota_vehicles.post("/{vin}/ota/command", status_code=202, responses=errors(404))
 async def send_vehicle_ota_command(vin: VinPath, body: CommandIn,
                                    state: StateDep) -> dict[str, Any]:
-    """The customer confirms, cancels or retries from the app; the car decides (§A.4)."""
+    """The customer confirms, cancels or retries from the app; the car decides (OTA-R2)."""
     c = await _load(state, body.campaign_id)
     if vin not in c.vehicles:
         raise HTTPException(status_code=404, detail=(

@@ -2,7 +2,8 @@
 
 The report is what an auditor asks for: per service, what is held, the oldest record,
 the next deletion due, what was deleted, and anything past its deadline (which must be
-none). Services whose data may never be stored (Legal and PSAP eCall, seed 001 §7b/§7c)
+none). Services whose data may never be stored (Legal and PSAP eCall, ECALL-R5 and
+ECALL-R9)
 are listed with what the backend relayed of them and that it holds nothing.
 """
 

@@ -1,13 +1,13 @@
-"""HTTP routes of the service-partner desks (seed 001 §16a, §16d).
+"""HTTP routes of the service-partner desks (MINI Connected §16a, §16d; TS-R4, SP-R1).
 
 A partner sees the maintenance cases it was told about and closes them once all
 procedures are completed; closing before the need was communicated is refused with
 409, because retention runs "until a specific maintenance need has been determined and
-communicated and all procedures are completed" (service_catalogue.md line 632).
+communicated and all procedures are completed" (TS-R5).
 
 Every route needs a caller (``backend.access``): a partner reads and closes only the
 cases under its own ``/partners/{id}``, and is shown only its own directory entry;
-maintenance needs go to "the preferred service centre" (service_catalogue.md line 631).
+maintenance needs go to "the preferred service centre" (TS-R4).
 """
 
 from __future__ import annotations

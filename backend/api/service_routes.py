@@ -2,9 +2,9 @@
 
 Every route needs a caller (``backend.access``): profiles are written by the operator
 (a CRM import) and read by the operator and the call centre (the HV handover's customer
-record, service_catalogue.md line 218); a vehicle's Teleservice calls go to the
-operator and to a partner the vehicle is assigned to (line 631); assistance cases to the
-assistance desk (lines 895, 896).
+record, HV-R3); a vehicle's Teleservice calls go to the
+operator and to a partner the vehicle is assigned to (TS-R4); assistance cases to the
+assistance desk (roadside_assistance, accident_assistance).
 """
 
 from __future__ import annotations

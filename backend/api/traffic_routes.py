@@ -1,10 +1,10 @@
 """HTTP route of the traffic providers: anonymised warnings for other road users.
 
-Intelligent eCall lets "current location and warnings ... go anonymously to external
-traffic providers to warn other road users" (service_catalogue.md §7a line 338; §E line
-864). The feed is built from the OEM side only (the call centre's open cases; the PSAP
-database is the authority's) and says what happened, roughly where (0.01 degree, about
-1 km) and roughly when (the five minutes it fell in): no VIN, no incident or case id, no
+Intelligent eCall lets "current location and warnings ... go anonymously to external traffic
+providers to warn other road users" (MINI Connected §7a, docs/requirements.md#ecall-r8). The
+feed is built from the OEM side only (the call centre's open cases; the PSAP database is the
+authority's) and says what happened, roughly where (0.01 degree, about 1 km) and roughly
+when (the five minutes it fell in): no VIN, no incident or case id, no
 MSD, no occupants. Which services feed it, and how a case becomes a warning, is decided
 in ``backend.access``; the response model below has no field that could carry more.
 """

@@ -198,7 +198,7 @@ def test_access_grants_are_catalogue_recipients() -> None:
 
 
 def test_access_traffic_sources_come_from_the_catalogue() -> None:
-    """Only Intelligent eCall names traffic providers (§E line 864); not HV, not assistance."""
+    """Only Intelligent eCall names traffic providers (ecall_intelligent), not HV or assistance."""
     assert frozenset({"ecall_intelligent"}) == TRAFFIC_SOURCES
 
 

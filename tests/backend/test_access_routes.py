@@ -328,7 +328,8 @@ async def test_access_routes_role_headers_are_not_trusted(world: World) -> None:
     as_traffic = [*bearer(signer().token("traffic")).items(), ("X-Role", "operator")]
     refused = await http.get("/desks", headers=as_traffic)
     assert (refused.status_code, refused.json()["detail"]) == (
-        403, "traffic may read no eCall desk (§E lines 852, 864, 867)")
+        403, "traffic may read no eCall desk "
+        "(PLAT-R3: hv_warn_call, ecall_intelligent, ecall_legal)")
     twice = [*bearer(signer().token("operator")).items(),
              *bearer(signer().token("traffic")).items()]
     for headers in (twice, list(reversed(twice))):

@@ -1,6 +1,6 @@
 """The pure budget judgement: bounds, their order, safety calls, nominal figures, periods.
 
-The entries are built here, shaped like the rows of ``service_catalogue.md`` §E that
+The entries are built here, shaped like the catalogue rows of docs/requirements.md that
 they name, so these tests do not depend on the catalogue table being filled.
 """
 
@@ -29,11 +29,12 @@ GB = 10**9
 def make_entry(key: str, budget: VolumeBudget | None, *, safety: bool = False) -> CatalogueEntry:
     return CatalogueEntry(key=key, service="Test", sub_function=key.replace("_", " "),
                           retention=RetentionRule(kind="not_stated", trigger="not stated"),
-                          budget=budget, third_parties=(), source=f"§E test row {key}",
+                          budget=budget, third_parties=(),
+                          source=f"test row docs/requirements.md#{key}",
                           safety=safety)
 
 
-# Shaped like §E lines: Teleservice Call "max 50 KB per service/maintenance request".
+# Shaped like the catalogue rows: Teleservice Call "max 50 KB per service/maintenance request".
 TELESERVICE = make_entry("teleservice_call", VolumeBudget(
     per="message", per_message_bytes=50_000, wording="max 50 KB per service/maintenance request"))
 # Workshop map-data update "~200 KB, ~6 times a year or as needed" (approx).
@@ -74,7 +75,7 @@ def test_budget_meter_message_over_is_rejected_naming_field_and_rule() -> None:
     assert (verdict.accepted, verdict.flagged, verdict.reason, verdict.field, verdict.limit) == (
         False, False, "message_over_budget", "per_message_bytes", 50_000)
     assert "max 50 KB per service/maintenance request" in verdict.rule
-    assert "§E test row teleservice_call" in verdict.rule
+    assert "test row docs/requirements.md#teleservice_call" in verdict.rule
     assert verdict.used_after == 7_000  # a rejected message adds nothing
     with pytest.raises(BudgetExceededError) as caught:
         verdict.raise_if_rejected()

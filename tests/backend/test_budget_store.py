@@ -293,7 +293,7 @@ async def test_budget_store_against_the_catalogue_rows(oem: Redis) -> None:
     """With the entries looked up in ``protocols.catalogue``: the issue's three accounts.
 
     RSU "1–10 GB per download", workshop map "~200 KB, ~6 times a year", Teleservice
-    "max 50 KB per service/maintenance request" (service_catalogue.md §E).
+    "max 50 KB per service/maintenance request" (row ``teleservice_call``, TS-R2).
     """
     vin = new_vin()
 

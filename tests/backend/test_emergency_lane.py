@@ -90,7 +90,7 @@ async def test_emergency_lane_legal_ecall_reaches_psap_and_is_acked(
 
 async def test_emergency_lane_legal_ecall_leaves_nothing_on_the_oem_side(
         lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
-    """Seed 001 §7b: no Legal eCall data is processed or stored by the OEM."""
+    """ECALL-R5: no Legal eCall data is processed or stored by the OEM."""
     incident, vin = _incident(), new_vin()
     async with Car(mqtt_url, vin) as car:
         car.send("legal", incident)

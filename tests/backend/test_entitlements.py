@@ -1,4 +1,4 @@
-"""Road Assist 24/7 (seed 000) and Slovenian car assistance (seed 004) decisions."""
+"""Road Assist 24/7 and Slovenian car-assistance (SI car assistance) entitlement decisions."""
 
 from __future__ import annotations
 
@@ -52,16 +52,16 @@ def test_add_months_clamps_to_month_end() -> None:
     assert add_months(date(2023, 8, 31), 6) == date(2024, 2, 29)
 
 
-# -- seed 000: validity ----------------------------------------------------------------
+# -- Road Assist 24/7: validity --------------------------------------------------------
 @pytest.mark.parametrize(("on", "valid"), [
     (date(2022, 6, 14), False), (date(2022, 6, 15), True), (date(2027, 6, 14), True),
     (date(2027, 6, 15), False),
 ])
 def test_road_assist_new_car_valid_five_years_from_pickup(on: date, valid: bool) -> None:
-    """New cars: 5 years from the day of pickup (seed 000 l.11)."""
+    """New cars: 5 years from the day of pickup (RA-R1)."""
     decision = decide_entitlement(RA, _at(BRUSSELS, "BE", on=on))
     assert decision.valid is valid
-    assert any("seed 000 l.11-12" in r for r in decision.reasons)
+    assert any("RA-R1" in r for r in decision.reasons)
 
 
 @pytest.mark.parametrize(("age", "on", "valid"), [
@@ -70,7 +70,7 @@ def test_road_assist_new_car_valid_five_years_from_pickup(on: date, valid: bool)
 ])
 def test_road_assist_used_car_two_years_only_when_older_than_three(
         age: float, on: date, valid: bool) -> None:
-    """Used cars older than 3 years: 2 years; younger used cars get no window (seed 000 l.12)."""
+    """Used cars older than 3 years: 2 years; younger used cars get no window (RA-R1)."""
     policy = replace(RA, new_or_used="used", vehicle_age_years_at_pickup=age)
     decision = decide_entitlement(policy, _at(BRUSSELS, "BE", on=on))
     assert decision.valid is valid
@@ -79,12 +79,12 @@ def test_road_assist_used_car_two_years_only_when_older_than_three(
 
 
 def test_road_assist_void_without_authorised_maintenance() -> None:
-    """Maintenance outside an authorised partner voids the programme (seed 000 l.166-168)."""
+    """Maintenance outside an authorised partner voids the programme (RA-R3)."""
     decision = decide_entitlement(replace(RA, maintenance_by_authorised_partner=False),
                                   _at(BRUSSELS, "BE"))
     assert not decision.valid
     assert decision.granted == ()
-    assert "l.166-168" in decision.reasons[-1]
+    assert "RA-R3" in decision.reasons[-1]
 
 
 @pytest.mark.parametrize("cause", ["theft", "vandalism", "speed_event", "non_approved_parts",
@@ -96,20 +96,20 @@ def test_road_assist_excluded_situations(cause: str) -> None:
 
 
 def test_road_assist_outside_europe_and_drivable_are_not_covered() -> None:
-    """Europe only (l.26); a car that can go on is no breakdown (l.210)."""
+    """Europe only (RA-R2); a car that can go on is no breakdown (RA-R4)."""
     assert not decide_entitlement(RA, _at((33.57, -7.59), "MA")).valid
     assert not decide_entitlement(RA, _at(BRUSSELS, "BE", drivable=True)).valid
 
 
-# -- seed 000: mobility guarantee -----------------------------------------------------
+# -- Road Assist 24/7: mobility guarantee ----------------------------------------------
 @pytest.mark.parametrize(("place", "country", "repair", "days"), [
     (ANTWERP, "BE", 10, 3), (PARIS, "FR", 10, 5), (ANTWERP, "BE", 2, 2), (PARIS, "FR", 4, 4),
 ])
 def test_road_assist_replacement_car_three_days_home_five_abroad(
         place: tuple[float, float], country: str, repair: int, days: int) -> None:
-    """Until repaired, max 3 working days at home and 5 abroad (seed 000 l.145-146)."""
+    """Until repaired, max 3 working days at home and 5 abroad (RA-R6)."""
     grant = _grant(RA, _at(place, country, repair_working_days=repair), "replacement_car")
-    assert grant == Grant("replacement_car", days, "working_days", "seed 000 l.145-146")
+    assert grant == Grant("replacement_car", days, "working_days", "RA-R6")
 
 
 @pytest.mark.parametrize(("repair", "granted"), [(3, False), (4, True)])
@@ -123,11 +123,11 @@ def test_road_assist_collection_only_when_repair_over_three_days(repair: int,
 
 
 def test_road_assist_taxi_and_train_limits() -> None:
-    """Taxi up to EUR 80 (l.153), train or plane up to EUR 650 (l.156)."""
+    """Taxi up to EUR 80 (RA-R6), train or plane up to EUR 650 (RA-R6)."""
     decision = decide_entitlement(RA, _at(ANTWERP, "BE"), ("taxi", "train_or_plane"))
-    assert decision.grant("taxi") == Grant("taxi", 80, "EUR", "seed 000 l.153")
+    assert decision.grant("taxi") == Grant("taxi", 80, "EUR", "RA-R6")
     assert decision.grant("train_or_plane") == Grant("train_or_plane", 650, "EUR",
-                                                     "seed 000 l.156")
+                                                     "RA-R6")
 
 
 @pytest.mark.parametrize(("place", "repair", "nights"), [
@@ -135,7 +135,7 @@ def test_road_assist_taxi_and_train_limits() -> None:
 ])
 def test_road_assist_hotel_only_beyond_fifty_km(place: tuple[float, float], repair: int,
                                                nights: int | None) -> None:
-    """Max 4 nights until repaired, only more than 50 km from home (seed 000 l.159-160)."""
+    """Max 4 nights until repaired, only more than 50 km from home (RA-R6)."""
     grant = _grant(RA, _at(place, "BE", repair_working_days=repair), "hotel")
     assert (grant.limit if grant else None) == nights
 
@@ -148,20 +148,20 @@ def test_road_assist_hotel_nights_span_the_weekend() -> None:
 
 
 def test_road_assist_towing_only_when_not_repairable_on_site() -> None:
-    """Towing at no extra cost when on-site repair is impossible (l.140-142)."""
+    """Towing at no extra cost when on-site repair is impossible (RA-R6)."""
     assert _grant(RA, _at(ANTWERP, "BE"), "towing") is not None
     assert _grant(RA, _at(ANTWERP, "BE", repairable_on_site=True), "towing") is None
 
 
 def test_road_assist_minor_mishaps_at_customer_cost() -> None:
-    """Lost keys, wrong fuel, empty tank: organised but charged (l.63-65)."""
+    """Lost keys, wrong fuel, empty tank: organised but charged (RA-R5)."""
     grant = _grant(RA, _at(ANTWERP, "BE", cause="wrong_fuel"), "towing")
     assert grant is not None
     assert grant.unit == "at_customer_cost"
 
 
 def test_road_assist_run_flat_extras_need_four_hours_wait() -> None:
-    """Run-flat: extra services only if immobilised and no tyres within 4 h (l.68-69)."""
+    """Run-flat: extra services only if immobilised and no tyres within 4 h (RA-R5)."""
     quick = _at(LIEGE, "BE", cause="flat_tyre", run_flat_tyres=True,
                 tyres_available_within_h=2.0)
     slow = replace(quick, tyres_available_within_h=6.0)
@@ -177,20 +177,21 @@ def test_road_assist_every_service_when_none_requested() -> None:
         "train_or_plane", "hotel"}
 
 
-# -- seed 004: Slovenia ----------------------------------------------------------------
+# -- SI car assistance: Slovenia -------------------------------------------------------
 def test_si_limits_of_the_services() -> None:
     """Recovery, tow and passenger transport EUR 500; on-site help 1 hour (arts. 5-13)."""
     incident = _at(MARIBOR, "SI", needs_recovery=True)
     decision = decide_entitlement(SI, incident)
     assert decision.valid
-    assert decision.grant("recovery") == Grant("recovery", 500, "EUR", "seed 004 art. 8(2)")
-    assert decision.grant("tow") == Grant("tow", 500, "EUR", "seed 004 art. 9(4)")
+    assert decision.grant("recovery") == Grant("recovery", 500, "EUR",
+                                               "SI car assistance art. 8(2)")
+    assert decision.grant("tow") == Grant("tow", 500, "EUR", "SI car assistance art. 9(4)")
     assert decision.grant("passenger_transport") == Grant(
-        "passenger_transport", 500, "EUR", "seed 004 art. 13(6)")
+        "passenger_transport", 500, "EUR", "SI car assistance art. 13(6)")
     assert decision.grant("storage") is not None
     assert decision.grant("on_site_help") is None
     on_site = _grant(SI, _at(MARIBOR, "SI", repairable_on_site=True), "on_site_help")
-    assert on_site == Grant("on_site_help", 1, "hours", "seed 004 art. 5(2)")
+    assert on_site == Grant("on_site_help", 1, "hours", "SI car assistance art. 5(2)")
 
 
 @pytest.mark.parametrize(("used", "granted"), [(2, True), (3, False)])

@@ -1,4 +1,4 @@
-"""The call centre's HV warn-call handover: contact data, PSAP, retention (seed 001 §2b)."""
+"""The call centre's HV warn-call handover: contact data, PSAP, retention (HV-R2 to HV-R4)."""
 
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ def test_maintenance_case_close_before_notified_is_refused() -> None:
     assert str(caught.value) == (
         "case 'k-2' is open; it can be closed only after the need was communicated")
     assert caught.value.rule == (
-        "close only from notified (seed 001 §16a: determined and communicated)")
+        "close only from notified (MINI Connected §16a, TS-R5: determined and communicated)")
 
 
 def test_maintenance_case_notify_twice_and_reopen_closed_are_refused() -> None:

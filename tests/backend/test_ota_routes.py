@@ -47,7 +47,7 @@ async def _vins_of(api: httpx.AsyncClient, campaign_id: str) -> list[str]:
 
 async def test_ota_routes_target_by_model_propulsion_os_and_country(
         api: httpx.AsyncClient) -> None:
-    """Every criterion must hold, and a car below OS 9 is never targeted (line 569)."""
+    """Every criterion must hold, and a car below OS 9 is never targeted (OTA-R1)."""
     model = _model()
     match, combustion, old_os, dutch, newest = (new_vin() for _ in range(5))
     await register(api, [match], model=model, os_version=10)
@@ -72,8 +72,8 @@ async def test_ota_routes_target_by_model_propulsion_os_and_country(
 
 
 @pytest.mark.parametrize(("change", "field", "rule"), [
-    ({"size_bytes": 11 * 10**9}, "size_bytes", "1 GB <= size <= 10 GB (line 584)"),
-    ({"size_bytes": 999_999_999}, "size_bytes", "1 GB <= size <= 10 GB (line 584)"),
+    ({"size_bytes": 11 * 10**9}, "size_bytes", "1 GB <= size <= 10 GB (OTA-R1)"),
+    ({"size_bytes": 999_999_999}, "size_bytes", "1 GB <= size <= 10 GB (OTA-R1)"),
     ({"groups": [{"name": "g", "share": 0.5, "size": 3}]}, "groups['g'].share",
      "exactly one of share and size"),
     ({"groups": [{"name": "g", "share": 1.0, "error_threshold": 1.5}]},

@@ -85,7 +85,7 @@ def test_up_unknown_scenario_exits_two(tmp_path: Path) -> None:
 @pytest.mark.broker  # `up` starts its own Mosquitto and Redis
 def test_up_once_hv_thermal_parked_reaches_callcentre_and_psap(
         tmp_path: Path) -> None:
-    """Seed 001 §2: parked BEV and PHEV thermal events reach the call centre, then the PSAP."""
+    """HV-R2: parked BEV and PHEV thermal events reach the call centre, then the PSAP."""
     report = tmp_path / "report.json"
     done = _telematics("up", "--once", "--scenario", "hv_thermal_parked", "--report",
                        str(report), "--run-dir", str(tmp_path / "run"), cwd=tmp_path,

@@ -1,6 +1,7 @@
-"""The catalogue against the digest's table: one entry per row, the same numbers and words.
+"""The catalogue against its table: one entry per row, the same numbers and words.
 
-``tests/files/service_catalogue_table.md`` is a verbatim copy of the digest's §E table.
+``tests/files/service_catalogue_table.md`` is the machine-readable table of the MINI Connected
+services (docs/requirements.md#catalogue has one anchor per row, named by its key).
 Every expectation here is read from that file (or from the project's fixed requirements:
 the required keys and the three safety calls), never from ``protocols.catalogue``
 itself, so a row that drifts from the table fails.
@@ -17,13 +18,13 @@ import pytest
 
 from protocols.catalogue import CATALOGUE, CATALOGUE_VERSION, entries_of, entry, keys, safety_keys
 from protocols.catalogue_model import CatalogueEntry, CatalogueError, VolumeBudget
+from tests.doc_anchors import REQUIREMENTS, anchors_of
 
 TABLE = Path(__file__).parents[1] / "files" / "service_catalogue_table.md"
 COLUMNS = ["service", "sub_function", "retention_rule", "retention_trigger",
            "volume_bytes_max", "volume_unit/frequency", "third_parties"]
 NO_VOLUME = {"not stated", "not described", "n/a"}
 NOBODY = {"none", "not stated", "not described"}
-SEED_LINES = 4060  # seed 001 has 4,060 lines (digest header)
 UNIT_SECONDS = {"h": 3_600, "hour": 3_600, "day": 86_400, "month": 30 * 86_400,
                 "year": 365 * 86_400}
 DURATION = re.compile(r"(\d+)[\s-]*(hours?|h|days?|months?|years?)\b")
@@ -292,7 +293,7 @@ def test_catalogue_safety_calls_are_exactly_the_three() -> None:
     assert {(e.service, e.sub_function) for e in CATALOGUE if e.safety} == safety_rows
 
 
-FLAGGED_BY_DIGEST = {  # digest §D: rows whose reading is a choice
+FLAGGED_READINGS = {  # rows whose reading is a choice (docs/requirements.md#conventions)
     "ecall_intelligent", "ecall_intelligent_extended", "ecall_intelligent_voice",
     "edrive_services", "hv_warn_call", "teleservice_call", "smart_maintenance",
     "product_quality_improvement", "service_quality_improvement",
@@ -305,20 +306,20 @@ def test_catalogue_flagged_rows_explain_their_reading() -> None:
     """Every row the table marks AMBIGUOUS or contrasts with a description has a note."""
     marked = {_entry_of(row).key for row in ROWS
               if "AMBIGUOUS" in "|".join(vars(row).values()) or "description:" in row.frequency}
-    assert marked <= FLAGGED_BY_DIGEST
-    for key in FLAGGED_BY_DIGEST:
+    assert marked <= FLAGGED_READINGS
+    for key in FLAGGED_READINGS:
         note = entry(key).ambiguity
         assert note and len(note) > 40, key
 
 
 @pytest.mark.parametrize("item", CATALOGUE, ids=lambda e: e.key)
-def test_catalogue_source_cites_a_section_and_seed_lines(item: CatalogueEntry) -> None:
-    match = re.fullmatch(r"§[0-9A-Za-z.]+; seed 001 lines ([0-9, -]+)", item.source)
+def test_catalogue_source_cites_a_section_and_its_requirement_anchor(item: CatalogueEntry) -> None:
+    """A source names the MINI Connected section and the row's anchor in docs/requirements.md."""
+    match = re.fullmatch(r"MINI Connected (?:§[0-9]+[a-j]?|Data Act art\. 3\([23]\)); "
+                         r"docs/requirements\.md#([a-z0-9_-]+)", item.source)
     assert match, item.source
-    for span in match.group(1).split(", "):
-        first, _, last = span.partition("-")
-        start, end = int(first), int(last or first)
-        assert 1 <= start <= end <= SEED_LINES, span
+    assert match.group(1) == item.key
+    assert match.group(1) in anchors_of(REQUIREMENTS), item.source
 
 
 # --- lookup --------------------------------------------------------------------------

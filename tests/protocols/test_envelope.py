@@ -40,7 +40,7 @@ def test_envelope_round_trip(envelope: Envelope) -> None:
 
 
 def test_envelope_intelligent_ecall_stays_under_one_kilobyte() -> None:
-    """An Intelligent eCall with a full MSD and extras fits seed 001's < 1 KB."""
+    """An Intelligent eCall with a full MSD and extras fits MINI Connected's < 1 KB."""
     size = len(pack(EcallMessage("intelligent", VIN, "x" * 64, 255, bytes(140), 2**63 - 1,
                                  "BE", EXTRAS)))
     assert size < ECALL_ENVELOPE_MAX
@@ -85,7 +85,7 @@ def test_envelope_not_msgpack_is_an_envelope_error() -> None:
 
 
 def test_envelope_legal_ecall_carries_no_extras() -> None:
-    """Legal eCall sends only the legally required data (seed 001 §7b)."""
+    """Legal eCall sends only the legally required data (MINI Connected §7b, ECALL-R5)."""
     with pytest.raises(EnvelopeError) as err:
         EcallMessage("legal", VIN, "inc", 1, bytes(38), 1, "BE", EXTRAS)
     assert err.value.field == "extras"

@@ -64,7 +64,7 @@ def test_hv_call_round_trips_under_25_kb() -> None:
 
 @pytest.mark.parametrize("model", ["ICE", "FCEV", ""])
 def test_hv_call_refuses_a_model_without_hv_battery(model: str) -> None:
-    """Only BEV and PHEV have the service (seed 001 §2)."""
+    """Only BEV and PHEV have the service (MINI Connected §2b, HV-R1)."""
     with pytest.raises(EnvelopeError) as info:
         _hv(model=model)
     assert info.value.field == "model"
@@ -82,11 +82,11 @@ def test_hv_call_refuses_values_outside_the_contract(field: str, value: object) 
 
 
 def test_hv_call_over_25_kb_is_refused() -> None:
-    """A warn call over the budget fails with the seed's rule."""
+    """A warn call over the budget fails with the rule of HV-R5."""
     call = _hv(doors={f"door_{i}_" + "x" * 4000: "closed" for i in range(7)})
     with pytest.raises(EnvelopeError) as info:
         validate_hv_call(call)
-    assert info.value.rule == "under 25 KB (seed 001 §2)"
+    assert info.value.rule == "under 25 KB (MINI Connected §2b, HV-R5)"
     with pytest.raises(EnvelopeError):
         pack_hv_call(call)
 
@@ -112,12 +112,12 @@ def test_assistance_call_round_trips_under_50_kb() -> None:
 
 
 def test_assistance_call_over_50_kb_is_refused() -> None:
-    """The 50 KB budget of seed 001 §16e/§16f is enforced."""
+    """The 50 KB budget of MINI Connected §16e/§16f (AS-R3) is enforced."""
     status = {"fault_codes": [f"P{i:04d}" + "x" * 100 for i in range(500)],
               "warning_lamps": [], "drivable": False, "fuel_pct": 5.0}
     with pytest.raises(EnvelopeError) as info:
         validate_assistance_call(_assist(vehicle_status=status))
-    assert info.value.rule == "under 50 KB (seed 001 §16e/§16f)"
+    assert info.value.rule == "under 50 KB (MINI Connected §16e/§16f, AS-R3)"
 
 
 @pytest.mark.parametrize(("channel", "confirmed", "allowed"), [

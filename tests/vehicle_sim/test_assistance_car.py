@@ -1,4 +1,4 @@
-"""The car's assistance-call and HV warn-call builders (seed 001 §2b, §16e, §16f)."""
+"""The car's assistance-call and HV warn-call builders (HV-R3, AS-R1, AS-R2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HV battery's thermal model and its thermal events (seed 001 §2b)."""
+"""The HV battery's thermal model and its thermal events (MINI Connected §2b, HV-R1)."""
 
 from __future__ import annotations
 

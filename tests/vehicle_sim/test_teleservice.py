@@ -177,7 +177,7 @@ def test_teleservice_call_over_50kb_is_refused_naming_the_field() -> None:
         build_call(vin=VIN, call_id="c-2", reason="service_need", now=T0, sent_ns=1,
                    odometer_km=1.0, propulsion="bev", fault_codes=faults)
     assert (caught.value.field, caught.value.rule) == (
-        "teleservice_call", "at most 50 KB (seed 001 §16)")
+        "teleservice_call", "at most 50 KB (MINI Connected §16a, TS-R2)")
     big = TeleserviceCall(VIN, "c-3", "interval_28d", 1.0, 1, T0, "bev", faults)
     with pytest.raises(EnvelopeError, match="teleservice_call"):
         unpack_call(packed(big))
