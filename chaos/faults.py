@@ -38,6 +38,8 @@ class FaultTarget:
     pid_of: Callable[[Role], int | None]
     restart_broker: Restart | None = None
     restart_redis: Restart | None = None
+    kill_broker: Restart | None = None  # SIGKILL, then started again on the same data
+    kill_redis: Restart | None = None
 
 
 class FaultInjector:
@@ -60,11 +62,17 @@ class FaultInjector:
                 return f"pid {pid} of the {role} role is not running"
             except PermissionError:
                 return f"not allowed to signal pid {pid} of the {role} role"
-        if fault == "broker_restart" and self._target.restart_broker is None:
+        if fault in ("broker_restart", "broker_kill") and self._restarts(fault) is None:
             return "the broker was not started by this run, so it cannot start it again"
-        if fault == "redis_restart" and self._target.restart_redis is None:
+        if fault in ("redis_restart", "redis_kill") and self._restarts(fault) is None:
             return "Redis was not started by this run, so it cannot start it again"
         return None
+
+    def _restarts(self, fault: FaultName) -> Restart | None:
+        return {"broker_restart": self._target.restart_broker,
+                "redis_restart": self._target.restart_redis,
+                "broker_kill": self._target.kill_broker,
+                "redis_kill": self._target.kill_redis}.get(fault)
 
     async def inject(self, fault: FaultName, *, hold_s: float) -> None:
         """Inject ``fault``; a held one (SIGSTOP, paused Redis) lasts ``hold_s``."""
@@ -73,10 +81,10 @@ class FaultInjector:
                 self._signal(FAULT_ROLE[fault], signal.SIGKILL)
             case "stall_desk" | "partition_lane":
                 await self._stop_for(FAULT_ROLE[fault], hold_s)
-            case "broker_restart":
-                await self._restart(self._target.restart_broker, "the broker")
-            case "redis_restart":
-                await self._restart(self._target.restart_redis, "Redis")
+            case "broker_restart" | "broker_kill":
+                await self._restart(self._restarts(fault), "the broker")
+            case "redis_restart" | "redis_kill":
+                await self._restart(self._restarts(fault), "Redis")
             case "slow_redis":
                 await self._pause_redis(hold_s)
 

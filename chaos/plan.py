@@ -19,9 +19,10 @@ from protocols.clock import parse_duration
 from protocols.errors import ProtocolError
 
 FaultName = Literal["kill_emergency", "kill_desk", "stall_desk", "partition_lane", "slow_redis",
-                    "redis_restart", "broker_restart"]
+                    "redis_restart", "broker_restart", "redis_kill", "broker_kill"]
 # Default order: the faults the platform should shrug off first, the restarts of the
-# services last, so damage a restart leaves behind cannot blur the other faults' figures.
+# services last and their crashes (SIGKILL, then started again) after them, so damage a
+# restart leaves behind cannot blur the other faults' figures.
 FAULTS: Final[tuple[FaultName, ...]] = get_args(FaultName)
 HELD_FAULTS: Final[frozenset[FaultName]] = frozenset({"stall_desk", "partition_lane",
                                                       "slow_redis"})

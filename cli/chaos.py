@@ -18,6 +18,7 @@ import asyncio
 import json
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -145,7 +146,9 @@ async def _local(services: LocalServices, plan: ChaosPlan, err: Console, *,
             oem_db=stack.settings.oem_db, psap_db=stack.settings.psap_db,
             faults=FaultTarget(redis_url=urls.redis_url, pid_of=stack.supervisor.pid_of,
                                restart_broker=services.restart_mqtt,
-                               restart_redis=services.restart_redis),
+                               restart_redis=services.restart_redis,
+                               kill_broker=partial(services.restart_mqtt, kill=True),
+                               kill_redis=partial(services.restart_redis, kill=True)),
             cars_mqtt_url=urls.cars_mqtt_url, identities=services.identity,
             telemetry_tls=await asyncio.to_thread(services.identity, BENCH))
         return await run_chaos(target, plan, progress=err.print)

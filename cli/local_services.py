@@ -499,12 +499,17 @@ class _Daemon:
                                    f"{self.log_tail()}")
             time.sleep(_POLL_S)
 
-    def stop(self) -> None:
+    def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM (the service saves what it holds), or with ``kill`` SIGKILL (a crash:
+        only what it had written already survives)."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
         if proc.poll() is None:
-            proc.terminate()
+            if kill:
+                proc.kill()
+            else:
+                proc.terminate()
             try:
                 proc.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -619,24 +624,26 @@ class LocalServices:
                  tb: TracebackType | None) -> None:
         self._shutdown()
 
-    def restart_mqtt(self) -> None:
-        """Stop the broker and start it again on the same port with the same data."""
-        self._restart(self._mqtt, MQTT_URL_ENV)
+    def restart_mqtt(self, *, kill: bool = False) -> None:
+        """Stop the broker and start it again on the same port with the same data; with
+        ``kill``, SIGKILL it first (it keeps what its last autosave wrote)."""
+        self._restart(self._mqtt, MQTT_URL_ENV, kill=kill)
 
-    def restart_redis(self) -> None:
+    def restart_redis(self, *, kill: bool = False) -> None:
         """Stop both Redis instances and start them again on the same ports with the same
-        data (the PSAP one only when it is ours: in the weak mode it is the OEM one)."""
-        self._restart(self._redis, REDIS_URL_ENV)
+        data (the PSAP one only when it is ours: in the weak mode it is the OEM one); with
+        ``kill``, SIGKILL them first, as a crash would."""
+        self._restart(self._redis, REDIS_URL_ENV, kill=kill)
         if self._psap_redis is not None:
-            self._restart(self._psap_redis, PSAP_REDIS_URL_ENV)
+            self._restart(self._psap_redis, PSAP_REDIS_URL_ENV, kill=kill)
 
-    def _restart(self, daemon: _Daemon | None, variable: str) -> None:
+    def _restart(self, daemon: _Daemon | None, variable: str, *, kill: bool = False) -> None:
         if not self._entered:
             raise ServiceError("LocalServices is not running")
         if daemon is None:
             raise ServiceError(f"{variable} is set, so that service is not ours to restart")
         port = daemon.port
-        daemon.stop()
+        daemon.stop(kill=kill)
         daemon.start(port)
 
     def _start_mqtt(self) -> str:

@@ -70,3 +70,21 @@ async def test_fault_injector_restart_runs_the_given_restart() -> None:
                          restart_broker=lambda: restarted.append("broker"))
     await FaultInjector(target, kill=_Kill()).inject("broker_restart", hold_s=0.0)
     assert restarted == ["broker"]
+
+
+async def test_fault_injector_kills_run_the_given_crash_not_the_restart() -> None:
+    """broker_kill and redis_kill call the run's SIGKILL-then-start, never the graceful
+    restart; without one they are skipped like the restarts."""
+    done: list[str] = []
+    target = FaultTarget(redis_url="redis://127.0.0.1:1", pid_of=PIDS.get,
+                         restart_broker=lambda: done.append("broker restart"),
+                         restart_redis=lambda: done.append("redis restart"),
+                         kill_broker=lambda: done.append("broker kill"),
+                         kill_redis=lambda: done.append("redis kill"))
+    injector = FaultInjector(target, kill=_Kill())
+    await injector.inject("broker_kill", hold_s=0.0)
+    await injector.inject("redis_kill", hold_s=0.0)
+    assert done == ["broker kill", "redis kill"]
+    foreign = _injector(_Kill())
+    assert "broker was not started" in (foreign.skip_reason("broker_kill") or "")
+    assert "Redis was not started" in (foreign.skip_reason("redis_kill") or "")

@@ -9,9 +9,9 @@ from chaos.plan import FAULTS, ChaosPlan, parse_faults, parse_pids, parse_second
 
 
 def test_parse_faults_all_is_every_fault_in_default_order() -> None:
-    """'all' names every fault, the service restarts last."""
+    """'all' names every fault, the service restarts last and their crashes after them."""
     assert parse_faults("all") == FAULTS
-    assert FAULTS[-2:] == ("redis_restart", "broker_restart")
+    assert FAULTS[-4:] == ("redis_restart", "broker_restart", "redis_kill", "broker_kill")
 
 
 def test_parse_faults_keeps_the_given_order() -> None:
