@@ -300,9 +300,26 @@ def raise_priority(role: Role) -> None:
             log.info("%s: no privilege to raise priority; running at the default", role)
 
 
+# The roles that touch the PSAP domain (the relay hands off, the desks and the API read).
+PSAP_ROLES: Final[frozenset[Role]] = frozenset({"emergency", "desks", "api"})
+
+
+def weak_mode_warning(role: Role, settings: BackendSettings) -> str | None:
+    """What a role that touches the PSAP domain says when that domain has no Redis of its
+    own (pure); None when it has, or when the role never touches it."""
+    if role not in PSAP_ROLES or settings.psap_redis_url:
+        return None
+    return (f"{role}: no TELEMATICS_PSAP_REDIS_URL; the PSAP domain shares the OEM Redis "
+            f"(database {settings.psap_db}), the weak mode of a development machine: every "
+            "OEM role could read Legal eCall data there")
+
+
 def run_role(role: Role, settings: BackendSettings) -> None:
     """Run one role until SIGTERM or SIGINT."""
     raise_priority(role)
+    warning = weak_mode_warning(role, settings)
+    if warning is not None:
+        log.warning("%s", warning)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -50,3 +50,19 @@ def test_backend_settings_repr_hides_redis_urls() -> None:
     """Settings printed or logged show no Redis password."""
     shown = repr(APART) + str(APART)
     assert not any(word in shown for word in ("oem-secret", "psap-secret", "relay-secret"))
+
+
+def test_weak_mode_warning_names_the_role_and_the_shared_database() -> None:
+    """A role that touches the PSAP domain says so when it has no Redis of its own; with
+    one, or for a role that never touches it, nothing is said."""
+    from backend.roles import weak_mode_warning
+    from backend.settings import BackendSettings
+
+    weak = BackendSettings(redis_url="redis://oem:pw@127.0.0.1:1")
+    apart = BackendSettings(redis_url="redis://oem:pw@127.0.0.1:1",
+                            psap_redis_url="redis://psap:pw@127.0.0.1:2")
+    warning = weak_mode_warning("emergency", weak)
+    assert warning is not None and "weak mode" in warning and "database 1" in warning
+    assert "pw" not in warning
+    assert weak_mode_warning("emergency", apart) is None
+    assert weak_mode_warning("services", weak) is None
