@@ -58,6 +58,14 @@ def test_psap_domain_relay_hands_off_but_cannot_read_incidents(services: LocalSe
                          keys.psap_incident_key("relay-probe")], args=[60, 1000, "k", "v"])
 
 
+def _refuses_anonymous(url: str) -> None:
+    """The instance behind ``url`` answers nothing to a client without user or password."""
+    anonymous = "redis://" + urlsplit(url).netloc.rpartition("@")[2]
+    with redis.Redis.from_url(anonymous) as client, \
+            pytest.raises((AuthenticationError, ResponseError)):
+        client.ping()
+
+
 def test_psap_domain_oem_credentials_cannot_reach_psap_instance(services: LocalServices) -> None:
     """The OEM user's password opens nothing on the PSAP instance, and anonymous is off."""
     urls = _apart(services)
@@ -66,10 +74,7 @@ def test_psap_domain_oem_credentials_cannot_reach_psap_instance(services: LocalS
     as_oem = _with_user(urls.psap_redis_url, oem.username, oem.password)
     with redis.Redis.from_url(as_oem) as client, pytest.raises(AuthenticationError):
         client.ping()
-    anonymous = "redis://" + urlsplit(urls.psap_redis_url).netloc.rpartition("@")[2]
-    with redis.Redis.from_url(anonymous) as client, \
-            pytest.raises((AuthenticationError, ResponseError)):
-        client.ping()
+    _refuses_anonymous(urls.psap_redis_url)
 
 
 def test_psap_domain_psap_user_cannot_reach_oem_keys_or_administer(
@@ -88,10 +93,7 @@ def test_psap_domain_psap_user_cannot_reach_oem_keys_or_administer(
 def test_psap_domain_oem_instance_refuses_anonymous(services: LocalServices) -> None:
     """The OEM Redis has its default user off: no password, no command."""
     urls = _apart(services)
-    anonymous = "redis://" + urlsplit(urls.redis_url).netloc.rpartition("@")[2]
-    with redis.Redis.from_url(anonymous) as client, \
-            pytest.raises((AuthenticationError, ResponseError)):
-        client.ping()
+    _refuses_anonymous(urls.redis_url)
 
 
 def test_psap_domain_passwords_stay_out_of_repr_and_printed_urls(
