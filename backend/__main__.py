@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from backend.roles import ROLES, run_role
+from backend.runtime.roles import ROLES, run_role
 from backend.settings import BackendSettings
 
 

@@ -23,7 +23,7 @@ import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
 from redis.asyncio import Redis
 
-from backend import keys
+from backend.infra import keys
 from bench.fleet import run_token
 from bench.floor import FloorPlan, FloorResult, measure_floor
 from bench.loadgen import LoadPlan, LoadProcess, LoadTls

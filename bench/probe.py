@@ -19,7 +19,7 @@ from typing import Final
 import gmqtt
 from redis.asyncio import Redis
 
-from backend import keys
+from backend.infra import keys
 from bench.fleet import COUNTRY_SPOTS, spot_near, vin_of
 from protocols.envelope import EcallMessage, IntelligentExtras, pack
 from protocols.msd.codec import encode_msd

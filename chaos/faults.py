@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from backend.roles import Role
+from backend.runtime.roles import Role
 from chaos.errors import FaultError
 from chaos.plan import FAULT_ROLE, FaultName
 

@@ -19,7 +19,7 @@ from typing import Final
 import httpx
 from redis.asyncio import Redis
 
-from backend import keys
+from backend.infra import keys
 from chaos.calls import CallRecord
 from chaos.tally import Delivery, Sample, receipts_of
 

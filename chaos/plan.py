@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from backend.roles import ROLES, Role
+from backend.runtime.roles import ROLES, Role
 from chaos.errors import PlanError
 from protocols.clock import parse_duration
 from protocols.errors import ProtocolError

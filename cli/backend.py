@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from backend.roles import ROLES, run_role
+from backend.runtime.roles import ROLES, run_role
+from backend.runtime.supervisor import Supervisor
 from backend.settings import BackendSettings
-from backend.supervisor import Supervisor
 from cli.certificates import (
     CaFileOpt,
     CertFileOpt,

@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from rich.console import Console
 from rich.table import Table
 
-from backend.roles import ROLES
+from backend.runtime.roles import ROLES
 from bench.ecall import DEFAULT_CONNECTIONS, BenchTarget, EcallBenchOptions, run_ecall_bench
 from bench.loadgen import LoadError
 from bench.machine import machine_info

@@ -1,6 +1,6 @@
 """``telematics ota``: create and steer OTA campaigns through the backend's HTTP API.
 
-A thin client of ``/ota/campaigns`` (backend/api/ota_routes.py). Sizes are read the way
+A thin client of ``/ota/campaigns`` (backend/api/routes/ota.py). Sizes are read the way
 the contract reads the catalogue's "1 tot 10 GB" (§15, OTA-R1): 1 GB = 10**9 bytes.
 Groups are written ``name:amount[:s=X][:e=Y]`` separated by commas, where the amount
 is a share (``10%``) or a number of cars (``25``), ``s`` the success threshold and

@@ -37,7 +37,7 @@ CREDENTIALS_FILE: Final = "redis-credentials.json"
 _CONNECTION: Final = ("+@connection", "-@admin", "-@dangerous", "+select")
 
 OEM_RULES: Final = ("~*", "&*", "+@all")
-# The hand-off (backend/streams.py) is one Lua script: EVALSHA, falling back to SCRIPT LOAD
+# The hand-off (backend/infra/streams.py) is one Lua script: EVALSHA, falling back to SCRIPT LOAD
 # or EVAL; the SET and XADD it runs are checked against the same key patterns.
 RELAY_RULES: Final = ("resetkeys", "~psap:intake:*", "~psap:seen:*", "resetchannels", "-@all",
                       *_CONNECTION, "+evalsha", "+eval", "+script|load", "+set", "+xadd")

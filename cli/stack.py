@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -18,11 +17,11 @@ from pathlib import Path
 
 import httpx
 
-from backend.roles import ROLES, Role
+from backend.runtime.roles import ROLES, Role
+from backend.runtime.supervisor import Supervisor
 from backend.settings import BackendSettings
-from backend.supervisor import Supervisor
 from cli.certificates import issue_backend
-from cli.local_services import LocalServices
+from cli.local_services import LocalServices, free_port
 from cli.token import KeyPair, ensure_key_pair, mint_with
 from pki.identities import BACKEND_IDENTITIES
 from protocols.addresses import MqttTls
@@ -31,13 +30,6 @@ from vehicle_sim.api_role import bearer
 
 class StackError(RuntimeError):
     """The backend did not come up; the message says which lane is missing."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True, slots=True)

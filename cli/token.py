@@ -128,7 +128,7 @@ def token(
                                              ".run/auth/signing-key.pem)")] = None,
 ) -> None:
     """Print a bearer token signed with the local key, for curl or another client."""
-    from backend.access import IdentityError, caller_from_claims
+    from backend.api.access import IdentityError, caller_from_claims
 
     try:
         caller_from_claims(role, party)

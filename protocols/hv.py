@@ -9,7 +9,7 @@ voertuigstekkerstatus (aangesloten/ontkoppeld), voorval-ID, tijdstempel, portier
 kofferbakstatus (open/gesloten), motorstatus en ontstekingsstatus van de motor").
 ``HvWarnCall`` carries those fields and nothing else, plus ``sent_ns`` so a receiver
 can measure latency as for the other envelopes. The customer's contact details are not
-sent by the car: the call centre adds them (``backend.hv_handling``).
+sent by the car: the call centre adds them (``backend.emergency.hv_handling``).
 
 The service is "for electric and plug-in hybrid vehicles only" (*alleen voor
 elektrische of plug-in hybridevoertuigen*), so ``model`` is BEV or PHEV. Each use

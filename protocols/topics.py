@@ -9,17 +9,21 @@ data, so its topic names only the country of the network the call is placed in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from protocols.errors import TopicError
+
+Publish = Callable[[str, bytes], None]
+"""What a part of the car or the backend publishes through: a topic and its payload."""
 
 VERSION = "v1"
 EcallVariant = Literal["intelligent", "legal"]
 ECALL_VARIANTS: tuple[EcallVariant, ...] = ("intelligent", "legal")
 
 # Subscriptions of the backend. The emergency and services lanes subscribe plainly
-# (``backend.roles`` says why); bulk telemetry is spread over a share group.
+# (``backend.runtime.roles`` says why); bulk telemetry is spread over a share group.
 BULK_SHARE_GROUP = "bulk"
 ECALL_FILTER = f"tcu/{VERSION}/+/ecall/+"
 VOICE_FILTER = f"psap/{VERSION}/+/voice"
@@ -32,7 +36,7 @@ OTA_EVENT_FILTER = f"tcu/{VERSION}/+/ota/event"  # OTA state changes ride the se
 # hears it (``protocols.clock.ClockState``); production never publishes it.
 CLOCK_TOPIC = f"sim/{VERSION}/clock"
 # A backend worker's own probe: it publishes here and hears it back through its own
-# session, which proves the broker path of that worker (``backend.readiness``).
+# session, which proves the broker path of that worker (``backend.infra.readiness``).
 PROBE_PREFIX = f"backend/{VERSION}/probe/"
 
 _VIN_CHARS = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")

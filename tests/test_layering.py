@@ -19,6 +19,45 @@ MAY_IMPORT = {
 }
 
 
+BASE = {"backend.errors", "backend.settings", "backend.dates"}
+BACKEND_MAY_IMPORT: dict[str, set[str]] = {
+    "base": set(),
+    "infra": {"infra"},
+    "privacy": {"infra", "privacy"},
+    "emergency": {"infra", "privacy", "emergency"},
+    "assistance": {"infra", "privacy", "assistance"},
+    "ota": {"infra", "privacy", "ota"},
+    "services": {"infra", "privacy", "assistance", "ota", "services"},
+    "api": {"infra", "privacy", "emergency", "assistance", "ota", "services", "api"},
+    "runtime": {"infra", "privacy", "emergency", "assistance", "ota", "services", "api",
+                "runtime"},
+}
+
+
+def _backend_unit(dotted: str) -> str:
+    """The layer a backend module belongs to: its domain package, or "base"."""
+    parts = dotted.split(".")
+    if dotted in BASE or len(parts) < 2 or parts[1] in {"errors", "settings", "dates"}:
+        return "base"
+    if parts[1] == "__main__":
+        return "runtime"
+    return parts[1]
+
+
+def _backend_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("backend"):
+            if node.module == "backend":
+                found.update(f"backend.{alias.name}" for alias in node.names)
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("backend."))
+    return found
+
+
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
@@ -46,3 +85,28 @@ def test_layering_protocols_exports_are_declared() -> None:
     public = sorted(n for n in vars(protocols) if not n.startswith("_")
                     and not isinstance(vars(protocols)[n], type(protocols)))
     assert sorted(protocols.__all__) == public
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def test_layering_backend_domains_import_only_downwards() -> None:
+    """Each backend package imports only the packages below it: no arrow runs back up."""
+    offenders: dict[str, list[str]] = {}
+    for path in (ROOT / "backend").rglob("*.py"):
+        unit = _backend_unit(_module_name(path))
+        allowed = BACKEND_MAY_IMPORT[unit] | {"base"}
+        bad = sorted(m for m in _backend_imports(path) if _backend_unit(m) not in allowed)
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}
+
+
+def test_layering_every_backend_package_says_what_it_owns() -> None:
+    """A package's docstring names what it owns and what it may import."""
+    missing = [str(init.relative_to(ROOT)) for init in (ROOT / "backend").rglob("__init__.py")
+               if not ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))]
+    assert missing == []
+    units = {p.name for p in (ROOT / "backend").iterdir() if (p / "__init__.py").exists()}
+    assert units - {"api"} <= set(BACKEND_MAY_IMPORT)

@@ -27,8 +27,8 @@ from protocols.ota import (
     OtaStateName,
     pack_ota_event,
 )
-from protocols.topics import ota_event_topic
-from vehicle_sim.mqtt_transport import Notify, Publish
+from protocols.topics import Publish, ota_event_topic
+from vehicle_sim.mqtt_transport import Notify
 from vehicle_sim.ota_machine import (
     Cancel,
     Confirm,

@@ -13,9 +13,14 @@ from collections.abc import Callable, Sequence
 
 from protocols.assistance import AssistanceKind, Channel, pack_assistance_call
 from protocols.teleservice import CallReason, packed
-from protocols.topics import assistance_topic, smart_maintenance_topic, teleservice_call_topic
+from protocols.topics import (
+    Publish,
+    assistance_topic,
+    smart_maintenance_topic,
+    teleservice_call_topic,
+)
 from vehicle_sim.assistance import CarSnapshot, raise_call
-from vehicle_sim.mqtt_transport import Notify, Publish
+from vehicle_sim.mqtt_transport import Notify
 from vehicle_sim.teleservice import (
     TeleserviceState,
     after_call,

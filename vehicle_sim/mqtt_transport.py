@@ -20,7 +20,6 @@ from gmqtt.mqtt.constants import MQTTv50
 from protocols.addresses import MqttTls, mqtt_address, mqtt_ssl
 
 DownlinkHandler = Callable[[str, bytes], Awaitable[None] | None]
-Publish = Callable[[str, bytes], None]  # what a car's parts publish through
 Notify = Callable[[str], None]  # what a car's parts tell the person watching
 ClientTls = MqttTls | ssl.SSLContext | None  # the identity a link presents to a TLS broker
 Identities = Callable[[str], ClientTls]  # an identity (VIN, ...) → its certificate

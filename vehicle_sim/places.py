@@ -15,7 +15,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-EARTH_RADIUS_KM: Final = 6371.0088
+from protocols.geo import EARTH_RADIUS_KM
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Final
 
+from protocols.geo import EARTH_RADIUS_KM
 from protocols.msd.model import (
     DIRECTION_UNKNOWN,
     MAS_PER_DEGREE,
@@ -38,7 +39,7 @@ HISTORY_S: Final = 2 * FIX_WINDOW_S  # older fixes can never be N1 or N2
 DELTA_UNIT_MAS: Final = 100
 DELTA_MIN: Final = -512
 DELTA_MAX: Final = 511
-EARTH_RADIUS_M: Final = 6_371_008.8  # IUGG mean radius; plenty for a flat-earth step
+EARTH_RADIUS_M: Final = EARTH_RADIUS_KM * 1000.0  # plenty for a flat-earth step
 
 _VIN_CHARS: Final = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
 

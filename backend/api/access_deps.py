@@ -1,4 +1,4 @@
-"""The caller of a request and the guards of the routes (rules: ``backend.access``).
+"""The caller of a request and the guards of the routes (rules: ``backend.api.access``).
 
 ``CallerDep`` reads the OAuth 2 bearer token (``Authorization: Bearer <JWT>``, exactly
 one such header) and has ``backend.api.tokens`` check it; the caller comes from its
@@ -19,11 +19,11 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
-from backend import access
-from backend.access import Caller, Resource
+from backend.api import access
+from backend.api.access import Caller, Resource
 from backend.api.tokens import TokenError, TokenKeysUnavailableError, TokenVerifier
-from backend.maintenance_store import case_key, partner_cases_key
-from backend.vehicle_registry import load_profile
+from backend.services.maintenance_store import case_key, partner_cases_key
+from backend.services.vehicle_registry import load_profile
 
 _NO_KEYS = TokenVerifier("", "", None)
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer", bearerFormat="JWT",

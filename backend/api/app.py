@@ -12,20 +12,20 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from backend.api.access_deps import install_verifier
-from backend.api.budget_routes import router as budget_router
 from backend.api.deps import ApiState, reject_unknown_query
-from backend.api.ota_routes import ota_vehicles
-from backend.api.ota_routes import router as ota_router
-from backend.api.retention_routes import closures, erasure, retention
-from backend.api.routes import router
+from backend.api.routes.budgets import router as budget_router
+from backend.api.routes.core import router
+from backend.api.routes.ota import ota_vehicles
+from backend.api.routes.ota import router as ota_router
+from backend.api.routes.partners import router as partner_router
+from backend.api.routes.retention import closures, erasure, retention
+from backend.api.routes.services import assistance, vehicles
+from backend.api.routes.traffic import router as traffic_router
 from backend.api.schemas import GUARDED, errors
-from backend.api.service_partner_routes import router as partner_router
-from backend.api.service_routes import assistance, vehicles
 from backend.api.tokens import verifier_from
-from backend.api.traffic_routes import router as traffic_router
-from backend.clock_follower import listening_clock
-from backend.incidents import DeskStores
-from backend.mqtt_link import disconnect
+from backend.emergency.incidents import DeskStores
+from backend.infra.clock_follower import listening_clock
+from backend.infra.mqtt_link import disconnect
 from backend.settings import BackendSettings
 
 

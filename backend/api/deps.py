@@ -10,10 +10,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from redis.asyncio import Redis
 
-from backend.clock_follower import BackendClock
-from backend.incidents import DeskStores
-from backend.relay import Publish
-from backend.vehicle_facts import VIN_PATTERN
+from backend.emergency.incidents import DeskStores
+from backend.infra.clock_follower import BackendClock
+from backend.ota.vehicle_facts import VIN_PATTERN
+from protocols.topics import Publish
 
 
 @dataclass

@@ -5,7 +5,7 @@ algorithm that key pins (ES256 for a P-256 key, RS256 for an RSA key: ``alg: non
 HMAC are refused whatever the token's header says, so a public key can never be used
 as an HMAC secret), when ``iss`` and ``aud`` are the configured ones, ``exp`` has not
 passed and ``nbf`` (when present) has, and when it carries ``sub``, ``iat`` and the
-``role`` claim (and ``party`` for a PSAP or a partner) that ``backend.access`` turns
+``role`` claim (and ``party`` for a PSAP or a partner) that ``backend.api.access`` turns
 into a ``Caller``. Anything else is a ``TokenError`` (HTTP 401).
 
 Keys come from one of three sources (``BackendSettings``): a PEM public key (the local
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurv
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from backend.access import PARTY_CLAIM, ROLE_CLAIM, Caller, IdentityError, caller_from_claims
+from backend.api.access import PARTY_CLAIM, ROLE_CLAIM, Caller, IdentityError, caller_from_claims
 from backend.errors import BackendError
 from backend.settings import BackendSettings
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from backend.roles import run_desks, run_emergency
+from backend.runtime.roles import run_desks, run_emergency
 from tests.backend.support import Lanes, signer
 
 

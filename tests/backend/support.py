@@ -282,8 +282,9 @@ async def api_stack(mqtt_url: str, redis_url: str, *, psap_redis_url: str = "",
                     psap_relay_redis_url: str = "") -> AsyncIterator[tuple[Lanes, str]]:
     """The emergency and desk lanes with the HTTP API, live; yields them and the API URL.
     Without the PSAP URLs the PSAP domain is a database of ``redis_url`` (weak mode)."""
-    from backend.roles import run_api, run_desks, run_emergency
-    from cli.stack import free_port, wait_ready
+    from backend.runtime.roles import run_api, run_desks, run_emergency
+    from cli.local_services import free_port
+    from cli.stack import wait_ready
 
     settings = signer().settings(mqtt_url=mqtt_url, redis_url=redis_url,
                                  psap_redis_url=psap_redis_url,

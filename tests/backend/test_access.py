@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from backend.access import (
+from backend.api.access import (
     CATALOGUE_GRANTS,
     ROLES,
     TIME_BUCKET_S,
@@ -35,8 +35,8 @@ from backend.access import (
     visible_desks,
     visible_partners,
 )
-from backend.incidents import all_desks
-from backend.service_partners import DIRECTORY
+from backend.emergency.incidents import all_desks
+from backend.services.partners import DIRECTORY
 from protocols.catalogue import entry
 from protocols.msd.jsonform import msd_to_json
 from protocols.msd.model import LOCATION_UNKNOWN, VehicleLocation
@@ -208,7 +208,7 @@ T = 1_767_225_600  # a multiple of five minutes
 
 
 def _case(**changes: Any) -> dict[str, Any]:
-    """A call-centre Intelligent eCall case as ``backend.incidents`` returns it."""
+    """A call-centre Intelligent eCall case as ``backend.emergency.incidents`` returns it."""
     msd = make_msd(VIN, lat=50.84671, lon=4.35249, timestamp=T + 437)
     record: dict[str, Any] = {"incident": "inc-secret", "vin": VIN, "status": "open",
                               "psap": "psap-BE", "msd": msd_to_json(msd), "updates": 0,

@@ -23,13 +23,13 @@ from redis.asyncio import Redis
 
 from backend.api.access_deps import operator_only
 from backend.api.app import create_app
-from backend.assistance_desk import decide_case
-from backend.assistance_store import save_case
-from backend.incidents import all_desks
-from backend.maintenance import MaintenanceNeed
-from backend.maintenance_store import open_case, record_call
-from backend.service_partners import DIRECTORY
-from backend.vehicle_registry import VehicleProfile, save_profile
+from backend.assistance.desk import decide_case
+from backend.assistance.store import save_case
+from backend.emergency.incidents import all_desks
+from backend.services.maintenance import MaintenanceNeed
+from backend.services.maintenance_store import open_case, record_call
+from backend.services.partners import DIRECTORY
+from backend.services.vehicle_registry import VehicleProfile, save_profile
 from protocols.assistance import AssistanceCall
 from protocols.msd.codec import encode_msd
 from protocols.teleservice import TeleserviceCall

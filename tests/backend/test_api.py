@@ -13,7 +13,7 @@ from protocols.envelope import MsdRequest
 from protocols.topics import msd_request_topic
 from tests.backend.support import Car, Lanes, api_stack, auth, new_vin
 
-# The caller, as its bearer token states it (backend.access).
+# The caller, as its bearer token states it (backend.api.access).
 OPERATOR = auth("operator")
 PSAP_BE = auth("psap", "BE")
 

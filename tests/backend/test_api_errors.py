@@ -12,7 +12,7 @@ import pytest
 
 from backend.api.app import create_app
 from backend.api.schemas import ErrorPublic
-from cli.stack import free_port
+from cli.local_services import free_port
 from tests.backend.support import asgi_client, auth, signer
 
 LISTS = ("/desks/callcentre/incidents", "/partners/sp-be-ant/cases", "/assistance/cases")

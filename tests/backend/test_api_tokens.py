@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 
-from backend.access import Caller
+from backend.api.access import Caller
 from backend.api.access_deps import CallerDep
 from backend.api.tokens import (
     AuthSettingsError,

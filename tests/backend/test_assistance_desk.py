@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from backend.assistance_desk import Assessment, close_case, decide_case
-from backend.entitlements import Policy
+from backend.assistance.desk import Assessment, close_case, decide_case
+from backend.assistance.entitlements import Policy
 from protocols.assistance import AssistanceCall
 from protocols.errors import EnvelopeError
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.budget_meter import (
+from backend.privacy.budget_meter import (
     REPORT_PERIOD_S,
     BudgetExceededError,
     judge,

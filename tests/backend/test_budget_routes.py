@@ -19,10 +19,10 @@ from redis.asyncio import Redis
 from rich.console import Console
 from typer.testing import CliRunner
 
-from backend.api.budget_routes import get_catalogue, router
-from backend.budget_store import meter
+from backend.api.routes.budgets import get_catalogue, router
+from backend.privacy.budget_store import meter
 from cli.budgets import budgets, human_bytes, render
-from cli.stack import free_port
+from cli.local_services import free_port
 from protocols.catalogue_model import DAY
 from tests.backend.support import auth, new_vin, signer
 from tests.backend.test_budget_meter import (

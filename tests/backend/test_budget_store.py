@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from backend.budget_store import (
+from backend.privacy.budget_store import (
     FLAGGED,
     REJECTED,
     UnknownVehicleError,

@@ -9,8 +9,8 @@ import uuid
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
 
-from backend.clock_follower import listening_clock
-from backend.mqtt_link import disconnect
+from backend.infra.clock_follower import listening_clock
+from backend.infra.mqtt_link import disconnect
 from protocols.addresses import SCENARIO_RUNNER_IDENTITY, MqttTls
 from protocols.clock import ClockState, pack_clock_state
 from protocols.topics import CLOCK_TOPIC

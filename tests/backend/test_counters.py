@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from backend import keys
-from backend.counters import REJECT_LOG_INTERVAL_S, Counters
+from backend.infra import keys
+from backend.infra.counters import REJECT_LOG_INTERVAL_S, Counters
 from protocols.errors import EnvelopeError
 
 
@@ -17,7 +17,7 @@ def test_counters_reject_logs_a_kind_once_then_once_a_minute_with_the_count(
     now = [100.0]
     counters = Counters(clock=lambda: now[0])
     bad = EnvelopeError("bad time", field="at", rule="finite")
-    with caplog.at_level(logging.WARNING, logger="backend.counters"):
+    with caplog.at_level(logging.WARNING, logger="backend.infra.counters"):
         for _ in range(500):
             counters.reject(bad, lane="services")
         now[0] += REJECT_LOG_INTERVAL_S
@@ -32,7 +32,7 @@ def test_counters_reject_logs_a_kind_once_then_once_a_minute_with_the_count(
 def test_counters_reject_logs_each_kind_apart(caplog: pytest.LogCaptureFixture) -> None:
     """Another field or rule is another kind: its first rejection is logged at once."""
     counters = Counters(clock=lambda: 0.0)
-    with caplog.at_level(logging.WARNING, logger="backend.counters"):
+    with caplog.at_level(logging.WARNING, logger="backend.infra.counters"):
         counters.reject(EnvelopeError("x", field="at", rule="finite"), lane="services")
         counters.reject(EnvelopeError("x", field="vin", rule="17 chars"), lane="services")
         counters.reject(EnvelopeError("x", field="at", rule="finite"), lane="emergency")

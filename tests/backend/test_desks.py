@@ -12,11 +12,11 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from backend import keys
-from backend.counters import Counters
-from backend.desks import CallCentreDesk, PsapDesks, Transmission, already_applied
-from backend.relay import ecall_fields, psap_for
-from backend.streams import StreamWriter
+from backend.emergency.desks import CallCentreDesk, PsapDesks, Transmission, already_applied
+from backend.emergency.relay import ecall_fields, psap_for
+from backend.infra import keys
+from backend.infra.counters import Counters
+from backend.infra.streams import StreamWriter
 from protocols.envelope import EcallMessage
 from protocols.errors import EnvelopeError
 from protocols.msd.codec import encode_msd

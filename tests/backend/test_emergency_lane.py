@@ -13,8 +13,8 @@ import gmqtt
 import msgpack
 from redis.asyncio import Redis
 
-from backend import keys
-from backend.budget_store import usage as usage_of
+from backend.infra import keys
+from backend.privacy.budget_store import usage as usage_of
 from protocols.envelope import ECALL_ENVELOPE_MAX, EcallMessage, IntelligentExtras, VoiceCall, pack
 from protocols.msd.codec import encode_msd
 from protocols.topics import ecall_topic, voice_topic
@@ -196,7 +196,7 @@ async def test_emergency_lane_voice_call_reaches_psap_without_data(
 async def test_emergency_lane_desk_restart_finds_pending_incidents(
         lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
     """eCalls that arrive while the desks are down are waiting when they come back."""
-    from backend.roles import run_desks
+    from backend.runtime.roles import run_desks
 
     await lanes.stop_role("desks")
     incident = _incident()

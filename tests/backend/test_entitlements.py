@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from backend.assistance.entitlement_model import Service
+from backend.assistance.entitlements import Grant, Incident, Policy, decide_entitlement
 from backend.dates import add_months, add_working_days, working_days_between
-from backend.entitlement_model import Service
-from backend.entitlements import Grant, Incident, Policy, decide_entitlement
 
 BRUSSELS = (50.8467, 4.3525)
 ANTWERP = (51.2194, 4.4025)  # ~41 km from Brussels

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from backend.dates import add_months_epoch
-from backend.hv_handling import CustomerDirectory, delete_after, hand_over, is_expired
+from backend.emergency.hv_handling import CustomerDirectory, delete_after, hand_over, is_expired
 from protocols.hv import HvWarnCall
 
 VIN = "WMW11GD0X0T000001"

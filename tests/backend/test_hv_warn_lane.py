@@ -10,7 +10,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from backend import keys
+from backend.infra import keys
 from protocols.envelope import EcallAck
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.topics import hv_ack_topic, hv_warn_topic

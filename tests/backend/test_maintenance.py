@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.maintenance import (
+from backend.services.maintenance import (
     CallRecord,
     CaseTransitionError,
     close,

@@ -9,8 +9,9 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from backend.maintenance import CaseTransitionError, MaintenanceNeed, Service, late_calls
-from backend.maintenance_store import (
+from backend.privacy.retention_store import sweep
+from backend.services.maintenance import CaseTransitionError, MaintenanceNeed, Service, late_calls
+from backend.services.maintenance_store import (
     UnknownCaseError,
     calls_of,
     case_key,
@@ -21,7 +22,6 @@ from backend.maintenance_store import (
     read_case,
     receive,
 )
-from backend.retention_store import sweep
 from protocols.teleservice import ServiceItem, SmartMaintenanceTransfer, TeleserviceCall
 from tests.backend.support import new_vin, own_database
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.ota_campaign import (
+from backend.ota.campaign import (
     FINAL,
     VEHICLE_REPORTS,
     VEHICLE_STATUSES,

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from backend import keys
-from backend.counters import Counters
-from backend.ota_campaign import (
+from backend.infra import keys
+from backend.infra.counters import Counters
+from backend.ota.campaign import (
     CampaignSpec,
     RolloutGroup,
     TargetSelector,
@@ -30,14 +30,15 @@ from backend.ota_campaign import (
     progress,
     start,
 )
-from backend.ota_lane import OtaDesk, events_key, report_of, state_key, vehicle_ota
-from backend.ota_store import create_campaign, load_campaign
-from backend.retention_store import read_tag
-from backend.roles import run_api, run_services
-from backend.services_lane import ServicesDesk
+from backend.ota.lane import OtaDesk, events_key, report_of, state_key, vehicle_ota
+from backend.ota.store import create_campaign, load_campaign
+from backend.ota.vehicle_facts import FactsIn, all_facts, save_facts
+from backend.privacy.retention_store import read_tag
+from backend.runtime.roles import run_api, run_services
+from backend.services.lane import ServicesDesk
 from backend.settings import BackendSettings
-from backend.vehicle_facts import FactsIn, all_facts, save_facts
-from cli.stack import free_port, wait_ready
+from cli.local_services import free_port
+from cli.stack import wait_ready
 from protocols.clock import ClockState, pack_clock_state
 from protocols.ota import (
     OtaCommand,

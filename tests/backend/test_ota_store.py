@@ -10,7 +10,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from backend.ota_campaign import (
+from backend.ota.campaign import (
     Action,
     Campaign,
     CampaignSpec,
@@ -24,7 +24,7 @@ from backend.ota_campaign import (
     plan,
     start,
 )
-from backend.ota_store import (
+from backend.ota.store import (
     CampaignConflictError,
     UnknownCampaignError,
     campaign_ids,

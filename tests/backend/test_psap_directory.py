@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.psap_directory import DIRECTORY, FALLBACK, responsible_psap
+from backend.emergency.psap_directory import DIRECTORY, FALLBACK, responsible_psap
 
 
 @pytest.mark.parametrize(("lat", "lon", "country"), [

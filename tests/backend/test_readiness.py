@@ -8,8 +8,8 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from backend import keys
-from backend.readiness import LANE_STALE_S, LIVENESS_FD_ENV, Prover, lane_states, lanes_ready
+from backend.infra import keys
+from backend.infra.readiness import LANE_STALE_S, LIVENESS_FD_ENV, Prover, lane_states, lanes_ready
 
 
 def test_lane_states_need_a_fresh_proof_of_each_required_lane() -> None:

@@ -20,10 +20,10 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from backend import keys
-from backend.roles import run_desks, run_emergency, run_services
+from backend.infra import keys
+from backend.runtime.roles import run_desks, run_emergency, run_services
+from backend.runtime.supervisor import role_environment
 from backend.settings import BackendSettings
-from backend.supervisor import role_environment
 from cli.local_services import LocalServices
 from tests.backend.support import Car, Lanes, new_vin, signer
 
@@ -230,8 +230,8 @@ async def test_restart_broker_under_live_services_and_bulk_lanes_resubscribes(
         fresh_services: LocalServices) -> None:
     """After a broker restart the services lane takes Teleservice calls again and the
     bulk lane counts telemetry again, without being restarted themselves."""
-    from backend.budget_store import usage
-    from backend.roles import run_bulk
+    from backend.privacy.budget_store import usage
+    from backend.runtime.roles import run_bulk
     from protocols.envelope import Telemetry, pack
     from protocols.teleservice import TeleserviceCall, packed
     from protocols.topics import telemetry_topic, teleservice_call_topic
@@ -301,7 +301,7 @@ async def test_restart_frozen_broker_turns_readiness_red_then_green(
         fresh_services: LocalServices) -> None:
     """A broker that stops answering makes the lanes' proofs go stale (red within
     LANE_STALE_S and a probe); once it answers again they are green within seconds."""
-    from backend.readiness import lanes_ready
+    from backend.infra.readiness import lanes_ready
 
     lanes = Lanes(_settings(fresh_services))
     for name, runner in (("emergency", run_emergency), ("desks", run_desks),
@@ -343,7 +343,7 @@ async def test_restart_redis_under_live_services_lane_keeps_every_call_once(
         fresh_services: LocalServices) -> None:
     """Teleservice calls sent while Redis restarts are each metered once when it is back:
     the lane waits for Redis instead of acknowledging unstored work."""
-    from backend.budget_store import usage
+    from backend.privacy.budget_store import usage
     from protocols.teleservice import TeleserviceCall, packed
     from protocols.topics import teleservice_call_topic
 

@@ -1,4 +1,4 @@
-"""Retention deadlines and report lines, without Redis (``backend.retention``)."""
+"""Retention deadlines and report lines, without Redis (``backend.privacy.retention``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from backend.retention import (
+from backend.privacy.retention import (
     NEVER_STORED_RULE,
     NeverStoredError,
     RetentionError,

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from backend import retention_store
-from backend.budget_store import usage
-from backend.retention_tags import tag_record
-from backend.roles import run_services
+from backend.privacy import retention_store
+from backend.privacy.budget_store import usage
+from backend.privacy.retention_tags import tag_record
+from backend.runtime.roles import run_services
 from protocols.teleservice import TeleserviceCall, packed
 from protocols.topics import teleservice_call_topic
 from tests.backend.support import Car, Lanes, new_vin, signer

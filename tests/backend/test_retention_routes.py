@@ -11,9 +11,10 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from redis.asyncio import Redis
 
-from backend import keys, retention_store
-from backend.api.retention_routes import closures, erasure, retention
-from backend.retention_tags import tag_record
+from backend.api.routes.retention import closures, erasure, retention
+from backend.infra import keys
+from backend.privacy import retention_store
+from backend.privacy.retention_tags import tag_record
 from tests.backend.support import auth, new_vin, signer
 
 T0 = 1_767_225_600.0

@@ -13,15 +13,15 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from redis.asyncio import Redis
 
-from backend import retention_store as store
-from backend.retention import (
+from backend.privacy import retention_store as store
+from backend.privacy.retention import (
     ErasureRefusedError,
     NeverStoredError,
     RetentionError,
     Tag,
     UnknownRecordError,
 )
-from backend.retention_sweeper import sweep_forever
+from backend.privacy.retention_sweeper import sweep_forever
 from cli.local_services import LocalServices, free_port
 from protocols.catalogue_model import DAY, MONTH, RetentionRule
 from tests.backend.support import new_vin

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from backend.roles import ROLES, settings_for
+from backend.runtime.roles import ROLES, settings_for
+from backend.runtime.supervisor import role_environment
 from backend.settings import BackendSettings
-from backend.supervisor import role_environment
 
 OEM = "redis://oem:oem-secret@127.0.0.1:7001"
 PSAP = "redis://psap:psap-secret@127.0.0.1:7002"
@@ -55,7 +55,7 @@ def test_backend_settings_repr_hides_redis_urls() -> None:
 def test_weak_mode_warning_names_the_role_and_the_shared_database() -> None:
     """A role that touches the PSAP domain says so when it has no Redis of its own; with
     one, or for a role that never touches it, nothing is said."""
-    from backend.roles import weak_mode_warning
+    from backend.runtime.roles import weak_mode_warning
     from backend.settings import BackendSettings
 
     weak = BackendSettings(redis_url="redis://oem:pw@127.0.0.1:1")

@@ -11,15 +11,15 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from redis.asyncio import Redis
 
-from backend.api.service_partner_routes import get_clock, router
-from backend.maintenance import MaintenanceNeed
-from backend.maintenance_store import mark_notified, open_case, read_case
-from backend.service_partners import DIRECTORY
+from backend.api.routes.partners import get_clock, router
+from backend.services.maintenance import MaintenanceNeed
+from backend.services.maintenance_store import mark_notified, open_case, read_case
+from backend.services.partners import DIRECTORY
 from tests.backend.support import auth, new_vin, signer
 
 T0 = 1_767_225_600.0
 PARTNER = "sp-be-bru"
-# The caller, as its bearer token states it (backend.access): by default the partner whose
+# The caller, as its bearer token states it (backend.api.access): by default the partner whose
 # desk these tests are about; a request's own Authorization replaces the default.
 AS_PARTNER = auth("partner", PARTNER)
 AS_OPERATOR = auth("operator")

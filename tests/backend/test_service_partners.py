@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgpack
 import pytest
 
-from backend.service_partners import (
+from backend.services.partners import (
     DIRECTORY,
     WORKSHOP_MAP_INTERVAL_S,
     Partner,

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from backend import keys
-from backend.counters import Counters
-from backend.services_lane import MAX_AGE_S, MAX_AHEAD_S, ServicesDesk, check_message_time
+from backend.infra import keys
+from backend.infra.counters import Counters
+from backend.services.lane import MAX_AGE_S, MAX_AHEAD_S, ServicesDesk, check_message_time
 from protocols.errors import EnvelopeError
 from protocols.teleservice import TeleserviceCall, packed
 from protocols.topics import parse_topic, teleservice_call_topic

@@ -8,8 +8,8 @@ import signal
 import time
 import uuid
 
-from backend.roles import Role
-from backend.supervisor import Supervisor, silent_roles
+from backend.runtime.roles import Role
+from backend.runtime.supervisor import Supervisor, silent_roles
 from cli.local_services import LocalServices
 from tests.backend.support import Lanes, signer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from backend.roles import Role
+from backend.runtime.roles import Role
 from chaos.faults import FaultInjector, FaultTarget
 
 PIDS: dict[Role, int] = {"emergency": 101, "desks": 202}

@@ -13,8 +13,8 @@ import pytest
 import redis
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 
-from backend import keys
-from backend.streams import _DEDUP_XADD
+from backend.infra import keys
+from backend.infra.streams import _DEDUP_XADD
 from cli.local_services import LocalServices, ServiceUrls, redacted
 from cli.redis_users import CREDENTIALS_FILE, acl_text, load_or_create
 

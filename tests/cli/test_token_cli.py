@@ -9,7 +9,7 @@ import jwt
 import pytest
 from typer.testing import CliRunner
 
-from backend.access import Caller
+from backend.api.access import Caller
 from backend.api.tokens import TokenVerifier, verifier_from
 from backend.settings import BackendSettings
 from cli.api_client import ApiError, request

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.local_services import LocalServices
-from cli.stack import free_port, wait_ready
+from cli.local_services import LocalServices, free_port
+from cli.stack import wait_ready
 from cli.token import key_pair_in, mint_with
 
 pytestmark = pytest.mark.e2e

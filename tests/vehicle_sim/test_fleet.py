@@ -12,7 +12,7 @@ import reverse_geocode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.psap_directory import DIRECTORY
+from backend.emergency.psap_directory import DIRECTORY
 from vehicle_sim.fleet import (
     ChargingEnded,
     ChargingStarted,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.maintenance import CallRecord, late_calls
+from backend.services.maintenance import CallRecord, late_calls
 from protocols.teleservice import unpack_call
 from protocols.topics import parse_topic
 from vehicle_sim.fleet_driver import FleetDriver

@@ -1,0 +1,157 @@
+"""HTTP routes of the service-partner desks (MINI Connected §16a, §16d; TS-R4, SP-R1).
+
+A partner sees the maintenance cases it was told about and closes them once all
+procedures are completed; closing before the need was communicated is refused with
+409, because retention runs "until a specific maintenance need has been determined and
+communicated and all procedures are completed" (TS-R5).
+
+Every route needs a caller (``backend.api.access``): a partner reads and closes only the
+cases under its own ``/partners/{id}``, and is shown only its own directory entry;
+maintenance needs go to "the preferred service centre" (TS-R4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from backend.api.access import PartnerCases, PartnerDirectory, visible_partners
+from backend.api.access_deps import CallerDep, require
+from backend.api.deps import Limit
+from backend.api.schemas import errors
+from backend.services.maintenance import Case, CaseTransitionError, CloseReason
+from backend.services.maintenance_store import UnknownCaseError, cases_of, close_case, read_case
+from backend.services.partners import DIRECTORY, Partner, partners
+
+router = APIRouter(prefix="/partners", tags=["service-partners"])
+
+
+def get_oem_redis(request: Request) -> Redis:
+    """The OEM database from the app's lifespan state (``ApiState.oem``)."""
+    oem: Redis = request.state.api.oem
+    return oem
+
+
+def get_clock(request: Request) -> Callable[[], float]:
+    """The backend's clock (the scenario's when one runs), which retention judges by;
+    tests override it for fixed times."""
+    clock: Callable[[], float] = request.state.api.clock.now
+    return clock
+
+
+OemDep = Annotated[Redis, Depends(get_oem_redis)]
+ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
+
+
+class PartnerPublic(BaseModel):
+    id: str
+    name: str
+    country: str
+    city: str
+    lat: float
+    lon: float
+    authorised: bool
+
+
+class PartnersPublic(BaseModel):
+    count: int
+    data: list[PartnerPublic]
+
+
+class CasePublic(BaseModel):
+    case_id: str
+    vin: str
+    partner_id: str
+    service: str
+    status: str
+    opened_at: float
+    notified_at: float | None
+    notified_via: str
+    closed_at: float | None
+    close_reason: str
+    source_id: str
+    reason: str
+    fault_codes: list[str]
+    due_items: list[str]
+    odometer_km: float
+
+
+class CasesPublic(BaseModel):
+    partner_id: str
+    count: int
+    data: list[CasePublic]
+
+
+class CloseRequest(BaseModel):
+    reason: CloseReason = "procedures_completed"
+
+
+def _partner_public(partner: Partner) -> PartnerPublic:
+    return PartnerPublic(id=partner.id, name=partner.name, country=partner.country,
+                         city=partner.city, lat=partner.lat, lon=partner.lon,
+                         authorised=partner.authorised)
+
+
+def _case_public(case: Case) -> CasePublic:
+    fields: dict[str, Any] = {name: getattr(case, name) for name in CasePublic.model_fields}
+    fields["fault_codes"] = list(case.fault_codes)
+    fields["due_items"] = list(case.due_items)
+    return CasePublic(**fields)
+
+
+def _known(partner_id: str) -> str:
+    if partner_id not in DIRECTORY:
+        raise HTTPException(status_code=404, detail=f"unknown service partner {partner_id!r}")
+    return partner_id
+
+
+@router.get("", response_model=PartnersPublic)
+async def read_partners(caller: CallerDep, country: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z]{2}$", description="ISO country code")] = None,
+                        ) -> PartnersPublic:
+    require(caller, PartnerDirectory())
+    listed = partners(country=country)
+    shown = set(visible_partners(caller, [p.id for p in listed]))
+    data = [_partner_public(p) for p in listed if p.id in shown]
+    return PartnersPublic(count=len(data), data=data)
+
+
+@router.get("/{partner_id}/cases", response_model=CasesPublic, responses=errors(404))
+async def read_partner_cases(partner_id: str, oem: OemDep, caller: CallerDep,
+                             limit: Limit = 100) -> CasesPublic:
+    require(caller, PartnerCases(partner_id))
+    data = [_case_public(c) for c in await cases_of(oem, _known(partner_id), limit=limit)]
+    return CasesPublic(partner_id=partner_id, count=len(data), data=data)
+
+
+@router.get("/{partner_id}/cases/{case_id}", response_model=CasePublic,
+            responses=errors(404))
+async def read_partner_case(partner_id: str, case_id: str, oem: OemDep,
+                            caller: CallerDep) -> CasePublic:
+    require(caller, PartnerCases(partner_id))
+    try:
+        case = await read_case(oem, case_id, partner_id=_known(partner_id))
+    except UnknownCaseError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return _case_public(case)
+
+
+@router.post("/{partner_id}/cases/{case_id}/close", response_model=CasePublic,
+             responses=errors(404, 409))
+async def close_partner_case(partner_id: str, case_id: str, oem: OemDep, clock: ClockDep,
+                             caller: CallerDep, body: CloseRequest | None = None) -> CasePublic:
+    """All procedures of the case are completed; allowed only once it was communicated."""
+    require(caller, PartnerCases(partner_id, "close"))
+    reason = body.reason if body is not None else "procedures_completed"
+    try:
+        case = await close_case(oem, case_id, now=clock(), reason=reason,
+                                partner_id=_known(partner_id))
+    except UnknownCaseError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    except CaseTransitionError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    return _case_public(case)

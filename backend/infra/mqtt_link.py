@@ -1,0 +1,183 @@
+"""The backend's edge to the broker: gmqtt clients set up the way the eCall lane needs.
+
+A lane's subscriptions are the lane's, not the broker's: ``LaneLink`` sends them again
+on every connection acknowledgement, whatever the broker says about the session.
+Mosquitto 2.0 forgets ``$share`` subscriptions across its own restart while still
+answering "session present"; a lane that trusted that flag stayed deaf until restarted
+by hand (docs/architecture.md, "What the lanes rely on from the broker").
+
+gmqtt parses each read chunk in bulk and runs on asyncio transports, which set
+TCP_NODELAY; paho-based clients cost about 3x the CPU per message and leave Nagle on
+(see the performance notes in the README). Persistent sessions (clean_session False
+with a session expiry) let the broker keep QoS 1 messages while a worker restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import gmqtt
+from gmqtt.mqtt.constants import MQTTv50
+
+from protocols.addresses import MqttTls, mqtt_address, mqtt_ssl
+from protocols.topics import probe_topic
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], Awaitable[None]]
+ProofHandler = Callable[[], Awaitable[None]]
+PROBE_INTERVAL_S: Final = 1.0
+
+
+def make_client(
+    client_id: str,
+    *,
+    persistent: bool,
+    session_expiry_s: int = 3600,
+    manual_ack: bool = False,
+    receive_maximum: int | None = None,
+) -> gmqtt.Client:
+    """A gmqtt client; ``manual_ack`` sends PUBACK only after the handler returns."""
+    kwargs: dict[str, Any] = {}
+    if persistent:
+        kwargs["session_expiry_interval"] = session_expiry_s
+    if receive_maximum is not None:
+        kwargs["receive_maximum"] = receive_maximum
+    client = gmqtt.Client(
+        client_id,
+        clean_session=not persistent,
+        optimistic_acknowledgement=not manual_ack,
+        **kwargs,
+    )
+    client.set_config({"reconnect_retries": -1, "reconnect_delay": 1})
+    return client
+
+
+def on_messages(client: gmqtt.Client, handler: MessageHandler) -> None:
+    """Route every inbound message to ``handler``; PUBACK (if manual) follows its return.
+
+    The handler owns its errors; anything that still escapes is logged and the
+    message is acknowledged as a failure so one bad message cannot wedge the session.
+    """
+
+    async def _on_message(_c: gmqtt.Client, topic: str, payload: bytes, _qos: int,
+                          _props: Any) -> int:
+        try:
+            await handler(topic, payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("handler failed")
+            return 0x80  # unspecified error
+        return 0
+
+    client.on_message = _on_message
+
+
+async def connect(client: gmqtt.Client, url: str, *, tls: MqttTls | None = None,
+                  keepalive: int = 30) -> None:
+    """Connect to ``url``; an ``mqtts://`` broker gets ``tls``, the role's certificate."""
+    host, port = mqtt_address(url)
+    await client.connect(host, port, ssl=mqtt_ssl(url, tls), keepalive=keepalive,
+                         version=MQTTv50)
+
+
+async def disconnect(client: gmqtt.Client) -> None:
+    """Close the session. Over TLS a message still arriving after our close_notify makes
+    the SSL layer raise; the connection is closed all the same, and a role's shutdown
+    (its final counter flush, its Redis pools) must not be skipped for it."""
+    try:
+        await client.disconnect()
+    except ssl.SSLError as exc:
+        log.debug("TLS close reported %s; the session is closed", exc.reason)
+
+
+class LaneLink:
+    """One backend worker's broker session: subscribed on every CONNACK, proved by probes.
+
+    ``subscriptions`` are sent again after each connection acknowledgement (and the
+    SUBACK checked: a refused filter leaves the link unproved and is retried on the next
+    connection). Every ``PROBE_INTERVAL_S`` the worker publishes to its own probe topic;
+    when the probe comes back through the same session and handler path, ``on_proof``
+    runs (it records readiness in Redis). A lane that is deaf, stalled or cut off stops
+    proving itself within seconds; ``backend.infra.readiness`` and the supervisor act on that.
+    """
+
+    def __init__(self, client: gmqtt.Client, *, worker: str,
+                 subscriptions: list[gmqtt.Subscription], handler: MessageHandler,
+                 on_proof: ProofHandler | None = None,
+                 on_lost: ProofHandler | None = None) -> None:
+        self.client = client
+        self.probe_topic = probe_topic(worker)
+        # QoS 0: a probe must not wait behind the lane's Receive Maximum window, which a
+        # Redis outage fills with unacknowledged messages; the supervisor would then kill a
+        # worker that is only waiting. Readiness still goes red: the proof needs Redis.
+        self._subscriptions = [*subscriptions, gmqtt.Subscription(self.probe_topic, qos=0)]
+        self._handler = handler
+        self._on_proof = on_proof
+        self._on_lost = on_lost
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pending_mid: int | None = None
+        self.subscribed = asyncio.Event()  # the current connection's SUBACK granted all
+        self.connections = 0
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        on_messages(client, self._dispatch)
+
+    def _on_connect(self, client: gmqtt.Client, _flags: int, _rc: int, _props: Any) -> None:
+        self.connections += 1
+        self.subscribed.clear()
+        ours = {s.topic for s in self._subscriptions}
+        # gmqtt keeps every subscribe() in a list; drop ours so reconnects do not grow it.
+        client.subscriptions = [s for s in client.subscriptions if s.topic not in ours]
+        self._pending_mid = client.subscribe(
+            [gmqtt.Subscription(s.topic, qos=s.qos) for s in self._subscriptions])
+        if self.connections > 1:
+            log.warning("broker connection %d: subscriptions sent again", self.connections)
+
+    def _on_subscribe(self, _client: gmqtt.Client, mid: int, granted: Any, _props: Any) -> None:
+        if mid != self._pending_mid:
+            return
+        refused = [s.topic for s, code in zip(self._subscriptions, granted, strict=False)
+                   if code >= 0x80]
+        if refused:
+            log.error("broker refused subscriptions %s", refused)
+            return
+        self.subscribed.set()
+
+    def _on_disconnect(self, _client: gmqtt.Client, _packet: Any, _exc: Any = None) -> None:
+        """The path is broken now: withdraw the proof at once (``on_lost``) rather than let
+        readiness stay green until it goes stale."""
+        self.subscribed.clear()
+        if self._on_lost is not None:
+            task = asyncio.ensure_future(self._on_lost())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _dispatch(self, topic: str, payload: bytes) -> None:
+        if topic == self.probe_topic:
+            if self._on_proof is not None and self.subscribed.is_set():
+                await self._on_proof()
+            return
+        await self._handler(topic, payload)
+
+    async def open(self, url: str, *, tls: MqttTls | None = None,
+                   timeout_s: float = 10.0) -> None:
+        """Connect (with ``tls``, the worker's certificate, on an ``mqtts://`` broker) and
+        wait until the broker granted every subscription."""
+        await connect(self.client, url, tls=tls)
+        await asyncio.wait_for(self.subscribed.wait(), timeout_s)
+
+    async def probe_forever(self, stop: asyncio.Event) -> None:
+        """Publish a probe every interval until ``stop``; proofs arrive via ``_dispatch``."""
+        while not stop.is_set():
+            if self.subscribed.is_set():
+                self.client.publish(self.probe_topic, b"", qos=0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), PROBE_INTERVAL_S)

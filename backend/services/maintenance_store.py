@@ -1,0 +1,236 @@
+"""Maintenance cases and received calls in the OEM database (Redis).
+
+Keys (OEM database)::
+
+    sp:case:{case_id}              hash    one case, tagged for retention when written
+    sp:partner:{partner_id}:cases  zset    the partner's case ids, scored by opened_at
+    sp:call:{vin}:{call_id}        hash    one received Teleservice call, tagged
+    sp:calls:{vin}                 zset    a car's call ids, scored by the car's time
+
+Teleservice and Smart Maintenance data is "kept until a specific maintenance need has been
+determined and communicated and all procedures are completed" (docs/requirements.md#ts-r5).
+Read literally, a car's calls build up until a need comes out of one of them; when that
+need's case is closed, the procedures are complete and the case and every call of that cycle
+(made up to the closure) start their retention clock together.
+Every record is tagged with its catalogue rule in the transaction that writes it.
+Status changes go through the pure life cycle in ``backend.services.maintenance`` inside a
+WATCH/MULTI transaction, so two desks closing the same case cannot both win.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Final, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.typing import EncodableT
+
+from backend.errors import BackendError
+from backend.infra.redis_once import create_once, under_watch
+from backend.privacy.retention_tags import close_records, tag_record
+from backend.services import maintenance
+from backend.services.maintenance import (
+    RETENTION_RULE,
+    CallRecord,
+    Case,
+    CloseReason,
+    MaintenanceNeed,
+    decide,
+)
+from protocols.teleservice import SmartMaintenanceTransfer, TeleserviceCall
+
+CATALOGUE_KEY: Final = {"teleservice": "teleservice_call",
+                        "smart_maintenance": "smart_maintenance"}
+_WATCH_TRIES: Final = 8
+_FLOATS: Final = ("opened_at", "notified_at", "closed_at", "odometer_km")
+_JSON: Final = ("fault_codes", "due_items")
+
+
+class UnknownCaseError(BackendError):
+    """A case that does not exist, or not at the partner that asked for it."""
+
+    def __init__(self, message: str, *, case_id: str, partner_id: str = "") -> None:
+        super().__init__(message)
+        self.case_id = case_id
+        self.partner_id = partner_id
+
+
+def case_key(case_id: str) -> str:
+    return f"sp:case:{case_id}"
+
+
+def partner_cases_key(partner_id: str) -> str:
+    return f"sp:partner:{partner_id}:cases"
+
+
+def calls_key(vin: str) -> str:
+    return f"sp:calls:{vin}"
+
+
+def call_key(vin: str, call_id: str) -> str:
+    return f"sp:call:{vin}:{call_id}"
+
+
+def _record(case: Case) -> dict[EncodableT, EncodableT]:
+    record: dict[EncodableT, EncodableT] = {
+        "case_id": case.case_id, "vin": case.vin, "partner_id": case.partner_id,
+        "service": case.service, "retention_rule": RETENTION_RULE, "status": case.status,
+        "opened_at": repr(case.opened_at), "source_id": case.source_id,
+        "reason": case.reason, "fault_codes": json.dumps(list(case.fault_codes)),
+        "due_items": json.dumps(list(case.due_items)), "odometer_km": repr(case.odometer_km),
+        "notified_via": case.notified_via, "close_reason": case.close_reason,
+    }
+    if case.notified_at is not None:
+        record["notified_at"] = repr(case.notified_at)
+    if case.closed_at is not None:
+        record["closed_at"] = repr(case.closed_at)
+    return record
+
+
+def _case(raw: dict[bytes, bytes]) -> Case:
+    fields = {k.decode(): v.decode() for k, v in raw.items()}
+    fields.pop("retention_rule", None)
+    values: dict[str, object] = dict(fields)
+    for name in _FLOATS:
+        if name in fields:
+            values[name] = float(fields[name])
+    for name in _JSON:
+        values[name] = tuple(json.loads(fields.get(name, "[]")))
+    return Case(**values)  # type: ignore[arg-type]
+
+
+async def read_case(oem: Redis, case_id: str, *, partner_id: str | None = None) -> Case:
+    """One case; with ``partner_id``, only if it is that partner's."""
+    raw = cast(dict[bytes, bytes], await oem.hgetall(case_key(case_id)))
+    if not raw:
+        raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
+    case = _case(raw)
+    if partner_id is not None and case.partner_id != partner_id:
+        raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
+                               case_id=case_id, partner_id=partner_id)
+    return case
+
+
+async def open_case(oem: Redis, need: MaintenanceNeed, *, case_id: str, partner_id: str,
+                    now: float) -> Case:
+    """Write a new case, tagged; a case id seen before returns the stored case unchanged."""
+    case = maintenance.open_case(need, case_id=case_id, partner_id=partner_id, now=now)
+    key = case_key(case_id)
+
+    def write(pipe: Pipeline) -> None:
+        pipe.hset(key, mapping=_record(case))
+        pipe.zadd(partner_cases_key(partner_id), {case_id: now})
+        tag_record(pipe, record_key=key, service=CATALOGUE_KEY[case.service], vin=case.vin,
+                   written_at=now, indexes=[(partner_cases_key(partner_id), case_id)],
+                   record_type="maintenance_case")
+
+    if await create_once(oem, key, write, tries=_WATCH_TRIES):
+        return case
+    return await read_case(oem, case_id)
+
+
+async def _move(oem: Redis, case_id: str, partner_id: str | None,
+                step: Callable[[Case], Case]) -> Case:
+    key = case_key(case_id)
+
+    async def body(pipe: Pipeline) -> Case:
+        raw = cast(dict[bytes, bytes], await pipe.hgetall(key))
+        if not raw:
+            raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
+        current = _case(raw)
+        if partner_id is not None and current.partner_id != partner_id:
+            raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
+                                   case_id=case_id, partner_id=partner_id)
+        moved = step(current)
+        pipe.multi()  # type: ignore[no-untyped-call]
+        pipe.hset(key, mapping=_record(moved))
+        await pipe.execute()
+        return moved
+
+    return await under_watch(oem, key, body, tries=_WATCH_TRIES, give_up=lambda: BackendError(
+        f"case {case_id!r} kept changing; gave up after {_WATCH_TRIES} tries"))
+
+
+async def mark_notified(oem: Redis, case_id: str, *, now: float,
+                        via: str = "partner_desk") -> Case:
+    """Record that the need was communicated to the partner (open → notified)."""
+    return await _move(oem, case_id, None,
+                       lambda case: maintenance.notify(case, now=now, via=via))
+
+
+async def close_case(oem: Redis, case_id: str, *, now: float,
+                     reason: CloseReason = "procedures_completed",
+                     partner_id: str | None = None) -> Case:
+    """Close a notified case: the case and the car's calls of this cycle may now go."""
+    case = await _move(oem, case_id, partner_id,
+                       lambda case: maintenance.close(case, now=now, reason=reason))
+    cycle = cast(list[bytes], await oem.zrangebyscore(calls_key(case.vin), "-inf", now))
+    await close_records(oem, [case_key(case_id), *(call_key(case.vin, c.decode()) for c in cycle)],
+                        closed_at=now)
+    return case
+
+
+async def cases_of(oem: Redis, partner_id: str, *, limit: int = 100) -> list[Case]:
+    """The partner's cases, newest first."""
+    ids = cast(list[bytes], await oem.zrevrange(partner_cases_key(partner_id), 0, limit - 1))
+    out = []
+    for raw_id in ids:
+        raw = cast(dict[bytes, bytes], await oem.hgetall(case_key(raw_id.decode())))
+        if raw:
+            out.append(_case(raw))
+    return out
+
+
+async def record_call(oem: Redis, call: TeleserviceCall) -> None:
+    """Keep the call id, reason, time and odometer, so the rhythm can be checked.
+
+    Only ids and timing are kept here: the content lives in the case, if any. Smart
+    Maintenance transfers follow trips, not the 28-day / 1,000 km rhythm, so they are
+    not kept here. The index is sorted by the call's own time, so calls are in the car's
+    order however the lane interleaves them; a redelivered call is written once.
+    """
+    key = call_key(call.vin, call.call_id)
+
+    def write(pipe: Pipeline) -> None:
+        pipe.hset(key, mapping={"call_id": call.call_id, "vin": call.vin,
+                                "reason": call.reason, "at": repr(call.at),
+                                "odometer_km": repr(call.odometer_km)})
+        pipe.zadd(calls_key(call.vin), {call.call_id: call.at})
+        tag_record(pipe, record_key=key, service="teleservice_call", vin=call.vin,
+                   written_at=call.at, indexes=[(calls_key(call.vin), call.call_id)],
+                   record_type="teleservice_call")
+
+    await create_once(oem, key, write, tries=_WATCH_TRIES)
+
+
+async def calls_of(oem: Redis, vin: str) -> list[CallRecord]:
+    """The calls held for ``vin``, newest first (by the time the car made them)."""
+    ids = cast(list[bytes], await oem.zrevrange(calls_key(vin), 0, -1))
+    async with oem.pipeline(transaction=False) as pipe:
+        for call_id in ids:
+            pipe.hgetall(call_key(vin, call_id.decode()))
+        rows = cast(list[dict[bytes, bytes]], await pipe.execute())
+    calls = []
+    for raw in rows:
+        if raw:  # deleted between the two reads
+            f = {k.decode(): v.decode() for k, v in raw.items()}
+            calls.append(CallRecord(call_id=f["call_id"], reason=f["reason"],
+                                    at=float(f["at"]), odometer_km=float(f["odometer_km"])))
+    return calls
+
+
+async def receive(oem: Redis, message: TeleserviceCall | SmartMaintenanceTransfer, *,
+                  partner_id: str, now: float, case_id: str | None = None) -> Case | None:
+    """Record a received call or transfer; open a case when it shows a maintenance need.
+
+    The case id defaults to the call's own id, so a redelivered call opens no second case.
+    """
+    if isinstance(message, TeleserviceCall):
+        await record_call(oem, message)
+    need = decide(message)
+    if need is None:
+        return None
+    return await open_case(oem, need, case_id=case_id or f"{message.vin}-{need.source_id}",
+                           partner_id=partner_id, now=now)
