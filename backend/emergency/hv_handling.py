@@ -30,8 +30,7 @@ from protocols.catalogue import entry
 from protocols.hv import HvWarnCall
 
 WARNING_LIMIT_S: Final = 300.0  # UN GTR 20: thermal-event warning 5 minutes ahead
-SERVICE: Final = "hv_warn_call"
-RETENTION_RULE: Final = "fixed_window"
+SERVICE: Final = "hv_warn_call"  # the catalogue entry: its rule is the record's retention
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +72,12 @@ class CustomerDirectory:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HvHandover:
-    """What the call centre passes to the PSAP, and the retention tags of the record.
+    """What the call centre passes to the PSAP, and the catalogue entry of the record.
 
     ``customer`` None means the directory has no contact data for the VIN: the PSAP
     still gets the incident, and ``contact_missing`` says so. ``delete_after`` is epoch
-    seconds, six calendar months after the incident's timestamp.
+    seconds, six calendar months after the incident's timestamp. The record's rule is
+    ``service``'s in the catalogue, copied into its retention tag when it is written.
     """
 
     call: HvWarnCall
@@ -88,7 +88,6 @@ class HvHandover:
     detection_to_desk_s: float
     within_warning_limit: bool
     service: Literal["hv_warn_call"] = SERVICE
-    retention_rule: Literal["fixed_window"] = RETENTION_RULE
     delete_after: float
 
     @property

@@ -161,7 +161,6 @@ class EcallDetail:
 
     SERVICE: ClassVar[str] = CASE_SERVICE
     RECORD_TYPE: ClassVar[str] = "ecall_case"
-    RETENTION_RULE: ClassVar[str] = "until_closed"
 
     msd: JsonObject
 
@@ -176,7 +175,6 @@ class HvDetail:
 
     SERVICE: ClassVar[str] = HV_SERVICE
     RECORD_TYPE: ClassVar[str] = "hv_warn_case"
-    RETENTION_RULE: ClassVar[str] = "fixed_window"
     VARIANT: ClassVar[str] = "hv_warn"
 
     psap_reason: str
@@ -225,8 +223,7 @@ class CallCentreCase:
             "psap": self.psap, "transmissions": [t.view() for t in self.transmissions],
             "updates": len(self.transmissions) - 1, "last_received_ns": self.last_received_ns,
             "opened_ns": self.opened_ns, "received_ns": self.received_ns,
-            "latency_ms": self.latency_ms, "service": self.service,
-            "retention_rule": self.detail.RETENTION_RULE, **self.detail.view(),
+            "latency_ms": self.latency_ms, "service": self.service, **self.detail.view(),
         }
         if self.closed_at is not None:
             shown["closed_at"] = repr(self.closed_at)  # the text the close route writes

@@ -9,6 +9,7 @@ import pytest
 
 from backend.dates import add_months_epoch
 from backend.emergency.hv_handling import CustomerDirectory, delete_after, hand_over, is_expired
+from protocols.catalogue import entry
 from protocols.hv import HvWarnCall
 
 VIN = "WMW11GD0X0T000001"
@@ -75,10 +76,10 @@ def test_hand_over_records_the_warning_delay() -> None:
 
 
 def test_hand_over_tags_retention() -> None:
-    """Service and rule tags are attached with a deletion time six months on."""
+    """The service names the catalogue's fixed window, with a deletion time six months on."""
     handover = hand_over(_call(), CustomerDirectory(), now=T0)
     assert handover.service == "hv_warn_call"
-    assert handover.retention_rule == "fixed_window"
+    assert entry(handover.service).retention.kind == "fixed_window"
     assert handover.delete_after == _call().timestamp + 180 * 86_400.0
 
 
