@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final
 
 from backend.emergency.psap_directory import Psap, responsible_psap
 from protocols.catalogue import entry
@@ -72,12 +72,12 @@ class CustomerDirectory:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HvHandover:
-    """What the call centre passes to the PSAP, and the catalogue entry of the record.
+    """What the call centre passes to the PSAP.
 
     ``customer`` None means the directory has no contact data for the VIN: the PSAP
     still gets the incident, and ``contact_missing`` says so. ``delete_after`` is epoch
-    seconds, six calendar months after the incident's timestamp. The record's rule is
-    ``service``'s in the catalogue, copied into its retention tag when it is written.
+    seconds, six calendar months after the incident's timestamp; the retention engine
+    deletes by the record's tag, whose rule is ``SERVICE``'s in the catalogue.
     """
 
     call: HvWarnCall
@@ -87,7 +87,6 @@ class HvHandover:
     handed_over_at: float
     detection_to_desk_s: float
     within_warning_limit: bool
-    service: Literal["hv_warn_call"] = SERVICE
     delete_after: float
 
     @property
@@ -123,7 +122,3 @@ def hand_over(call: HvWarnCall, directory: CustomerDirectory, *, now: float,
         delete_after=delete_after(call.timestamp),
     )
 
-
-def is_expired(handover: HvHandover, *, now: float) -> bool:
-    """True once the fixed retention window has passed and the record must go."""
-    return now >= handover.delete_after
