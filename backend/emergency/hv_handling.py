@@ -23,15 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final
 
 from backend.emergency.psap_directory import Psap, responsible_psap
 from protocols.catalogue import entry
 from protocols.hv import HvWarnCall
 
 WARNING_LIMIT_S: Final = 300.0  # UN GTR 20: thermal-event warning 5 minutes ahead
-SERVICE: Final = "hv_warn_call"
-RETENTION_RULE: Final = "fixed_window"
+SERVICE: Final = "hv_warn_call"  # the catalogue entry: its rule is the record's retention
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +72,12 @@ class CustomerDirectory:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HvHandover:
-    """What the call centre passes to the PSAP, and the retention tags of the record.
+    """What the call centre passes to the PSAP.
 
     ``customer`` None means the directory has no contact data for the VIN: the PSAP
     still gets the incident, and ``contact_missing`` says so. ``delete_after`` is epoch
-    seconds, six calendar months after the incident's timestamp.
+    seconds, six calendar months after the incident's timestamp; the retention engine
+    deletes by the record's tag, whose rule is ``SERVICE``'s in the catalogue.
     """
 
     call: HvWarnCall
@@ -87,8 +87,6 @@ class HvHandover:
     handed_over_at: float
     detection_to_desk_s: float
     within_warning_limit: bool
-    service: Literal["hv_warn_call"] = SERVICE
-    retention_rule: Literal["fixed_window"] = RETENTION_RULE
     delete_after: float
 
     @property
@@ -124,7 +122,3 @@ def hand_over(call: HvWarnCall, directory: CustomerDirectory, *, now: float,
         delete_after=delete_after(call.timestamp),
     )
 
-
-def is_expired(handover: HvHandover, *, now: float) -> bool:
-    """True once the fixed retention window has passed and the record must go."""
-    return now >= handover.delete_after

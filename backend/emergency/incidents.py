@@ -2,24 +2,23 @@
 
 Handlers call these functions, never Redis directly. PSAP desks read the PSAP domain's
 Redis only (as its ``psap`` user); the call-centre desk reads its cases in the OEM Redis.
+Records are read through their types (``backend.emergency.records``) and shown as their
+``view``: the stored names, nested values as JSON.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from backend.emergency.psap_directory import desks as psap_desks
+from backend.emergency.records import CallCentreCase, PsapIncident
 from backend.emergency.relay import CALLCENTRE_DESK
 from backend.errors import DeskError
 from backend.infra import keys
-
-_JSON_FIELDS: Final = frozenset({"msd", "extras", "transmissions"})
-_INT_FIELDS: Final = frozenset({"updates", "received_ns", "last_received_ns", "opened_ns",
-                                "within_warning_limit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,19 +38,10 @@ def all_desks() -> list[str]:
     return [CALLCENTRE_DESK, *psap_desks()]
 
 
-def _decode(raw: dict[bytes, bytes]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in raw.items():
-        name, text = k.decode(), v.decode()
-        if name in _JSON_FIELDS:
-            out[name] = json.loads(text)
-        elif name in _INT_FIELDS:
-            out[name] = int(text)
-        elif name in ("latency_ms", "delete_after"):
-            out[name] = float(text)
-        else:
-            out[name] = text
-    return out
+def _view(desk: str, raw: dict[bytes, bytes]) -> dict[str, Any]:
+    if desk == CALLCENTRE_DESK:
+        return CallCentreCase.from_fields(raw).view()
+    return PsapIncident.from_fields(raw).view()
 
 
 def _record_key(desk: str, incident: str) -> str:
@@ -68,7 +58,7 @@ async def list_incidents(
     for raw_id in ids:
         raw = cast(dict[bytes, bytes], await redis.hgetall(_record_key(desk, raw_id.decode())))
         if raw:
-            out.append(_decode(raw))
+            out.append(_view(desk, raw))
     return out
 
 
@@ -77,7 +67,7 @@ async def read_incident(stores: DeskStores, desk: str, incident: str) -> dict[st
     raw = cast(dict[bytes, bytes], await redis.hgetall(_record_key(desk, incident)))
     if not raw:
         raise DeskError(f"no incident {incident!r} at desk {desk!r}", desk=desk, incident=incident)
-    record = _decode(raw)
+    record = _view(desk, raw)
     if desk == CALLCENTRE_DESK and "extras" not in record:
         extended = await redis.get(keys.extended_key(incident))
         if extended is not None:  # absent once its 30 days are over

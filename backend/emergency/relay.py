@@ -17,22 +17,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Final
 
-import msgpack
-
+from backend.emergency.edges import BrokerLink, StreamAppender
+from backend.emergency.entries import HV_MSG_ID, VOICE_MSG_ID, EcallEntry, HvWarnEntry, VoiceEntry
+from backend.emergency.entry_fields import Fields
 from backend.emergency.psap_directory import PsapChoice, responsible_psap
 from backend.infra import keys
 from backend.infra.counters import Counters
 from backend.infra.redis_retry import until_redis_takes
-from backend.infra.streams import StreamWriter
 from protocols.envelope import ECALL_ENVELOPE_MAX, EcallAck, EcallMessage, VoiceCall, pack, unpack
 from protocols.errors import EnvelopeError, ProtocolError
 from protocols.hv import HV_CALL_MAX, HvWarnCall, unpack_hv_call
 from protocols.msd.codec import decode_msd
 from protocols.msd.model import LOCATION_UNKNOWN, Msd
-from protocols.topics import Publish, ecall_ack_topic, hv_ack_topic, parse_topic
+from protocols.topics import ecall_ack_topic, hv_ack_topic, parse_topic
 
 log = logging.getLogger(__name__)
 
@@ -73,29 +73,6 @@ def ecall_hop(message: EcallMessage, choice: PsapChoice) -> Hop:
                keys.psap_dedup_key(message.vin, message.incident, message.msg_id), desk)
 
 
-Fields = dict[str, bytes | str | int]
-
-
-def ecall_fields(message: EcallMessage, choice: PsapChoice, relay_ns: int) -> Fields:
-    fields: Fields = {
-        "kind": "ecall",
-        "variant": message.variant,
-        "incident": message.incident,
-        "msg_id": message.msg_id,
-        "msd": message.msd,
-        "sent_ns": message.sent_ns,
-        "relay_ns": relay_ns,
-        "psap": choice.psap.desk,
-        "psap_reason": choice.reason,
-    }
-    if message.variant == "intelligent":
-        # The call centre needs the VIN to call the car back and the extras to triage.
-        fields["vin"] = message.vin
-        if message.extras is not None:
-            fields["extras"] = msgpack.packb(asdict(message.extras))
-    return fields
-
-
 # (service, vin, bytes, at): meter a safety call the OEM stores; flags, never rejects.
 SafetyMeter = Callable[[str, str, int, float], Awaitable[object]]
 FLAGGED_COUNTERS: Final = "metrics:budget-flags"
@@ -104,11 +81,11 @@ FLAGGED_COUNTERS: Final = "metrics:budget-flags"
 class EmergencyRelay:
     """Handles one emergency-lane message end to end; never raises for bad input."""
 
-    def __init__(self, *, oem: StreamWriter, psap: StreamWriter, publish: Publish,
+    def __init__(self, *, oem: StreamAppender, psap: StreamAppender, broker: BrokerLink,
                  counters: Counters, clock_ns: Callable[[], int] = time.time_ns,
                  meter: SafetyMeter | None = None) -> None:
         self._writers = {"oem": oem, "psap": psap}
-        self._publish = publish
+        self._broker = broker
         self._counters = counters
         self._clock_ns = clock_ns
         self._meter = meter
@@ -172,12 +149,13 @@ class EmergencyRelay:
                                 field="messageIdentifier", rule="== envelope msg_id")
         choice = psap_for(msd, message.network_country)
         hop = ecall_hop(message, choice)
-        relay_ns = self._clock_ns()
-        entry = await self._hand_off(hop, ecall_fields(message, choice, relay_ns))
-        self._counters.bump(keys.INGEST_COUNTERS, f"{message.variant}:{'new' if entry else 'dup'}")
+        entry = EcallEntry.of(message, msd, choice, self._clock_ns())
+        appended = await self._hand_off(hop, entry.to_fields())
+        self._counters.bump(keys.INGEST_COUNTERS,
+                            f"{message.variant}:{'new' if appended else 'dup'}")
         # Ack duplicates too: the car may have missed the first acknowledgement.
         ack = EcallAck(message.incident, message.msg_id, hop.desk, self._clock_ns())
-        self._publish(ecall_ack_topic(message.vin), pack(ack))
+        self._broker.publish(ecall_ack_topic(message.vin), pack(ack))
         log.info("ecall incident=%s msg=%d -> %s in %.3f ms", message.incident, message.msg_id,
                  hop.desk, (self._clock_ns() - message.sent_ns) / 1e6)
         return float(msd.timestamp)
@@ -190,26 +168,22 @@ class EmergencyRelay:
                                 rule="record vin == topic vin")
         hop = Hop("oem", keys.CALLCENTRE_STREAM, keys.oem_dedup_key(call.vin, call.incident, 0),
                   CALLCENTRE_DESK)
-        fields: Fields = {"kind": "hv_warn", "variant": "hv_warn", "incident": call.incident,
-                          "msg_id": 1, "sent_ns": call.sent_ns, "relay_ns": self._clock_ns(),
-                          "record": payload}
-        entry = await self._hand_off(hop, fields)
-        self._counters.bump(keys.INGEST_COUNTERS, f"hv_warn:{'new' if entry else 'dup'}")
-        ack = EcallAck(call.incident, 1, hop.desk, self._clock_ns())
-        self._publish(hv_ack_topic(vin), pack(ack))
+        entry = HvWarnEntry(call=call, record=payload, relay_ns=self._clock_ns())
+        appended = await self._hand_off(hop, entry.to_fields())
+        self._counters.bump(keys.INGEST_COUNTERS, f"hv_warn:{'new' if appended else 'dup'}")
+        ack = EcallAck(call.incident, HV_MSG_ID, hop.desk, self._clock_ns())
+        self._broker.publish(hv_ack_topic(vin), pack(ack))
         return call
 
     async def _voice(self, country: str, call: VoiceCall) -> None:
         choice = responsible_psap(None, None, network_country=country)
         desk = choice.psap.desk
-        hop = Hop("psap", keys.psap_stream(desk), keys.psap_dedup_key("", call.call, 0), desk)
-        fields: Fields = {
-            "kind": "voice", "incident": call.call, "msg_id": 0,
-            "sent_ns": call.sent_ns, "relay_ns": self._clock_ns(), "psap": desk,
-            "psap_reason": choice.reason,
-        }
-        entry = await self._hand_off(hop, fields)
-        self._counters.bump(keys.INGEST_COUNTERS, f"voice:{'new' if entry else 'dup'}")
+        hop = Hop("psap", keys.psap_stream(desk),
+                  keys.psap_dedup_key("", call.call, VOICE_MSG_ID), desk)
+        entry = VoiceEntry(incident=call.call, sent_ns=call.sent_ns, relay_ns=self._clock_ns(),
+                           psap=desk, psap_reason=choice.reason)
+        appended = await self._hand_off(hop, entry.to_fields())
+        self._counters.bump(keys.INGEST_COUNTERS, f"voice:{'new' if appended else 'dup'}")
 
     async def _hand_off(self, hop: Hop, fields: Fields) -> str | None:
         """Append until Redis takes it; a safety message is never dropped for a Redis outage."""

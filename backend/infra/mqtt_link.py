@@ -181,3 +181,14 @@ class LaneLink:
                 self.client.publish(self.probe_topic, b"", qos=0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), PROBE_INTERVAL_S)
+
+
+class QosOnePublisher:
+    """Publishes on a client at QoS 1: what a lane sends a car (an eCall's acknowledgement)
+    must arrive, and the client's session keeps it while the broker is away."""
+
+    def __init__(self, client: gmqtt.Client) -> None:
+        self._client = client
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        self._client.publish(topic, payload, qos=1)

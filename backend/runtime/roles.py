@@ -31,13 +31,20 @@ from redis.asyncio import Redis
 from backend.api.app import create_app
 from backend.emergency.desks import CallCentreDesk, PsapDesks
 from backend.emergency.psap_directory import warm_up
+from backend.emergency.redis_records import RedisCallCentreCases, RedisPsapIncidents
 from backend.emergency.relay import EmergencyRelay
 from backend.infra import keys
 from backend.infra.clock_follower import listening_clock
 from backend.infra.counters import Counters
-from backend.infra.mqtt_link import LaneLink, MessageHandler, disconnect, make_client
+from backend.infra.mqtt_link import (
+    LaneLink,
+    MessageHandler,
+    QosOnePublisher,
+    disconnect,
+    make_client,
+)
 from backend.infra.readiness import Prover
-from backend.infra.streams import StreamWriter
+from backend.infra.streams import StreamGroups, StreamWriter
 from backend.privacy import budget_store
 from backend.privacy.retention_sweeper import sweep_forever
 from backend.services.lane import ServicesDesk
@@ -121,16 +128,13 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
                          session_expiry_s=settings.session_expiry_s, manual_ack=True,
                          receive_maximum=settings.emergency_inflight_max)
 
-    def publish(topic: str, payload: bytes) -> None:
-        client.publish(topic, payload, qos=1)
-
     async def meter(service: str, vin: str, size: int, at: float) -> object:
         return await budget_store.meter(oem, vin=vin, service=service, size=size, at=at,
                                         direction="up")
 
     relay = EmergencyRelay(oem=StreamWriter(oem, dedup_ttl_s=settings.dedup_ttl_s),
                            psap=StreamWriter(psap, dedup_ttl_s=settings.dedup_ttl_s),
-                           publish=publish, counters=counters, meter=meter)
+                           broker=QosOnePublisher(client), counters=counters, meter=meter)
     link = _lane_link(client, settings, oem, role="emergency", handler=relay.handle,
                       subscriptions=[
         gmqtt.Subscription(ECALL_FILTER, qos=1),
@@ -211,8 +215,10 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
                                               tls=settings.mqtt_tls("desks"))
     prover = Prover(oem, role="desks", worker_id=settings.worker_id,
                     parts=("psap", "callcentre"))
-    psap_desks = PsapDesks(psap, consumer=consumer, counters=counters)
-    callcentre = CallCentreDesk(oem, StreamWriter(relay, dedup_ttl_s=settings.dedup_ttl_s),
+    psap_desks = PsapDesks(StreamGroups(psap), RedisPsapIncidents(psap), consumer=consumer,
+                           counters=counters)
+    callcentre = CallCentreDesk(StreamGroups(oem), RedisCallCentreCases(oem),
+                                StreamWriter(relay, dedup_ttl_s=settings.dedup_ttl_s),
                                 consumer=consumer, counters=counters, time_source=clock)
     psap_desks.prover, callcentre.prover = prover.part("psap"), prover.part("callcentre")
     flusher = asyncio.create_task(counters.flush_forever(oem), name="counters")

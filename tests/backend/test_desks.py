@@ -12,11 +12,13 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from backend.emergency.desks import CallCentreDesk, PsapDesks, Transmission, already_applied
-from backend.emergency.relay import ecall_fields, psap_for
+from backend.emergency.desks import CallCentreDesk, PsapDesks
+from backend.emergency.entries import EcallEntry
+from backend.emergency.redis_records import RedisCallCentreCases, RedisPsapIncidents
+from backend.emergency.relay import psap_for
 from backend.infra import keys
 from backend.infra.counters import Counters
-from backend.infra.streams import StreamWriter
+from backend.infra.streams import StreamGroups, StreamWriter
 from protocols.envelope import EcallMessage
 from protocols.errors import EnvelopeError
 from protocols.msd.codec import encode_msd
@@ -24,26 +26,6 @@ from protocols.topics import EcallVariant
 from tests.backend.support import make_msd, new_vin, own_database
 
 DB = 12  # this module's own database: the tests read whole streams
-
-
-def _sent(*, entry: str = "1-0", kind: str = "ecall", msg_id: int = 1) -> Transmission:
-    return {"msg_id": msg_id, "sent_ns": 0, "received_ns": 0, "latency_ms": 0.0, "kind": kind,
-            "entry": entry}
-
-
-def test_already_applied_by_entry_or_by_kind_and_message_id() -> None:
-    """The same entry, or the same kind and messageIdentifier, counts as applied."""
-    history = [dict(_sent(entry="5-0", kind="ecall", msg_id=1))]
-    assert already_applied(history, _sent(entry="5-0", kind="ecall", msg_id=9))
-    assert already_applied(history, _sent(entry="6-0", kind="ecall", msg_id=1))
-    assert not already_applied(history, _sent(entry="6-0", kind="ecall", msg_id=2))
-    # A Legal eCall and the call centre's hand-over of the same incident are two channels.
-    assert not already_applied(history, _sent(entry="7-0", kind="handover", msg_id=1))
-
-
-def test_already_applied_reads_records_written_before_kinds_were_kept() -> None:
-    """An older transmission without kind or entry still blocks its messageIdentifier."""
-    assert already_applied([{"msg_id": 1, "sent_ns": 0}], _sent(entry="9-0", msg_id=1))
 
 
 @pytest.fixture
@@ -60,33 +42,37 @@ def _entry(variant: EcallVariant, incident: str, *, msg_id: int = 1,
     msd = make_msd(vin, msg_id=msg_id)
     message = EcallMessage(variant, vin, incident, msg_id, encode_msd(msd),
                            time.time_ns(), "BE")
-    fields = ecall_fields(message, psap_for(msd, "BE"), time.time_ns())
+    fields = EcallEntry.of(message, msd, psap_for(msd, "BE"), time.time_ns()).to_fields()
     return {k.encode(): v if isinstance(v, bytes) else str(v).encode() for k, v in fields.items()}
+
+
+def _psap_desks(redis: Redis, *, consumer: str = "c") -> PsapDesks:
+    return PsapDesks(StreamGroups(redis), RedisPsapIncidents(redis), consumer=consumer,
+                     counters=Counters(), desk_names=["psap-BE"])
 
 
 async def test_desks_psap_record_applies_an_entry_once(redis: Redis) -> None:
     """Reading the same entry twice, or its copy under another id, leaves one transmission;
     the next messageIdentifier is a real update."""
-    desks = PsapDesks(redis, consumer="c", counters=Counters(), desk_names=["psap-BE"])
+    desks = _psap_desks(redis)
     incident = f"p-{uuid.uuid4().hex[:8]}"
     stream = keys.psap_stream("psap-BE")
-    for entry_id in (b"1-0", b"1-0", b"2-0"):
+    for entry_id in ("1-0", "1-0", "2-0"):
         await desks.record(stream, entry_id, _entry("legal", incident), time.time_ns())
     record = await redis.hgetall(keys.psap_incident_key(incident))
     assert [t["msg_id"] for t in json.loads(record[b"transmissions"])] == [1]
     assert record[b"updates"] == b"0"
-    await desks.record(stream, b"3-0", _entry("legal", incident, msg_id=2), time.time_ns())
+    await desks.record(stream, "3-0", _entry("legal", incident, msg_id=2), time.time_ns())
     record = await redis.hgetall(keys.psap_incident_key(incident))
     assert [t["msg_id"] for t in json.loads(record[b"transmissions"])] == [1, 2]
 
 
 async def test_desks_psap_record_concurrent_copies_apply_once(redis: Redis) -> None:
     """Two desks recording the same entry at the same moment leave one transmission."""
-    desks = [PsapDesks(redis, consumer=f"c{i}", counters=Counters(), desk_names=["psap-BE"])
-             for i in range(2)]
+    desks = [_psap_desks(redis, consumer=f"c{i}") for i in range(2)]
     incident = f"q-{uuid.uuid4().hex[:8]}"
     fields = _entry("legal", incident)
-    await asyncio.gather(*(d.record(keys.psap_stream("psap-BE"), b"1-0", fields, time.time_ns())
+    await asyncio.gather(*(d.record(keys.psap_stream("psap-BE"), "1-0", fields, time.time_ns())
                            for d in desks for _ in range(5)))
     raw = await redis.hget(keys.psap_incident_key(incident), "transmissions")
     assert raw is not None and len(json.loads(raw)) == 1
@@ -95,11 +81,11 @@ async def test_desks_psap_record_concurrent_copies_apply_once(redis: Redis) -> N
 async def test_desks_callcentre_applies_once_and_hands_over_once(redis: Redis) -> None:
     """An Intelligent eCall read twice (Redis restarted before the XACK) opens one case
     with one transmission, and the PSAP stream holds one hand-over."""
-    desk = CallCentreDesk(redis, StreamWriter(redis, dedup_ttl_s=60), consumer="c",
-                          counters=Counters())
+    desk = CallCentreDesk(StreamGroups(redis), RedisCallCentreCases(redis),
+                          StreamWriter(redis, dedup_ttl_s=60), consumer="c", counters=Counters())
     incident = f"i-{uuid.uuid4().hex[:8]}"
     fields = _entry("intelligent", incident)
-    for entry_id in (b"1-0", b"1-0"):
+    for entry_id in ("1-0", "1-0"):
         await desk.record(keys.CALLCENTRE_STREAM, entry_id, fields, time.time_ns())
     raw = await redis.hget(keys.case_key(incident), "transmissions")
     assert raw is not None and [t["msg_id"] for t in json.loads(raw)] == [1]
@@ -111,13 +97,13 @@ async def test_desks_callcentre_applies_once_and_hands_over_once(redis: Redis) -
 async def test_desks_psap_record_refuses_another_vehicle_reusing_an_incident(
         redis: Redis) -> None:
     """A second car sending the first car's incident id cannot move or merge its record."""
-    desks = PsapDesks(redis, consumer="c", counters=Counters(), desk_names=["psap-BE"])
+    desks = _psap_desks(redis)
     incident = f"v-{uuid.uuid4().hex[:8]}"
     stream = keys.psap_stream("psap-BE")
     first = _entry("legal", incident)
-    await desks.record(stream, b"1-0", first, time.time_ns())
+    await desks.record(stream, "1-0", first, time.time_ns())
     with pytest.raises(EnvelopeError, match="another vehicle") as refused:
-        await desks.record(stream, b"2-0", _entry("legal", incident, msg_id=2, vin=new_vin()),
+        await desks.record(stream, "2-0", _entry("legal", incident, msg_id=2, vin=new_vin()),
                            time.time_ns())
     assert refused.value.field == "vin"
     record = await redis.hgetall(keys.psap_incident_key(incident))

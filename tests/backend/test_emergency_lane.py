@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from backend.infra import keys
 from backend.privacy.budget_store import usage as usage_of
+from backend.privacy.retention_store import read_tag
 from protocols.envelope import ECALL_ENVELOPE_MAX, EcallMessage, IntelligentExtras, VoiceCall, pack
 from protocols.msd.codec import encode_msd
 from protocols.topics import ecall_topic, voice_topic
@@ -111,10 +112,13 @@ async def test_emergency_lane_intelligent_ecall_opens_case_and_hands_over(
         ack = await car.ack()
     assert ack.route == "callcentre"
     case = await _record(redis_url, lanes.settings.oem_db, keys.case_key(incident))
-    assert (case["service"], case["retention_rule"]) == ("ecall_intelligent", "until_closed")
+    assert case["service"] == "ecall_intelligent"
+    assert "retention_rule" not in case  # the tag is the one source of the rule
     assert "extras" not in case  # the extended data is kept apart, for its own 30 days
     extended = Redis.from_url(redis_url, db=lanes.settings.oem_db)
     try:
+        tag = await read_tag(extended, keys.case_key(incident))
+        assert tag is not None and tag.rule.kind == "until_closed"
         extended_json = cast(bytes, await extended.get(keys.extended_key(incident)))
         assert json.loads(extended_json)["triage"] is True
         due = await extended.zscore("ret:due", keys.extended_key(incident))

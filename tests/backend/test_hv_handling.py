@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from backend.dates import add_months_epoch
-from backend.emergency.hv_handling import CustomerDirectory, delete_after, hand_over, is_expired
+from backend.emergency.hv_handling import SERVICE, CustomerDirectory, delete_after, hand_over
+from protocols.catalogue import entry
 from protocols.hv import HvWarnCall
 
 VIN = "WMW11GD0X0T000001"
@@ -75,10 +76,9 @@ def test_hand_over_records_the_warning_delay() -> None:
 
 
 def test_hand_over_tags_retention() -> None:
-    """Service and rule tags are attached with a deletion time six months on."""
+    """The catalogue entry holds a fixed window; the deletion time is six months on."""
     handover = hand_over(_call(), CustomerDirectory(), now=T0)
-    assert handover.service == "hv_warn_call"
-    assert handover.retention_rule == "fixed_window"
+    assert entry(SERVICE).retention.kind == "fixed_window"
     assert handover.delete_after == _call().timestamp + 180 * 86_400.0
 
 
@@ -95,9 +95,3 @@ def test_delete_after_is_six_months_never_past_the_calendar(incident: float,
     assert deleted - 4 * 86_400.0 <= delete_after(incident) <= deleted
     assert add_months_epoch(incident, 6) == deleted
 
-
-def test_is_expired_after_the_window() -> None:
-    """The record must go once the deletion time is reached."""
-    handover = hand_over(_call(), CustomerDirectory(), now=T0)
-    assert not is_expired(handover, now=handover.delete_after - 1.0)
-    assert is_expired(handover, now=handover.delete_after)

@@ -11,6 +11,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from backend.infra import keys
+from backend.privacy.retention_store import read_tag
 from protocols.envelope import EcallAck
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.topics import hv_ack_topic, hv_warn_topic
@@ -51,7 +52,13 @@ async def test_hv_warn_lane_reaches_callcentre_then_local_psap(
     assert case["variant"] == "hv_warn"
     assert case["psap"] == "psap-BE"
     assert case["service"] == "hv_warn_call"
-    assert case["retention_rule"] == "fixed_window"
+    assert "retention_rule" not in case  # the tag is the one source of the rule
+    oem = Redis.from_url(redis_url, db=lanes.settings.oem_db)
+    try:
+        tag = await read_tag(oem, keys.case_key(incident))
+    finally:
+        await oem.aclose()
+    assert tag is not None and tag.rule.kind == "fixed_window"
     six_months_s = 181 * 86400
     assert abs(float(case["delete_after"]) - call.timestamp - six_months_s) < 4 * 86400
     details = json.loads(case["extras"])

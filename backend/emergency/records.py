@@ -1,0 +1,253 @@
+"""What the desks store: the PSAP incident record and the call centre's cases.
+
+Each record type writes its Redis hash (``to_fields``), reads it back (``from_fields``,
+bytes or text, naming the field that is wrong) and shows it to the API (``view``), all
+here: the desks write through these types and ``backend.emergency.incidents`` reads
+through them. A record's retention rule is not a field of it: the retention tag
+(``backend.privacy.retention_tags``) is its one source, written with the record.
+
+Every record keeps its transmissions (ids and timings, no content): a transmission seen
+before, by its stream entry or by its kind and messageIdentifier, is not applied again
+(``already_applied``; docs/architecture.md#idempotent-desks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Final, Literal
+
+from backend.emergency.entry_fields import EntryFields, Fields, JsonObject, RawFields, as_json
+from backend.emergency.errors import MalformedEntryError
+from backend.emergency.hv_handling import SERVICE as HV_SERVICE
+
+# MINI Connected §7a (ECALL-R7): the case is kept until all procedures are closed, its
+# extended technical information 30 days; the catalogue holds both rules.
+CASE_SERVICE: Final = "ecall_intelligent"
+EXTENDED_SERVICE: Final = "ecall_intelligent_extended"
+EXTENDED_RECORD_TYPE: Final = "ecall_extended_data"
+CaseStatus = Literal["open", "closed"]
+CASE_STATUSES: Final[tuple[CaseStatus, ...]] = ("open", "closed")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transmission:
+    """One transmission as a record keeps it: ids and timings, never content.
+
+    ``kind`` and ``entry`` are None in transmissions written before they were kept.
+    """
+
+    msg_id: int
+    sent_ns: int
+    received_ns: int
+    latency_ms: float
+    kind: str | None = None  # ecall | handover | voice | hv_warn
+    entry: str | None = None  # the stream entry it came from
+
+    @classmethod
+    def received(cls, *, kind: str, msg_id: int, sent_ns: int, received_ns: int,
+                 entry: str) -> Transmission:
+        return cls(msg_id=msg_id, sent_ns=sent_ns, received_ns=received_ns,
+                   latency_ms=round((received_ns - sent_ns) / 1e6, 3), kind=kind, entry=entry)
+
+    def repeats(self, old: Transmission) -> bool:
+        """Is this ``old`` again? The same stream entry, or the same kind (any, for an old
+        transmission without one) and messageIdentifier."""
+        return (old.entry == self.entry
+                or ((old.kind is None or old.kind == self.kind) and old.msg_id == self.msg_id))
+
+    def view(self) -> JsonObject:
+        shown: JsonObject = {"msg_id": self.msg_id, "sent_ns": self.sent_ns,
+                             "received_ns": self.received_ns, "latency_ms": self.latency_ms}
+        if self.kind is not None:
+            shown["kind"] = self.kind
+        if self.entry is not None:
+            shown["entry"] = self.entry
+        return shown
+
+    @classmethod
+    def from_view(cls, shown: object) -> Transmission:
+        if not isinstance(shown, dict):
+            raise MalformedEntryError("a transmission is not an object", field="transmissions",
+                                      rule="JSON objects")
+        try:
+            kind, entry = shown.get("kind"), shown.get("entry")
+            transmission = cls(msg_id=int(shown["msg_id"]), sent_ns=int(shown["sent_ns"]),
+                               received_ns=int(shown["received_ns"]),
+                               latency_ms=float(shown["latency_ms"]),
+                               kind=None if kind is None else str(kind),
+                               entry=None if entry is None else str(entry))
+        except (KeyError, TypeError, ValueError):
+            raise MalformedEntryError("a transmission lacks its ids or timings",
+                                      field="transmissions",
+                                      rule="msg_id, sent_ns, received_ns, latency_ms") from None
+        return transmission
+
+
+def already_applied(history: Sequence[Transmission], sent: Transmission) -> bool:
+    """Has the record taken ``sent`` before? A Redis restart, a redelivery or a claim of an
+    abandoned entry hands a desk the same transmission again, and it must not become a
+    phantom update."""
+    return any(sent.repeats(old) for old in history)
+
+
+def _transmissions(fields: EntryFields) -> tuple[Transmission, ...]:
+    return tuple(Transmission.from_view(t) for t in fields.json_list("transmissions"))
+
+
+def _hash_of(view: JsonObject) -> Fields:
+    """A record's Redis hash: its view with nested values as JSON text."""
+    return {name: as_json(value) if isinstance(value, dict | list) else value
+            for name, value in view.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PsapIncident:
+    """The PSAP domain's record of one incident, by the desk of the responsible PSAP.
+
+    ``kind`` and ``variant`` are the latest transmission's; ``received_ns`` and
+    ``latency_ms`` the first's. ``via`` is ``callcentre`` when the call centre handed the
+    incident over, else ``direct``.
+    """
+
+    incident: str
+    desk: str
+    kind: str
+    variant: str
+    via: str
+    psap_reason: str
+    transmissions: tuple[Transmission, ...]
+    received_ns: int
+    latency_ms: float
+    last_received_ns: int
+    vin: str = ""
+    msd: JsonObject | None = None
+    extras: JsonObject | None = None
+
+    def view(self) -> JsonObject:
+        shown: JsonObject = {
+            "incident": self.incident, "desk": self.desk, "kind": self.kind,
+            "variant": self.variant, "via": self.via, "psap_reason": self.psap_reason,
+            "transmissions": [t.view() for t in self.transmissions],
+            "updates": len(self.transmissions) - 1, "last_received_ns": self.last_received_ns,
+            "received_ns": self.received_ns, "latency_ms": self.latency_ms,
+        }
+        if self.msd is not None:
+            shown["msd"] = self.msd
+        if self.extras is not None:
+            shown["extras"] = self.extras
+        if self.vin:
+            shown["vin"] = self.vin
+        return shown
+
+    def to_fields(self) -> Fields:
+        return _hash_of(self.view())
+
+    @classmethod
+    def from_fields(cls, raw: RawFields) -> PsapIncident:
+        f = EntryFields(raw)
+        return cls(incident=f.text("incident"), desk=f.text("desk"), kind=f.text("kind"),
+                   variant=f.text("variant"), via=f.text("via"),
+                   psap_reason=f.text("psap_reason"), transmissions=_transmissions(f),
+                   received_ns=f.integer("received_ns"), latency_ms=f.number("latency_ms"),
+                   last_received_ns=f.integer("last_received_ns"), vin=f.text("vin", ""),
+                   msd=f.optional_json_object("msd"), extras=f.optional_json_object("extras"))
+
+
+@dataclass(frozen=True, slots=True)
+class EcallDetail:
+    """What an Intelligent eCall case adds: the MSD, in its JSON form. Its extended data
+    lives apart (``keys.extended_key``), under its own rule."""
+
+    SERVICE: ClassVar[str] = CASE_SERVICE
+    RECORD_TYPE: ClassVar[str] = "ecall_case"
+
+    msd: JsonObject
+
+    def view(self) -> JsonObject:
+        return {"msd": self.msd}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HvDetail:
+    """What a High Voltage warn call case adds (HV-R2): the call's details with the
+    customer's contact, and when it must be gone (HV-R4), six months after the incident."""
+
+    SERVICE: ClassVar[str] = HV_SERVICE
+    RECORD_TYPE: ClassVar[str] = "hv_warn_case"
+    VARIANT: ClassVar[str] = "hv_warn"
+
+    psap_reason: str
+    extras: JsonObject
+    within_warning_limit: bool
+    delete_after: float
+
+    def view(self) -> JsonObject:
+        return {"variant": self.VARIANT, "psap_reason": self.psap_reason,
+                "extras": self.extras, "within_warning_limit": int(self.within_warning_limit),
+                "delete_after": self.delete_after}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallCentreCase:
+    """One case of the OEM call centre: an Intelligent eCall or an HV warn call (``detail``).
+
+    ``opened_ns``, ``received_ns`` and ``latency_ms`` are the first transmission's.
+    ``closed_at`` (epoch seconds) is written by the API when the procedures are closed.
+    """
+
+    incident: str
+    vin: str
+    status: CaseStatus
+    psap: str
+    transmissions: tuple[Transmission, ...]
+    opened_ns: int
+    received_ns: int
+    last_received_ns: int
+    latency_ms: float
+    detail: EcallDetail | HvDetail
+    closed_at: float | None = None
+
+    @property
+    def service(self) -> str:
+        """The catalogue entry the case is tagged with, and so its retention rule."""
+        return self.detail.SERVICE
+
+    @property
+    def record_type(self) -> str:
+        return self.detail.RECORD_TYPE
+
+    def view(self) -> JsonObject:
+        shown: JsonObject = {
+            "incident": self.incident, "vin": self.vin, "status": self.status,
+            "psap": self.psap, "transmissions": [t.view() for t in self.transmissions],
+            "updates": len(self.transmissions) - 1, "last_received_ns": self.last_received_ns,
+            "opened_ns": self.opened_ns, "received_ns": self.received_ns,
+            "latency_ms": self.latency_ms, "service": self.service, **self.detail.view(),
+        }
+        if self.closed_at is not None:
+            shown["closed_at"] = repr(self.closed_at)  # the text the close route writes
+        return shown
+
+    def to_fields(self) -> Fields:
+        return _hash_of(self.view())
+
+    @classmethod
+    def from_fields(cls, raw: RawFields) -> CallCentreCase:
+        """A stored case; one whose ``variant`` is hv_warn is an HV warn call's."""
+        f = EntryFields(raw)
+        detail: EcallDetail | HvDetail
+        variant = f.one_of("variant", ("intelligent", HvDetail.VARIANT), "intelligent")
+        if variant == HvDetail.VARIANT:
+            detail = HvDetail(psap_reason=f.text("psap_reason"), extras=f.json_object("extras"),
+                              within_warning_limit=bool(f.integer("within_warning_limit")),
+                              delete_after=f.number("delete_after"))
+        else:
+            detail = EcallDetail(f.json_object("msd"))
+        return cls(incident=f.text("incident"), vin=f.text("vin"),
+                   status=f.one_of("status", CASE_STATUSES),
+                   psap=f.text("psap"), transmissions=_transmissions(f),
+                   opened_ns=f.integer("opened_ns"), received_ns=f.integer("received_ns"),
+                   last_received_ns=f.integer("last_received_ns"),
+                   latency_ms=f.number("latency_ms"), detail=detail,
+                   closed_at=f.number("closed_at") if f.has("closed_at") else None)
