@@ -21,7 +21,8 @@ from redis.asyncio import Redis
 
 from backend.api import access
 from backend.api.access import Caller, Resource
-from backend.api.tokens import TokenError, TokenKeysUnavailableError, TokenVerifier
+from backend.api.errors import AccessDeniedError, TokenError, TokenKeysUnavailableError
+from backend.api.tokens import TokenVerifier
 from backend.services.maintenance_store import case_key, partner_cases_key
 from backend.services.vehicle_registry import load_profile
 
@@ -66,7 +67,7 @@ def require(caller: Caller, resource: Resource) -> None:
     """Go on if the caller may have ``resource``; else 403 naming the role and the rule."""
     try:
         access.require(caller, resource)
-    except access.AccessDeniedError as exc:
+    except AccessDeniedError as exc:
         raise HTTPException(status_code=403, detail=exc.rule) from None
 
 

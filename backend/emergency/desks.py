@@ -24,14 +24,15 @@ from typing import Final, Protocol, TypedDict, cast
 import msgpack
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
 from redis.typing import EncodableT
 
 from backend.emergency.hv_handling import CustomerDirectory, hand_over
 from backend.emergency.psap_directory import desks as psap_desks
 from backend.infra import keys
 from backend.infra.counters import Counters
+from backend.infra.errors import StoreBusyError
 from backend.infra.redis_once import create_once, under_watch
+from backend.infra.redis_retry import WAITED_OUT
 from backend.infra.streams import StreamWriter, ensure_group
 from backend.privacy.retention_tags import tag_record
 from protocols.clock import Clock as TimeSource
@@ -54,13 +55,10 @@ EXTENDED_SERVICE: Final = "ecall_intelligent_extended"  # 30 days (§7a)
 CLAIM_IDLE_MS: Final = 30_000
 
 
-class DeskBusyError(RedisError):
-    """A record kept changing under a desk's transaction; the entry stays pending and is
-    read again (a Redis error to the loop, so it is retried, never parked)."""
-
-
 def _busy(key: str) -> Callable[[], Exception]:
-    return lambda: DeskBusyError(f"{key} kept changing during the transaction")
+    """A record that kept changing: the entry stays pending and is read again (the loop
+    waits it out like a Redis outage), never parked."""
+    return lambda: StoreBusyError(f"{key} kept changing during the transaction")
 
 
 def _text(fields: Mapping[bytes, bytes], name: str, default: str = "") -> str:
@@ -192,13 +190,13 @@ class DeskConsumer:
                              fields: dict[bytes, bytes], received_ns: int) -> None:
         """Record, then XACK; an entry that cannot be recorded is parked, never retried forever.
 
-        Redis errors propagate (the entry stays pending and is read again after
-        reconnecting). Anything else would fail again on every restart, so the entry is
+        Redis errors and ``StoreBusyError`` propagate (the entry stays pending and is read
+        again after reconnecting). Anything else would fail again on every restart, so the entry is
         copied to ``{stream}:dead`` for inspection, counted, and acknowledged.
         """
         try:
             await self.record(stream, entry_id, fields, received_ns)
-        except (RedisError, OSError):
+        except WAITED_OUT:
             raise
         except ProtocolError as exc:
             self._counters.bump(keys.ERROR_COUNTERS, f"desk:{exc.field}:{exc.rule}")
@@ -260,7 +258,7 @@ class DeskConsumer:
                 delay = 0.05
                 if self.prover is not None:
                     await self.prover.prove()
-            except (RedisError, OSError) as exc:
+            except WAITED_OUT as exc:
                 if self.prover is not None:
                     self.prover.alive()  # not hung: waiting for Redis, which a restart won't mend
                 recovered = False

@@ -12,9 +12,9 @@ from typing import Any, Final, cast
 
 from redis.asyncio import Redis
 
+from backend.emergency.errors import DeskError
 from backend.emergency.psap_directory import desks as psap_desks
 from backend.emergency.relay import CALLCENTRE_DESK
-from backend.errors import DeskError
 from backend.infra import keys
 
 _JSON_FIELDS: Final = frozenset({"msd", "extras", "transmissions"})

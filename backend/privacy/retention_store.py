@@ -40,12 +40,10 @@ from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT
 
 from backend.infra.redis_once import under_watch
+from backend.privacy.errors import ErasureRefusedError, RetentionError, UnknownRecordError
 from backend.privacy.retention import (
-    ErasureRefusedError,
-    RetentionError,
     ServiceReport,
     Tag,
-    UnknownRecordError,
     closed,
     life_ended,
     refuse_never_stored,

@@ -27,9 +27,8 @@ from fastapi import FastAPI
 
 from backend.api.access import Caller
 from backend.api.access_deps import CallerDep
+from backend.api.errors import AuthSettingsError, TokenError
 from backend.api.tokens import (
-    AuthSettingsError,
-    TokenError,
     TokenVerifier,
     jwks_document,
     verifier_from,

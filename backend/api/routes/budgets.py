@@ -20,11 +20,11 @@ from backend.api.deps import StateDep, VinPath
 from backend.api.schemas import errors
 from backend.privacy.budget_store import (
     ServiceUsage,
-    UnknownVehicleError,
     summary,
     usage,
     vehicle_count,
 )
+from backend.privacy.errors import UnknownVehicleError
 from protocols.catalogue_model import CatalogueEntry
 
 router = APIRouter(prefix="/budgets", tags=["budgets"],

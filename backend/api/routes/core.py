@@ -29,8 +29,8 @@ from backend.api.schemas import (
     ReadyPublic,
     errors,
 )
+from backend.emergency.errors import DeskError
 from backend.emergency.incidents import all_desks, list_incidents, read_incident, vin_of
-from backend.errors import DeskError
 from backend.infra import keys
 from backend.infra.readiness import REQUIRED_LANES, lane_states, lanes_ready
 from protocols.envelope import MsdRequest, pack

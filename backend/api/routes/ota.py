@@ -30,9 +30,7 @@ from backend.ota.campaign import (
     Action,
     Campaign,
     CampaignSpec,
-    CampaignSpecError,
     CampaignStatus,
-    CampaignTransitionError,
     RolloutGroup,
     TargetSelector,
     VehicleProgress,
@@ -44,6 +42,12 @@ from backend.ota.campaign import (
     resume,
     start,
 )
+from backend.ota.errors import (
+    CampaignConflictError,
+    CampaignSpecError,
+    CampaignTransitionError,
+    UnknownCampaignError,
+)
 from backend.ota.lane import (
     HISTORY_MAX,
     OtaDesk,
@@ -52,8 +56,6 @@ from backend.ota.lane import (
     vehicle_ota,
 )
 from backend.ota.store import (
-    CampaignConflictError,
-    UnknownCampaignError,
     campaign_ids,
     campaign_key,
     create_campaign,

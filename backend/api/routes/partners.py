@@ -23,8 +23,9 @@ from backend.api.access import PartnerCases, PartnerDirectory, visible_partners
 from backend.api.access_deps import CallerDep, require
 from backend.api.deps import Limit
 from backend.api.schemas import errors
-from backend.services.maintenance import Case, CaseTransitionError, CloseReason
-from backend.services.maintenance_store import UnknownCaseError, cases_of, close_case, read_case
+from backend.services.errors import CaseTransitionError, UnknownCaseError
+from backend.services.maintenance import Case, CloseReason
+from backend.services.maintenance_store import cases_of, close_case, read_case
 from backend.services.partners import DIRECTORY, Partner, partners
 
 router = APIRouter(prefix="/partners", tags=["service-partners"])

@@ -20,7 +20,7 @@ from backend.api.schemas import errors
 from backend.assistance.store import close_case as close_assistance_case
 from backend.infra import keys
 from backend.privacy import retention_store
-from backend.privacy.retention import ErasureRefusedError
+from backend.privacy.errors import ErasureRefusedError
 from backend.privacy.retention_tags import close_records
 from protocols.catalogue import CATALOGUE, CATALOGUE_VERSION, entry
 from protocols.catalogue_model import CatalogueError
