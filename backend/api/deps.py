@@ -1,7 +1,10 @@
-"""Request dependencies: the stores and the downlink, taken from the app's lifespan state."""
+"""Request dependencies: the stores and the downlink, taken from the app's lifespan state,
+and the OTA desk a request moves campaigns and sends commands with."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -9,9 +12,12 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from backend.emergency.incidents import DeskStores
 from backend.infra.clock_follower import BackendClock
+from backend.infra.counters import Counters
+from backend.ota.lane import OtaDesk
 from backend.ota.vehicle_facts import VIN_PATTERN
 from protocols.topics import Publish
 
@@ -54,3 +60,14 @@ StateDep = Annotated[ApiState, Depends(get_state)]
 # The page size of every list route: bounded, so no request asks Redis for everything.
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newest first")]
 VinPath = Annotated[str, Path(pattern=VIN_PATTERN, description="17 chars of ISO 3779")]
+
+
+@contextlib.asynccontextmanager
+async def ota_desk(state: ApiState) -> AsyncIterator[OtaDesk]:
+    """An OtaDesk over the API's downlink; its counters go to Redis after the request."""
+    counters = Counters()
+    try:
+        yield OtaDesk(state.oem, publish=state.publish, counters=counters, clock=state.clock)
+    finally:
+        with contextlib.suppress(RedisError):
+            await counters.flush(state.oem)

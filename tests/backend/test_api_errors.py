@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from backend.api.app import create_app
-from backend.api.schemas import ErrorPublic
+from backend.api.schemas.error_body import ErrorPublic
 from cli.local_services import free_port
 from tests.backend.support import asgi_client, auth, signer
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from redis.asyncio import Redis
 
-from backend.api.routes.retention import closures, erasure, retention
+from backend.api.routes import assistance, desks, retention, vehicles
 from backend.infra import keys
 from backend.privacy import retention_store
 from backend.privacy.retention_tags import tag_record
@@ -36,8 +36,8 @@ async def api(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Redis, S
     await oem.flushdb()
     clock = StepClock(T0)
     app = signer().install(FastAPI())
-    for router in (retention, erasure, closures):
-        app.include_router(router)
+    for routes in (retention, vehicles, desks, assistance):
+        app.include_router(routes.router)
 
     @app.middleware("http")
     async def attach_state(request: Request,

@@ -13,11 +13,16 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel
 
 from backend.api.access_deps import operator_only
 from backend.api.deps import StateDep, VinPath
-from backend.api.schemas import errors
+from backend.api.schemas.budgets import (
+    BudgetPublic,
+    BudgetsPublic,
+    FleetPublic,
+    VehicleBudgetsPublic,
+)
+from backend.api.schemas.error_body import errors
 from backend.privacy.budget_store import (
     ServiceUsage,
     summary,
@@ -39,39 +44,6 @@ def get_catalogue() -> Sequence[CatalogueEntry]:
 
 
 CatalogueDep = Annotated[Sequence[CatalogueEntry], Depends(get_catalogue)]
-
-
-class BudgetPublic(BaseModel):
-    key: str
-    service: str
-    sub_function: str
-    per: str
-    per_message_bytes: int | None
-    period_bytes: int | None
-    period_s: float | None
-    exclusive: bool
-    approx: bool
-    wording: str
-    safety: bool
-    source: str
-
-
-class FleetPublic(BaseModel):
-    vehicles: int
-    services: list[ServiceUsage]
-
-
-class BudgetsPublic(BaseModel):
-    at: float
-    count: int
-    budgets: list[BudgetPublic]
-    fleet: FleetPublic
-
-
-class VehicleBudgetsPublic(BaseModel):
-    vin: str
-    at: float
-    services: list[ServiceUsage]
 
 
 def _budget(entry: CatalogueEntry) -> BudgetPublic | None:

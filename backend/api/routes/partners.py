@@ -16,15 +16,21 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from backend.api.access import PartnerCases, PartnerDirectory, visible_partners
 from backend.api.access_deps import CallerDep, require
 from backend.api.deps import Limit
-from backend.api.schemas import errors
+from backend.api.schemas.error_body import errors
+from backend.api.schemas.partners import (
+    CasePublic,
+    CasesPublic,
+    CloseRequest,
+    PartnerPublic,
+    PartnersPublic,
+)
 from backend.services.errors import CaseTransitionError, UnknownCaseError
-from backend.services.maintenance import Case, CloseReason
+from backend.services.maintenance import Case
 from backend.services.maintenance_store import cases_of, close_case, read_case
 from backend.services.partners import DIRECTORY, Partner, partners
 
@@ -46,49 +52,6 @@ def get_clock(request: Request) -> Callable[[], float]:
 
 OemDep = Annotated[Redis, Depends(get_oem_redis)]
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
-
-
-class PartnerPublic(BaseModel):
-    id: str
-    name: str
-    country: str
-    city: str
-    lat: float
-    lon: float
-    authorised: bool
-
-
-class PartnersPublic(BaseModel):
-    count: int
-    data: list[PartnerPublic]
-
-
-class CasePublic(BaseModel):
-    case_id: str
-    vin: str
-    partner_id: str
-    service: str
-    status: str
-    opened_at: float
-    notified_at: float | None
-    notified_via: str
-    closed_at: float | None
-    close_reason: str
-    source_id: str
-    reason: str
-    fault_codes: list[str]
-    due_items: list[str]
-    odometer_km: float
-
-
-class CasesPublic(BaseModel):
-    partner_id: str
-    count: int
-    data: list[CasePublic]
-
-
-class CloseRequest(BaseModel):
-    reason: CloseReason = "procedures_completed"
 
 
 def _partner_public(partner: Partner) -> PartnerPublic:

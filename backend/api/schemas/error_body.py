@@ -1,4 +1,4 @@
-"""Response schemas of the HTTP API, one per direction (public views only).
+"""The one body of every error of the HTTP API.
 
 Every error, whatever its status, has one body: ``ErrorPublic``. Its ``detail`` is a
 sentence, a ``{message, field, rule}`` object naming what was wrong, or (422 from request
@@ -42,39 +42,3 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 # What every route that needs a caller and Redis may answer (400: a body that is no JSON).
 GUARDED: Final = (400, 401, 403, 422, 503)
-
-
-class ReadyPublic(BaseModel):
-    """Readiness: one boolean per required lane, and whether Redis answered in time."""
-
-    ready: bool
-    redis: bool
-    lanes: dict[str, bool]
-
-
-class HealthLive(BaseModel):
-    status: str
-
-class HealthPublic(BaseModel):
-    status: str
-    redis: bool
-    ready: bool
-    lanes: dict[str, float]
-    counters: dict[str, dict[str, int]]
-
-
-class IncidentsPublic(BaseModel):
-    desk: str
-    count: int
-    data: list[dict[str, Any]]
-
-
-class DesksPublic(BaseModel):
-    data: list[str]
-
-
-class MsdRequestPublic(BaseModel):
-    incident: str
-    desk: str
-    topic: str
-    requested: bool

@@ -1,0 +1,89 @@
+"""HTTP routes of the desks: the incidents per desk, one incident's detail, an MSD update
+request to the car, and closing a call-centre case.
+
+Every desk route needs a caller (a bearer token) and is guarded by ``backend.api.access``:
+a PSAP reads only its own desk, the call centre only its own, and ``/desks`` lists only
+the desks the caller works at.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+
+from backend.api.access import Desk, DeskDirectory, visible_desks
+from backend.api.access_deps import CallerDep, require
+from backend.api.deps import Limit, StateDep
+from backend.api.schemas.desks import DesksPublic, IncidentsPublic, MsdRequestPublic
+from backend.api.schemas.error_body import GUARDED, errors
+from backend.emergency.errors import DeskError
+from backend.emergency.incidents import all_desks, list_incidents, read_incident, vin_of
+from backend.infra import keys
+from backend.privacy.retention_tags import close_records
+from protocols.envelope import MsdRequest, pack
+from protocols.errors import TopicError
+from protocols.topics import msd_request_topic
+
+router = APIRouter(prefix="/desks", tags=["desks"])
+
+
+@router.get("", response_model=DesksPublic, responses=errors(*GUARDED))
+async def read_desks(caller: CallerDep) -> DesksPublic:
+    require(caller, DeskDirectory())
+    return DesksPublic(data=visible_desks(caller, all_desks()))
+
+
+@router.get("/{desk}/incidents", response_model=IncidentsPublic,
+            responses=errors(*GUARDED, 404))
+async def read_desk_incidents(desk: str, state: StateDep, caller: CallerDep,
+                              limit: Limit = 100) -> IncidentsPublic:
+    require(caller, Desk(desk))
+    try:
+        data = await list_incidents(state.stores, desk, limit=limit)
+    except DeskError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return IncidentsPublic(desk=desk, count=len(data), data=data)
+
+
+@router.get("/{desk}/incidents/{incident}", responses=errors(*GUARDED, 404))
+async def read_desk_incident(desk: str, incident: str, state: StateDep,
+                             caller: CallerDep) -> dict[str, object]:
+    require(caller, Desk(desk))
+    try:
+        return await read_incident(state.stores, desk, incident)
+    except DeskError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+
+
+@router.post("/{desk}/incidents/{incident}/msd-request", response_model=MsdRequestPublic,
+             status_code=202, responses=errors(*GUARDED, 404, 409))
+async def request_msd_update(desk: str, incident: str, state: StateDep,
+                             caller: CallerDep) -> MsdRequestPublic:
+    """Ask the car for a fresh MSD; it arrives on the incident as a new transmission."""
+    require(caller, Desk(desk, "msd_request"))
+    try:
+        record = await read_incident(state.stores, desk, incident)
+        topic = msd_request_topic(vin_of(record))
+    except DeskError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    except TopicError as exc:
+        raise HTTPException(status_code=409, detail=f"no VIN to reach: {exc}") from None
+    state.publish(topic, pack(MsdRequest(incident, desk, time.time_ns())))
+    return MsdRequestPublic(incident=incident, desk=desk, topic=topic, requested=True)
+
+
+@router.post("/callcentre/incidents/{incident}/close", status_code=200,
+               responses=errors(404))
+async def close_callcentre_incident(incident: str, state: StateDep,
+                                    caller: CallerDep) -> dict[str, Any]:
+    """All procedures of an Intelligent eCall or HV case are completed (§7a)."""
+    require(caller, Desk("callcentre", "close"))
+    key = keys.case_key(incident)
+    if not await state.oem.exists(key):
+        raise HTTPException(status_code=404, detail=f"no incident {incident!r} at callcentre")
+    now = state.clock.now()
+    await state.oem.hset(key, mapping={"status": "closed", "closed_at": repr(now)})
+    await close_records(state.oem, [key], closed_at=now)
+    return {"incident": incident, "status": "closed", "closed_at": now}
