@@ -41,7 +41,10 @@ each with its classes, in its package's ``errors.py``::
         └── RequestRuleError            a request that fits the schema, breaking a rule
 
 Library errors are mapped at the edges, never inside the domain: a lane waits out Redis
-errors and ``StoreBusyError`` (``backend.infra.redis_retry``) rather than map them.
+errors and ``StoreBusyError`` (``backend.infra.redis_retry``); the HTTP API turns a Redis
+failure under a request into ``StoreUnavailableError`` (``backend.infra.store_errors``),
+and gives each class of this tree its HTTP status in one table
+(``backend.api.error_statuses``).
 ``tests/backend/test_error_tree.py`` checks that these drawings are the classes as defined.
 """
 

@@ -231,7 +231,7 @@ Resource = (DeskDirectory | Desk | PartnerDirectory | PartnerCases | Profile | P
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Whether the caller may, and the rule that says so (shown in a 403's detail)."""
+    """Whether the caller may, and the rule that says so (a 403's message and rule)."""
 
     allowed: bool
     rule: str

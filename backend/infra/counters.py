@@ -10,7 +10,6 @@ message must not become a flood of log lines.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -74,8 +73,16 @@ class Counters:
                 self._pending.setdefault(family, Counter()).update(counts)
             raise
 
+    async def flush_quietly(self, redis: Redis) -> bool:
+        """``flush``, where a Redis failure only keeps the counts for the next flush: for a
+        caller whose own work is done and must not fail for its counters."""
+        try:
+            await self.flush(redis)
+        except RedisError:
+            return False
+        return True
+
     async def flush_forever(self, redis: Redis, *, every_s: float = 1.0) -> None:
         while True:
             await asyncio.sleep(every_s)
-            with contextlib.suppress(RedisError):
-                await self.flush(redis)
+            await self.flush_quietly(redis)

@@ -66,7 +66,8 @@ async def test_api_unknown_desk_and_incident_are_404(
     assert (await client.get("/desks/psap-XX/incidents", headers=OPERATOR)).status_code == 404
     missing = await client.get("/desks/psap-BE/incidents/nope", headers=PSAP_BE)
     assert missing.status_code == 404
-    assert "nope" in missing.json()["detail"]
+    assert missing.json() == {"message": "no incident 'nope' at desk 'psap-BE'", "field": None,
+                              "rule": None}
 
 
 async def test_api_openapi_is_served(api: tuple[Lanes, httpx.AsyncClient]) -> None:

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request, Response
 from redis.asyncio import Redis
 
 from backend.api.routes import assistance, desks, retention, vehicles
 from backend.infra import keys
 from backend.privacy import retention_store
 from backend.privacy.retention_tags import tag_record
-from tests.backend.support import auth, new_vin, signer
+from tests.backend.support import StepClock, auth, new_vin, router_app
 
 T0 = 1_767_225_600.0
 DAY = 86_400.0
 OPERATOR = auth("operator")
-
-
-@dataclass
-class StepClock:
-    at: float
-
-    def now(self) -> float:
-        return self.at
 
 
 @pytest.fixture
@@ -35,16 +25,8 @@ async def api(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Redis, S
     oem = Redis.from_url(redis_url, db=12)
     await oem.flushdb()
     clock = StepClock(T0)
-    app = signer().install(FastAPI())
-    for routes in (retention, vehicles, desks, assistance):
-        app.include_router(routes.router)
-
-    @app.middleware("http")
-    async def attach_state(request: Request,
-                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.api = SimpleNamespace(oem=oem, clock=clock)
-        return await call_next(request)
-
+    app = router_app(*(r.router for r in (retention, vehicles, desks, assistance)),
+                     state=SimpleNamespace(oem=oem, clock=clock))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://test") as http:
         yield http, oem, clock
@@ -86,13 +68,15 @@ async def test_retention_routes_erase_only_what_the_rules_allow(
     refused = await http.delete(f"/vehicles/{vin}/data", params={"service": "hv_warn_call"},
                                 headers=OPERATOR)
     assert refused.status_code == 409
-    assert refused.json()["detail"]["field"] == "service"
+    assert (refused.json()["field"], refused.json()["rule"]) == (
+        "service", "fixed_window: not erasable on request")
     done = (await http.delete(f"/vehicles/{vin}/data", headers=OPERATOR)).json()
     assert (done["erased"], done["refused"]) == (1, {"hv_warn_call": "fixed_window"})
     assert (await oem.exists("hotline:2"), await oem.exists("hv:2")) == (0, 1)
     unknown = await http.delete(f"/vehicles/{vin}/data", params={"service": "nope"},
                                 headers=OPERATOR)
-    assert unknown.status_code == 404
+    assert (unknown.status_code, unknown.json()) == (404, {
+        "message": "no catalogue service 'nope'", "field": "service", "rule": "a catalogue key"})
 
 
 async def test_retention_routes_closing_a_case_starts_its_clock_for_its_holder_only(

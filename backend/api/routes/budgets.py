@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 
 from backend.api.access_deps import operator_only
 from backend.api.deps import StateDep, VinPath
+from backend.api.error_statuses import errors
 from backend.api.schemas.budgets import (
     BudgetPublic,
     BudgetsPublic,
     FleetPublic,
     VehicleBudgetsPublic,
 )
-from backend.api.schemas.error_body import errors
 from backend.privacy.budget_store import (
     ServiceUsage,
     summary,
@@ -73,15 +73,10 @@ async def read_budgets(state: StateDep, catalogue: CatalogueDep) -> BudgetsPubli
                                            services=_public(fleet)))
 
 
-@router.get("/{vin}", response_model=VehicleBudgetsPublic, responses=errors(404))
+@router.get("/{vin}", response_model=VehicleBudgetsPublic, responses=errors(UnknownVehicleError))
 async def read_vehicle_budgets(vin: VinPath, state: StateDep,
                                catalogue: CatalogueDep) -> VehicleBudgetsPublic:
     """One vehicle's usage against each budget; 404 for a VIN never metered."""
     at = state.clock.now()
-    try:
-        rows = await usage(state.oem, vin, at=at, catalogue=catalogue)
-    except UnknownVehicleError as exc:
-        raise HTTPException(404, detail=str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+    rows = await usage(state.oem, vin, at=at, catalogue=catalogue)
     return VehicleBudgetsPublic(vin=vin, at=at, services=_public(rows))

@@ -11,15 +11,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
-from backend.api.access import Desk, DeskDirectory, visible_desks
-from backend.api.access_deps import CallerDep, require
+from backend.api.access import Desk, DeskDirectory, require, visible_desks
+from backend.api.access_deps import CallerDep
 from backend.api.deps import Limit, StateDep
+from backend.api.error_statuses import errors
 from backend.api.schemas.desks import DesksPublic, IncidentsPublic, MsdRequestPublic
-from backend.api.schemas.error_body import GUARDED, errors
-from backend.emergency.errors import DeskError
+from backend.emergency.errors import DeskError, NoVinError
 from backend.emergency.incidents import all_desks, list_incidents, read_incident, vin_of
+from backend.emergency.relay import CALLCENTRE_DESK
 from backend.infra import keys
 from backend.privacy.retention_tags import close_records
 from protocols.envelope import MsdRequest, pack
@@ -29,60 +30,52 @@ from protocols.topics import msd_request_topic
 router = APIRouter(prefix="/desks", tags=["desks"])
 
 
-@router.get("", response_model=DesksPublic, responses=errors(*GUARDED))
+@router.get("", response_model=DesksPublic)
 async def read_desks(caller: CallerDep) -> DesksPublic:
     require(caller, DeskDirectory())
     return DesksPublic(data=visible_desks(caller, all_desks()))
 
 
 @router.get("/{desk}/incidents", response_model=IncidentsPublic,
-            responses=errors(*GUARDED, 404))
+            responses=errors(DeskError))
 async def read_desk_incidents(desk: str, state: StateDep, caller: CallerDep,
                               limit: Limit = 100) -> IncidentsPublic:
     require(caller, Desk(desk))
-    try:
-        data = await list_incidents(state.stores, desk, limit=limit)
-    except DeskError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
+    data = await list_incidents(state.stores, desk, limit=limit)
     return IncidentsPublic(desk=desk, count=len(data), data=data)
 
 
-@router.get("/{desk}/incidents/{incident}", responses=errors(*GUARDED, 404))
+@router.get("/{desk}/incidents/{incident}", responses=errors(DeskError))
 async def read_desk_incident(desk: str, incident: str, state: StateDep,
                              caller: CallerDep) -> dict[str, object]:
     require(caller, Desk(desk))
-    try:
-        return await read_incident(state.stores, desk, incident)
-    except DeskError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return await read_incident(state.stores, desk, incident)
 
 
 @router.post("/{desk}/incidents/{incident}/msd-request", response_model=MsdRequestPublic,
-             status_code=202, responses=errors(*GUARDED, 404, 409))
+             status_code=202, responses=errors(DeskError, NoVinError))
 async def request_msd_update(desk: str, incident: str, state: StateDep,
                              caller: CallerDep) -> MsdRequestPublic:
     """Ask the car for a fresh MSD; it arrives on the incident as a new transmission."""
     require(caller, Desk(desk, "msd_request"))
+    record = await read_incident(state.stores, desk, incident)
     try:
-        record = await read_incident(state.stores, desk, incident)
         topic = msd_request_topic(vin_of(record))
-    except DeskError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
     except TopicError as exc:
-        raise HTTPException(status_code=409, detail=f"no VIN to reach: {exc}") from None
+        raise NoVinError(f"no VIN to reach: {exc}", incident=incident, rule=exc.rule) from None
     state.publish(topic, pack(MsdRequest(incident, desk, time.time_ns())))
     return MsdRequestPublic(incident=incident, desk=desk, topic=topic, requested=True)
 
 
-@router.post("/callcentre/incidents/{incident}/close", status_code=200,
-               responses=errors(404))
+@router.post("/callcentre/incidents/{incident}/close", responses=errors(DeskError))
 async def close_callcentre_incident(incident: str, state: StateDep,
                                     caller: CallerDep) -> dict[str, Any]:
     """All procedures of an Intelligent eCall or HV case are completed (§7a)."""
     require(caller, Desk("callcentre", "close"))
     key = keys.case_key(incident)
     if not await state.oem.exists(key):
-        raise HTTPException(status_code=404, detail=f"no incident {incident!r} at callcentre")
+        raise DeskError(f"no incident {incident!r} at callcentre", desk=CALLCENTRE_DESK,
+                        incident=incident)
     now = state.clock.now()
     await state.oem.hset(key, mapping={"status": "closed", "closed_at": repr(now)})
     await close_records(state.oem, [key], closed_at=now)

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from backend.api.access_deps import operator_only
 from backend.api.deps import StateDep
-from backend.api.schemas.error_body import GUARDED, errors
+from backend.api.error_statuses import GUARDED, errors
 from backend.api.schemas.health import HealthLive, HealthPublic, ReadyPublic
 from backend.infra import keys
 from backend.infra.readiness import REQUIRED_LANES, lane_states, lanes_ready

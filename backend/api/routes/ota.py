@@ -6,21 +6,21 @@ cancels it, and reads its progress per group and per car with reason codes. A ca
 OTA view, and the customer's confirm, cancel or retry from the app, are routes of the
 vehicle (``routes/vehicles.py``).
 
-Errors name the field and the rule: a wrong spec is 422 with ``{message, field, rule}``,
-a transition against the campaign's life cycle is 409 with ``{message, rule}``, an
-unknown campaign or car 404.
+Errors name the field and the rule: a wrong spec is 422 (``CampaignSpecError``), a
+transition against the campaign's life cycle 409 (``CampaignTransitionError``, naming the
+rule), an unknown campaign or car 404.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Protocol, cast
+from typing import Annotated, Any, Final, Protocol, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from backend.api.access_deps import operator_only
-from backend.api.deps import ApiState, StateDep, ota_desk
-from backend.api.schemas.error_body import errors
+from backend.api.deps import ApiState, OtaDeskDep, StateDep
+from backend.api.error_statuses import errors
 from backend.api.schemas.ota import CampaignIn
 from backend.ota.campaign import (
     Action,
@@ -37,11 +37,13 @@ from backend.ota.campaign import (
 )
 from backend.ota.errors import (
     CampaignConflictError,
+    CampaignExistsError,
     CampaignSpecError,
     CampaignTransitionError,
     UnknownCampaignError,
+    VehicleNotInCampaignError,
 )
-from backend.ota.lane import load_release_notes, save_release_notes, vehicle_ota
+from backend.ota.lane import OtaDesk, load_release_notes, save_release_notes, vehicle_ota
 from backend.ota.store import (
     campaign_ids,
     campaign_key,
@@ -67,15 +69,6 @@ def _at_now(state: ApiState, move: _Move) -> Callable[[Campaign], tuple[Campaign
     return lambda c: move(c, now=now)
 
 
-def _spec_error(exc: CampaignSpecError) -> HTTPException:
-    return HTTPException(status_code=422,
-                         detail={"message": str(exc), "field": exc.field, "rule": exc.rule})
-
-
-def _missing(campaign_id: str) -> HTTPException:
-    return HTTPException(status_code=404, detail=f"no campaign {campaign_id!r}")
-
-
 def _vehicle_view(c: Campaign, v: VehicleProgress) -> dict[str, Any]:
     return {"vin": v.vin, "group": c.spec.groups[v.group].name, "group_index": v.group,
             "status": v.status, "reason": v.reason, "updated_at": v.updated_at}
@@ -92,13 +85,6 @@ async def _campaign_view(state: ApiState, c: Campaign) -> dict[str, Any]:
                        "countries": list(t.countries), "vins": list(t.vins)}}
 
 
-async def _load(state: ApiState, campaign_id: str) -> Campaign:
-    try:
-        return await load_campaign(state.oem, campaign_id)
-    except UnknownCampaignError:
-        raise _missing(campaign_id) from None
-
-
 def _check_offer_budget(body: CampaignIn) -> None:
     """The offer must fit its wire budget with these notes (16,000 bytes, protocols.ota)."""
     try:
@@ -107,39 +93,32 @@ def _check_offer_budget(body: CampaignIn) -> None:
                                 release_notes=body.release_notes, sent_ns=0))
     except EnvelopeError as exc:
         field = "release_notes" if exc.field == "envelope" else exc.field
-        raise HTTPException(status_code=422, detail={
-            "message": str(exc), "field": field, "rule": exc.rule}) from None
+        raise CampaignSpecError(str(exc), field=field, rule=exc.rule) from None
 
 
-@router.post("/campaigns", status_code=201, responses=errors(409))
-async def create_ota_campaign(body: CampaignIn, state: StateDep,
+@router.post("/campaigns", status_code=201, responses=errors(
+    CampaignSpecError, CampaignExistsError, CampaignConflictError))
+async def create_ota_campaign(body: CampaignIn, state: StateDep, desk: OtaDeskDep,
                               response: Response) -> dict[str, Any]:
     """Plan over the registered fleet, store, and (unless ``start`` is false) offer the
     first group. The same id again is 200 when identical, else 409."""
-    try:
-        spec = body.spec()
-    except CampaignSpecError as exc:
-        raise _spec_error(exc) from None
+    spec = body.spec()
     _check_offer_budget(body)
     planned = plan(spec, await all_facts(state.oem))
     stored = await create_campaign(state.oem, planned)
     if stored is not planned:  # the id was taken
         if stored.spec != spec or await load_release_notes(
                 state.oem, spec.campaign_id) != body.release_notes:
-            raise HTTPException(status_code=409, detail={
-                "message": f"campaign {spec.campaign_id!r} exists with another spec",
-                "field": "campaign_id", "rule": "a campaign id is created once"})
+            raise CampaignExistsError(spec.campaign_id)
         response.status_code = 200
         return await _campaign_view(state, stored)
     await save_release_notes(state.oem, spec.campaign_id, body.release_notes)
     if body.start:
-        async with ota_desk(state) as desk:
-            try:
-                stored = await desk.step(spec.campaign_id, _at_now(state, start))
-            except CampaignTransitionError:  # an identical request started it meanwhile
-                stored = await load_campaign(state.oem, spec.campaign_id)
-            except CampaignConflictError as exc:  # stored, planned: POST .../start later
-                raise HTTPException(status_code=503, detail=str(exc)) from None
+        # A CampaignConflictError leaves it stored and planned: POST .../start later.
+        try:
+            stored = await desk.step(spec.campaign_id, _at_now(state, start))
+        except CampaignTransitionError:  # an identical request started it meanwhile
+            stored = await load_campaign(state.oem, spec.campaign_id)
     return await _campaign_view(state, stored)
 
 
@@ -166,72 +145,72 @@ async def list_ota_campaigns(state: StateDep,
     return {"count": len(data), "data": data}
 
 
-@router.get("/campaigns/{campaign_id}", responses=errors(404))
+@router.get("/campaigns/{campaign_id}", responses=errors(UnknownCampaignError))
 async def read_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
     """Progress per status and per group, thresholds, and the reason codes of failures."""
-    return await _campaign_view(state, await _load(state, campaign_id))
+    return await _campaign_view(state, await load_campaign(state.oem, campaign_id))
 
 
-@router.get("/campaigns/{campaign_id}/vehicles", responses=errors(404))
+@router.get("/campaigns/{campaign_id}/vehicles", responses=errors(UnknownCampaignError))
 async def read_ota_campaign_vehicles(campaign_id: str, state: StateDep,
                                      status: VehicleStatus | None = None,
                                      group: Annotated[str | None, Query(max_length=64)] = None,
                                      ) -> dict[str, Any]:
     """Each targeted car: group, status, last reason code, time of its last change."""
-    c = await _load(state, campaign_id)
+    c = await load_campaign(state.oem, campaign_id)
     data = [_vehicle_view(c, v) for _, v in sorted(c.vehicles.items())
             if (status is None or v.status == status)
             and (group is None or c.spec.groups[v.group].name == group)]
     return {"campaign_id": campaign_id, "count": len(data), "data": data}
 
 
-@router.get("/campaigns/{campaign_id}/vehicles/{vin}", responses=errors(404))
+@router.get("/campaigns/{campaign_id}/vehicles/{vin}",
+            responses=errors(UnknownCampaignError, VehicleNotInCampaignError))
 async def read_ota_campaign_vehicle(campaign_id: str, vin: str,
                                     state: StateDep) -> dict[str, Any]:
     """One car of the campaign, with its last reported OTA state when it is about it."""
-    c = await _load(state, campaign_id)
+    c = await load_campaign(state.oem, campaign_id)
     v = c.vehicles.get(vin)
     if v is None:
-        raise HTTPException(status_code=404,
-                            detail=f"vehicle {vin!r} is not in campaign {campaign_id!r}")
+        raise VehicleNotInCampaignError(campaign_id, vin)
     car = (await vehicle_ota(state.oem, vin, limit=0))["current"]
     return {**_vehicle_view(c, v), "campaign_id": campaign_id,
             "car": car if car is not None and car.get("campaign_id") == campaign_id else None}
 
 
-async def _transition(state: ApiState, campaign_id: str, move: _Move) -> dict[str, Any]:
-    async with ota_desk(state) as desk:
-        try:
-            c = await desk.step(campaign_id, _at_now(state, move))
-        except UnknownCampaignError:
-            raise _missing(campaign_id) from None
-        except CampaignTransitionError as exc:
-            raise HTTPException(status_code=409,
-                                detail={"message": str(exc), "rule": exc.rule}) from None
-        except CampaignConflictError as exc:
-            raise HTTPException(status_code=503, detail=str(exc)) from None
+async def _transition(state: ApiState, desk: OtaDesk, campaign_id: str,
+                      move: _Move) -> dict[str, Any]:
+    c = await desk.step(campaign_id, _at_now(state, move))
     return await _campaign_view(state, c)
 
 
-@router.post("/campaigns/{campaign_id}/start", responses=errors(404, 409))
-async def start_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
+TRANSITION_ERRORS: Final = errors(UnknownCampaignError, CampaignTransitionError,
+                                  CampaignConflictError)
+
+
+@router.post("/campaigns/{campaign_id}/start", responses=TRANSITION_ERRORS)
+async def start_ota_campaign(campaign_id: str, state: StateDep,
+                             desk: OtaDeskDep) -> dict[str, Any]:
     """planned → running: the first group is offered."""
-    return await _transition(state, campaign_id, start)
+    return await _transition(state, desk, campaign_id, start)
 
 
-@router.post("/campaigns/{campaign_id}/pause", responses=errors(404, 409))
-async def pause_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
+@router.post("/campaigns/{campaign_id}/pause", responses=TRANSITION_ERRORS)
+async def pause_ota_campaign(campaign_id: str, state: StateDep,
+                             desk: OtaDeskDep) -> dict[str, Any]:
     """running → paused (reason "operator"); cars already offered carry on."""
-    return await _transition(state, campaign_id, pause)
+    return await _transition(state, desk, campaign_id, pause)
 
 
-@router.post("/campaigns/{campaign_id}/resume", responses=errors(404, 409))
-async def resume_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
+@router.post("/campaigns/{campaign_id}/resume", responses=TRANSITION_ERRORS)
+async def resume_ota_campaign(campaign_id: str, state: StateDep,
+                             desk: OtaDeskDep) -> dict[str, Any]:
     """paused → running; the failures seen so far no longer pause the current group."""
-    return await _transition(state, campaign_id, resume)
+    return await _transition(state, desk, campaign_id, resume)
 
 
-@router.post("/campaigns/{campaign_id}/cancel", responses=errors(404, 409))
-async def cancel_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
+@router.post("/campaigns/{campaign_id}/cancel", responses=TRANSITION_ERRORS)
+async def cancel_ota_campaign(campaign_id: str, state: StateDep,
+                             desk: OtaDeskDep) -> dict[str, Any]:
     """→ cancelled: offers not yet installing are withdrawn (a cancel command each)."""
-    return await _transition(state, campaign_id, cancel)
+    return await _transition(state, desk, campaign_id, cancel)

@@ -15,8 +15,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.api.access import POSITION_DECIMALS, TIME_BUCKET_S, TrafficWarnings, traffic_warnings
-from backend.api.access_deps import CallerDep, require
+from backend.api.access import (
+    POSITION_DECIMALS,
+    TIME_BUCKET_S,
+    TrafficWarnings,
+    require,
+    traffic_warnings,
+)
+from backend.api.access_deps import CallerDep
 from backend.api.deps import StateDep
 from backend.api.schemas.traffic import TrafficWarningPublic, TrafficWarningsPublic
 from backend.emergency.incidents import list_incidents

@@ -14,19 +14,25 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
-from backend.api.access import PartnerHistory, Profile, TeleserviceCalls
-from backend.api.access_deps import CallerDep, assigned_partners, operator_only, require
-from backend.api.deps import StateDep, VinPath, ota_desk
-from backend.api.schemas.error_body import errors
+from backend.api.access import PartnerHistory, Profile, TeleserviceCalls, require
+from backend.api.access_deps import CallerDep, assigned_partners, operator_only
+from backend.api.deps import OtaDeskDep, StateDep, VinPath
+from backend.api.error_statuses import errors
+from backend.api.errors import RequestRuleError
 from backend.api.schemas.ota import CommandIn
-from backend.ota.errors import UnknownCampaignError
+from backend.ota.errors import (
+    UnknownCampaignError,
+    UnknownVehicleFactsError,
+    VehicleNotInCampaignError,
+)
 from backend.ota.lane import HISTORY_MAX, vehicle_ota
 from backend.ota.store import load_campaign
 from backend.ota.vehicle_facts import FactsIn, load_facts, running_version, save_facts
 from backend.privacy import retention_store
-from backend.privacy.errors import ErasureRefusedError
+from backend.privacy.errors import ErasureRefusedError, UnknownServiceError
+from backend.services.errors import UnknownProfileError
 from backend.services.maintenance import late_calls
 from backend.services.maintenance_store import calls_of
 from backend.services.partners import DIRECTORY
@@ -50,8 +56,9 @@ async def put_vehicle_profile(vin: str, profile: VehicleProfile, state: StateDep
                               caller: CallerDep) -> None:
     require(caller, Profile("write"))
     if profile.preferred_partner is not None and profile.preferred_partner not in DIRECTORY:
-        raise HTTPException(status_code=422,
-                            detail=f"unknown service partner {profile.preferred_partner!r}")
+        raise RequestRuleError(f"unknown service partner {profile.preferred_partner!r}",
+                               field="preferred_partner",
+                               rule="a service partner of the directory")
     await save_profile(state.oem, vin, profile, now=state.clock.now())
 
 
@@ -63,12 +70,13 @@ async def read_partner_history(vin: str, state: StateDep, caller: CallerDep) -> 
     return {"vin": vin, "count": len(data), "data": data}
 
 
-@router.get("/{vin}/profile", response_model=VehicleProfile, responses=errors(404))
+@router.get("/{vin}/profile", response_model=VehicleProfile,
+            responses=errors(UnknownProfileError))
 async def read_vehicle_profile(vin: str, state: StateDep, caller: CallerDep) -> VehicleProfile:
     require(caller, Profile("read"))
     profile = await load_profile(state.oem, vin)
     if profile is None:
-        raise HTTPException(status_code=404, detail=f"no profile for vehicle {vin!r}")
+        raise UnknownProfileError(vin)
     return profile
 
 
@@ -93,11 +101,12 @@ async def put_vehicle_facts(vin: VinPath, facts: FactsIn, state: StateDep) -> No
     await save_facts(state.oem, vin, facts, now=state.clock.now())
 
 
-@router.get("/{vin}/facts", responses=errors(404), dependencies=[OTA_GUARD])
+@router.get("/{vin}/facts", responses=errors(UnknownVehicleFactsError),
+            dependencies=[OTA_GUARD])
 async def read_vehicle_facts(vin: VinPath, state: StateDep) -> dict[str, Any]:
     facts = await load_facts(state.oem, vin)
     if facts is None:
-        raise HTTPException(status_code=404, detail=f"no facts for vehicle {vin!r}")
+        raise UnknownVehicleFactsError(vin)
     return {"vin": vin, "model": facts.model, "propulsion": facts.propulsion,
             "os_version": facts.os_version, "country": facts.country}
 
@@ -116,27 +125,23 @@ async def read_vehicle_ota(vin: VinPath, state: StateDep,
     return view
 
 
-@router.post("/{vin}/ota/command", status_code=202, responses=errors(404),
+@router.post("/{vin}/ota/command", status_code=202,
+             responses=errors(UnknownCampaignError, VehicleNotInCampaignError),
              dependencies=[OTA_GUARD])
-async def send_vehicle_ota_command(vin: VinPath, body: CommandIn,
-                                   state: StateDep) -> dict[str, Any]:
+async def send_vehicle_ota_command(vin: VinPath, body: CommandIn, state: StateDep,
+                                   desk: OtaDeskDep) -> dict[str, Any]:
     """The customer confirms, cancels or retries from the app; the car decides (OTA-R2)."""
-    try:
-        c = await load_campaign(state.oem, body.campaign_id)
-    except UnknownCampaignError:
-        raise HTTPException(status_code=404,
-                            detail=f"no campaign {body.campaign_id!r}") from None
+    c = await load_campaign(state.oem, body.campaign_id)
     if vin not in c.vehicles:
-        raise HTTPException(status_code=404, detail=(
-            f"vehicle {vin!r} is not in campaign {body.campaign_id!r}"))
+        raise VehicleNotInCampaignError(body.campaign_id, vin)
     command = OtaCommand(campaign_id=body.campaign_id, action=body.action, by="app")
-    async with ota_desk(state) as desk:
-        await desk.send_command([vin], command)
+    await desk.send_command([vin], command)
     return {"vin": vin, "campaign_id": command.campaign_id, "action": command.action,
             "by": command.by}
 
 
-@router.delete("/{vin}/data", responses=errors(404, 409), dependencies=[ERASURE_GUARD])
+@router.delete("/{vin}/data", responses=errors(UnknownServiceError, ErasureRefusedError),
+               dependencies=[ERASURE_GUARD])
 async def erase_vehicle_data(vin: str, state: StateDep,
                              service: str | None = Query(default=None, max_length=64)
                              ) -> dict[str, Any]:
@@ -145,15 +150,8 @@ async def erase_vehicle_data(vin: str, state: StateDep,
         try:
             entry(service)
         except CatalogueError:
-            raise HTTPException(status_code=404, detail={
-                "message": f"no catalogue service {service!r}", "field": "service",
-                "rule": "a catalogue key"}) from None
-    try:
-        done = await retention_store.erase(
-            state.oem, vin=vin, now=state.clock.now(), service=service,
-            rule_allows=lambda s: entry(s).retention.erasable_on_request)
-    except ErasureRefusedError as exc:
-        raise HTTPException(status_code=409, detail={
-            "message": str(exc), "field": "service",
-            "rule": f"{exc.kind}: not erasable on request"}) from None
+            raise UnknownServiceError(service) from None
+    done = await retention_store.erase(
+        state.oem, vin=vin, now=state.clock.now(), service=service,
+        rule_allows=lambda s: entry(s).retention.erasable_on_request)
     return {"vin": vin, "erased": done.erased, "refused": done.refused}
