@@ -14,18 +14,15 @@ The verifier lives on the app (``install_verifier``), built once from the settin
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from redis.asyncio import Redis
 
 from backend.api import access
 from backend.api.access import Caller
 from backend.api.errors import TokenError
 from backend.api.tokens import TokenVerifier
-from backend.services.maintenance_store import case_key, partner_cases_key
-from backend.services.vehicle_registry import load_profile
 
 _NO_KEYS = TokenVerifier("", "", None)
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer", bearerFormat="JWT",
@@ -63,24 +60,3 @@ def operator_only(what: str) -> Callable[[Caller], Caller]:
 
     return guard
 
-
-async def assigned_partners(oem: Redis, vin: str, *, asking: str) -> frozenset[str]:
-    """The partners ``vin`` is assigned to, as far as ``asking`` is concerned.
-
-    Its preferred partner (§16d), and ``asking`` itself if the car has a maintenance
-    case there (the need was sent to it, §16a TS-R4). Only the asking partner's case
-    index is read, one pipelined round trip for all its cases' VINs.
-    """
-    assigned: set[str] = set()
-    profile = await load_profile(oem, vin)
-    if profile is not None and profile.preferred_partner is not None:
-        assigned.add(profile.preferred_partner)
-    if asking not in assigned:
-        ids = cast(list[bytes], await oem.zrange(partner_cases_key(asking), 0, -1))
-        async with oem.pipeline(transaction=False) as pipe:
-            for raw_id in ids:
-                pipe.hget(case_key(raw_id.decode()), "vin")
-            vins = cast(list[bytes | None], await pipe.execute())
-        if vin.encode() in vins:
-            assigned.add(asking)
-    return frozenset(assigned)

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Final, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -86,3 +86,13 @@ class Counters:
         while True:
             await asyncio.sleep(every_s)
             await self.flush_quietly(redis)
+
+
+async def read_counters(redis: Redis, families: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Each family's counters as flushed so far, in one pipelined round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for family in families:
+            pipe.hgetall(family)
+        raw = cast(list[dict[bytes, bytes]], await pipe.execute())
+    return {family: {k.decode(): int(v) for k, v in counts.items()}
+            for family, counts in zip(families, raw, strict=True)}

@@ -152,3 +152,15 @@ async def campaign_ids(oem: Redis) -> list[str]:
     """Every stored campaign id, sorted."""
     members = cast(set[bytes], await oem.smembers(CAMPAIGN_INDEX))
     return sorted(m.decode() for m in members)
+
+
+async def all_campaigns(oem: Redis) -> list[Campaign]:
+    """Every stored campaign, by id: the index, then one pipelined round trip."""
+    ids = await campaign_ids(oem)
+    if not ids:
+        return []
+    async with oem.pipeline(transaction=False) as pipe:
+        for campaign_id in ids:
+            pipe.hget(campaign_key(campaign_id), "data")
+        rows = cast(list[bytes | None], await pipe.execute())
+    return [decode_campaign(raw) for raw in rows if raw is not None]

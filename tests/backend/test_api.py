@@ -54,6 +54,8 @@ async def test_api_health_detail_lists_lanes_and_counters_for_the_operator(
     health = (await client.get("/health/detail", headers=OPERATOR)).json()
     assert health["status"] == "ok"
     assert f"emergency-{lanes.settings.worker_id}" in health["lanes"]
+    assert set(health["counters"]) == {"metrics:ingest", "metrics:errors", "metrics:bulk",
+                                       "metrics:desks"}
     # This fixture runs no services lane, so the platform is not ready for service calls.
     assert health["ready"] is False
     assert (await client.get("/ready")).status_code == 503

@@ -45,11 +45,14 @@ async def test_retention_routes_report_and_audit_follow_the_backend_clock(
     http, oem, clock = api
     vin = new_vin()
     await _store(oem, "hotline:1", "customer_hotline", vin, T0)
+    await oem.hincrby(keys.INGEST_COUNTERS, "legal:new", 3)  # what the emergency lane relayed
     report = (await http.get("/retention/report", headers=OPERATOR)).json()
     [row] = report["services"]
     assert (row["service"], row["held"], row["next_due"], row["overdue"]) == (
         "customer_hotline", 1, T0 + 28 * DAY, 0)
-    assert {r["service"] for r in report["never_stored"]} == {"ecall_legal", "ecall_psap"}
+    assert report["never_stored"] == [
+        {"service": "ecall_legal", "held": 0, "relayed_to_psap": 3, "stored_by_oem": False},
+        {"service": "ecall_psap", "held": 0, "relayed_to_psap": 0, "stored_by_oem": False}]
     clock.at = T0 + 29 * DAY
     assert (await http.get("/retention/report", headers=OPERATOR)).json()["overdue"] == 1
     assert await retention_store.sweep(oem, now=clock.at) == 1

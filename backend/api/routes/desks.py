@@ -19,10 +19,14 @@ from backend.api.deps import Limit, StateDep
 from backend.api.error_statuses import errors
 from backend.api.schemas.desks import DesksPublic, IncidentsPublic, MsdRequestPublic
 from backend.emergency.errors import DeskError, NoVinError
-from backend.emergency.incidents import all_desks, list_incidents, read_incident, vin_of
+from backend.emergency.incidents import (
+    all_desks,
+    close_callcentre_case,
+    list_incidents,
+    read_incident,
+    vin_of,
+)
 from backend.emergency.relay import CALLCENTRE_DESK
-from backend.infra import keys
-from backend.privacy.retention_tags import close_records
 from protocols.envelope import MsdRequest, pack
 from protocols.errors import TopicError
 from protocols.topics import msd_request_topic
@@ -71,12 +75,7 @@ async def request_msd_update(desk: str, incident: str, state: StateDep,
 async def close_callcentre_incident(incident: str, state: StateDep,
                                     caller: CallerDep) -> dict[str, Any]:
     """All procedures of an Intelligent eCall or HV case are completed (§7a)."""
-    require(caller, Desk("callcentre", "close"))
-    key = keys.case_key(incident)
-    if not await state.oem.exists(key):
-        raise DeskError(f"no incident {incident!r} at callcentre", desk=CALLCENTRE_DESK,
-                        incident=incident)
+    require(caller, Desk(CALLCENTRE_DESK, "close"))
     now = state.clock.now()
-    await state.oem.hset(key, mapping={"status": "closed", "closed_at": repr(now)})
-    await close_records(state.oem, [key], closed_at=now)
+    await close_callcentre_case(state.oem, incident, now=now)
     return {"incident": incident, "status": "closed", "closed_at": now}

@@ -1,29 +1,35 @@
 """HTTP routes of the API's own health: liveness and readiness are open (an orchestrator
 asks them), the health detail (counters, lanes) is the operator's.
+
+Both readiness and the detail answer while Redis is down, saying so, rather than failing:
+here a Redis outage is the answer, not an error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import cast
+from typing import Final
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from redis.exceptions import RedisError
 
 from backend.api.access_deps import operator_only
 from backend.api.deps import StateDep
 from backend.api.error_statuses import GUARDED, errors
 from backend.api.schemas.health import HealthLive, HealthPublic, ReadyPublic
 from backend.infra import keys
-from backend.infra.readiness import REQUIRED_LANES, lane_states, lanes_ready
+from backend.infra.counters import read_counters
+from backend.infra.errors import StoreUnavailableError
+from backend.infra.readiness import REQUIRED_LANES, lane_proofs, lane_states, lanes_ready
+from backend.infra.store_errors import unavailable_on_redis_error
 
 router = APIRouter(tags=["health"])
 
-
 # /ready answers within this even when Redis hangs (a paused or overloaded Redis is red).
-READY_REDIS_TIMEOUT_S = 1.0
+READY_REDIS_TIMEOUT_S: Final = 1.0
+COUNTER_FAMILIES: Final = (keys.INGEST_COUNTERS, keys.ERROR_COUNTERS, keys.BULK_COUNTERS,
+                           keys.DESK_COUNTERS)
 
 
 @router.get("/ready", response_model=ReadyPublic, responses={
@@ -35,10 +41,9 @@ async def read_ready(state: StateDep) -> JSONResponse:
     ``backend.infra.readiness.LANE_STALE_S``, else 503: what an orchestrator waits for.
     Shows one boolean per lane, nothing else."""
     try:
-        raw = cast(dict[bytes, bytes], await asyncio.wait_for(
-            state.oem.hgetall(keys.READY), READY_REDIS_TIMEOUT_S))
-        lanes = {k.decode(): float(v) for k, v in raw.items()}
-    except (RedisError, OSError, TimeoutError):
+        with unavailable_on_redis_error():
+            lanes = await asyncio.wait_for(lane_proofs(state.oem), READY_REDIS_TIMEOUT_S)
+    except (StoreUnavailableError, OSError, TimeoutError):
         down = ReadyPublic(ready=False, redis=False, lanes=dict.fromkeys(REQUIRED_LANES, False))
         return JSONResponse(down.model_dump(), status_code=503)
     states = lane_states(lanes, now=time.time())
@@ -58,15 +63,10 @@ async def read_liveness() -> HealthLive:
 async def read_health(state: StateDep) -> HealthPublic:
     """Redis reachable, each lane's last heartbeat, readiness, ingest and error counters."""
     try:
-        await state.oem.ping()
-        counters = {}
-        for family in (keys.INGEST_COUNTERS, keys.ERROR_COUNTERS, keys.BULK_COUNTERS,
-                       "metrics:desks"):
-            raw = cast(dict[bytes, bytes], await state.oem.hgetall(family))
-            counters[family] = {k.decode(): int(v) for k, v in raw.items()}
-        ready = cast(dict[bytes, bytes], await state.oem.hgetall(keys.READY))
-        lanes = {k.decode(): float(v) for k, v in ready.items()}
-    except RedisError:
+        with unavailable_on_redis_error():
+            counters = await read_counters(state.oem, COUNTER_FAMILIES)
+            lanes = await lane_proofs(state.oem)
+    except StoreUnavailableError:
         return HealthPublic(status="degraded", redis=False, ready=False, lanes={}, counters={})
     return HealthPublic(status="ok", redis=True, ready=lanes_ready(lanes, now=time.time()),
                         lanes=lanes, counters=counters)

@@ -14,7 +14,7 @@ rule), an unknown campaign or car 404.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Final, Protocol, cast
+from typing import Annotated, Any, Final, Protocol
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -44,13 +44,7 @@ from backend.ota.errors import (
     VehicleNotInCampaignError,
 )
 from backend.ota.lane import OtaDesk, load_release_notes, save_release_notes, vehicle_ota
-from backend.ota.store import (
-    campaign_ids,
-    campaign_key,
-    create_campaign,
-    decode_campaign,
-    load_campaign,
-)
+from backend.ota.store import all_campaigns, create_campaign, load_campaign
 from backend.ota.vehicle_facts import all_facts
 from protocols.errors import EnvelopeError
 from protocols.ota import OtaOffer, pack_ota_offer
@@ -126,18 +120,8 @@ async def create_ota_campaign(body: CampaignIn, state: StateDep, desk: OtaDeskDe
 async def list_ota_campaigns(state: StateDep,
                              status: CampaignStatus | None = None) -> dict[str, Any]:
     """Every campaign with its status and counts (without the per-group detail)."""
-    ids = await campaign_ids(state.oem)
-    rows: list[bytes | None] = []
-    if ids:
-        async with state.oem.pipeline(transaction=False) as pipe:
-            for campaign_id in ids:
-                pipe.hget(campaign_key(campaign_id), "data")
-            rows = cast(list[bytes | None], await pipe.execute())
     data = []
-    for raw in rows:
-        if raw is None:
-            continue
-        c = decode_campaign(raw)
+    for c in await all_campaigns(state.oem):
         if status is None or c.status == status:
             summary = progress(c)
             summary.pop("groups")

@@ -11,13 +11,14 @@ are listed with what the backend relayed of them and that it holds nothing.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
 from backend.api.access_deps import operator_only
 from backend.api.deps import StateDep
 from backend.infra import keys
+from backend.infra.counters import read_counters
 from backend.privacy import retention_store
 from protocols.catalogue import CATALOGUE, CATALOGUE_VERSION, entry
 from protocols.catalogue_model import CatalogueError
@@ -43,14 +44,11 @@ async def read_report(state: StateDep) -> dict[str, Any]:
     rows = await retention_store.report(state.oem, now=now)
     for row in rows:
         row["rule_detail"] = _rule_of(str(row["service"]))
-    ingest = cast(dict[bytes, bytes], await state.oem.hgetall(keys.INGEST_COUNTERS))
-    never = []
-    for e in CATALOGUE:
-        if not e.retention.stores:
-            held = int(await state.oem.zcard(retention_store.held_key(e.key)))
-            relayed = int(ingest.get(_RELAYED.get(e.key, "").encode(), b"0"))
-            never.append({"service": e.key, "held": held, "relayed_to_psap": relayed,
-                          "stored_by_oem": held > 0})
+    ingest = (await read_counters(state.oem, [keys.INGEST_COUNTERS]))[keys.INGEST_COUNTERS]
+    held = await retention_store.held_counts(
+        state.oem, [e.key for e in CATALOGUE if not e.retention.stores])
+    never = [{"service": service, "held": n, "relayed_to_psap": ingest.get(_RELAYED.get(
+        service, ""), 0), "stored_by_oem": n > 0} for service, n in held.items()]
     return {"at": now, "catalogue_version": CATALOGUE_VERSION, "services": rows,
             "overdue": sum(int(r["overdue"]) for r in rows),
             "deleted": sum(int(r["deleted"]) for r in rows), "never_stored": never}

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from backend.api.access import PartnerHistory, Profile, TeleserviceCalls, require
-from backend.api.access_deps import CallerDep, assigned_partners, operator_only
+from backend.api.access_deps import CallerDep, operator_only
 from backend.api.deps import OtaDeskDep, StateDep, VinPath
 from backend.api.error_statuses import errors
 from backend.api.errors import RequestRuleError
@@ -32,6 +32,7 @@ from backend.ota.store import load_campaign
 from backend.ota.vehicle_facts import FactsIn, load_facts, running_version, save_facts
 from backend.privacy import retention_store
 from backend.privacy.errors import ErasureRefusedError, UnknownServiceError
+from backend.services.assignment import assigned_partners
 from backend.services.errors import UnknownProfileError
 from backend.services.maintenance import late_calls
 from backend.services.maintenance_store import calls_of
