@@ -5,7 +5,7 @@ HTTP; here each class gets its status, and an error answers the status of the ne
 class of its ancestry in ``STATUS``: ``BackendError`` itself, a bug or an error no route
 should meet, is 500. ``errors(...)`` builds a route's ``responses=`` from the errors it
 may raise, so the OpenAPI document states each status with the one body and, as its
-description, what each error means (its docstring's first line).
+description, what each error means (its docstring's first paragraph).
 """
 
 from __future__ import annotations
@@ -100,8 +100,9 @@ def status_of(error: type[BackendError]) -> int:
 
 
 def meaning(error: type[BackendError]) -> str:
-    """What the error means, for the OpenAPI document: its docstring's first line."""
-    return (error.__doc__ or error.__name__).strip().splitlines()[0]
+    """What the error means, for the OpenAPI document: its docstring's first paragraph."""
+    first = (error.__doc__ or error.__name__).strip().split("\n\n")[0]
+    return " ".join(first.split())
 
 
 def errors(*causes: type[BackendError] | int) -> dict[int | str, dict[str, Any]]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from backend.emergency.incidents import DeskStores, read_incident
 from protocols.envelope import MsdRequest
 from protocols.topics import msd_request_topic
 from tests.backend.support import Car, Lanes, api_stack, auth, new_vin
@@ -79,6 +82,14 @@ async def test_api_openapi_is_served(api: tuple[Lanes, httpx.AsyncClient]) -> No
     assert "/desks/{desk}/incidents/{incident}/msd-request" in paths
 
 
+async def _as_the_desk_holds_it(lanes: Lanes, desk: str, incident: str) -> object:
+    """The incident as the store reads it, through JSON: what the route must show."""
+    settings = lanes.settings
+    async with Redis.from_url(settings.redis_url, db=settings.oem_db) as oem, \
+            Redis.from_url(settings.psap_url, db=settings.psap_db) as psap:
+        return json.loads(json.dumps(await read_incident(DeskStores(oem, psap), desk, incident)))
+
+
 async def test_api_msd_request_reaches_the_car(
         api: tuple[Lanes, httpx.AsyncClient], mqtt_url: str) -> None:
     """A PSAP operator's update request goes down to the car that raised the incident."""
@@ -89,6 +100,7 @@ async def test_api_msd_request_reaches_the_car(
         await car.ack()
         record = await _until_present(client, f"/desks/psap-BE/incidents/{incident}", PSAP_BE)
         assert record["variant"] == "legal"
+        assert record == await _as_the_desk_holds_it(lanes, "psap-BE", incident)
         listed = (await client.get("/desks/psap-BE/incidents", headers=PSAP_BE)).json()
         assert incident in [i["incident"] for i in listed["data"]]
         response = await client.post(f"/desks/psap-BE/incidents/{incident}/msd-request",

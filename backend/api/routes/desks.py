@@ -9,7 +9,6 @@ the desks the caller works at.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter
 
@@ -17,7 +16,13 @@ from backend.api.access import Desk, DeskDirectory, require, visible_desks
 from backend.api.access_deps import CallerDep
 from backend.api.deps import Limit, StateDep
 from backend.api.error_statuses import errors
-from backend.api.schemas.desks import DesksPublic, IncidentsPublic, MsdRequestPublic
+from backend.api.schemas.desks import (
+    DesksPublic,
+    IncidentClosedPublic,
+    IncidentPublic,
+    IncidentsPublic,
+    MsdRequestPublic,
+)
 from backend.emergency.errors import DeskError, NoVinError
 from backend.emergency.incidents import (
     all_desks,
@@ -41,19 +46,23 @@ async def read_desks(caller: CallerDep) -> DesksPublic:
 
 
 @router.get("/{desk}/incidents", response_model=IncidentsPublic,
-            responses=errors(DeskError))
+            response_model_exclude_unset=True, responses=errors(DeskError))
 async def read_desk_incidents(desk: str, state: StateDep, caller: CallerDep,
                               limit: Limit = 100) -> IncidentsPublic:
+    """The incidents a desk received, newest first, each as the desk holds it."""
     require(caller, Desk(desk))
     data = await list_incidents(state.stores, desk, limit=limit)
-    return IncidentsPublic(desk=desk, count=len(data), data=data)
+    return IncidentsPublic(desk=desk, count=len(data),
+                           data=[IncidentPublic.model_validate(r) for r in data])
 
 
-@router.get("/{desk}/incidents/{incident}", responses=errors(DeskError))
+@router.get("/{desk}/incidents/{incident}", response_model=IncidentPublic,
+            response_model_exclude_unset=True, responses=errors(DeskError))
 async def read_desk_incident(desk: str, incident: str, state: StateDep,
-                             caller: CallerDep) -> dict[str, object]:
+                             caller: CallerDep) -> IncidentPublic:
+    """One incident: every MSD transmission with its latency, the MSD, the extras."""
     require(caller, Desk(desk))
-    return await read_incident(state.stores, desk, incident)
+    return IncidentPublic.model_validate(await read_incident(state.stores, desk, incident))
 
 
 @router.post("/{desk}/incidents/{incident}/msd-request", response_model=MsdRequestPublic,
@@ -71,11 +80,12 @@ async def request_msd_update(desk: str, incident: str, state: StateDep,
     return MsdRequestPublic(incident=incident, desk=desk, topic=topic, requested=True)
 
 
-@router.post("/callcentre/incidents/{incident}/close", responses=errors(DeskError))
+@router.post("/callcentre/incidents/{incident}/close", response_model=IncidentClosedPublic,
+             responses=errors(DeskError))
 async def close_callcentre_incident(incident: str, state: StateDep,
-                                    caller: CallerDep) -> dict[str, Any]:
+                                    caller: CallerDep) -> IncidentClosedPublic:
     """All procedures of an Intelligent eCall or HV case are completed (§7a)."""
     require(caller, Desk(CALLCENTRE_DESK, "close"))
     now = state.clock.now()
     await close_callcentre_case(state.oem, incident, now=now)
-    return {"incident": incident, "status": "closed", "closed_at": now}
+    return IncidentClosedPublic(incident=incident, status="closed", closed_at=now)

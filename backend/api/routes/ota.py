@@ -21,7 +21,15 @@ from fastapi import APIRouter, Depends, Query, Response
 from backend.api.access_deps import operator_only
 from backend.api.deps import ApiState, OtaDeskDep, StateDep
 from backend.api.error_statuses import errors
-from backend.api.schemas.ota import CampaignIn
+from backend.api.schemas.ota import (
+    CampaignCarPublic,
+    CampaignIn,
+    CampaignPublic,
+    CampaignsPublic,
+    CampaignSummaryPublic,
+    CampaignVehiclePublic,
+    CampaignVehiclesPublic,
+)
 from backend.ota.campaign import (
     Action,
     Campaign,
@@ -68,15 +76,16 @@ def _vehicle_view(c: Campaign, v: VehicleProgress) -> dict[str, Any]:
             "status": v.status, "reason": v.reason, "updated_at": v.updated_at}
 
 
-async def _campaign_view(state: ApiState, c: Campaign) -> dict[str, Any]:
-    """Progress (``ota_campaign.progress``) plus what was asked for."""
+async def _campaign_view(state: ApiState, c: Campaign) -> CampaignPublic:
+    """Progress (``backend.ota.campaign.progress``) plus what was asked for."""
     t = c.spec.target
-    return {**progress(c), "updated_at": c.updated_at,
-            "action_timeout_s": c.spec.action_timeout_s,
-            "release_notes": await load_release_notes(state.oem, c.spec.campaign_id),
-            "target": {"models": list(t.models), "propulsions": list(t.propulsions),
-                       "min_os": t.min_os, "max_os": t.max_os,
-                       "countries": list(t.countries), "vins": list(t.vins)}}
+    return CampaignPublic.model_validate({
+        **progress(c), "updated_at": c.updated_at,
+        "action_timeout_s": c.spec.action_timeout_s,
+        "release_notes": await load_release_notes(state.oem, c.spec.campaign_id),
+        "target": {"models": list(t.models), "propulsions": list(t.propulsions),
+                   "min_os": t.min_os, "max_os": t.max_os,
+                   "countries": list(t.countries), "vins": list(t.vins)}})
 
 
 def _check_offer_budget(body: CampaignIn) -> None:
@@ -90,10 +99,11 @@ def _check_offer_budget(body: CampaignIn) -> None:
         raise CampaignSpecError(str(exc), field=field, rule=exc.rule) from None
 
 
-@router.post("/campaigns", status_code=201, responses=errors(
-    CampaignSpecError, CampaignExistsError, CampaignConflictError))
+@router.post("/campaigns", status_code=201, response_model=CampaignPublic, responses={
+    200: {"model": CampaignPublic, "description": "the same campaign again: as it stands"},
+    **errors(CampaignSpecError, CampaignExistsError, CampaignConflictError)})
 async def create_ota_campaign(body: CampaignIn, state: StateDep, desk: OtaDeskDep,
-                              response: Response) -> dict[str, Any]:
+                              response: Response) -> CampaignPublic:
     """Plan over the registered fleet, store, and (unless ``start`` is false) offer the
     first group. The same id again is 200 when identical, else 409."""
     spec = body.spec()
@@ -116,54 +126,54 @@ async def create_ota_campaign(body: CampaignIn, state: StateDep, desk: OtaDeskDe
     return await _campaign_view(state, stored)
 
 
-@router.get("/campaigns")
+@router.get("/campaigns", response_model=CampaignsPublic)
 async def list_ota_campaigns(state: StateDep,
-                             status: CampaignStatus | None = None) -> dict[str, Any]:
+                             status: CampaignStatus | None = None) -> CampaignsPublic:
     """Every campaign with its status and counts (without the per-group detail)."""
-    data = []
-    for c in await all_campaigns(state.oem):
-        if status is None or c.status == status:
-            summary = progress(c)
-            summary.pop("groups")
-            data.append({**summary, "updated_at": c.updated_at})
-    return {"count": len(data), "data": data}
+    data = [CampaignSummaryPublic.model_validate({**progress(c), "updated_at": c.updated_at})
+            for c in await all_campaigns(state.oem) if status is None or c.status == status]
+    return CampaignsPublic(count=len(data), data=data)
 
 
-@router.get("/campaigns/{campaign_id}", responses=errors(UnknownCampaignError))
-async def read_ota_campaign(campaign_id: str, state: StateDep) -> dict[str, Any]:
+@router.get("/campaigns/{campaign_id}", response_model=CampaignPublic,
+            responses=errors(UnknownCampaignError))
+async def read_ota_campaign(campaign_id: str, state: StateDep) -> CampaignPublic:
     """Progress per status and per group, thresholds, and the reason codes of failures."""
     return await _campaign_view(state, await load_campaign(state.oem, campaign_id))
 
 
-@router.get("/campaigns/{campaign_id}/vehicles", responses=errors(UnknownCampaignError))
+@router.get("/campaigns/{campaign_id}/vehicles", response_model=CampaignVehiclesPublic,
+            responses=errors(UnknownCampaignError))
 async def read_ota_campaign_vehicles(campaign_id: str, state: StateDep,
                                      status: VehicleStatus | None = None,
                                      group: Annotated[str | None, Query(max_length=64)] = None,
-                                     ) -> dict[str, Any]:
+                                     ) -> CampaignVehiclesPublic:
     """Each targeted car: group, status, last reason code, time of its last change."""
     c = await load_campaign(state.oem, campaign_id)
-    data = [_vehicle_view(c, v) for _, v in sorted(c.vehicles.items())
+    data = [CampaignVehiclePublic.model_validate(_vehicle_view(c, v))
+            for _, v in sorted(c.vehicles.items())
             if (status is None or v.status == status)
             and (group is None or c.spec.groups[v.group].name == group)]
-    return {"campaign_id": campaign_id, "count": len(data), "data": data}
+    return CampaignVehiclesPublic(campaign_id=campaign_id, count=len(data), data=data)
 
 
-@router.get("/campaigns/{campaign_id}/vehicles/{vin}",
+@router.get("/campaigns/{campaign_id}/vehicles/{vin}", response_model=CampaignCarPublic,
             responses=errors(UnknownCampaignError, VehicleNotInCampaignError))
 async def read_ota_campaign_vehicle(campaign_id: str, vin: str,
-                                    state: StateDep) -> dict[str, Any]:
+                                    state: StateDep) -> CampaignCarPublic:
     """One car of the campaign, with its last reported OTA state when it is about it."""
     c = await load_campaign(state.oem, campaign_id)
     v = c.vehicles.get(vin)
     if v is None:
         raise VehicleNotInCampaignError(campaign_id, vin)
     car = (await vehicle_ota(state.oem, vin, limit=0))["current"]
-    return {**_vehicle_view(c, v), "campaign_id": campaign_id,
-            "car": car if car is not None and car.get("campaign_id") == campaign_id else None}
+    return CampaignCarPublic.model_validate({
+        **_vehicle_view(c, v), "campaign_id": campaign_id,
+        "car": car if car is not None and car.get("campaign_id") == campaign_id else None})
 
 
 async def _transition(state: ApiState, desk: OtaDesk, campaign_id: str,
-                      move: _Move) -> dict[str, Any]:
+                      move: _Move) -> CampaignPublic:
     c = await desk.step(campaign_id, _at_now(state, move))
     return await _campaign_view(state, c)
 
@@ -172,29 +182,33 @@ TRANSITION_ERRORS: Final = errors(UnknownCampaignError, CampaignTransitionError,
                                   CampaignConflictError)
 
 
-@router.post("/campaigns/{campaign_id}/start", responses=TRANSITION_ERRORS)
+@router.post("/campaigns/{campaign_id}/start", response_model=CampaignPublic,
+             responses=TRANSITION_ERRORS)
 async def start_ota_campaign(campaign_id: str, state: StateDep,
-                             desk: OtaDeskDep) -> dict[str, Any]:
+                             desk: OtaDeskDep) -> CampaignPublic:
     """planned → running: the first group is offered."""
     return await _transition(state, desk, campaign_id, start)
 
 
-@router.post("/campaigns/{campaign_id}/pause", responses=TRANSITION_ERRORS)
+@router.post("/campaigns/{campaign_id}/pause", response_model=CampaignPublic,
+             responses=TRANSITION_ERRORS)
 async def pause_ota_campaign(campaign_id: str, state: StateDep,
-                             desk: OtaDeskDep) -> dict[str, Any]:
+                             desk: OtaDeskDep) -> CampaignPublic:
     """running → paused (reason "operator"); cars already offered carry on."""
     return await _transition(state, desk, campaign_id, pause)
 
 
-@router.post("/campaigns/{campaign_id}/resume", responses=TRANSITION_ERRORS)
+@router.post("/campaigns/{campaign_id}/resume", response_model=CampaignPublic,
+             responses=TRANSITION_ERRORS)
 async def resume_ota_campaign(campaign_id: str, state: StateDep,
-                             desk: OtaDeskDep) -> dict[str, Any]:
+                             desk: OtaDeskDep) -> CampaignPublic:
     """paused → running; the failures seen so far no longer pause the current group."""
     return await _transition(state, desk, campaign_id, resume)
 
 
-@router.post("/campaigns/{campaign_id}/cancel", responses=TRANSITION_ERRORS)
+@router.post("/campaigns/{campaign_id}/cancel", response_model=CampaignPublic,
+             responses=TRANSITION_ERRORS)
 async def cancel_ota_campaign(campaign_id: str, state: StateDep,
-                             desk: OtaDeskDep) -> dict[str, Any]:
+                             desk: OtaDeskDep) -> CampaignPublic:
     """→ cancelled: offers not yet installing are withdrawn (a cancel command each)."""
     return await _transition(state, desk, campaign_id, cancel)

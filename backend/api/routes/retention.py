@@ -11,12 +11,18 @@ are listed with what the backend relayed of them and that it holds nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Query
 
 from backend.api.access_deps import operator_only
 from backend.api.deps import StateDep
+from backend.api.schemas.retention import (
+    AuditEntryPublic,
+    AuditPublic,
+    NeverStoredPublic,
+    RetentionLinePublic,
+    RetentionReportPublic,
+    RuleDetailPublic,
+)
 from backend.infra import keys
 from backend.infra.counters import read_counters
 from backend.privacy import retention_store
@@ -29,34 +35,36 @@ router = APIRouter(prefix="/retention", tags=["retention"],
 _RELAYED = {"ecall_legal": "legal:new", "ecall_psap": "voice:new"}
 
 
-def _rule_of(service: str) -> dict[str, Any]:
+def _rule_of(service: str) -> RuleDetailPublic:
     try:
         rule = entry(service).retention
     except CatalogueError:
-        return {"kind": "unknown"}
-    return {"kind": rule.kind, "trigger": rule.trigger, "window_s": rule.window_s,
-            "idle_s": rule.idle_s, "erasable_on_request": rule.erasable_on_request}
+        return RuleDetailPublic(kind="unknown")
+    return RuleDetailPublic(kind=rule.kind, trigger=rule.trigger, window_s=rule.window_s,
+                            idle_s=rule.idle_s, erasable_on_request=rule.erasable_on_request)
 
 
-@router.get("/report")
-async def read_report(state: StateDep) -> dict[str, Any]:
+@router.get("/report", response_model=RetentionReportPublic, response_model_exclude_unset=True)
+async def read_report(state: StateDep) -> RetentionReportPublic:
+    """Per service what is held, pending, due and deleted; the never-stored services."""
     now = state.clock.now()
-    rows = await retention_store.report(state.oem, now=now)
-    for row in rows:
-        row["rule_detail"] = _rule_of(str(row["service"]))
+    rows = [RetentionLinePublic.model_validate(
+                {**row, "rule_detail": _rule_of(str(row["service"]))})
+            for row in await retention_store.report(state.oem, now=now)]
     ingest = (await read_counters(state.oem, [keys.INGEST_COUNTERS]))[keys.INGEST_COUNTERS]
     held = await retention_store.held_counts(
         state.oem, [e.key for e in CATALOGUE if not e.retention.stores])
-    never = [{"service": service, "held": n, "relayed_to_psap": ingest.get(_RELAYED.get(
-        service, ""), 0), "stored_by_oem": n > 0} for service, n in held.items()]
-    return {"at": now, "catalogue_version": CATALOGUE_VERSION, "services": rows,
-            "overdue": sum(int(r["overdue"]) for r in rows),
-            "deleted": sum(int(r["deleted"]) for r in rows), "never_stored": never}
+    never = [NeverStoredPublic(service=service, held=n, relayed_to_psap=ingest.get(
+        _RELAYED.get(service, ""), 0), stored_by_oem=n > 0) for service, n in held.items()]
+    return RetentionReportPublic(at=now, catalogue_version=CATALOGUE_VERSION, services=rows,
+                                 overdue=sum(r.overdue for r in rows),
+                                 deleted=sum(r.deleted for r in rows), never_stored=never)
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditPublic)
 async def read_audit(state: StateDep, count: int = Query(default=100, ge=1, le=10_000)
-                     ) -> dict[str, Any]:
+                     ) -> AuditPublic:
     """The latest deletions, newest first; each names the kind of record, never its content."""
-    data = await retention_store.audit(state.oem, count=count)
-    return {"count": len(data), "data": data}
+    data = [AuditEntryPublic.model_validate(e)
+            for e in await retention_store.audit(state.oem, count=count)]
+    return AuditPublic(count=len(data), data=data)

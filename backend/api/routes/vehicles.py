@@ -11,8 +11,7 @@ erasure on request, where the service's rule allows it.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
@@ -22,6 +21,16 @@ from backend.api.deps import OtaDeskDep, StateDep, VinPath
 from backend.api.error_statuses import errors
 from backend.api.errors import RequestRuleError
 from backend.api.schemas.ota import CommandIn
+from backend.api.schemas.vehicles import (
+    ErasurePublic,
+    OtaCommandPublic,
+    PartnerChangePublic,
+    PartnerHistoryPublic,
+    TeleserviceCallPublic,
+    TeleserviceCallsPublic,
+    VehicleFactsPublic,
+    VehicleOtaPublic,
+)
 from backend.ota.errors import (
     UnknownCampaignError,
     UnknownVehicleFactsError,
@@ -34,7 +43,7 @@ from backend.privacy import retention_store
 from backend.privacy.errors import ErasureRefusedError, UnknownServiceError
 from backend.services.assignment import assigned_partners
 from backend.services.errors import UnknownProfileError
-from backend.services.maintenance import late_calls
+from backend.services.maintenance import CallRecord, late_calls
 from backend.services.maintenance_store import calls_of
 from backend.services.partners import DIRECTORY
 from backend.services.vehicle_registry import (
@@ -63,12 +72,14 @@ async def put_vehicle_profile(vin: str, profile: VehicleProfile, state: StateDep
     await save_profile(state.oem, vin, profile, now=state.clock.now())
 
 
-@router.get("/{vin}/preferred-partner/history")
-async def read_partner_history(vin: str, state: StateDep, caller: CallerDep) -> dict[str, Any]:
+@router.get("/{vin}/preferred-partner/history", response_model=PartnerHistoryPublic)
+async def read_partner_history(vin: str, state: StateDep,
+                               caller: CallerDep) -> PartnerHistoryPublic:
     """Every change of the customer's preferred service partner, newest first."""
     require(caller, PartnerHistory())
-    data = await partner_history(state.oem, vin)
-    return {"vin": vin, "count": len(data), "data": data}
+    data = [PartnerChangePublic.model_validate(change)
+            for change in await partner_history(state.oem, vin)]
+    return PartnerHistoryPublic(vin=vin, count=len(data), data=data)
 
 
 @router.get("/{vin}/profile", response_model=VehicleProfile,
@@ -81,8 +92,9 @@ async def read_vehicle_profile(vin: str, state: StateDep, caller: CallerDep) -> 
     return profile
 
 
-@router.get("/{vin}/teleservice-calls")
-async def read_teleservice_calls(vin: str, state: StateDep, caller: CallerDep) -> dict[str, Any]:
+@router.get("/{vin}/teleservice-calls", response_model=TeleserviceCallsPublic)
+async def read_teleservice_calls(vin: str, state: StateDep,
+                                 caller: CallerDep) -> TeleserviceCallsPublic:
     """The calls received, newest first, and any that came later than 28 days / 1,000 km.
 
     A partner may read them only for a vehicle assigned to it, which needs a look-up;
@@ -92,8 +104,12 @@ async def read_teleservice_calls(vin: str, state: StateDep, caller: CallerDep) -
                 if caller.role == "partner" else frozenset[str]())
     require(caller, TeleserviceCalls(vin, assigned))
     calls = await calls_of(state.oem, vin)
-    return {"vin": vin, "count": len(calls), "data": [asdict(c) for c in calls],
-            "late": [asdict(c) for c in late_calls(list(reversed(calls)))]}
+
+    def public(call: CallRecord) -> TeleserviceCallPublic:
+        return TeleserviceCallPublic.model_validate(call, from_attributes=True)
+
+    return TeleserviceCallsPublic(vin=vin, count=len(calls), data=list(map(public, calls)),
+                                  late=list(map(public, late_calls(list(reversed(calls))))))
 
 
 @router.put("/{vin}/facts", status_code=204, dependencies=[OTA_GUARD])
@@ -102,50 +118,50 @@ async def put_vehicle_facts(vin: VinPath, facts: FactsIn, state: StateDep) -> No
     await save_facts(state.oem, vin, facts, now=state.clock.now())
 
 
-@router.get("/{vin}/facts", responses=errors(UnknownVehicleFactsError),
-            dependencies=[OTA_GUARD])
-async def read_vehicle_facts(vin: VinPath, state: StateDep) -> dict[str, Any]:
+@router.get("/{vin}/facts", response_model=VehicleFactsPublic,
+            responses=errors(UnknownVehicleFactsError), dependencies=[OTA_GUARD])
+async def read_vehicle_facts(vin: VinPath, state: StateDep) -> VehicleFactsPublic:
     facts = await load_facts(state.oem, vin)
     if facts is None:
         raise UnknownVehicleFactsError(vin)
-    return {"vin": vin, "model": facts.model, "propulsion": facts.propulsion,
-            "os_version": facts.os_version, "country": facts.country}
+    return VehicleFactsPublic.model_validate(facts, from_attributes=True)
 
 
-@router.get("/{vin}/ota", dependencies=[OTA_GUARD])
+@router.get("/{vin}/ota", response_model=VehicleOtaPublic, response_model_exclude_unset=True,
+            dependencies=[OTA_GUARD])
 async def read_vehicle_ota(vin: VinPath, state: StateDep,
                            limit: Annotated[int, Query(ge=0, le=HISTORY_MAX)] = HISTORY_MAX
-                           ) -> dict[str, Any]:
+                           ) -> VehicleOtaPublic:
     """The car's current OTA state, the version it runs, and its OTA history, the latest
     ``limit`` entries oldest first: ``events`` it reported in the car's order (its update
     path), offers and commands ``sent`` to it."""
     view = await vehicle_ota(state.oem, vin, limit=limit)
     running = await running_version(state.oem, vin)
-    view["running_version"] = (None if running is None
-                               else {"version": running[0], "at": running[1]})
-    return view
+    return VehicleOtaPublic.model_validate({**view, "running_version": (
+        None if running is None else {"version": running[0], "at": running[1]})})
 
 
-@router.post("/{vin}/ota/command", status_code=202,
+@router.post("/{vin}/ota/command", status_code=202, response_model=OtaCommandPublic,
              responses=errors(UnknownCampaignError, VehicleNotInCampaignError),
              dependencies=[OTA_GUARD])
 async def send_vehicle_ota_command(vin: VinPath, body: CommandIn, state: StateDep,
-                                   desk: OtaDeskDep) -> dict[str, Any]:
+                                   desk: OtaDeskDep) -> OtaCommandPublic:
     """The customer confirms, cancels or retries from the app; the car decides (OTA-R2)."""
     c = await load_campaign(state.oem, body.campaign_id)
     if vin not in c.vehicles:
         raise VehicleNotInCampaignError(body.campaign_id, vin)
     command = OtaCommand(campaign_id=body.campaign_id, action=body.action, by="app")
     await desk.send_command([vin], command)
-    return {"vin": vin, "campaign_id": command.campaign_id, "action": command.action,
-            "by": command.by}
+    return OtaCommandPublic(vin=vin, campaign_id=command.campaign_id, action=command.action,
+                            by=command.by)
 
 
-@router.delete("/{vin}/data", responses=errors(UnknownServiceError, ErasureRefusedError),
+@router.delete("/{vin}/data", response_model=ErasurePublic,
+               responses=errors(UnknownServiceError, ErasureRefusedError),
                dependencies=[ERASURE_GUARD])
 async def erase_vehicle_data(vin: str, state: StateDep,
                              service: str | None = Query(default=None, max_length=64)
-                             ) -> dict[str, Any]:
+                             ) -> ErasurePublic:
     """Erasure on request, where the service's rule allows it; the rest stays until due."""
     if service is not None:
         try:
@@ -155,4 +171,4 @@ async def erase_vehicle_data(vin: str, state: StateDep,
     done = await retention_store.erase(
         state.oem, vin=vin, now=state.clock.now(), service=service,
         rule_allows=lambda s: entry(s).retention.erasable_on_request)
-    return {"vin": vin, "erased": done.erased, "refused": done.refused}
+    return ErasurePublic(vin=vin, erased=done.erased, refused=done.refused)

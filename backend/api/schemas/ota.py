@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.ota.campaign import (
     MAX_ACTION_TIMEOUT_S,
     CampaignSpec,
+    CampaignStatus,
     RolloutGroup,
     TargetSelector,
+    VehicleStatus,
 )
 from backend.ota.vehicle_facts import VIN_PATTERN, Powertrain
 from protocols.ota import MAX_RELEASE_NOTES, CommandAction
@@ -80,3 +82,80 @@ class CommandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     campaign_id: str = Field(pattern=CAMPAIGN_ID)
     action: CommandAction
+
+
+class TargetPublic(BaseModel):
+    models: list[str]
+    propulsions: list[Powertrain]
+    min_os: int | None
+    max_os: int | None
+    countries: list[str]
+    vins: list[str]
+
+
+class GroupProgressPublic(BaseModel):
+    """One rollout group: released yet, complete, its tallies against its thresholds."""
+
+    name: str
+    size: int
+    released: bool
+    complete: bool
+    successes: int
+    failures: int
+    success_threshold: float
+    error_threshold: float
+    counts: dict[VehicleStatus, int]
+
+
+class CampaignSummaryPublic(BaseModel):
+    """A campaign's status and counts per car status, with the reason codes of failures."""
+
+    campaign_id: str
+    version: str
+    size_bytes: int
+    critical: bool
+    status: CampaignStatus
+    paused_reason: str
+    current_group: str | None
+    vehicles: int
+    counts: dict[VehicleStatus, int]
+    reasons: dict[str, int]
+    updated_at: float | None
+
+
+class CampaignPublic(CampaignSummaryPublic):
+    """The summary plus each group's progress and what was asked for."""
+
+    groups: list[GroupProgressPublic]
+    action_timeout_s: float
+    release_notes: str
+    target: TargetPublic
+
+
+class CampaignsPublic(BaseModel):
+    count: int
+    data: list[CampaignSummaryPublic]
+
+
+class CampaignVehiclePublic(BaseModel):
+    """One targeted car: its group, status, last reason code and time of its last change."""
+
+    vin: str
+    group: str
+    group_index: int
+    status: VehicleStatus
+    reason: str
+    updated_at: float | None
+
+
+class CampaignVehiclesPublic(BaseModel):
+    campaign_id: str
+    count: int
+    data: list[CampaignVehiclePublic]
+
+
+class CampaignCarPublic(CampaignVehiclePublic):
+    """One car of the campaign, with its last reported OTA state when it is about it."""
+
+    campaign_id: str
+    car: dict[str, Any] | None
