@@ -4,7 +4,8 @@ Every command that talks to a running backend goes through ``call``, so they agr
 where the API is (``--api-url``, else ``$TELEMATICS_API_URL``, else the local default),
 on who they are (``--token``, else ``$TELEMATICS_TOKEN``, else a token they sign
 themselves as the OEM's operations staff with the local key, ``cli.token``) and on how a
-failure reads: one line naming the URL or the API's detail, and exit code 1.
+failure reads: one line naming the URL or the API's error (its message, field and rule),
+and exit code 1.
 """
 
 from __future__ import annotations
@@ -36,19 +37,16 @@ def api_base(option: str | None) -> str:
 
 
 def describe_error(status: int, body: object) -> str:
-    """One line from an API error: its message, field and rule, or pydantic's list."""
-    detail = body.get("detail", body) if isinstance(body, dict) else body
-    if isinstance(detail, dict):
-        text = str(detail.get("message", detail))
-        named = [f"{k}: {detail[k]}" for k in ("field", "rule") if detail.get(k)]
+    """One line from the API's error body ``{message, field, rule}``: the message, then the
+    field and the rule where they add to it; anything else (a proxy's page) as it came."""
+    if isinstance(body, dict) and "message" in body:
+        text = str(body["message"])
+        named = [f"{k}: {body[k]}" for k in ("field", "rule")
+                 if body.get(k) and str(body[k]) not in text]
         if named:
             text += f" ({'; '.join(named)})"
-    elif isinstance(detail, list):
-        text = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg', e)}"
-            if isinstance(e, dict) else str(e) for e in detail)
     else:
-        text = str(detail)
+        text = str(body)
     return " ".join(f"HTTP {status}: {text}".split())
 
 

@@ -128,7 +128,8 @@ def token(
                                              ".run/auth/signing-key.pem)")] = None,
 ) -> None:
     """Print a bearer token signed with the local key, for curl or another client."""
-    from backend.api.access import IdentityError, caller_from_claims
+    from backend.api.access import caller_from_claims
+    from backend.api.errors import IdentityError
 
     try:
         caller_from_claims(role, party)

@@ -69,10 +69,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
+from backend.api.errors import AccessDeniedError, IdentityError
 from backend.emergency.psap_directory import DIRECTORY as PSAP_DIRECTORY
 from backend.emergency.psap_directory import FALLBACK as PSAP_FALLBACK
 from backend.emergency.relay import CALLCENTRE_DESK
-from backend.errors import BackendError
 from backend.services.partners import DIRECTORY as PARTNER_DIRECTORY
 from protocols.catalogue import entry
 from protocols.catalogue import keys as catalogue_keys
@@ -110,23 +110,6 @@ TRAFFIC_SOURCES: Final[frozenset[str]] = frozenset(
 # Coarse enough not to single out a car or a person, fine enough to warn road users.
 POSITION_DECIMALS: Final = 2  # 0.01 degree, about 1.1 km of latitude
 TIME_BUCKET_S: Final = 300  # five minutes
-
-
-class IdentityError(BackendError):
-    """The token does not say who is calling (HTTP 401); names the claim and the rule."""
-
-    def __init__(self, message: str, *, claim: str) -> None:
-        super().__init__(message)
-        self.claim = claim
-
-
-class AccessDeniedError(BackendError):
-    """The caller's role may not read or do this (HTTP 403); the message names the rule."""
-
-    def __init__(self, caller: Caller, rule: str) -> None:
-        super().__init__(rule)
-        self.caller = caller
-        self.rule = rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +231,7 @@ Resource = (DeskDirectory | Desk | PartnerDirectory | PartnerCases | Profile | P
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Whether the caller may, and the rule that says so (shown in a 403's detail)."""
+    """Whether the caller may, and the rule that says so (a 403's message and rule)."""
 
     allowed: bool
     rule: str

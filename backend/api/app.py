@@ -6,22 +6,25 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from backend.api.access_deps import install_verifier
 from backend.api.deps import ApiState, reject_unknown_query
-from backend.api.routes.budgets import router as budget_router
-from backend.api.routes.core import router
-from backend.api.routes.ota import ota_vehicles
-from backend.api.routes.ota import router as ota_router
-from backend.api.routes.partners import router as partner_router
-from backend.api.routes.retention import closures, erasure, retention
-from backend.api.routes.services import assistance, vehicles
-from backend.api.routes.traffic import router as traffic_router
-from backend.api.schemas import GUARDED, errors
+from backend.api.error_handlers import install_error_handlers
+from backend.api.error_statuses import GUARDED, REQUEST_INVALID, errors
+from backend.api.errors import RequestRuleError
+from backend.api.routes import (
+    assistance,
+    budgets,
+    desks,
+    health,
+    ota,
+    partners,
+    retention,
+    traffic,
+    vehicles,
+)
 from backend.api.tokens import verifier_from
 from backend.emergency.incidents import DeskStores
 from backend.infra.clock_follower import listening_clock
@@ -54,15 +57,10 @@ def create_app(settings: BackendSettings) -> FastAPI:
                   dependencies=[Depends(reject_unknown_query)],
                   description="Desks of the PSAPs and the OEM call centre, and their incidents.")
     install_verifier(app, verifier_from(settings))
-    app.add_exception_handler(RedisError, redis_unavailable)
-    app.include_router(router)
-    for guarded in (partner_router, vehicles, assistance, traffic_router, ota_router,
-                    ota_vehicles, budget_router, retention, erasure, closures):
-        app.include_router(guarded, responses=errors(*GUARDED))
+    install_error_handlers(app)
+    # Open to all; still, an unknown query parameter is refused (reject_unknown_query).
+    app.include_router(health.router, responses=errors(REQUEST_INVALID, RequestRuleError))
+    for guarded in (desks, vehicles, partners, assistance, ota, budgets, retention, traffic):
+        app.include_router(guarded.router, responses=errors(*GUARDED))
     return app
 
-
-async def redis_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    """A Redis outage is the service being unavailable (503), not a server bug (500)."""
-    return JSONResponse({"detail": f"Redis unavailable ({type(exc).__name__}); retry later"},
-                        status_code=503, headers={"Retry-After": "1"})

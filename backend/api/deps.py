@@ -1,17 +1,28 @@
-"""Request dependencies: the stores and the downlink, taken from the app's lifespan state."""
+"""Request dependencies: the stores and the downlink, taken from the app's lifespan state,
+and the OTA desk a request moves campaigns and sends commands with.
+
+``StateDep`` is also the edge where Redis errors end: a Redis call failing anywhere under
+a request that uses the stores fails the request with ``StoreUnavailableError`` (503),
+so no handler and no store catches the library's errors for the API's sake.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from redis.asyncio import Redis
 
+from backend.api.errors import RequestRuleError
 from backend.emergency.incidents import DeskStores
 from backend.infra.clock_follower import BackendClock
+from backend.infra.counters import Counters
+from backend.infra.store_errors import unavailable_on_redis_error
+from backend.ota.lane import OtaDesk
 from backend.ota.vehicle_facts import VIN_PATTERN
 from protocols.topics import Publish
 
@@ -40,17 +51,30 @@ def reject_unknown_query(request: Request) -> None:
     known = _query_names(route.dependant)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
-        raise HTTPException(status_code=422, detail={
-            "message": f"unknown query parameter {unknown[0]!r}", "field": unknown[0],
-            "rule": f"one of: {', '.join(sorted(known))}" if known else "no query parameters"})
+        raise RequestRuleError(
+            f"unknown query parameter {unknown[0]!r}", field=unknown[0],
+            rule=f"one of: {', '.join(sorted(known))}" if known else "no query parameters")
 
 
-def get_state(request: Request) -> ApiState:
+async def get_state(request: Request) -> AsyncIterator[ApiState]:
+    """The app's stores for one request; a Redis error under it is the store unavailable."""
     state: ApiState = request.state.api
-    return state
+    with unavailable_on_redis_error():
+        yield state
+
+
+async def get_ota_desk(state: Annotated[ApiState, Depends(get_state)]
+                       ) -> AsyncIterator[OtaDesk]:
+    """An OtaDesk over the API's downlink; its counters go to Redis after the request."""
+    counters = Counters()
+    try:
+        yield OtaDesk(state.oem, publish=state.publish, counters=counters, clock=state.clock)
+    finally:
+        await counters.flush_quietly(state.oem)
 
 
 StateDep = Annotated[ApiState, Depends(get_state)]
+OtaDeskDep = Annotated[OtaDesk, Depends(get_ota_desk)]
 # The page size of every list route: bounded, so no request asks Redis for everything.
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newest first")]
 VinPath = Annotated[str, Path(pattern=VIN_PATTERN, description="17 chars of ISO 3779")]

@@ -26,24 +26,17 @@ from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurv
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from backend.api.access import PARTY_CLAIM, ROLE_CLAIM, Caller, IdentityError, caller_from_claims
-from backend.errors import BackendError
+from backend.api.access import PARTY_CLAIM, ROLE_CLAIM, Caller, caller_from_claims
+from backend.api.errors import (
+    AuthSettingsError,
+    IdentityError,
+    TokenError,
+    TokenKeysUnavailableError,
+)
 from backend.settings import BackendSettings
 
 ALGORITHMS: Final = ("ES256", "RS256")
 REQUIRED_CLAIMS: Final = ("exp", "iat", "iss", "aud", "sub", ROLE_CLAIM)
-
-
-class TokenError(BackendError):
-    """The bearer token is missing, malformed, unsigned, expired or not for us (HTTP 401)."""
-
-
-class TokenKeysUnavailableError(BackendError):
-    """The identity provider's keys cannot be fetched now (HTTP 503)."""
-
-
-class AuthSettingsError(BackendError):
-    """The auth settings name no usable key source, or more than one."""
 
 
 # The key and the one algorithm it may verify, for a given (unverified) token.

@@ -16,12 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from redis.exceptions import RedisError
-
 from backend.emergency.edges import Intake
 from backend.emergency.errors import MalformedEntryError
 from backend.infra import keys
 from backend.infra.counters import Counters
+from backend.infra.redis_retry import WAITED_OUT
 from backend.infra.streams import Delivery
 from protocols.errors import ProtocolError
 
@@ -100,7 +99,7 @@ class DeskConsumer:
         stream, entry_id = delivery.stream, delivery.entry_id
         try:
             await self.record(stream, entry_id, delivery.fields, received_ns)
-        except (RedisError, OSError):
+        except WAITED_OUT:
             raise
         except (ProtocolError, MalformedEntryError) as exc:
             self._counters.bump(keys.ERROR_COUNTERS, f"desk:{exc.field}:{exc.rule}")
@@ -154,7 +153,7 @@ class DeskConsumer:
                 delay = 0.05
                 if self.prover is not None:
                     await self.prover.prove()
-            except (RedisError, OSError) as exc:
+            except WAITED_OUT as exc:
                 if self.prover is not None:
                     self.prover.alive()  # not hung: waiting for Redis, which a restart won't mend
                 recovered = False

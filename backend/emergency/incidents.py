@@ -14,11 +14,12 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from backend.emergency.errors import DeskError
 from backend.emergency.psap_directory import desks as psap_desks
 from backend.emergency.records import CallCentreCase, PsapIncident
 from backend.emergency.relay import CALLCENTRE_DESK
-from backend.errors import DeskError
 from backend.infra import keys
+from backend.privacy.retention_tags import close_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +86,14 @@ def vin_of(record: dict[str, Any]) -> str:
     vin = record.get("msd", {}).get("msdStructure", {}).get("vehicleIdentificationNumber", {})
     return "".join(str(vin.get(k, "")) for k in ("isowmi", "isovds", "isovisModelyear",
                                                   "isovisSeqPlant"))
+
+
+async def close_callcentre_case(oem: Redis, incident: str, *, now: float) -> None:
+    """All procedures of a call-centre case are completed (§7a): it is marked closed and
+    its retention clock starts; ``DeskError`` when the call centre has no such case."""
+    key = keys.case_key(incident)
+    if not await oem.exists(key):
+        raise DeskError(f"no incident {incident!r} at callcentre", desk=CALLCENTRE_DESK,
+                        incident=incident)
+    await oem.hset(key, mapping={"status": "closed", "closed_at": repr(now)})
+    await close_records(oem, [key], closed_at=now)

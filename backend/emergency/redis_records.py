@@ -14,7 +14,6 @@ from typing import cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
 
 from backend.emergency.edges import CaseChange, IncidentChange
 from backend.emergency.entry_fields import as_json
@@ -25,18 +24,16 @@ from backend.emergency.records import (
     PsapIncident,
 )
 from backend.infra import keys
+from backend.infra.errors import StoreBusyError
 from backend.infra.redis_once import create_once, under_watch
 from backend.privacy.retention_tags import tag_record
 from protocols.envelope import IntelligentExtras
 
 
-class DeskBusyError(RedisError):
-    """A record kept changing under a desk's transaction; the entry stays pending and is
-    read again (a Redis error to the desk loop, so it is retried, never parked)."""
-
-
 def _busy(key: str) -> Callable[[], Exception]:
-    return lambda: DeskBusyError(f"{key} kept changing during the transaction")
+    """A record that kept changing: the entry stays pending and is read again (the desk loop
+    waits it out like a Redis outage), never parked."""
+    return lambda: StoreBusyError(f"{key} kept changing during the transaction")
 
 
 async def _stored(pipe: Pipeline, key: str) -> dict[bytes, bytes]:

@@ -10,12 +10,11 @@ message must not become a flood of log lines.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Final, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -74,8 +73,26 @@ class Counters:
                 self._pending.setdefault(family, Counter()).update(counts)
             raise
 
+    async def flush_quietly(self, redis: Redis) -> bool:
+        """``flush``, where a Redis failure only keeps the counts for the next flush: for a
+        caller whose own work is done and must not fail for its counters."""
+        try:
+            await self.flush(redis)
+        except RedisError:
+            return False
+        return True
+
     async def flush_forever(self, redis: Redis, *, every_s: float = 1.0) -> None:
         while True:
             await asyncio.sleep(every_s)
-            with contextlib.suppress(RedisError):
-                await self.flush(redis)
+            await self.flush_quietly(redis)
+
+
+async def read_counters(redis: Redis, families: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Each family's counters as flushed so far, in one pipelined round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for family in families:
+            pipe.hgetall(family)
+        raw = cast(list[dict[bytes, bytes]], await pipe.execute())
+    return {family: {k.decode(): int(v) for k, v in counts.items()}
+            for family, counts in zip(families, raw, strict=True)}

@@ -1,7 +1,9 @@
-"""Errors of the plumbing: Redis or the broker unreachable, a stream that refuses::
+"""Errors of the plumbing: Redis that cannot be reached, a record that will not settle::
 
     BackendError
     └── InfraError
+        ├── StoreUnavailableError   Redis failed or did not answer: retry later
+        └── StoreBusyError          a record kept changing under every WATCH try
 """
 
 from __future__ import annotations
@@ -11,3 +13,15 @@ from backend.errors import BackendError
 
 class InfraError(BackendError):
     """Base of the errors of the plumbing: Redis or the broker unreachable."""
+
+
+class StoreUnavailableError(InfraError):
+    """Redis failed or did not answer; nothing is wrong with the request, retry later.
+
+    Raised at an edge where a Redis library error meets a caller that must not see it
+    (``backend.infra.store_errors``), never inside the domain."""
+
+
+class StoreBusyError(InfraError):
+    """A record kept changing under every WATCH try; the work is retried, never dropped
+    (a lane waits it out like a Redis outage, ``backend.infra.redis_retry``)."""

@@ -17,6 +17,7 @@ CASE_INDEX: Final = "cc:cases"
 INGEST_COUNTERS: Final = "metrics:ingest"
 ERROR_COUNTERS: Final = "metrics:errors"
 BULK_COUNTERS: Final = "metrics:bulk"
+DESK_COUNTERS: Final = "metrics:desks"
 READY: Final = "lanes:ready"
 
 # PSAP domain

@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -142,3 +142,9 @@ class PartProver:
 
     def alive(self) -> None:
         self.prover.alive(self.name)
+
+
+async def lane_proofs(redis: Redis) -> dict[str, float]:
+    """Each worker's last proof (``{role}-{worker}`` → wall time), as readiness reads them."""
+    raw = cast(dict[bytes, bytes], await redis.hgetall(keys.READY))
+    return {k.decode(): float(v) for k, v in raw.items()}

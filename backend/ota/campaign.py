@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Literal, get_args
 
+from backend.ota.errors import CampaignSpecError, CampaignTransitionError
+
 CampaignStatus = Literal["planned", "running", "paused", "cancelled", "finished"]
 VehicleStatus = Literal["pending", "offered", "downloading", "awaiting_confirmation",
                         "installing", "done", "failed", "refused", "timed_out", "cancelled"]
@@ -53,25 +55,6 @@ MAX_ACTION_TIMEOUT_S: Final = 7 * 86_400.0
 RETENTION_RULE: Final = "vehicle_lifetime"  # OTA-R6: kept for the vehicle's lifetime
 _CODE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _EPS: Final = 1e-9
-
-
-class CampaignSpecError(ValueError):
-    """A campaign was described wrongly; ``field`` names the culprit, ``rule`` the rule."""
-
-    def __init__(self, message: str, *, field: str, rule: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.rule = rule
-
-
-class CampaignTransitionError(ValueError):
-    """A campaign or one of its cars was moved against its life cycle."""
-
-    def __init__(self, message: str, *, campaign_id: str, rule: str, vin: str = "") -> None:
-        super().__init__(message)
-        self.campaign_id = campaign_id
-        self.rule = rule
-        self.vin = vin
 
 
 def _require(ok: bool, message: str, *, field: str, rule: str) -> None:

@@ -76,7 +76,6 @@ from backend.ota.campaign import (
     RETENTION_RULE,
     Action,
     Campaign,
-    CampaignTransitionError,
     CancelOffer,
     Finished,
     Offer,
@@ -85,9 +84,13 @@ from backend.ota.campaign import (
     on_vehicle_event,
     tick,
 )
-from backend.ota.store import (
+from backend.ota.errors import (
     CampaignConflictError,
+    CampaignSpecError,
+    CampaignTransitionError,
     UnknownCampaignError,
+)
+from backend.ota.store import (
     campaign_ids,
     campaign_key,
     load_campaign,
@@ -424,7 +427,8 @@ class OtaDesk:
                 moved += 1
             except (UnknownCampaignError, CampaignConflictError) as exc:
                 log.warning("OTA tick skipped %s: %s", campaign_id, exc)
-            except (ValueError, KeyError, TypeError):  # a record this code cannot read
+            # A record this code cannot read (its spec no longer validates, or worse).
+            except (CampaignSpecError, ValueError, KeyError, TypeError):
                 self._counters.bump(keys.INGEST_COUNTERS, "ota_tick_unreadable")
                 log.exception("OTA tick skipped unreadable campaign %s", campaign_id)
         return moved

@@ -23,7 +23,6 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT
 
-from backend.errors import BackendError
 from backend.infra.redis_once import create_once, under_watch
 from backend.ota.campaign import (
     RETENTION_RULE,
@@ -35,28 +34,13 @@ from backend.ota.campaign import (
     TargetSelector,
     VehicleProgress,
 )
+from backend.ota.errors import CampaignConflictError, UnknownCampaignError
 
 SERVICE: Final = "ota"
 CAMPAIGN_INDEX: Final = "ota:campaigns"
 WATCH_TRIES: Final = 8
 
 Step = Callable[[Campaign], tuple[Campaign, list[Action]]]
-
-
-class UnknownCampaignError(BackendError):
-    """A campaign id that was never stored."""
-
-    def __init__(self, message: str, *, campaign_id: str) -> None:
-        super().__init__(message)
-        self.campaign_id = campaign_id
-
-
-class CampaignConflictError(BackendError):
-    """The campaign kept changing under an update; the caller may try again later."""
-
-    def __init__(self, message: str, *, campaign_id: str) -> None:
-        super().__init__(message)
-        self.campaign_id = campaign_id
 
 
 def campaign_key(campaign_id: str) -> str:
@@ -168,3 +152,15 @@ async def campaign_ids(oem: Redis) -> list[str]:
     """Every stored campaign id, sorted."""
     members = cast(set[bytes], await oem.smembers(CAMPAIGN_INDEX))
     return sorted(m.decode() for m in members)
+
+
+async def all_campaigns(oem: Redis) -> list[Campaign]:
+    """Every stored campaign, by id: the index, then one pipelined round trip."""
+    ids = await campaign_ids(oem)
+    if not ids:
+        return []
+    async with oem.pipeline(transaction=False) as pipe:
+        for campaign_id in ids:
+            pipe.hget(campaign_key(campaign_id), "data")
+        rows = cast(list[bytes | None], await pipe.execute())
+    return [decode_campaign(raw) for raw in rows if raw is not None]

@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
-from backend.errors import BackendError
+from backend.privacy.errors import BudgetExceededError
 from protocols.catalogue_model import MONTH, CatalogueEntry, VolumeBudget
 
 Reason = Literal["message_over_budget", "period_over_budget", "over_nominal"]
@@ -41,16 +41,6 @@ BoundField = Literal["per_message_bytes", "period_bytes"]
 # period the documents use for their own averages (Navigation "avg 500 MB per month",
 # Teleservice "every 28 days").
 REPORT_PERIOD_S: Final = MONTH
-
-
-class BudgetExceededError(BackendError):
-    """A message was rejected for its volume budget; names the bound and the rule."""
-
-    def __init__(self, message: str, *, verdict: Verdict) -> None:
-        super().__init__(message)
-        self.verdict = verdict
-        self.field = verdict.field or ""
-        self.rule = verdict.rule
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

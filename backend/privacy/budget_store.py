@@ -37,8 +37,8 @@ from typing import Final, Literal, cast
 
 from redis.asyncio import Redis
 
-from backend.errors import BackendError
 from backend.privacy.budget_meter import Verdict, metering_period_s, period_cap, period_index, plan
+from backend.privacy.errors import MeterConsistencyError, UnknownVehicleError
 from protocols.catalogue_model import CatalogueEntry
 
 Direction = Literal["up", "down"]
@@ -107,17 +107,6 @@ else
 end
 return {used, action, reason}
 """
-
-class UnknownVehicleError(BackendError):
-    """A VIN the meter has never seen a message of."""
-
-    def __init__(self, message: str, *, vin: str) -> None:
-        super().__init__(message)
-        self.vin = vin
-
-
-class MeterConsistencyError(BackendError):
-    """The store's script and the pure judgement disagreed; a bug, never expected."""
 
 
 def vin_key(vin: str) -> str:

@@ -29,40 +29,10 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
+from backend.privacy.errors import NeverStoredError, RetentionError
 from protocols.catalogue_model import RetentionRule
 
 NEVER_STORED_RULE: Final = "never_stored: nothing of it may be written to the backend"
-
-
-class RetentionError(ValueError):
-    """A retention request that breaks a rule; names the field and the rule it breaks."""
-
-    def __init__(self, message: str, *, field: str, rule: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.rule = rule
-
-    def __str__(self) -> str:
-        text = super().__str__()
-        return text if text.startswith(self.field) else f"{self.field}: {text}"
-
-
-class NeverStoredError(RetentionError):
-    """A record of a ``never_stored`` service was about to be written (Legal/PSAP eCall)."""
-
-
-class UnknownRecordError(RetentionError):
-    """A record that was never tagged, or has already been deleted."""
-
-
-class ErasureRefusedError(RetentionError):
-    """Erasure on request of a service whose rule does not allow it."""
-
-    def __init__(self, message: str, *, service: str, kind: str) -> None:
-        super().__init__(message, field="service",
-                         rule=f"{kind}: not erasable on request")
-        self.service = service
-        self.kind = kind
 
 
 def _instant(name: str, value: float | None, kind: str) -> None:

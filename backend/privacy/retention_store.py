@@ -40,12 +40,10 @@ from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT
 
 from backend.infra.redis_once import under_watch
+from backend.privacy.errors import ErasureRefusedError, RetentionError, UnknownRecordError
 from backend.privacy.retention import (
-    ErasureRefusedError,
-    RetentionError,
     ServiceReport,
     Tag,
-    UnknownRecordError,
     closed,
     life_ended,
     refuse_never_stored,
@@ -474,3 +472,12 @@ async def audit(oem: Redis, *, count: int = 100) -> list[dict[str, str]]:
                    await oem.xrevrange(AUDIT, count=count))
     return [{"id": entry_id.decode(), **{k.decode(): v.decode() for k, v in fields.items()}}
             for entry_id, fields in entries]
+
+
+async def held_counts(oem: Redis, services: Sequence[str]) -> dict[str, int]:
+    """How many records of each service are held now."""
+    async with oem.pipeline(transaction=False) as pipe:
+        for service in services:
+            pipe.zcard(held_key(service))
+        counts = cast(list[int], await pipe.execute())
+    return {service: int(n) for service, n in zip(services, counts, strict=True)}

@@ -15,7 +15,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from backend.privacy import retention_store
-from backend.privacy.retention import Tag, UnknownRecordError
+from backend.privacy.errors import UnknownRecordError
+from backend.privacy.retention import Tag
 from protocols.catalogue import entry
 
 log = logging.getLogger(__name__)

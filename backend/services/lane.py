@@ -14,13 +14,13 @@ from typing import Final, Literal, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
 
 from backend.assistance.desk import SERVICE_OF, Assessment, decide_case
 from backend.assistance.store import save_case
 from backend.infra import keys
 from backend.infra.clock_follower import BackendClock
 from backend.infra.counters import Counters
+from backend.infra.errors import StoreBusyError
 from backend.infra.redis_once import under_watch
 from backend.infra.redis_retry import until_redis_takes
 from backend.ota.lane import OtaDesk
@@ -176,7 +176,7 @@ class ServicesDesk:
             return last
 
         return await under_watch(self._oem, key, claim,
-                                 give_up=lambda: RedisError(f"{key} kept changing"))
+                                 give_up=lambda: StoreBusyError(f"{key} kept changing"))
 
     async def _release_map(self, key: str, now: float, previous: bytes | None) -> None:
         """Undo a claim whose map was not sent, unless a later claim replaced it."""
@@ -192,7 +192,7 @@ class ServicesDesk:
             await pipe.execute()
 
         await under_watch(self._oem, key, release,
-                          give_up=lambda: RedisError(f"{key} kept changing"))
+                          give_up=lambda: StoreBusyError(f"{key} kept changing"))
 
     async def _assistance(self, vin: str, payload: bytes) -> None:
         call = unpack_assistance_call(payload)

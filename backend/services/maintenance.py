@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Final, Literal
 
+from backend.services.errors import CaseTransitionError
 from protocols.teleservice import (
     DUE_SOON_DAYS,
     DUE_SOON_KM,
@@ -34,15 +35,6 @@ CLOSE_REASONS: Final[tuple[CloseReason, ...]] = (
 RETENTION_RULE: Final = "until_procedures_closed"  # TS-R5
 CALL_INTERVAL_S: Final = 28 * 86_400.0  # TS-R1: "every 28 days"
 CALL_INTERVAL_KM: Final = 1_000.0  # TS-R1: "every 1,000 km"
-
-
-class CaseTransitionError(ValueError):
-    """A case was moved against its life cycle; ``rule`` names the rule broken."""
-
-    def __init__(self, message: str, *, case_id: str, rule: str) -> None:
-        super().__init__(message)
-        self.case_id = case_id
-        self.rule = rule
 
 
 @dataclass(frozen=True, slots=True)

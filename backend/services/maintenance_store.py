@@ -31,6 +31,7 @@ from backend.errors import BackendError
 from backend.infra.redis_once import create_once, under_watch
 from backend.privacy.retention_tags import close_records, tag_record
 from backend.services import maintenance
+from backend.services.errors import UnknownCaseError
 from backend.services.maintenance import (
     RETENTION_RULE,
     CallRecord,
@@ -46,15 +47,6 @@ CATALOGUE_KEY: Final = {"teleservice": "teleservice_call",
 _WATCH_TRIES: Final = 8
 _FLOATS: Final = ("opened_at", "notified_at", "closed_at", "odometer_km")
 _JSON: Final = ("fault_codes", "due_items")
-
-
-class UnknownCaseError(BackendError):
-    """A case that does not exist, or not at the partner that asked for it."""
-
-    def __init__(self, message: str, *, case_id: str, partner_id: str = "") -> None:
-        super().__init__(message)
-        self.case_id = case_id
-        self.partner_id = partner_id
 
 
 def case_key(case_id: str) -> str:

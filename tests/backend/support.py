@@ -14,7 +14,7 @@ import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +23,12 @@ from typing import Any, cast
 import gmqtt
 import httpx
 import jwt
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from gmqtt.mqtt.constants import MQTTv50
 from redis.asyncio import Redis
 
 from backend.api.access_deps import install_verifier
+from backend.api.error_handlers import install_error_handlers
 from backend.api.tokens import TokenVerifier, verifier_from
 from backend.settings import BackendSettings
 from cli.stack import local_auth
@@ -60,8 +61,10 @@ class Signer:
         return verifier_from(self.settings())
 
     def install(self, app: FastAPI) -> FastAPI:
-        """Let a test's own app (routers without ``create_app``) check these tokens."""
+        """Let a test's own app (routers without ``create_app``) check these tokens and
+        answer its errors as the API does."""
         install_verifier(app, self.verifier)
+        install_error_handlers(app)
         return app
 
     def token(self, role: str, party: str = "", **claims: Any) -> str:
@@ -92,6 +95,32 @@ def signer() -> Signer:
 def auth(role: str, party: str = "") -> dict[str, str]:
     """``signer().auth``: the headers of a request signed in as ``role``."""
     return signer().auth(role, party)
+
+
+@dataclass
+class StepClock:
+    """The backend clock of a test: the scenario's virtual time, moved by hand."""
+
+    at: float
+
+    def now(self) -> float:
+        return self.at
+
+
+def router_app(*routers: APIRouter, state: object) -> FastAPI:
+    """An app of only these routers, trusting the tests' tokens, answering errors as the
+    API does, with ``state`` where the API's lifespan puts its ``ApiState``."""
+    app = signer().install(FastAPI())
+    for router in routers:
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def attach_state(request: Request,
+                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.api = state
+        return await call_next(request)
+
+    return app
 
 
 def make_msd(vin: str, *, msg_id: int = 1, lat: float = 50.8467, lon: float = 4.3525,

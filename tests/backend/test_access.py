@@ -12,12 +12,10 @@ from backend.api.access import (
     ROLES,
     TIME_BUCKET_S,
     TRAFFIC_SOURCES,
-    AccessDeniedError,
     AssistanceCases,
     Caller,
     Desk,
     DeskDirectory,
-    IdentityError,
     Operations,
     PartnerCases,
     PartnerDirectory,
@@ -35,6 +33,7 @@ from backend.api.access import (
     visible_desks,
     visible_partners,
 )
+from backend.api.errors import AccessDeniedError, IdentityError
 from backend.emergency.incidents import all_desks
 from backend.services.partners import DIRECTORY
 from protocols.catalogue import entry

@@ -202,7 +202,7 @@ async def test_access_routes_each_role_gets_only_its_share(world: World, role: s
             assert response.status_code == ask.ok, where
         else:
             assert response.status_code == 403, where
-            assert response.json()["detail"].startswith(f"{CALLER_NAME[role]} may"), where
+            assert response.json()["message"].startswith(f"{CALLER_NAME[role]} may"), where
 
 
 async def test_access_routes_another_party_of_the_same_role_is_refused(world: World) -> None:
@@ -215,7 +215,7 @@ async def test_access_routes_another_party_of_the_same_role_is_refused(world: Wo
                          ("GET", f"/desks/psap-BE/incidents/{inc}"),
                          ("POST", f"/desks/psap-BE/incidents/{inc}/msd-request")):
         refused = await http.request(method, path, headers=psap_nl)
-        assert (refused.status_code, refused.json()["detail"]) == (
+        assert (refused.status_code, refused.json()["message"]) == (
             403, f"psap NL may {'request MSD updates at' if method == 'POST' else 'read'} "
                  "only desk psap-NL"), path
     assert (await http.get("/desks", headers=psap_nl)).json()["data"] == ["psap-NL"]
@@ -224,7 +224,7 @@ async def test_access_routes_another_party_of_the_same_role_is_refused(world: Wo
                  f"/vehicles/{world.pref_vin}/teleservice-calls"):
         refused = await http.get(path, headers=partner_other)
         assert refused.status_code == 403, path
-        assert refused.json()["detail"].startswith(f"partner {OTHER} may"), path
+        assert refused.json()["message"].startswith(f"partner {OTHER} may"), path
     own = await http.get(f"/vehicles/{world.other_vin}/teleservice-calls",
                          headers=partner_other)
     assert (own.status_code, own.json()["vin"]) == (200, world.other_vin)
@@ -299,14 +299,14 @@ async def test_access_routes_who_is_calling(world: World) -> None:
     response = await http.get("/desks")
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
-    assert "missing bearer token" in response.json()["detail"]
+    assert "missing bearer token" in response.json()["message"]
     for role, party, claim in (("", "", "role"), ("admin", "", "role"), ("psap", "", "party"),
                                ("psap", "psap-BE", "party"), ("partner", "sp-nope", "party"),
                                ("operator", "BE", "party")):
         token = signer().token(role, party)
         response = await http.get("/desks", headers=bearer(token))
         assert response.status_code == 401, (role, party)
-        assert f"claim {claim}" in response.json()["detail"], response.text
+        assert f"claim {claim}" in response.json()["message"], response.text
         assert 'error="invalid_token"' in response.headers["www-authenticate"]
     assert (await http.get("/traffic/warnings")).status_code == 401
     for path in ("/health", "/openapi.json", "/docs"):
@@ -327,7 +327,7 @@ async def test_access_routes_role_headers_are_not_trusted(world: World) -> None:
             assert response.status_code == 401, (headers, path)
     as_traffic = [*bearer(signer().token("traffic")).items(), ("X-Role", "operator")]
     refused = await http.get("/desks", headers=as_traffic)
-    assert (refused.status_code, refused.json()["detail"]) == (
+    assert (refused.status_code, refused.json()["message"]) == (
         403, "traffic may read no eCall desk "
         "(PLAT-R3: hv_warn_call, ecall_intelligent, ecall_legal)")
     twice = [*bearer(signer().token("operator")).items(),
@@ -335,7 +335,7 @@ async def test_access_routes_role_headers_are_not_trusted(world: World) -> None:
     for headers in (twice, list(reversed(twice))):
         response = await http.get("/desks", headers=headers)
         assert response.status_code == 401
-        assert "more than one Authorization header" in response.json()["detail"]
+        assert "more than one Authorization header" in response.json()["message"]
 
 
 OPEN = frozenset({"/health", "/ready"})
@@ -382,5 +382,5 @@ async def test_access_routes_operator_only_guards_a_whole_router() -> None:
             "thing": "ok"}
         for role in ("callcentre", "psap", "partner", "assistance", "traffic"):
             refused = await http.get("/ops/thing", headers=HEADERS[role])
-            assert (refused.status_code, refused.json()["detail"]) == (
+            assert (refused.status_code, refused.json()["message"]) == (
                 403, f"{CALLER_NAME[role]} may not use OTA campaigns: operator only")

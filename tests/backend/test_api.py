@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from backend.emergency.incidents import DeskStores, read_incident
 from protocols.envelope import MsdRequest
 from protocols.topics import msd_request_topic
 from tests.backend.support import Car, Lanes, api_stack, auth, new_vin
@@ -54,6 +57,8 @@ async def test_api_health_detail_lists_lanes_and_counters_for_the_operator(
     health = (await client.get("/health/detail", headers=OPERATOR)).json()
     assert health["status"] == "ok"
     assert f"emergency-{lanes.settings.worker_id}" in health["lanes"]
+    assert set(health["counters"]) == {"metrics:ingest", "metrics:errors", "metrics:bulk",
+                                       "metrics:desks"}
     # This fixture runs no services lane, so the platform is not ready for service calls.
     assert health["ready"] is False
     assert (await client.get("/ready")).status_code == 503
@@ -66,7 +71,8 @@ async def test_api_unknown_desk_and_incident_are_404(
     assert (await client.get("/desks/psap-XX/incidents", headers=OPERATOR)).status_code == 404
     missing = await client.get("/desks/psap-BE/incidents/nope", headers=PSAP_BE)
     assert missing.status_code == 404
-    assert "nope" in missing.json()["detail"]
+    assert missing.json() == {"message": "no incident 'nope' at desk 'psap-BE'", "field": None,
+                              "rule": None}
 
 
 async def test_api_openapi_is_served(api: tuple[Lanes, httpx.AsyncClient]) -> None:
@@ -74,6 +80,14 @@ async def test_api_openapi_is_served(api: tuple[Lanes, httpx.AsyncClient]) -> No
     _, client = api
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert "/desks/{desk}/incidents/{incident}/msd-request" in paths
+
+
+async def _as_the_desk_holds_it(lanes: Lanes, desk: str, incident: str) -> object:
+    """The incident as the store reads it, through JSON: what the route must show."""
+    settings = lanes.settings
+    async with Redis.from_url(settings.redis_url, db=settings.oem_db) as oem, \
+            Redis.from_url(settings.psap_url, db=settings.psap_db) as psap:
+        return json.loads(json.dumps(await read_incident(DeskStores(oem, psap), desk, incident)))
 
 
 async def test_api_msd_request_reaches_the_car(
@@ -86,6 +100,7 @@ async def test_api_msd_request_reaches_the_car(
         await car.ack()
         record = await _until_present(client, f"/desks/psap-BE/incidents/{incident}", PSAP_BE)
         assert record["variant"] == "legal"
+        assert record == await _as_the_desk_holds_it(lanes, "psap-BE", incident)
         listed = (await client.get("/desks/psap-BE/incidents", headers=PSAP_BE)).json()
         assert incident in [i["incident"] for i in listed["data"]]
         response = await client.post(f"/desks/psap-BE/incidents/{incident}/msd-request",

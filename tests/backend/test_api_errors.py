@@ -1,4 +1,5 @@
-"""How the API fails: bounded query parameters, one error body, 503 while Redis is down."""
+"""How the API fails: bounded query parameters, one error body ``{message, field, rule}``
+for every failure, 503 while Redis is down."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from backend.api.app import create_app
-from backend.api.schemas import ErrorPublic
+from backend.api.schemas.error_body import ErrorPublic
 from cli.local_services import free_port
 from tests.backend.support import asgi_client, auth, signer
 
@@ -35,8 +36,31 @@ async def test_api_errors_list_limit_is_bounded(mqtt_url: str, redis_url: str, p
         response = await client.get(path, params={"limit": limit})
     assert response.status_code == 422, response.text
     body = ErrorPublic.model_validate(response.json())
-    assert isinstance(body.detail, list)
-    assert body.detail[0]["loc"] == ["query", "limit"]
+    assert (body.message, body.field) == ("the query does not fit the schema", "limit")
+    assert body.rule
+
+
+async def test_api_errors_every_failure_has_the_one_body(mqtt_url: str, redis_url: str) -> None:
+    """A typo'd query parameter, a body that is no JSON, a body that breaks the schema, a
+    path or method that does not exist: the same three keys, naming what they can."""
+    async with _app(mqtt_url, redis_url) as client:
+        typo = await client.get("/assistance/cases", params={"limt": "5"})
+        not_json = await client.post("/ota/campaigns", content=b"{nope",
+                                     headers={"content-type": "application/json"})
+        wrong = await client.post("/ota/campaigns", json={"campaign_id": "c", "groups": 1})
+        no_path = await client.get("/nope")
+        no_method = await client.delete("/desks")
+    assert (typo.status_code, typo.json()) == (422, {
+        "message": "unknown query parameter 'limt'", "field": "limt", "rule": "one of: limit"})
+    assert (not_json.status_code, not_json.json()["message"], not_json.json()["field"]) == (
+        422, "the body does not fit the schema", None)
+    assert not_json.json()["rule"].startswith("JSON: ")
+    assert wrong.status_code == 422
+    assert wrong.json()["message"].startswith("the body does not fit the schema (")
+    assert wrong.json()["field"] in ("version", "size_bytes", "groups")
+    assert (no_path.status_code, no_path.json()) == (
+        404, {"message": "Not Found", "field": None, "rule": None})
+    assert (no_method.status_code, no_method.json()["message"]) == (405, "Method Not Allowed")
 
 
 async def test_api_errors_redis_outage_is_503(mqtt_url: str) -> None:
@@ -44,11 +68,13 @@ async def test_api_errors_redis_outage_is_503(mqtt_url: str) -> None:
     unreachable = f"redis://127.0.0.1:{free_port()}"
     async with _app(mqtt_url, unreachable) as client:
         for path in ("/desks/callcentre/incidents", "/retention/report",
-                     "/assistance/cases"):
+                     "/assistance/cases", "/partners/sp-be-ant/cases", "/ota/campaigns"):
             response = await client.get(path)
             assert response.status_code == 503, (path, response.text)
             assert response.headers["retry-after"] == "1"
-            assert "Redis unavailable" in ErrorPublic.model_validate(response.json()).detail
+            assert response.json() == {
+                "message": "Redis unavailable (ConnectionError); retry later",
+                "field": None, "rule": None}
         assert (await client.get("/health")).json() == {"status": "ok"}
 
 

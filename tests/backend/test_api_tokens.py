@@ -27,9 +27,8 @@ from fastapi import FastAPI
 
 from backend.api.access import Caller
 from backend.api.access_deps import CallerDep
+from backend.api.errors import AuthSettingsError, TokenError
 from backend.api.tokens import (
-    AuthSettingsError,
-    TokenError,
     TokenVerifier,
     jwks_document,
     verifier_from,
@@ -143,7 +142,7 @@ async def test_api_tokens_route_answers_401_with_challenge(http: httpx.AsyncClie
     make, reason = BAD_TOKENS[case]
     response = await http.get("/who", headers=bearer(make()))
     assert response.status_code == 401, response.text
-    assert reason in response.json()["detail"]
+    assert reason in response.json()["message"]
     assert response.headers["www-authenticate"] == (
         'Bearer realm="telematics", error="invalid_token"')
 

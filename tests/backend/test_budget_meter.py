@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 
 from backend.privacy.budget_meter import (
     REPORT_PERIOD_S,
-    BudgetExceededError,
     judge,
     metering_period_s,
     period_cap,
     period_index,
     plan,
 )
+from backend.privacy.errors import BudgetExceededError
 from protocols.catalogue_model import DAY, CatalogueEntry, RetentionRule, VolumeBudget
 
 GB = 10**9

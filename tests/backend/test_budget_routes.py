@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +14,7 @@ import httpx
 import pytest
 import typer
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from redis.asyncio import Redis
 from rich.console import Console
 from typer.testing import CliRunner
@@ -24,7 +24,7 @@ from backend.privacy.budget_store import meter
 from cli.budgets import budgets, human_bytes, render
 from cli.local_services import free_port
 from protocols.catalogue_model import DAY
-from tests.backend.support import auth, new_vin, signer
+from tests.backend.support import StepClock, auth, new_vin, router_app, signer
 from tests.backend.test_budget_meter import (
     CHARGE,
     ECALL,
@@ -41,16 +41,6 @@ BUDGETED = {e.key for e in CATALOGUE if e.budget is not None}
 
 
 @dataclass
-class StepClock:
-    """The backend clock of the test: the scenario's virtual time, moved by hand."""
-
-    at: float
-
-    def now(self) -> float:
-        return self.at
-
-
-@dataclass
 class Api:
     http: httpx.AsyncClient
     oem: Redis
@@ -60,16 +50,8 @@ class Api:
 
 def build_app(oem: Redis, clock: StepClock) -> FastAPI:
     """Only the budget router, with the state the API's lifespan would provide."""
-    app = signer().install(FastAPI())
-    app.include_router(router)
+    app = router_app(router, state=SimpleNamespace(oem=oem, clock=clock))
     app.dependency_overrides[get_catalogue] = lambda: CATALOGUE
-
-    @app.middleware("http")
-    async def attach_state(request: Request,
-                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.api = SimpleNamespace(oem=oem, clock=clock)
-        return await call_next(request)
-
     return app
 
 
@@ -147,11 +129,12 @@ async def test_budget_routes_unknown_vin_is_404(api: Api) -> None:
     vin = new_vin()
     missing = await api.http.get(f"/budgets/{vin}")
     assert missing.status_code == 404
-    assert vin in missing.json()["detail"]
+    assert vin in missing.json()["message"]
     bad = await api.http.get("/budgets/not-a-vin")
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["path", "vin"]
-    assert "[0-9A-HJ-NPR-Z]{17}" in bad.json()["detail"][0]["msg"]
+    assert (bad.json()["message"], bad.json()["field"]) == (
+        "the path does not fit the schema", "vin")
+    assert "[0-9A-HJ-NPR-Z]{17}" in bad.json()["rule"]
 
 
 async def test_budget_routes_rendered_by_the_cli(api: Api) -> None:

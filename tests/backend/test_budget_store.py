@@ -12,13 +12,13 @@ from redis.asyncio import Redis
 from backend.privacy.budget_store import (
     FLAGGED,
     REJECTED,
-    UnknownVehicleError,
     known_vins,
     meter,
     summary,
     usage,
     vin_key,
 )
+from backend.privacy.errors import UnknownVehicleError
 from protocols.catalogue_model import DAY, CatalogueError
 from tests.backend.support import new_vin, own_database
 from tests.backend.test_budget_meter import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from backend.services.errors import CaseTransitionError
 from backend.services.maintenance import (
     CallRecord,
-    CaseTransitionError,
     close,
     decide,
     late_calls,
@@ -105,7 +105,7 @@ def test_maintenance_case_notify_twice_and_reopen_closed_are_refused() -> None:
     with pytest.raises(CaseTransitionError, match="only an open case can be notified"):
         notify(notified, now=T0)
     closed = close(notified, now=T0)
-    with pytest.raises(ValueError, match="is already closed"):
+    with pytest.raises(CaseTransitionError, match="is already closed"):
         close(closed, now=T0)
     with pytest.raises(CaseTransitionError) as caught:
         close(notified, now=T0, reason="lost")  # type: ignore[arg-type]  # unknown, on purpose

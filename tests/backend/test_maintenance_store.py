@@ -10,9 +10,9 @@ import pytest
 from redis.asyncio import Redis
 
 from backend.privacy.retention_store import sweep
-from backend.services.maintenance import CaseTransitionError, MaintenanceNeed, Service, late_calls
+from backend.services.errors import CaseTransitionError, UnknownCaseError
+from backend.services.maintenance import MaintenanceNeed, Service, late_calls
 from backend.services.maintenance_store import (
-    UnknownCaseError,
     calls_of,
     case_key,
     cases_of,

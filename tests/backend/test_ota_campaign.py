@@ -15,8 +15,6 @@ from backend.ota.campaign import (
     Action,
     Campaign,
     CampaignSpec,
-    CampaignSpecError,
-    CampaignTransitionError,
     CancelOffer,
     Finished,
     Offer,
@@ -34,6 +32,7 @@ from backend.ota.campaign import (
     start,
     tick,
 )
+from backend.ota.errors import CampaignSpecError, CampaignTransitionError
 
 T0 = 1_767_225_600.0
 GB = 1_000_000_000

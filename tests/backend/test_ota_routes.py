@@ -90,8 +90,8 @@ async def test_ota_routes_spec_errors_name_field_and_rule(
     body = {**campaign_body(fresh_id(), _model(), GROUPS), **change}
     response = await api.post("/ota/campaigns", json=body)
     assert response.status_code == 422, response.text
-    detail = response.json()["detail"]
-    assert (detail["field"], detail["rule"]) == (field, rule)
+    error = response.json()
+    assert (error["field"], error["rule"]) == (field, rule)
     assert (await api.get(f"/ota/campaigns/{body['campaign_id']}")).status_code == 404
 
 
@@ -113,7 +113,9 @@ async def test_ota_routes_same_id_is_idempotent_else_conflict(api: httpx.AsyncCl
     for change in ({"version": "99-01.0"}, {"release_notes": "other"}):
         other = await api.post("/ota/campaigns", json={**body, **change})
         assert other.status_code == 409
-        assert other.json()["detail"]["field"] == "campaign_id"
+        assert other.json() == {
+            "message": f"campaign {body['campaign_id']!r} exists with another spec",
+            "field": "campaign_id", "rule": "a campaign id is created once"}
 
 
 async def test_ota_routes_transitions_and_unknowns(api: httpx.AsyncClient) -> None:
@@ -130,11 +132,11 @@ async def test_ota_routes_transitions_and_unknowns(api: httpx.AsyncClient) -> No
                                                     start=False)))["campaign_id"]
     paused = await api.post(f"/ota/campaigns/{campaign_id}/pause")
     assert paused.status_code == 409
-    assert paused.json()["detail"]["rule"] == "pause only from running"
+    assert paused.json()["rule"] == "pause only from running"
     started = await api.post(f"/ota/campaigns/{campaign_id}/start")
     assert (started.status_code, started.json()["status"]) == (200, "running")
     again = await api.post(f"/ota/campaigns/{campaign_id}/start")
-    assert again.json()["detail"]["rule"] == "start only from planned"
+    assert again.json()["rule"] == "start only from planned"
     assert (await api.post(f"/ota/campaigns/{campaign_id}/pause")).json()["status"] == "paused"
     listed = (await api.get("/ota/campaigns", params={"status": "paused"})).json()
     assert campaign_id in [c["campaign_id"] for c in listed["data"]]

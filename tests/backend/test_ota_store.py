@@ -14,7 +14,6 @@ from backend.ota.campaign import (
     Action,
     Campaign,
     CampaignSpec,
-    CampaignTransitionError,
     Offer,
     RolloutGroup,
     TargetSelector,
@@ -24,9 +23,12 @@ from backend.ota.campaign import (
     plan,
     start,
 )
-from backend.ota.store import (
+from backend.ota.errors import (
     CampaignConflictError,
+    CampaignTransitionError,
     UnknownCampaignError,
+)
+from backend.ota.store import (
     campaign_ids,
     campaign_key,
     create_campaign,

@@ -6,10 +6,9 @@ import math
 
 import pytest
 
+from backend.privacy.errors import NeverStoredError, RetentionError
 from backend.privacy.retention import (
     NEVER_STORED_RULE,
-    NeverStoredError,
-    RetentionError,
     Tag,
     closed,
     deadline,

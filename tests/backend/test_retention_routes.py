@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request, Response
 from redis.asyncio import Redis
 
-from backend.api.routes.retention import closures, erasure, retention
+from backend.api.routes import assistance, desks, retention, vehicles
 from backend.infra import keys
 from backend.privacy import retention_store
 from backend.privacy.retention_tags import tag_record
-from tests.backend.support import auth, new_vin, signer
+from tests.backend.support import StepClock, auth, new_vin, router_app
 
 T0 = 1_767_225_600.0
 DAY = 86_400.0
 OPERATOR = auth("operator")
-
-
-@dataclass
-class StepClock:
-    at: float
-
-    def now(self) -> float:
-        return self.at
 
 
 @pytest.fixture
@@ -35,16 +25,8 @@ async def api(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Redis, S
     oem = Redis.from_url(redis_url, db=12)
     await oem.flushdb()
     clock = StepClock(T0)
-    app = signer().install(FastAPI())
-    for router in (retention, erasure, closures):
-        app.include_router(router)
-
-    @app.middleware("http")
-    async def attach_state(request: Request,
-                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.api = SimpleNamespace(oem=oem, clock=clock)
-        return await call_next(request)
-
+    app = router_app(*(r.router for r in (retention, vehicles, desks, assistance)),
+                     state=SimpleNamespace(oem=oem, clock=clock))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://test") as http:
         yield http, oem, clock
@@ -63,11 +45,14 @@ async def test_retention_routes_report_and_audit_follow_the_backend_clock(
     http, oem, clock = api
     vin = new_vin()
     await _store(oem, "hotline:1", "customer_hotline", vin, T0)
+    await oem.hincrby(keys.INGEST_COUNTERS, "legal:new", 3)  # what the emergency lane relayed
     report = (await http.get("/retention/report", headers=OPERATOR)).json()
     [row] = report["services"]
     assert (row["service"], row["held"], row["next_due"], row["overdue"]) == (
         "customer_hotline", 1, T0 + 28 * DAY, 0)
-    assert {r["service"] for r in report["never_stored"]} == {"ecall_legal", "ecall_psap"}
+    assert report["never_stored"] == [
+        {"service": "ecall_legal", "held": 0, "relayed_to_psap": 3, "stored_by_oem": False},
+        {"service": "ecall_psap", "held": 0, "relayed_to_psap": 0, "stored_by_oem": False}]
     clock.at = T0 + 29 * DAY
     assert (await http.get("/retention/report", headers=OPERATOR)).json()["overdue"] == 1
     assert await retention_store.sweep(oem, now=clock.at) == 1
@@ -86,13 +71,15 @@ async def test_retention_routes_erase_only_what_the_rules_allow(
     refused = await http.delete(f"/vehicles/{vin}/data", params={"service": "hv_warn_call"},
                                 headers=OPERATOR)
     assert refused.status_code == 409
-    assert refused.json()["detail"]["field"] == "service"
+    assert (refused.json()["field"], refused.json()["rule"]) == (
+        "service", "fixed_window: not erasable on request")
     done = (await http.delete(f"/vehicles/{vin}/data", headers=OPERATOR)).json()
     assert (done["erased"], done["refused"]) == (1, {"hv_warn_call": "fixed_window"})
     assert (await oem.exists("hotline:2"), await oem.exists("hv:2")) == (0, 1)
     unknown = await http.delete(f"/vehicles/{vin}/data", params={"service": "nope"},
                                 headers=OPERATOR)
-    assert unknown.status_code == 404
+    assert (unknown.status_code, unknown.json()) == (404, {
+        "message": "no catalogue service 'nope'", "field": "service", "rule": "a catalogue key"})
 
 
 async def test_retention_routes_closing_a_case_starts_its_clock_for_its_holder_only(

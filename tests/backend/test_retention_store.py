@@ -14,13 +14,13 @@ import pytest
 from redis.asyncio import Redis
 
 from backend.privacy import retention_store as store
-from backend.privacy.retention import (
+from backend.privacy.errors import (
     ErasureRefusedError,
     NeverStoredError,
     RetentionError,
-    Tag,
     UnknownRecordError,
 )
+from backend.privacy.retention import Tag
 from backend.privacy.retention_sweeper import sweep_forever
 from cli.local_services import LocalServices, free_port
 from protocols.catalogue_model import DAY, MONTH, RetentionRule

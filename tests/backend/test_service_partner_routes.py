@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request, Response
 from redis.asyncio import Redis
 
-from backend.api.routes.partners import get_clock, router
+from backend.api.routes.partners import router
 from backend.services.maintenance import MaintenanceNeed
 from backend.services.maintenance_store import mark_notified, open_case, read_case
 from backend.services.partners import DIRECTORY
-from tests.backend.support import auth, new_vin, signer
+from tests.backend.support import StepClock, auth, new_vin, router_app
 
 T0 = 1_767_225_600.0
 PARTNER = "sp-be-bru"
@@ -28,16 +27,7 @@ AS_OPERATOR = auth("operator")
 @pytest.fixture
 async def client(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Redis]]:
     oem = Redis.from_url(redis_url, db=0)
-    app = signer().install(FastAPI())
-    app.include_router(router)
-    app.dependency_overrides[get_clock] = lambda: lambda: T0 + 100
-
-    @app.middleware("http")
-    async def attach_state(request: Request,
-                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.api = SimpleNamespace(oem=oem)
-        return await call_next(request)
-
+    app = router_app(router, state=SimpleNamespace(oem=oem, clock=StepClock(T0 + 100)))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test",
                                  headers=AS_PARTNER) as http:
@@ -91,7 +81,9 @@ async def test_service_partner_routes_unknown_partner_is_404(
                          ("POST", "/partners/sp-nope/cases/x/close")):
         response = await http.request(method, path, headers=AS_OPERATOR)
         assert response.status_code == 404
-        assert response.json() == {"detail": "unknown service partner 'sp-nope'"}
+        assert response.json() == {"message": "unknown service partner 'sp-nope'",
+                                   "field": "partner_id",
+                                   "rule": "a service partner of the directory"}
 
 
 async def test_service_partner_routes_unknown_or_foreign_case_is_404(
@@ -99,13 +91,14 @@ async def test_service_partner_routes_unknown_or_foreign_case_is_404(
     """A missing case, or another partner's, is a 404 with the exact reason."""
     http, oem = client
     missing = await http.get(f"/partners/{PARTNER}/cases/case-missing")
-    assert (missing.status_code, missing.json()["detail"]) == (404, "no case 'case-missing'")
+    assert (missing.status_code, missing.json()) == (
+        404, {"message": "no case 'case-missing'", "field": None, "rule": None})
     foreign = await _case(oem, partner="sp-be-ant")
     response = await http.get(f"/partners/{PARTNER}/cases/{foreign}")
-    assert (response.status_code, response.json()["detail"]) == (
+    assert (response.status_code, response.json()["message"]) == (
         404, f"no case '{foreign}' at partner '{PARTNER}'")
     closing = await http.post(f"/partners/{PARTNER}/cases/{foreign}/close")
-    assert (closing.status_code, closing.json()["detail"]) == (
+    assert (closing.status_code, closing.json()["message"]) == (
         404, f"no case '{foreign}' at partner '{PARTNER}'")
 
 
@@ -116,8 +109,11 @@ async def test_service_partner_routes_close_before_notified_is_409(
     case_id = await _case(oem)
     response = await http.post(f"/partners/{PARTNER}/cases/{case_id}/close")
     assert response.status_code == 409
-    assert response.json() == {"detail": f"case '{case_id}' is open; it can be closed only "
-                                         "after the need was communicated"}
+    assert response.json() == {"message": f"case '{case_id}' is open; it can be closed only "
+                                          "after the need was communicated",
+                               "field": None,
+                               "rule": "close only from notified "
+                                       "(MINI Connected §16a, TS-R5: determined and communicated)"}
     assert (await read_case(oem, case_id)).status == "open"
 
 
@@ -135,7 +131,8 @@ async def test_service_partner_routes_close_after_notified(
         "closed", T0 + 100, "serviced")
     again = await http.post(f"/partners/{PARTNER}/cases/{case_id}/close")
     assert again.status_code == 409
-    assert again.json()["detail"] == f"case '{case_id}' is already closed"
+    assert (again.json()["message"], again.json()["rule"]) == (
+        f"case '{case_id}' is already closed", "a closed case does not move")
 
 
 async def test_service_partner_routes_close_with_unknown_reason_is_422(

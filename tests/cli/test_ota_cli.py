@@ -127,14 +127,23 @@ def test_ota_cli_build_body_merges_spec_and_options() -> None:
 
 
 def test_ota_cli_describe_error_is_one_line() -> None:
-    """The API's field and rule, or pydantic's locations, in one line."""
-    assert describe_error(422, {"detail": {"message": "size 11 bytes is outside 1..10 GB",
-                                           "field": "size_bytes", "rule": "1 GB <= size"}}) \
+    """The API's message with its field and rule, in one line; a rule the message already
+    says is not said twice; a body that is not the API's is shown as it came."""
+    assert describe_error(422, {"message": "size 11 bytes is outside 1..10 GB",
+                                "field": "size_bytes", "rule": "1 GB <= size"}) \
         == "HTTP 422: size 11 bytes is outside 1..10 GB (field: size_bytes; rule: 1 GB <= size)"
-    assert describe_error(422, {"detail": [{"loc": ["body", "target", "propulsions", 0],
-                                            "msg": "Input should be 'bev'"}]}) == (
-        "HTTP 422: target.propulsions.0: Input should be 'bev'")
-    assert describe_error(404, {"detail": "no campaign 'x'"}) == "HTTP 404: no campaign 'x'"
+    assert describe_error(422, {"message": "the body does not fit the schema",
+                                "field": "target.propulsions.0",
+                                "rule": "Input should be 'bev'"}) == (
+        "HTTP 422: the body does not fit the schema (field: target.propulsions.0; "
+        "rule: Input should be 'bev')")
+    assert describe_error(404, {"message": "no campaign 'x'", "field": None,
+                                "rule": None}) == "HTTP 404: no campaign 'x'"
+    assert describe_error(403, {"message": "traffic may not use OTA campaigns: operator only",
+                                "field": None,
+                                "rule": "traffic may not use OTA campaigns: operator only"}) == (
+        "HTTP 403: traffic may not use OTA campaigns: operator only")
+    assert describe_error(502, "Bad Gateway") == "HTTP 502: Bad Gateway"
 
 
 def test_ota_cli_create_posts_the_body(api: FakeApi, tmp_path: Path) -> None:
@@ -167,8 +176,8 @@ def test_ota_cli_create_posts_the_body(api: FakeApi, tmp_path: Path) -> None:
 def test_ota_cli_api_error_is_one_line_and_exit_1(api: FakeApi) -> None:
     """A refused transition prints the API's rule in one line and exits 1."""
     api.respond = _respond(
-        409, {"detail": {"message": "campaign 'c-1': is paused; it cannot pause",
-                         "rule": "pause only from running"}})
+        409, {"message": "campaign 'c-1': is paused; it cannot pause", "field": None,
+              "rule": "pause only from running"})
     result = runner.invoke(app, ["pause", "c-1", "--api-url", "http://api.test"])
     assert result.exit_code == EXIT_API
     assert result.stderr == ("error: HTTP 409: campaign 'c-1': is paused; it cannot pause "

@@ -75,7 +75,8 @@ def test_token_cli_api_calls_sign_in_as_the_operator(tmp_path: Path,
     def answer(req: httpx.Request) -> httpx.Response:
         seen.append(req.headers.get("authorization"))
         if "authorization" not in req.headers:
-            return httpx.Response(401, json={"detail": "missing bearer token"})
+            return httpx.Response(401, json={"message": "missing bearer token", "field": None,
+                                             "rule": None})
         return httpx.Response(200, json={"ok": True})
 
     transport = httpx.MockTransport(answer)

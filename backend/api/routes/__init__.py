@@ -1,1 +1,3 @@
-"""One module per resource of the HTTP API; ``backend.api.app`` mounts them."""
+"""HTTP routes, one module per resource: ``health``, ``desks``, ``vehicles``, ``partners``,
+``assistance``, ``ota``, ``budgets``, ``retention``, ``traffic``. Each path prefix is
+served by one module."""

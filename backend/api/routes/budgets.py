@@ -12,19 +12,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends
 
 from backend.api.access_deps import operator_only
 from backend.api.deps import StateDep, VinPath
-from backend.api.schemas import errors
+from backend.api.error_statuses import errors
+from backend.api.schemas.budgets import (
+    BudgetPublic,
+    BudgetsPublic,
+    FleetPublic,
+    VehicleBudgetsPublic,
+)
 from backend.privacy.budget_store import (
     ServiceUsage,
-    UnknownVehicleError,
     summary,
     usage,
     vehicle_count,
 )
+from backend.privacy.errors import UnknownVehicleError
 from protocols.catalogue_model import CatalogueEntry
 
 router = APIRouter(prefix="/budgets", tags=["budgets"],
@@ -39,39 +44,6 @@ def get_catalogue() -> Sequence[CatalogueEntry]:
 
 
 CatalogueDep = Annotated[Sequence[CatalogueEntry], Depends(get_catalogue)]
-
-
-class BudgetPublic(BaseModel):
-    key: str
-    service: str
-    sub_function: str
-    per: str
-    per_message_bytes: int | None
-    period_bytes: int | None
-    period_s: float | None
-    exclusive: bool
-    approx: bool
-    wording: str
-    safety: bool
-    source: str
-
-
-class FleetPublic(BaseModel):
-    vehicles: int
-    services: list[ServiceUsage]
-
-
-class BudgetsPublic(BaseModel):
-    at: float
-    count: int
-    budgets: list[BudgetPublic]
-    fleet: FleetPublic
-
-
-class VehicleBudgetsPublic(BaseModel):
-    vin: str
-    at: float
-    services: list[ServiceUsage]
 
 
 def _budget(entry: CatalogueEntry) -> BudgetPublic | None:
@@ -101,15 +73,10 @@ async def read_budgets(state: StateDep, catalogue: CatalogueDep) -> BudgetsPubli
                                            services=_public(fleet)))
 
 
-@router.get("/{vin}", response_model=VehicleBudgetsPublic, responses=errors(404))
+@router.get("/{vin}", response_model=VehicleBudgetsPublic, responses=errors(UnknownVehicleError))
 async def read_vehicle_budgets(vin: VinPath, state: StateDep,
                                catalogue: CatalogueDep) -> VehicleBudgetsPublic:
     """One vehicle's usage against each budget; 404 for a VIN never metered."""
     at = state.clock.now()
-    try:
-        rows = await usage(state.oem, vin, at=at, catalogue=catalogue)
-    except UnknownVehicleError as exc:
-        raise HTTPException(404, detail=str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+    rows = await usage(state.oem, vin, at=at, catalogue=catalogue)
     return VehicleBudgetsPublic(vin=vin, at=at, services=_public(rows))

@@ -12,82 +12,27 @@ maintenance needs go to "the preferred service centre" (TS-R4).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
-from redis.asyncio import Redis
+from fastapi import APIRouter, Query
 
-from backend.api.access import PartnerCases, PartnerDirectory, visible_partners
-from backend.api.access_deps import CallerDep, require
-from backend.api.deps import Limit
-from backend.api.schemas import errors
-from backend.services.maintenance import Case, CaseTransitionError, CloseReason
-from backend.services.maintenance_store import UnknownCaseError, cases_of, close_case, read_case
+from backend.api.access import PartnerCases, PartnerDirectory, require, visible_partners
+from backend.api.access_deps import CallerDep
+from backend.api.deps import Limit, StateDep
+from backend.api.error_statuses import errors
+from backend.api.schemas.partners import (
+    CasePublic,
+    CasesPublic,
+    CloseRequest,
+    PartnerPublic,
+    PartnersPublic,
+)
+from backend.services.errors import CaseTransitionError, UnknownCaseError, UnknownPartnerError
+from backend.services.maintenance import Case
+from backend.services.maintenance_store import cases_of, close_case, read_case
 from backend.services.partners import DIRECTORY, Partner, partners
 
 router = APIRouter(prefix="/partners", tags=["service-partners"])
-
-
-def get_oem_redis(request: Request) -> Redis:
-    """The OEM database from the app's lifespan state (``ApiState.oem``)."""
-    oem: Redis = request.state.api.oem
-    return oem
-
-
-def get_clock(request: Request) -> Callable[[], float]:
-    """The backend's clock (the scenario's when one runs), which retention judges by;
-    tests override it for fixed times."""
-    clock: Callable[[], float] = request.state.api.clock.now
-    return clock
-
-
-OemDep = Annotated[Redis, Depends(get_oem_redis)]
-ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
-
-
-class PartnerPublic(BaseModel):
-    id: str
-    name: str
-    country: str
-    city: str
-    lat: float
-    lon: float
-    authorised: bool
-
-
-class PartnersPublic(BaseModel):
-    count: int
-    data: list[PartnerPublic]
-
-
-class CasePublic(BaseModel):
-    case_id: str
-    vin: str
-    partner_id: str
-    service: str
-    status: str
-    opened_at: float
-    notified_at: float | None
-    notified_via: str
-    closed_at: float | None
-    close_reason: str
-    source_id: str
-    reason: str
-    fault_codes: list[str]
-    due_items: list[str]
-    odometer_km: float
-
-
-class CasesPublic(BaseModel):
-    partner_id: str
-    count: int
-    data: list[CasePublic]
-
-
-class CloseRequest(BaseModel):
-    reason: CloseReason = "procedures_completed"
 
 
 def _partner_public(partner: Partner) -> PartnerPublic:
@@ -105,7 +50,7 @@ def _case_public(case: Case) -> CasePublic:
 
 def _known(partner_id: str) -> str:
     if partner_id not in DIRECTORY:
-        raise HTTPException(status_code=404, detail=f"unknown service partner {partner_id!r}")
+        raise UnknownPartnerError(partner_id)
     return partner_id
 
 
@@ -120,38 +65,31 @@ async def read_partners(caller: CallerDep, country: Annotated[
     return PartnersPublic(count=len(data), data=data)
 
 
-@router.get("/{partner_id}/cases", response_model=CasesPublic, responses=errors(404))
-async def read_partner_cases(partner_id: str, oem: OemDep, caller: CallerDep,
+@router.get("/{partner_id}/cases", response_model=CasesPublic,
+            responses=errors(UnknownPartnerError))
+async def read_partner_cases(partner_id: str, state: StateDep, caller: CallerDep,
                              limit: Limit = 100) -> CasesPublic:
     require(caller, PartnerCases(partner_id))
-    data = [_case_public(c) for c in await cases_of(oem, _known(partner_id), limit=limit)]
+    data = [_case_public(c)
+            for c in await cases_of(state.oem, _known(partner_id), limit=limit)]
     return CasesPublic(partner_id=partner_id, count=len(data), data=data)
 
 
 @router.get("/{partner_id}/cases/{case_id}", response_model=CasePublic,
-            responses=errors(404))
-async def read_partner_case(partner_id: str, case_id: str, oem: OemDep,
+            responses=errors(UnknownPartnerError, UnknownCaseError))
+async def read_partner_case(partner_id: str, case_id: str, state: StateDep,
                             caller: CallerDep) -> CasePublic:
     require(caller, PartnerCases(partner_id))
-    try:
-        case = await read_case(oem, case_id, partner_id=_known(partner_id))
-    except UnknownCaseError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
-    return _case_public(case)
+    return _case_public(await read_case(state.oem, case_id, partner_id=_known(partner_id)))
 
 
 @router.post("/{partner_id}/cases/{case_id}/close", response_model=CasePublic,
-             responses=errors(404, 409))
-async def close_partner_case(partner_id: str, case_id: str, oem: OemDep, clock: ClockDep,
+             responses=errors(UnknownPartnerError, UnknownCaseError, CaseTransitionError))
+async def close_partner_case(partner_id: str, case_id: str, state: StateDep,
                              caller: CallerDep, body: CloseRequest | None = None) -> CasePublic:
-    """All procedures of the case are completed; allowed only once it was communicated."""
+    """All procedures of the case are completed; allowed only once it was communicated.
+    Judged at the backend's time (the scenario's when one runs), as retention is."""
     require(caller, PartnerCases(partner_id, "close"))
     reason = body.reason if body is not None else "procedures_completed"
-    try:
-        case = await close_case(oem, case_id, now=clock(), reason=reason,
-                                partner_id=_known(partner_id))
-    except UnknownCaseError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
-    except CaseTransitionError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from None
-    return _case_public(case)
+    return _case_public(await close_case(state.oem, case_id, now=state.clock.now(),
+                                         reason=reason, partner_id=_known(partner_id)))

@@ -14,31 +14,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
 
-from backend.api.access import POSITION_DECIMALS, TIME_BUCKET_S, TrafficWarnings, traffic_warnings
-from backend.api.access_deps import CallerDep, require
+from backend.api.access import (
+    POSITION_DECIMALS,
+    TIME_BUCKET_S,
+    TrafficWarnings,
+    require,
+    traffic_warnings,
+)
+from backend.api.access_deps import CallerDep
 from backend.api.deps import StateDep
+from backend.api.schemas.traffic import TrafficWarningPublic, TrafficWarningsPublic
 from backend.emergency.incidents import list_incidents
 from backend.emergency.relay import CALLCENTRE_DESK
 
 router = APIRouter(prefix="/traffic", tags=["traffic"])
-
-
-class TrafficWarningPublic(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event: str
-    lat: float
-    lon: float
-    at: int
-
-
-class TrafficWarningsPublic(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    count: int
-    position_decimals: int
-    time_bucket_s: int
-    data: list[TrafficWarningPublic]
 
 
 @router.get("/warnings", response_model=TrafficWarningsPublic)

@@ -1,0 +1,79 @@
+"""Bodies of the desks and their incidents.
+
+An incident is shown as its desk holds it, and desks hold different things: a PSAP
+incident names its desk and how it came (direct, or handed over by the call centre), a
+call-centre case its status, VIN and retention. So every field but ``incident`` is
+optional, a field the record lacks is left out of the answer (the routes answer with
+``response_model_exclude_unset``), and a field this model does not name yet is passed on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class TransmissionPublic(BaseModel):
+    """One MSD transmission as a desk recorded it: ids and timings, no content."""
+
+    model_config = ConfigDict(extra="allow")
+    msg_id: int
+    sent_ns: int
+    received_ns: int
+    latency_ms: float
+    kind: str | None = None
+    entry: str | None = None
+
+
+class IncidentPublic(BaseModel):
+    """One incident or case: the MSD, each transmission with its latency, the extras."""
+
+    model_config = ConfigDict(extra="allow")
+    incident: str
+    desk: str | None = None
+    kind: str | None = None
+    variant: str | None = None
+    via: Literal["callcentre", "direct"] | None = None
+    vin: str | None = None
+    status: str | None = None
+    psap: str | None = None
+    psap_reason: str | None = None
+    msd: dict[str, Any] | None = None
+    extras: dict[str, Any] | None = None
+    transmissions: list[TransmissionPublic] = []
+    updates: int | None = None
+    opened_ns: int | None = None
+    received_ns: int | None = None
+    last_received_ns: int | None = None
+    latency_ms: float | None = None
+    within_warning_limit: int | None = None
+    service: str | None = None
+    retention_rule: str | None = None
+    delete_after: float | None = None
+    closed_at: float | None = None
+
+
+class IncidentsPublic(BaseModel):
+    desk: str
+    count: int
+    data: list[IncidentPublic]
+
+
+class DesksPublic(BaseModel):
+    data: list[str]
+
+
+class MsdRequestPublic(BaseModel):
+    incident: str
+    desk: str
+    topic: str
+    requested: bool
+
+
+class IncidentClosedPublic(BaseModel):
+    """A call-centre case whose procedures are complete: its retention clock runs."""
+
+    incident: str
+    status: Literal["closed"]
+    closed_at: float

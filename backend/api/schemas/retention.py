@@ -1,0 +1,69 @@
+"""Bodies of the retention report and the deletion audit."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class RuleDetailPublic(BaseModel):
+    """A service's retention rule as the catalogue states it; only ``kind`` ("unknown")
+    for a service the catalogue no longer lists (the route leaves the rest out)."""
+
+    kind: str
+    trigger: str | None = None
+    window_s: float | None = None
+    idle_s: float | None = None
+    erasable_on_request: bool | None = None
+
+
+class RetentionLinePublic(BaseModel):
+    """One service: records held and pending, oldest, next deadline, deletions, overdue."""
+
+    service: str
+    rule: str
+    held: int
+    pending: int
+    oldest_written_at: float | None
+    next_due: float | None
+    deleted: int
+    erased: int
+    overdue: int
+    rule_detail: RuleDetailPublic
+
+
+class NeverStoredPublic(BaseModel):
+    """A service whose data may never be stored: what was relayed of it, that none is held."""
+
+    service: str
+    held: int
+    relayed_to_psap: int
+    stored_by_oem: bool
+
+
+class RetentionReportPublic(BaseModel):
+    at: float
+    catalogue_version: str
+    services: list[RetentionLinePublic]
+    overdue: int
+    deleted: int
+    never_stored: list[NeverStoredPublic]
+
+
+class AuditEntryPublic(BaseModel):
+    """One deletion: which kind of record, under which rule, when; never its content.
+    Times are as the audit stream holds them (epoch seconds as text, empty when none)."""
+
+    id: str
+    ref: str
+    service: str
+    record_type: str
+    rule: str
+    reason: str
+    written_at: str
+    deadline: str
+    deleted_at: str
+
+
+class AuditPublic(BaseModel):
+    count: int
+    data: list[AuditEntryPublic]
