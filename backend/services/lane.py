@@ -3,8 +3,10 @@ the cars' OTA events (``backend.ota.lane``).
 
 These are not safety calls, so they have a share group and a process of their own and
 can never delay an eCall. Each message is checked, decided and stored before its MQTT
-PUBACK, so a crash redelivers it. Rules about days are evaluated at the message's own
-time (``at``), which in scenario mode is the scenario's virtual time.
+PUBACK, so a crash redelivers it, and a Redis outage runs it again from the start; so
+every step is one that may run twice: records are created once, and metering is by the
+message's own id (``backend.privacy.budget_store``). Rules about days are evaluated at the
+message's own time (``at``), which in scenario mode is the scenario's virtual time.
 """
 
 from __future__ import annotations
@@ -87,35 +89,42 @@ class ServicesDesk:
             parsed = parse_topic(topic)
             if parsed.kind == "teleservice_call":
                 call = unpack_call(payload)
-                await self._admit("teleservice_call", parsed.vin, len(payload), call.at)
+                await self._admit("teleservice_call", parsed.vin, len(payload), call.at,
+                                  message_id=call.call_id)
                 await self._maintenance(parsed.vin, call)
             elif parsed.kind == "smart_maintenance":
                 transfer = unpack_smart_transfer(payload)
-                await self._admit("smart_maintenance", parsed.vin, len(payload), transfer.at)
+                await self._admit("smart_maintenance", parsed.vin, len(payload), transfer.at,
+                                  message_id=transfer.transfer_id)
                 await self._maintenance(parsed.vin, transfer)
             elif parsed.kind == "assistance":
                 await self._assistance(parsed.vin, payload)
             elif parsed.kind == "ota_event":
                 event = unpack_ota_event(payload)
-                await self._admit("rsu", parsed.vin, len(payload), event.at)
+                event_id = str(event.sent_ns)  # the car's own stamp of this event
+                await self._admit("rsu", parsed.vin, len(payload), event.at,
+                                  message_id=event_id)
                 await self.ota.handle_event(parsed.vin, payload)
                 if event.state == "downloaded":  # the package itself, 1-10 GB (§15)
                     await self._admit("rsu", parsed.vin, event.bytes_total, event.at,
-                                      direction="down")
+                                      direction="down", message_id=event_id)
             else:
                 raise EnvelopeError(f"{parsed.kind} is not a services topic", field="topic",
                                     rule="services lane")
         except ProtocolError as exc:
             self._counters.reject(exc, lane="services")
 
-    async def _admit(self, service: str, vin: str, size: int, at: float, *,
+    async def _admit(self, service: str, vin: str, size: int, at: float, *, message_id: str,
                      direction: Direction = "up") -> None:
         """Check the message's time against the backend's clock, then meter it against its
         catalogue budget; over it, it is refused and counted with the bound and the rule
-        it broke (never a safety call: not here)."""
+        it broke (never a safety call: not here).
+
+        Metered by its own id: a message run again after a Redis outage (``handle``) is
+        counted once, and refused again if it was refused."""
         check_message_time(at, now=self.clock.now())
         verdict = await meter(self._oem, vin=vin, service=service, size=size, at=at,
-                              direction=direction)
+                              direction=direction, message_id=message_id)
         if not verdict.accepted:
             raise EnvelopeError(verdict.explanation, field=verdict.field or "envelope",
                                 rule=verdict.rule)
@@ -199,7 +208,8 @@ class ServicesDesk:
         if call.vin != vin:
             raise EnvelopeError("VIN differs from its topic", field="vin",
                                 rule="record vin == topic vin")
-        await self._admit(SERVICE_OF[call.kind], vin, len(payload), call.at)
+        await self._admit(SERVICE_OF[call.kind], vin, len(payload), call.at,
+                          message_id=call.request_id)
         profile = await self._profile(vin)
         if profile is None:
             # No contract on record: the case is still opened, and the decision says why

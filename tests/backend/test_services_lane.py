@@ -1,4 +1,5 @@
-"""The services lane: the workshop map decision is one step, and message times are checked."""
+"""The services lane: the workshop map decision is one step, message times are checked,
+and a message handled again is metered once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from redis.asyncio import Redis
 
 from backend.infra import keys
 from backend.infra.counters import Counters
+from backend.privacy.budget_store import usage
 from backend.services.lane import MAX_AGE_S, MAX_AHEAD_S, ServicesDesk, check_message_time
 from protocols.errors import EnvelopeError
 from protocols.teleservice import TeleserviceCall, packed
@@ -63,3 +65,16 @@ async def test_services_lane_refuses_a_call_from_far_outside_the_clock(oem: Redi
     assert [name for name in errors if name.startswith("at:")] == [
         "at:within 400 days before and 1 day after the backend's clock"]
     assert await oem.keys(f"*{vin}*") == []
+
+
+async def test_services_lane_meters_a_call_handled_twice_once(oem: Redis) -> None:
+    """A call handled again (a redelivery, or the lane's retry after Redis lost a reply)
+    is one call on the vehicle's budget."""
+    desk = ServicesDesk(oem, publish=lambda _t, _p: None, counters=Counters())
+    vin, now = new_vin(), time.time()
+    payload = packed(TeleserviceCall(vin, "c-1", "interval_28d", 10.0, time.time_ns(), now,
+                                     "bev"))
+    for _ in range(3):
+        await desk.handle(teleservice_call_topic(vin), payload)
+    row = (await usage(oem, vin, at=now))["teleservice_call"]
+    assert (row.total_msgs, row.total_bytes) == (1, len(payload))
