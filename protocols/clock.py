@@ -16,6 +16,13 @@ Virtual time never runs backwards: jumps are forward only and a real clock that 
 back (an NTP correction) holds virtual time at the anchor instead of rewinding it.
 Nothing here reads a clock at import; ``RealClock`` and the default of ``VirtualClock``
 are the only places that read wall time at all.
+
+Names, each for one thing: a ``Clock`` is anything that tells the time (``now()``);
+``RealClock`` is wall time; a ``VirtualClock`` is scenario time, which the scenario
+runner leads and each backend process follows with a clock of its own (the backend's
+``FollowingClock``); a ``ClockState`` is a *clock announcement*, virtual time as it goes
+on the wire (``CLOCK_TOPIC``, kind ``clock``). Where code needs only the time, it takes
+a ``Clock`` or, in the car, the bound ``now`` of one.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from redis.asyncio import Redis
 
 from backend.emergency.incidents import DeskStores
-from backend.infra.clock_follower import BackendClock
+from backend.infra.clock_follower import FollowingClock
 from backend.ota.vehicle_facts import VIN_PATTERN
 from protocols.topics import Publish
 
@@ -21,7 +21,7 @@ class ApiState:
     stores: DeskStores
     publish: Publish
     oem: Redis
-    clock: BackendClock
+    clock: FollowingClock
 
 
 def _query_names(dependant: Dependant) -> set[str]:

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from backend.assistance.desk import SERVICE_OF, Assessment, decide_case
 from backend.assistance.store import save_case
 from backend.infra import keys
-from backend.infra.clock_follower import BackendClock
+from backend.infra.clock_follower import FollowingClock
 from backend.infra.counters import Counters
 from backend.infra.redis_once import under_watch
 from backend.infra.redis_retry import until_redis_takes
@@ -41,7 +41,7 @@ from protocols.teleservice import (
     unpack_call,
     unpack_smart_transfer,
 )
-from protocols.topics import CLOCK_TOPIC, Publish, parse_topic, workshop_map_topic
+from protocols.topics import Publish, parse_topic, workshop_map_topic
 
 log = logging.getLogger(__name__)
 def map_sent_key(vin: str) -> str:
@@ -68,19 +68,19 @@ class ServicesDesk:
     """Decides and stores what the services lane receives; never raises for bad input."""
 
     def __init__(self, oem: Redis, *, publish: Publish, counters: Counters,
-                 clock: BackendClock | None = None, map_version: int = 1) -> None:
+                 clock: FollowingClock | None = None, map_version: int = 1) -> None:
         self._oem = oem
-        self.clock = clock or BackendClock()
+        self.clock = clock or FollowingClock()
         self._publish = publish
         self._counters = counters
         self._map_version = map_version
         self.ota = OtaDesk(oem, publish=publish, counters=counters, clock=self.clock)
 
     async def handle(self, topic: str, payload: bytes) -> None:
-        """Decide and store; a Redis outage is waited out, so nothing is acked unstored."""
-        if topic == CLOCK_TOPIC:
-            self.clock.hear(payload)
-            return
+        """Decide and store; a Redis outage is waited out, so nothing is acked unstored.
+
+        Clock announcements reach ``self.clock`` through the lane's clock feed
+        (``backend.infra.clock_follower.clock_feed``), not through here."""
         await until_redis_takes(lambda: self._handle_once(topic, payload),
                                 counters=self._counters, what="services")
 
