@@ -70,9 +70,8 @@ def call_key(vin: str, call_id: str) -> str:
     return f"sp:call:{vin}:{call_id}"
 
 
-async def read_case(oem: Redis, case_id: str, *, partner_id: str | None = None) -> Case:
-    """One case; with ``partner_id``, only if it is that partner's."""
-    raw = cast(dict[bytes, bytes], await oem.hgetall(case_key(case_id)))
+async def _stored(read: Redis | Pipeline, case_id: str, partner_id: str | None) -> Case:
+    raw = cast(dict[bytes, bytes], await read.hgetall(case_key(case_id)))
     if not raw:
         raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
     case = Case.from_fields(raw)
@@ -80,6 +79,11 @@ async def read_case(oem: Redis, case_id: str, *, partner_id: str | None = None) 
         raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
                                case_id=case_id, partner_id=partner_id)
     return case
+
+
+async def read_case(oem: Redis, case_id: str, *, partner_id: str | None = None) -> Case:
+    """One case; with ``partner_id``, only if it is that partner's."""
+    return await _stored(oem, case_id, partner_id)
 
 
 async def open_case(oem: Redis, need: MaintenanceNeed, *, case_id: str, partner_id: str,
@@ -105,14 +109,7 @@ async def _move(oem: Redis, case_id: str, partner_id: str | None,
     key = case_key(case_id)
 
     async def body(pipe: Pipeline) -> Case:
-        raw = cast(dict[bytes, bytes], await pipe.hgetall(key))
-        if not raw:
-            raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
-        current = Case.from_fields(raw)
-        if partner_id is not None and current.partner_id != partner_id:
-            raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
-                                   case_id=case_id, partner_id=partner_id)
-        moved = step(current)
+        moved = step(await _stored(pipe, case_id, partner_id))
         pipe.multi()  # type: ignore[no-untyped-call]
         pipe.hset(key, mapping=moved.to_fields())
         await pipe.execute()
