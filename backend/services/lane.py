@@ -155,14 +155,17 @@ class ServicesDesk:
         """About six times a year the car gets the workshop map (MINI Connected §16a, SP-R2).
 
         The decision is one step: two calls handled at once cannot both see "no map sent
-        yet" and both send one (the map costs the car about 200 KB of its budget)."""
+        yet" and both send one (the map costs the car about 200 KB of its budget). A call
+        run again (``handle`` after a Redis failure, or a redelivery) finds its own claim
+        and finishes it: metered once by the claim's time, sent, its record tagged. The
+        car may then get the same map twice, which it reads as one."""
         key = map_sent_key(vin)
         previous = await self._claim_map(key, now)
         if previous is False:
             return
         update = packed(workshop_map(self._map_version))
         verdict = await meter(self._oem, vin=vin, service="workshop_map", size=len(update),
-                              at=now, direction="down")
+                              at=now, direction="down", message_id=f"map@{now!r}")
         if not verdict.accepted:
             log.warning("workshop map not sent: %s", verdict.explanation)
             await self._release_map(key, now, previous)
@@ -172,11 +175,14 @@ class ServicesDesk:
         self._counters.bump(keys.INGEST_COUNTERS, "workshop_map_sent")
 
     async def _claim_map(self, key: str, now: float) -> bytes | Literal[False] | None:
-        """Mark the map sent at ``now`` if it is due; the previous mark (None: never), or
+        """Mark the map sent at ``now`` if it is due; the previous mark (None: never, or
+        unknown because the mark at ``now`` is this call's own from an earlier try), or
         False when it is not due or another call claimed it first."""
 
         async def claim(pipe: Pipeline) -> bytes | Literal[False] | None:
             last = cast(bytes | None, await pipe.get(key))
+            if last == repr(now).encode():
+                return None
             if not map_update_due(float(last) if last is not None else None, now=now):
                 return False
             pipe.multi()  # type: ignore[no-untyped-call]
