@@ -54,7 +54,6 @@ from protocols.topics import (
     TELEMETRY_FILTER,
     TELESERVICE_FILTER,
     VOICE_FILTER,
-    Publish,
     parse_topic,
     shared,
 )
@@ -112,26 +111,17 @@ def _relay_redis(settings: BackendSettings) -> Redis:
     return _connect(settings.psap_relay_url, settings.psap_db)
 
 
-def _acking_lane(settings: BackendSettings, role: Role,
-                 inflight_max: int) -> tuple[gmqtt.Client, Publish]:
-    """A lane's persistent session, acknowledging each message only once it is handled,
-    with at most ``inflight_max`` unacknowledged; and its QoS 1 downlink to the cars."""
-    client = make_client(f"backend-{role}-{settings.worker_id}", persistent=True,
-                         session_expiry_s=settings.session_expiry_s, manual_ack=True,
-                         receive_maximum=inflight_max)
-
-    def publish(topic: str, payload: bytes) -> None:
-        client.publish(topic, payload, qos=1)
-
-    return client, publish
-
-
 async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
     warm_up()
     decode_msd(bytes.fromhex(_WARM_MSD))  # compile the ASN.1 specs before the first eCall
     oem, psap = _oem_redis(settings), _relay_redis(settings)
     counters = Counters()
-    client, publish = _acking_lane(settings, "emergency", settings.emergency_inflight_max)
+    client = make_client(f"backend-emergency-{settings.worker_id}", persistent=True,
+                         session_expiry_s=settings.session_expiry_s, manual_ack=True,
+                         receive_maximum=settings.emergency_inflight_max)
+
+    def publish(topic: str, payload: bytes) -> None:
+        client.publish(topic, payload, qos=1)
 
     async def meter(service: str, vin: str, size: int, at: float) -> object:
         return await budget_store.meter(oem, vin=vin, service=service, size=size, at=at,
@@ -176,7 +166,13 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
 async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
     oem = _oem_redis(settings)
     counters = Counters()
-    client, publish = _acking_lane(settings, "services", settings.services_inflight_max)
+    client = make_client(f"backend-services-{settings.worker_id}", persistent=True,
+                         session_expiry_s=settings.session_expiry_s, manual_ack=True,
+                         receive_maximum=settings.services_inflight_max)
+
+    def publish(topic: str, payload: bytes) -> None:
+        client.publish(topic, payload, qos=1)
+
     desk = ServicesDesk(oem, publish=publish, counters=counters)
     # Every services worker hears the clock on its own session, among the cars' messages.
     feed = clock_feed(desk.clock, settings, then=desk.handle)
