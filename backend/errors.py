@@ -4,7 +4,8 @@ each with its classes, in its package's ``errors.py``::
     BackendError                        a message, and the field and rule it names (or None)
     ├── InfraError                      backend.infra.errors: the plumbing
     │   ├── StoreUnavailableError       Redis failed or did not answer: retry later
-    │   └── StoreBusyError              a record kept changing under every WATCH try
+    │   ├── StoreBusyError              a record kept changing under every WATCH try
+    │   └── RecordFieldError            a stored field that does not read as its type
     ├── PrivacyError                    backend.privacy.errors: retention and budgets
     │   ├── RetentionError              a retention request that breaks a rule
     │   │   ├── NeverStoredError        a never_stored record about to be written

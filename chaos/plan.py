@@ -15,8 +15,8 @@ from typing import Final, Literal, get_args
 
 from backend.runtime.roles import ROLES, Role
 from chaos.errors import PlanError
-from protocols.clock import parse_duration
 from protocols.errors import ProtocolError
+from protocols.units import parse_duration
 
 FaultName = Literal["kill_emergency", "kill_desk", "stall_desk", "partition_lane", "slow_redis",
                     "redis_restart", "broker_restart", "redis_kill", "broker_kill"]

@@ -2,7 +2,8 @@
 
 Thin over the backend API (``GET /budgets``, ``GET /budgets/{vin}``): the numbers are
 judged where the meter runs, at the backend's (possibly virtual) time. Rendering is a
-pure function of the API's JSON so it can be checked without a running backend.
+pure function of the API's JSON so it can be checked without a running backend; bytes
+are shown in the catalogue's own units (1 KB = 1,000 B, CONV-1) by ``protocols.units``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.api_client import TokenOpt, call
-
-
-def human_bytes(value: int | float | None) -> str:
-    """Bytes in the catalogue's own units (1 KB = 1,000 B, CONV-1)."""
-    if value is None:
-        return "-"
-    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if abs(value) >= size:
-            return f"{value / size:.4g} {unit}"
-    return f"{int(value)} B"
+from protocols.units import format_size
 
 
 def _bound(row: dict[str, Any]) -> str:
@@ -33,9 +25,9 @@ def _bound(row: dict[str, Any]) -> str:
     approx = "~" if row.get("approx") else ""
     parts = []
     if row.get("per_message_bytes") is not None:
-        parts.append(f"{approx}{sign} {human_bytes(row['per_message_bytes'])}/msg")
+        parts.append(f"{approx}{sign} {format_size(row['per_message_bytes'])}/msg")
     if row.get("period_bytes") is not None and row.get("per") not in ("message", "none"):
-        parts.append(f"{approx}{sign} {human_bytes(row['period_bytes'])}/{row['per']}")
+        parts.append(f"{approx}{sign} {format_size(row['period_bytes'])}/{row['per']}")
     return ", ".join(parts) or "-"
 
 
@@ -58,9 +50,9 @@ def usage_table(title: str, services: list[dict[str, Any]], *, fleet: bool = Fal
         table.add_column(column, overflow="fold")
     for row in services:
         name = row["key"] + (" (safety)" if row.get("safety") else "")
-        cells = [name, _bound(row), human_bytes(row["used_bytes"]), str(row["used_msgs"]),
-                 _share(row.get("share_used")), human_bytes(row["previous_bytes"]),
-                 human_bytes(row["total_bytes"]), _counts(row.get("rejected", {})),
+        cells = [name, _bound(row), format_size(row["used_bytes"]), str(row["used_msgs"]),
+                 _share(row.get("share_used")), format_size(row["previous_bytes"]),
+                 format_size(row["total_bytes"]), _counts(row.get("rejected", {})),
                  _counts(row.get("flagged", {}))]
         if fleet:
             cells.insert(1, str(row.get("vehicles") or 0))

@@ -1,7 +1,8 @@
 """``telematics ota``: create and steer OTA campaigns through the backend's HTTP API.
 
-A thin client of ``/ota/campaigns`` (backend/api/routes/ota.py). Sizes are read the way
-the contract reads the catalogue's "1 tot 10 GB" (§15, OTA-R1): 1 GB = 10**9 bytes.
+A thin client of ``/ota/campaigns`` (backend/api/routes/ota.py). Sizes and durations
+are read by ``protocols.units``, the way the contract reads the catalogue's "1 tot 10 GB"
+(§15, OTA-R1): 1 GB = 10**9 bytes; a timeout is ``90min``, ``36h`` or ``7d``.
 Groups are written ``name:amount[:s=X][:e=Y]`` separated by commas, where the amount
 is a share (``10%``) or a number of cars (``25``), ``s`` the success threshold and
 ``e`` the error threshold (``0.5`` or ``50%``), hawkBit's rollout groups
@@ -12,12 +13,11 @@ error of the API is one line with its detail (field and rule) and exit status 1.
 from __future__ import annotations
 
 import json
-import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
 import httpx
 import typer
@@ -25,15 +25,13 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.api_client import DEFAULT_API_URL, TokenOpt, call, fail
+from protocols.errors import ProtocolError
+from protocols.units import parse_duration, parse_size
 
 EXIT_BAD_INPUT = 2
 # Tests put an ``httpx.MockTransport`` here; None is the network.
 TRANSPORT: httpx.BaseTransport | None = None
 
-_UNITS: Final = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-_SIZE: Final = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?B)?\s*", re.IGNORECASE)
-_DURATION: Final = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*")
-_SECONDS: Final = {"": 1, "s": 1, "m": 60, "h": 3_600, "d": 86_400}
 _GROUP_FORM: Final = "name:share%|size[:s=threshold][:e=threshold]"
 
 app = typer.Typer(no_args_is_help=True)
@@ -50,19 +48,15 @@ class OptionError(ValueError):
 
 
 # -- parsing (pure) ---------------------------------------------------------------------
-def parse_size(text: str) -> int:
-    """Bytes from ``4GB``, ``4.2 GB``, ``500MB`` or plain ``4000000000`` (GB = 10**9)."""
-    match = _SIZE.fullmatch(text)
-    if match is None:
-        raise OptionError(f"--size {text!r}: expected a number of bytes or e.g. 4GB, 4.2GB")
-    number, unit = match.groups()
+T = TypeVar("T")
+
+
+def read_option(option: str, text: str, parse: Callable[[str], T]) -> T:
+    """``parse(text)``, its error restated as an ``OptionError`` naming ``option``."""
     try:
-        value = Decimal(number) * _UNITS[(unit or "").upper()]
-    except InvalidOperation:
-        raise OptionError(f"--size {text!r}: not a number") from None
-    if value != value.to_integral_value():
-        raise OptionError(f"--size {text!r}: not a whole number of bytes")
-    return int(value)
+        return parse(text)
+    except ProtocolError as exc:
+        raise OptionError(f"{option}: {exc.args[0]}") from None
 
 
 def parse_fraction(text: str, *, option: str) -> float:
@@ -72,14 +66,6 @@ def parse_fraction(text: str, *, option: str) -> float:
         return float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
     except ValueError:
         raise OptionError(f"{option} {text!r}: expected a fraction like 0.5 or 50%") from None
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from ``600``, ``600s``, ``90m``, ``36h`` or ``7d``."""
-    match = _DURATION.fullmatch(text)
-    if match is None:
-        raise OptionError(f"--timeout {text!r}: expected seconds or e.g. 90m, 36h, 7d")
-    return float(match.group(1)) * _SECONDS[match.group(2)]
 
 
 def parse_groups(text: str) -> list[dict[str, Any]]:
@@ -214,7 +200,7 @@ def create(
                                                              "/ota/campaigns; options given "
                                                              "override it")] = None,
     timeout: Annotated[str | None, typer.Option(help="per-vehicle action timeout: 600, "
-                                                     "90m, 36h, 7d")] = None,
+                                                     "90min, 36h, 7d")] = None,
     notes: Annotated[str | None, typer.Option("--notes", help="release notes")] = None,
     critical: Annotated[bool, typer.Option("--critical", help="a critical security "
                                                               "update (OTA-R2, art. 3.8)")] = False,
@@ -225,9 +211,11 @@ def create(
     """Create a campaign and, unless --no-start, offer its first group."""
     try:
         options = {"campaign_id": campaign_id, "version": version,
-                   "size_bytes": None if size is None else parse_size(size),
+                   "size_bytes": None if size is None else read_option("--size", size,
+                                                                       parse_size),
                    "groups": None if groups is None else parse_groups(groups),
-                   "action_timeout_s": None if timeout is None else parse_duration(timeout),
+                   "action_timeout_s": None if timeout is None else read_option(
+                       "--timeout", timeout, parse_duration),
                    "release_notes": notes, "critical": True if critical else None,
                    "start": False if no_start else None}
         body = build_body(_read_spec(spec), options=options, target={

@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend.settings import BackendSettings
-from protocols.clock import parse_duration
 from protocols.errors import ProtocolError
+from protocols.units import parse_duration
 
 DEFAULT_RUN_DIR: Final = Path(".run")
 KEY_DIR: Final = "auth"

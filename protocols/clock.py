@@ -16,12 +16,18 @@ Virtual time never runs backwards: jumps are forward only and a real clock that 
 back (an NTP correction) holds virtual time at the anchor instead of rewinding it.
 Nothing here reads a clock at import; ``RealClock`` and the default of ``VirtualClock``
 are the only places that read wall time at all.
+
+Names, each for one thing: a ``Clock`` is anything that tells the time (``now()``);
+``RealClock`` is wall time; a ``VirtualClock`` is scenario time, which the scenario
+runner leads and each backend process follows with a clock of its own (the backend's
+``FollowingClock``); a ``ClockState`` is a *clock announcement*, virtual time as it goes
+on the wire (``CLOCK_TOPIC``, kind ``clock``). Where code needs only the time, it takes
+a ``Clock`` or, in the car, the bound ``now`` of one.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -32,18 +38,8 @@ from protocols.errors import EnvelopeError, ProtocolError
 from protocols.record_codec import FieldTypes, pack_record, unpack_record
 
 NS_PER_S: Final = 1_000_000_000
-DURATION_FORMS: Final = "a number of seconds or parts like 2w, 28d, 6h, 90min, 30s, 500ms, 1d12h"
 INSTANT_FORMS: Final = "ISO 8601 like 2026-03-01, 2026-03-01T08:00 (UTC) or 2026-03-01T08:00+01:00"
 FORWARD_RULE: Final = "virtual time never runs backwards"
-
-# Largest unit first; a duration lists each unit at most once, in this order.
-_UNIT_SECONDS: Final[dict[str, float]] = {
-    "w": 7 * 86_400.0, "d": 86_400.0, "h": 3_600.0, "min": 60.0, "s": 1.0, "ms": 0.001,
-}
-_UNIT_ORDER: Final = tuple(_UNIT_SECONDS)
-_NUMBER: Final = r"\d+(?:\.\d+)?"
-_PART: Final = re.compile(rf"\s*({_NUMBER})\s*(ms|min|w|d|h|s)")
-_BARE: Final = re.compile(rf"\s*({_NUMBER})\s*")
 
 
 class Clock(Protocol):
@@ -214,27 +210,6 @@ def unpack_clock_state(data: bytes) -> ClockState:
     """An announcement, checked; every failure is an EnvelopeError naming the field."""
     return unpack_record(data, ClockState, CLOCK_KIND, limit=CLOCK_MAX, rule=CLOCK_RULE,
                          types=_CLOCK_TYPES)
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a scenario duration such as ``28d``, ``90min`` or ``1d12h``.
-
-    ``m`` is refused on purpose: in a file about months and minutes it is ambiguous.
-    """
-    bare = _BARE.fullmatch(text)
-    if bare is not None:
-        return float(bare.group(1))
-    total, pos, last = 0.0, 0, -1
-    for match in _PART.finditer(text):
-        unit_rank = _UNIT_ORDER.index(match.group(2))
-        if match.start() != pos or unit_rank <= last:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos, last = match.end(), unit_rank
-    if last < 0 or text[pos:].strip():
-        raise ProtocolError(f"{text!r} is not a duration; use {DURATION_FORMS}",
-                            field="duration", rule=DURATION_FORMS)
-    return total
 
 
 def parse_instant(text: str) -> float:

@@ -6,7 +6,6 @@ a typo in a scenario is an error naming the key, not a silently ignored line.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,13 +13,13 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from protocols.clock import parse_duration, parse_instant
+from protocols.clock import parse_instant
 from protocols.msd.model import VEHICLE_TYPES_V3
+from protocols.units import parse_duration, parse_size
 from vehicle_sim.fleet import ROAD_KM
 from vehicle_sim.places import place_index
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*$")
 PropulsionName = Literal["gasoline", "diesel", "cng", "lpg", "electric", "hydrogen", "other"]
 Variant = Literal["intelligent", "legal", "psap_voice", "hv_warn"]
 _GASOLINE: tuple[PropulsionName, ...] = ("gasoline",)
@@ -30,18 +29,12 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the file and the key."""
 
 
-def _seconds(value: object) -> object:
-    """Accept 1.5, "1.5", "500ms", "2s", "1min" as seconds."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"{value!r} is not a duration like 500ms, 2s or 1min")
-        number, unit = float(match.group(1)), match.group(2) or "s"
-        return number * {"ms": 0.001, "s": 1.0, "min": 60.0}[unit]
-    return value
+def _duration(value: object) -> object:
+    """Accept 1.5, "1.5", "500ms", "2s", "1min", "28d" as seconds (``protocols.units``)."""
+    return parse_duration(value) if isinstance(value, str) else value
 
 
-Seconds = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+Seconds = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
 
 
 class _Model(BaseModel):
@@ -187,22 +180,9 @@ class AssessDef(_Model):
     drivable: bool | None = None
 
 
-def _duration(value: object) -> object:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(GB|MB|B)?\s*$")
-
-
 def _bytes(value: object) -> object:
-    """Accept 4000000000, "4GB", "1.5GB" or "800MB" (decimal units, as the catalogue)."""
-    if isinstance(value, str):
-        match = _SIZE.match(value)
-        if not match:
-            raise ValueError(f"{value!r} is not a size like 4GB or 800MB")
-        unit = {"GB": 10**9, "MB": 10**6, "B": 1}[match.group(2) or "B"]
-        return round(float(match.group(1)) * unit)
-    return value
+    """Accept 4000000000, "4GB", "1.5GB" or "800MB" (decimal units, ``protocols.units``)."""
+    return parse_size(value) if isinstance(value, str) else value
 
 
 Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]

@@ -38,10 +38,8 @@ def create_app(settings: BackendSettings) -> FastAPI:
         oem = Redis.from_url(settings.redis_url, db=settings.oem_db)
         # The PSAP routes read the PSAP domain as its ``psap`` user.
         psap = Redis.from_url(settings.psap_url, db=settings.psap_db)
-        clock, client = await listening_clock(settings.mqtt_url,
-                                              f"backend-api-{uuid.uuid4().hex[:8]}",
-                                              follow=settings.follow_scenario_clock,
-                                              tls=settings.mqtt_tls("api"))
+        clock, client = await listening_clock(
+            settings, role="api", client_id=f"backend-api-{uuid.uuid4().hex[:8]}")
 
         def publish(topic: str, payload: bytes) -> None:
             client.publish(topic, payload, qos=1)

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from backend.api.errors import RequestRuleError
 from backend.emergency.incidents import DeskStores
-from backend.infra.clock_follower import BackendClock
+from backend.infra.clock_follower import FollowingClock
 from backend.infra.counters import Counters
 from backend.infra.store_errors import unavailable_on_redis_error
 from backend.ota.lane import OtaDesk
@@ -32,7 +32,7 @@ class ApiState:
     stores: DeskStores
     publish: Publish
     oem: Redis
-    clock: BackendClock
+    clock: FollowingClock
 
 
 def _query_names(dependant: Dependant) -> set[str]:

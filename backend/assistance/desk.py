@@ -10,8 +10,8 @@ Which service a call belongs to decides its retention: a light accident is the A
 Assistance Call (§16f); a breakdown, a failed update (§15 "Roadside Assistance Call")
 and a manual start (§16e "altijd handmatig starten") are the Roadside Assistance Call.
 Both keep data "until the need is determined and communicated and all procedures are
-completed", so the case carries ``retention_rule="until_procedures_closed"`` and no
-date until ``close_case`` sets one.
+completed" (the catalogue's ``until_closed``), so the case, tagged under its service,
+has no deletion date until ``close_case`` sets one.
 
 The desk never holds data the car should not have sent: a call from app or phone
 without confirmation in the car is refused (``validate_assistance_call``).
@@ -35,7 +35,6 @@ from protocols.assistance import AssistanceCall, AssistanceKind, validate_assist
 from protocols.geo import country_at
 
 AssistanceService = Literal["roadside_assistance", "accident_assistance"]
-RETENTION_RULE: Final = "until_procedures_closed"
 SERVICE_OF: Final[dict[AssistanceKind, AssistanceService]] = {
     "breakdown": "roadside_assistance",
     "failed_update": "roadside_assistance",
@@ -69,14 +68,14 @@ class Assessment:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssistanceCase:
-    """The call, the entitlement decision with its reasons, and the retention tags."""
+    """The call, the entitlement decision with its reasons, and when it was opened and
+    closed; its service names the catalogue entry whose rule its tag holds."""
 
     call: AssistanceCall
     incident: Incident
     decision: EntitlementDecision
     service: AssistanceService
     opened_at: float
-    retention_rule: Literal["until_procedures_closed"] = RETENTION_RULE
     closed_at: float | None = None
 
     @property

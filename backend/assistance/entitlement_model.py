@@ -10,6 +10,7 @@ shaped it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Final, Literal
@@ -162,3 +163,19 @@ def invalid(programme: Programme, reasons: list[str],
     """No cover: nothing granted, every requested service refused."""
     return EntitlementDecision(programme=programme, valid=False, reasons=tuple(reasons),
                                granted=(), refused=requested)
+
+
+def covered(programme: Programme, requested: tuple[Service, ...], reasons: list[str],
+            grants_for: Callable[[Service], Iterable[Grant]]) -> EntitlementDecision:
+    """Cover: each requested service in turn is granted (one grant or more) or, when its
+    rule grants nothing, refused; ``grants_for`` adds its reasons to ``reasons``."""
+    granted: list[Grant] = []
+    refused: list[Service] = []
+    for service in requested:
+        grants = list(grants_for(service))
+        if grants:
+            granted.extend(grants)
+        else:
+            refused.append(service)
+    return EntitlementDecision(programme=programme, valid=True, reasons=tuple(reasons),
+                               granted=tuple(granted), refused=tuple(refused))

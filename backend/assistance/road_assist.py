@@ -36,6 +36,7 @@ from backend.assistance.entitlement_model import (
     Incident,
     Policy,
     Service,
+    covered,
     invalid,
 )
 from backend.dates import add_working_days, add_years
@@ -75,17 +76,8 @@ def decide_road_assist(policy: Policy, incident: Incident,
     reasons: list[str] = []
     if not _valid(policy, incident, reasons):
         return invalid("road_assist_24_7", reasons, wanted)
-    granted: list[Grant] = []
-    refused: list[Service] = []
-    for service in wanted:
-        grant = _decide_service(service, policy, incident, reasons)
-        if grant is None:
-            refused.append(service)
-        else:
-            granted.append(grant)
-    return EntitlementDecision(programme="road_assist_24_7", valid=True,
-                               reasons=tuple(reasons), granted=tuple(granted),
-                               refused=tuple(refused))
+    return covered("road_assist_24_7", wanted, reasons, lambda service: filter(None, [
+        _decide_service(service, policy, incident, reasons)]))
 
 
 def validity_end(policy: Policy) -> date | None:

@@ -16,6 +16,7 @@ docs/requirements.md, "Slovenian car assistance":
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Final
 
@@ -27,6 +28,7 @@ from backend.assistance.entitlement_model import (
     Incident,
     Policy,
     Service,
+    covered,
     invalid,
 )
 from backend.dates import add_years
@@ -63,20 +65,13 @@ def decide_si(policy: Policy, incident: Incident,
     reasons: list[str] = []
     if not _valid(policy, incident, reasons):
         return invalid("si_car_assistance", reasons, wanted)
-    granted: list[Grant] = []
-    refused: list[Service] = []
-    for service in wanted:
-        grants = _decide_service(service, policy, incident, reasons)
-        if grants:
-            granted.extend(grants)
-        else:
-            refused.append(service)
+    decision = covered("si_car_assistance", wanted, reasons,
+                       lambda service: _decide_service(service, policy, incident, reasons))
     if incident.country != HOME:
-        reasons.append("abroad: the insurer pays the provider in full and reclaims the part "
-                       "not covered (SI car assistance art. 18)")
-    return EntitlementDecision(programme="si_car_assistance", valid=True,
-                               reasons=tuple(reasons), granted=tuple(granted),
-                               refused=tuple(refused))
+        decision = replace(decision, reasons=(
+            *decision.reasons, "abroad: the insurer pays the provider in full and reclaims "
+            "the part not covered (SI car assistance art. 18)"))
+    return decision
 
 
 def cover_end(policy: Policy) -> date | None:

@@ -3,7 +3,8 @@
     BackendError
     └── InfraError
         ├── StoreUnavailableError   Redis failed or did not answer: retry later
-        └── StoreBusyError          a record kept changing under every WATCH try
+        ├── StoreBusyError          a record kept changing under every WATCH try
+        └── RecordFieldError        a stored field that does not read as its type
 """
 
 from __future__ import annotations
@@ -25,3 +26,13 @@ class StoreUnavailableError(InfraError):
 class StoreBusyError(InfraError):
     """A record kept changing under every WATCH try; the work is retried, never dropped
     (a lane waits it out like a Redis outage, ``backend.infra.redis_retry``)."""
+
+
+class RecordFieldError(InfraError):
+    """A stored field that does not read as its type, or a required field that is missing.
+
+    Names the record type and the field, so a reader of a damaged hash learns which one."""
+
+    def __init__(self, message: str, *, record: str, field: str) -> None:
+        super().__init__(message, field=field, rule="stored_type")
+        self.record = record

@@ -52,7 +52,6 @@ MAX_SIZE_BYTES: Final = 10_000_000_000
 MIN_OS: Final = 9  # OTA-R1: "at least OS 9"
 MIN_ACTION_TIMEOUT_S: Final = 60.0  # AWS IoT Jobs inProgressTimeout: 1 min .. 7 days
 MAX_ACTION_TIMEOUT_S: Final = 7 * 86_400.0
-RETENTION_RULE: Final = "vehicle_lifetime"  # OTA-R6: kept for the vehicle's lifetime
 _CODE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _EPS: Final = 1e-9
 

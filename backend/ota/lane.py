@@ -9,15 +9,16 @@ Every installation still needs the customer's confirmation in the car or from th
 (MINI Connected §15 and art. 4.8, docs/requirements.md#ota-r2); the backend never sends
 ``confirm`` on its own.
 
-Keys (OEM database), tagged ``service="rsu"`` and ``retention_rule="vehicle_lifetime"``
+Keys (OEM database), tagged under the catalogue's ``rsu`` (rule ``vehicle_lifetime``)
 because OTA results are vehicle maintenance information kept for the car's lifetime
-(§15, OTA-R6)::
+(§15, OTA-R6); the records are ``backend.ota.car_history``'s::
 
     ota:{vin}:events                     list  the car's events as JSON, latest handled
                                                first, capped at 1,000 (kind "event")
     ota:{vin}:sent                       list  offers and commands sent to the car, latest
                                                first, capped at 1,000 (kind offer|command)
     ota:{vin}:state                      hash  the car's latest reported OTA state
+                                               (``EventRecord``)
     ota:campaign:{id}:release-notes      str   release notes sent with every offer
 
 The car's phase maps onto the campaign's per-vehicle report (``report_of``)::
@@ -72,8 +73,8 @@ from redis.exceptions import RedisError, WatchError
 from backend.errors import BackendError
 from backend.infra import keys
 from backend.infra.counters import Counters
+from backend.infra.errors import RecordFieldError
 from backend.ota.campaign import (
-    RETENTION_RULE,
     Action,
     Campaign,
     CancelOffer,
@@ -84,6 +85,7 @@ from backend.ota.campaign import (
     on_vehicle_event,
     tick,
 )
+from backend.ota.car_history import SERVICE, CommandSent, EventRecord, OfferSent
 from backend.ota.errors import (
     CampaignConflictError,
     CampaignSpecError,
@@ -97,6 +99,7 @@ from backend.ota.store import (
     update_campaign,
 )
 from backend.ota.vehicle_facts import queue_running_version
+from backend.privacy.retention_store import rule_kinds
 from backend.privacy.retention_tags import tag_if_new
 from protocols.clock import Clock
 from protocols.errors import EnvelopeError
@@ -114,7 +117,6 @@ log = logging.getLogger(__name__)
 
 Step = Callable[[Campaign], tuple[Campaign, list[Action]]]
 
-SERVICE: Final = "rsu"  # Remote Software Upgrade, §15
 HISTORY_MAX: Final = 1_000  # a campaign takes ~20 entries per car: dozens of campaigns
 CONFLICT_ROUNDS: Final = 10  # rounds of update_campaign's own WATCH tries
 TICKED_STATUSES: Final = frozenset({b"running", b"paused", b"cancelled"})
@@ -182,25 +184,10 @@ async def load_release_notes(oem: Redis, campaign_id: str) -> str:
     return raw.decode() if raw is not None else ""
 
 
-def _entry(kind: str, **fields: object) -> str:
-    return json.dumps({"kind": kind, "service": SERVICE, "retention_rule": RETENTION_RULE,
-                       **fields}, sort_keys=True)
-
-
-def _decode_hash(raw: dict[bytes, bytes]) -> dict[str, Any]:
-    state: dict[str, Any] = {k.decode(): v.decode() or None for k, v in raw.items()}
-    for name in ("at", "received_at"):
-        if state.get(name) is not None:
-            state[name] = float(state[name])
-    for name in ("bytes_done", "bytes_total", "sent_ns"):
-        if state.get(name) is not None:
-            state[name] = int(state[name])
-    return state
-
-
 async def vehicle_ota(oem: Redis, vin: str, *, limit: int = HISTORY_MAX) -> dict[str, Any]:
     """The car's current OTA state (None before its first event), the events it reported
-    and what was sent to it: the latest ``limit`` of each, oldest first.
+    and what was sent to it: the latest ``limit`` of each, oldest first, and the rule
+    each of the three records is kept under, as its tag says (None before it exists).
 
     The lane stores events in the order it handles them, which QoS 1 and concurrent
     handling may shuffle; they are returned in the car's order (``at``, then
@@ -212,15 +199,21 @@ async def vehicle_ota(oem: Redis, vin: str, *, limit: int = HISTORY_MAX) -> dict
             pipe.lrange(events_key(vin), 0, -1)
             pipe.lrange(sent_key(vin), 0, -1)
         replies = await pipe.execute()
-    current = _decode_hash(cast(dict[bytes, bytes], replies[0])) if replies[0] else None
+    state = cast(dict[bytes, bytes], replies[0])
+    current = EventRecord.from_fields(state).view() if state else None
+    current_rule, events_rule, sent_rule = await rule_kinds(
+        oem, [state_key(vin), events_key(vin), sent_key(vin)])
+    rules = {"current": current_rule, "events": events_rule, "sent": sent_rule}
     if limit <= 0:
-        return {"vin": vin, "current": current, "events": [], "sent": []}
+        return {"vin": vin, "current": current, "events": [], "sent": [],
+                "retention_rules": rules}
     events = sorted((json.loads(item) for item in cast(list[bytes], replies[1])),
                     key=lambda e: (e["at"], e.get("sent_ns", 0)))
     sent = sorted((json.loads(item) for item in cast(list[bytes], replies[2])),
                   key=lambda e: e["at"])
     return {"vin": vin, "current": current, "total_events": len(events),
-            "events": events[-limit:], "total_sent": len(sent), "sent": sent[-limit:]}
+            "events": events[-limit:], "total_sent": len(sent), "sent": sent[-limit:],
+            "retention_rules": rules}
 
 
 class OtaDesk:
@@ -261,12 +254,7 @@ class OtaDesk:
         ``sent_ns``): QoS 1 may redeliver an older event after a newer one.
         """
         skey, ekey = state_key(event.vin), events_key(event.vin)
-        fields: dict[str, str | int | float | None] = {
-            "campaign_id": event.campaign_id, "version": event.version, "state": event.state,
-            "reason": event.reason, "at": event.at, "bytes_done": event.bytes_done,
-            "bytes_total": event.bytes_total, "channel": event.channel,
-            "running_version": event.running_version, "sent_ns": event.sent_ns,
-            "received_at": received_at}
+        record = EventRecord.of(event, received_at=received_at)
         while True:  # a WatchError means another event of this car was stored: go again
             async with self._oem.pipeline(transaction=True) as pipe:
                 try:
@@ -278,14 +266,10 @@ class OtaDesk:
                         (event.at, event.sent_ns) > (float(at), int(sent_ns)))
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if not duplicate:
-                        pipe.lpush(ekey, _entry("event", **fields))
+                        pipe.lpush(ekey, record.to_entry())
                         pipe.ltrim(ekey, 0, HISTORY_MAX - 1)
                     if newer:
-                        pipe.hset(skey, mapping={
-                            "vin": event.vin, "service": SERVICE,
-                            "retention_rule": RETENTION_RULE,
-                            **{k: "" if v is None else repr(v) if isinstance(v, float) else v
-                               for k, v in fields.items()}})
+                        pipe.hset(skey, mapping=record.to_fields())
                         queue_running_version(pipe, event.vin, event.running_version,
                                               at=event.at)
                     await pipe.execute()
@@ -373,10 +357,9 @@ class OtaDesk:
         for vin in vins:
             self._publish(ota_offer_topic(vin), payload)
         self._counters.bump(keys.INGEST_COUNTERS, "ota_offer_sent", len(vins))
-        await self._note(vins, _entry("offer", campaign_id=spec.campaign_id,
-                                      version=spec.version, size_bytes=spec.size_bytes,
-                                      critical=spec.critical, group=group,
-                                      at=self.clock.now()))
+        await self._note(vins, OfferSent(campaign_id=spec.campaign_id, version=spec.version,
+                                         size_bytes=spec.size_bytes, critical=spec.critical,
+                                         group=group, at=self.clock.now()).to_entry())
 
     async def send_command(self, vins: Iterable[str], command: OtaCommand) -> None:
         """Publish a command (backend cancel, or the customer's from the app) and note it."""
@@ -385,9 +368,9 @@ class OtaDesk:
         for vin in sent:
             self._publish(ota_command_topic(vin), payload)
         self._counters.bump(keys.INGEST_COUNTERS, f"ota_{command.action}_sent", len(sent))
-        await self._note(sent, _entry("command", campaign_id=command.campaign_id,
-                                      action=command.action, by=command.by,
-                                      at=self.clock.now()))
+        await self._note(sent, CommandSent(campaign_id=command.campaign_id,
+                                           action=command.action, by=command.by,
+                                           at=self.clock.now()).to_entry())
 
     async def _note(self, vins: Sequence[str], entry: str) -> None:
         if not vins:
@@ -428,7 +411,7 @@ class OtaDesk:
             except (UnknownCampaignError, CampaignConflictError) as exc:
                 log.warning("OTA tick skipped %s: %s", campaign_id, exc)
             # A record this code cannot read (its spec no longer validates, or worse).
-            except (CampaignSpecError, ValueError, KeyError, TypeError):
+            except (CampaignSpecError, RecordFieldError, ValueError, KeyError, TypeError):
                 self._counters.bump(keys.INGEST_COUNTERS, "ota_tick_unreadable")
                 log.exception("OTA tick skipped unreadable campaign %s", campaign_id)
         return moved

@@ -2,14 +2,16 @@
 
 Keys (OEM database)::
 
-    ota:campaign:{campaign_id}   hash   service, retention_rule, status, updated_at, data (JSON)
+    ota:campaign:{campaign_id}   hash   ``CampaignRecord``: campaign_id, status, updated_at,
+                                        data (the campaign as JSON)
     ota:campaigns                set    every campaign id
 
-Every record carries ``service="ota"`` and ``retention_rule="vehicle_lifetime"`` from
-its first write: OTA results are vehicle maintenance information, which "is stored in the
-maintenance documentation for the vehicle's lifetime" and deleted automatically at its
-end (MINI Connected §15, OTA-R6). Changes go through the pure campaign
-in ``backend.ota.campaign`` inside WATCH/MULTI, so a car's report and an operator's pause
+A campaign is written and read only as its ``CampaignRecord``; the status beside the JSON
+lets the action timeout pick the live campaigns without decoding every one. A campaign
+is fleet data, not one car's: it carries no retention tag of its own. What each car
+reported is kept with the car, tagged under ``rsu`` for the vehicle's lifetime (MINI
+Connected §15, OTA-R6; ``backend.ota.lane``). Changes go through the pure campaign in
+``backend.ota.campaign`` inside WATCH/MULTI, so a car's report and an operator's pause
 arriving together cannot overwrite each other.
 """
 
@@ -17,26 +19,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Final, cast
+from dataclasses import dataclass
+from typing import Any, Final, Self, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.typing import EncodableT
 
+from backend.infra.hash_record import HashRecord
 from backend.infra.redis_once import create_once, under_watch
 from backend.ota.campaign import (
-    RETENTION_RULE,
     Acknowledged,
     Action,
     Campaign,
     CampaignSpec,
+    CampaignStatus,
     RolloutGroup,
     TargetSelector,
     VehicleProgress,
 )
 from backend.ota.errors import CampaignConflictError, UnknownCampaignError
 
-SERVICE: Final = "ota"
 CAMPAIGN_INDEX: Final = "ota:campaigns"
 WATCH_TRIES: Final = 8
 
@@ -95,10 +97,31 @@ def decode_campaign(data: str | bytes) -> Campaign:
         updated_at=raw["updated_at"])
 
 
-def _record(campaign: Campaign) -> dict[EncodableT, EncodableT]:
-    return {"campaign_id": campaign.spec.campaign_id, "service": SERVICE,
-            "retention_rule": RETENTION_RULE, "status": campaign.status,
-            "updated_at": repr(campaign.updated_at or 0.0), "data": encode_campaign(campaign)}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CampaignRecord(HashRecord):
+    """A stored campaign (``to_fields`` / ``from_fields``): the JSON of the campaign and,
+    beside it, its id, status and last change."""
+
+    campaign_id: str
+    status: CampaignStatus
+    updated_at: float | None
+    data: str
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> Self:
+        return cls(campaign_id=campaign.spec.campaign_id, status=campaign.status,
+                   updated_at=campaign.updated_at, data=encode_campaign(campaign))
+
+    @property
+    def campaign(self) -> Campaign:
+        return decode_campaign(self.data)
+
+
+async def _stored(read: Redis | Pipeline, key: str, campaign_id: str) -> Campaign:
+    raw = cast(dict[bytes, bytes], await read.hgetall(key))
+    if not raw:
+        raise UnknownCampaignError(f"no campaign {campaign_id!r}", campaign_id=campaign_id)
+    return CampaignRecord.from_fields(raw).campaign
 
 
 async def create_campaign(oem: Redis, campaign: Campaign) -> Campaign:
@@ -107,7 +130,7 @@ async def create_campaign(oem: Redis, campaign: Campaign) -> Campaign:
     key = campaign_key(campaign_id)
 
     def write(pipe: Pipeline) -> None:
-        pipe.hset(key, mapping=_record(campaign))
+        pipe.hset(key, mapping=CampaignRecord.of(campaign).to_fields())
         pipe.sadd(CAMPAIGN_INDEX, campaign_id)
 
     if await create_once(oem, key, write, tries=WATCH_TRIES):
@@ -117,10 +140,7 @@ async def create_campaign(oem: Redis, campaign: Campaign) -> Campaign:
 
 async def load_campaign(oem: Redis, campaign_id: str) -> Campaign:
     """One campaign, as last stored."""
-    data = cast(bytes | None, await oem.hget(campaign_key(campaign_id), "data"))
-    if data is None:
-        raise UnknownCampaignError(f"no campaign {campaign_id!r}", campaign_id=campaign_id)
-    return decode_campaign(data)
+    return await _stored(oem, campaign_key(campaign_id), campaign_id)
 
 
 async def update_campaign(oem: Redis, campaign_id: str, step: Step, *,
@@ -134,12 +154,9 @@ async def update_campaign(oem: Redis, campaign_id: str, step: Step, *,
     key = campaign_key(campaign_id)
 
     async def body(pipe: Pipeline) -> tuple[Campaign, list[Action]]:
-        data = cast(bytes | None, await pipe.hget(key, "data"))
-        if data is None:
-            raise UnknownCampaignError(f"no campaign {campaign_id!r}", campaign_id=campaign_id)
-        moved, actions = step(decode_campaign(data))
+        moved, actions = step(await _stored(pipe, key, campaign_id))
         pipe.multi()  # type: ignore[no-untyped-call]
-        pipe.hset(key, mapping=_record(moved))
+        pipe.hset(key, mapping=CampaignRecord.of(moved).to_fields())
         await pipe.execute()
         return moved, actions
 

@@ -12,10 +12,21 @@ Keys (OEM database)::
     bud:flagged            hash  {service}:{reason} -> flagged messages, fleet-wide
     bud:vins               set   every VIN metered (rejected-only ones included)
     bud:vins:{service}     set   the VINs that moved accepted bytes of one service
+    bud:once:{vin}:{service}:{period}
+                           hash  {direction}:{size}:{message id} -> the verdict it got
+                                 (used before|action|reason): messages metered once
 
 ``meter`` runs as one Lua script: it reads the period's usage (up + down), makes the
 comparison of ``backend.privacy.budget_meter.Plan`` and either adds the bytes or counts the
 rejection, so concurrent messages of one vehicle can never both slip under a bound.
+
+A message given with its id is metered once, however often it is offered: a lane
+that waits out a Redis outage runs the whole message again, and the first try may have
+been counted before its reply was lost or before a later step of the message failed
+(measured: a Teleservice call counted twice across a Redis restart). The script marks
+the id in the same step as the count and answers a repeat with the verdict of the first
+try, so counting and marking cannot come apart. A message is the same when its id,
+direction and size are: another size under the same id is other bytes on the air.
 
 Pruning: only the current and the previous period of each service are kept per vehicle
 (and in ``bud:fleet``). When a message opens a new period, the fields of periods older
@@ -25,7 +36,8 @@ operator asks about first, and because a message stamped just before the boundar
 lands in its own period. A clock that jumps back (a scenario restarting its virtual
 time) restarts the window the same way. So a vehicle holds at most 2 periods × 2
 directions × 2 counters per service however long it lives; the lifetime totals carry
-the history.
+the history. The once-marks of a period go with its counts: a repeat can only be
+recognised while the count it would double is still held.
 """
 
 from __future__ import annotations
@@ -51,17 +63,28 @@ _VIN_RE: Final = re.compile(r"^[0-9A-HJ-NPR-Z]{17}$")  # ISO 3779: no I, O, Q
 _SERVICE_RE: Final = re.compile(r"^[a-z0-9_]+$")
 
 # KEYS: 1 bud:{vin}, 2 bud:fleet, 3 bud:rejected, 4 bud:flagged, 5 bud:vins,
-#       6 bud:vins:{service}
+#       6 bud:vins:{service}, 7 bud:once:{vin}:{service}:{period}
 # ARGV: 1 vin, 2 service, 3 direction, 4 period index, 5 size,
 #       6 message action ('' | 'reject' | 'flag'), 7 message reason,
-#       8 has period cap ('1' | '0'), 9 period cap, 10 over-cap action, 11 over-cap reason
-# Returns {used before (bytes, this period, up + down), action, reason}.
+#       8 has period cap ('1' | '0'), 9 period cap, 10 over-cap action, 11 over-cap reason,
+#       12 once-mark ('' = no message id), 13 prefix of this vehicle's and service's
+#       once-mark keys (the period index follows)
+# Returns {used before (bytes, this period, up + down), action, reason}; a repeat of a
+# marked message returns what its first try returned and counts nothing.
 _METER: Final = """
 local svc, dir, p, size = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local mark = ARGV[12]
+if mark ~= '' then
+  local seen = redis.call('HGET', KEYS[7], mark)
+  if seen then
+    local used, action, reason = string.match(seen, '^(%d+)|(%a*)|(.*)$')
+    return {tonumber(used), action, reason}
+  end
+end
 local function f(d, period, what)
   return svc .. ':' .. d .. ':' .. string.format('%d', period) .. ':' .. what
 end
-local function roll(key)
+local function roll(key, once_prefix)
   local last = redis.call('HGET', key, svc .. ':period')
   if not last then
     redis.call('HSET', key, svc .. ':period', ARGV[4])
@@ -73,19 +96,22 @@ local function roll(key)
       if old ~= p and old ~= p - 1 then
         redis.call('HDEL', key, f('up', old, 'bytes'), f('up', old, 'msgs'),
                    f('down', old, 'bytes'), f('down', old, 'msgs'))
+        if once_prefix then
+          redis.call('DEL', once_prefix .. string.format('%d', old))
+        end
       end
     end
     redis.call('HSET', key, svc .. ':period', ARGV[4])
   end
 end
 local function add(key)
-  roll(key)
+  roll(key, nil)
   redis.call('HINCRBY', key, f(dir, p, 'bytes'), ARGV[5])
   redis.call('HINCRBY', key, f(dir, p, 'msgs'), 1)
   redis.call('HINCRBY', key, svc .. ':total:bytes', ARGV[5])
   redis.call('HINCRBY', key, svc .. ':total:msgs', 1)
 end
-roll(KEYS[1])
+roll(KEYS[1], ARGV[13])
 local used = tonumber(redis.call('HGET', KEYS[1], f('up', p, 'bytes')) or '0')
            + tonumber(redis.call('HGET', KEYS[1], f('down', p, 'bytes')) or '0')
 local action, reason = ARGV[6], ARGV[7]
@@ -105,6 +131,9 @@ else
     redis.call('HINCRBY', KEYS[1], svc .. ':flagged:' .. reason, 1)
   end
 end
+if mark ~= '' then
+  redis.call('HSET', KEYS[7], mark, string.format('%d', used) .. '|' .. action .. '|' .. reason)
+end
 return {used, action, reason}
 """
 
@@ -115,6 +144,16 @@ def vin_key(vin: str) -> str:
 
 def service_vins_key(service: str) -> str:
     return f"bud:vins:{service}"
+
+
+def once_key_prefix(vin: str, service: str) -> str:
+    """The once-marks of one vehicle and service; the period index completes the key."""
+    return f"bud:once:{vin}:{service}:"
+
+
+def once_mark(direction: Direction, size: int, message_id: str) -> str:
+    """What makes a message the same one: its direction, size and id."""
+    return f"{direction}:{size}:{message_id}"
 
 
 def _check_vin(vin: str) -> str:
@@ -137,12 +176,15 @@ def _entry(key: str) -> CatalogueEntry:
 
 
 async def meter(oem: Redis, *, vin: str, service: str, size: int, at: float,
-                direction: Direction, entry: CatalogueEntry | None = None) -> Verdict:
+                direction: Direction, entry: CatalogueEntry | None = None,
+                message_id: str | None = None) -> Verdict:
     """Count one message of ``size`` bytes of ``service`` for ``vin`` at backend time ``at``.
 
     ``entry`` is the service's catalogue row (looked up by ``service`` when omitted).
     An accepted or flagged message adds its bytes to this period and the totals; a
     rejected one is counted under its reason and adds nothing. The verdict says which.
+    With ``message_id`` (the call's or event's own id) a repeat of the message counts
+    nothing and gets the first try's verdict again.
     """
     _check_vin(vin)
     if direction not in DIRECTIONS:
@@ -155,6 +197,7 @@ async def meter(oem: Redis, *, vin: str, service: str, size: int, at: float,
     judged = plan(row, size=size)
     index = period_index(at, metering_period_s(row.budget))
     message, over = judged.message, judged.period
+    once = once_key_prefix(vin, service)
     args: list[str | int] = [
         vin, service, direction, index, size,
         "" if message is None else ("reject" if message.rejects else "flag"),
@@ -163,10 +206,12 @@ async def meter(oem: Redis, *, vin: str, service: str, size: int, at: float,
         0 if judged.period_cap is None else judged.period_cap,
         "" if over is None else ("reject" if over.rejects else "flag"),
         "" if over is None else over.reason,
+        "" if message_id is None else once_mark(direction, size, message_id), once,
     ]
     script = oem.register_script(_METER)
     raw = cast(list[int | bytes], await script(
-        keys=[vin_key(vin), FLEET, REJECTED, FLAGGED, VINS, service_vins_key(service)],
+        keys=[vin_key(vin), FLEET, REJECTED, FLAGGED, VINS, service_vins_key(service),
+              f"{once}{index}"],
         args=args))
     used, action = int(raw[0]), _text(raw[1])
     verdict = judged.decide(used)

@@ -273,6 +273,18 @@ async def read_tag(oem: Redis, record_key: str) -> Tag | None:
     return _decode(record_key, raw) if raw else None
 
 
+async def rule_kinds(oem: Redis, record_keys: Sequence[str]) -> list[str | None]:
+    """The rule kind each record is kept under, read from its tag in one round trip
+    (None for a record without one): what a view shows as the record's rule."""
+    if not record_keys:
+        return []
+    async with oem.pipeline(transaction=False) as pipe:
+        for record_key in record_keys:
+            pipe.hget(meta_key(record_key), "rule")
+        kinds = cast(list[bytes | None], await pipe.execute())
+    return [None if kind is None else kind.decode() for kind in kinds]
+
+
 # --- moving deadlines -------------------------------------------------------------------
 
 async def _reschedule(oem: Redis, record_key: str, step: Callable[[Tag], Tag]) -> Tag:

@@ -1,7 +1,7 @@
 """The retention sweeper: deletes due records, round after round, on the backend's clock.
 
 Deadlines are judged on ``clock.now()``, which in scenario mode is the scenario's virtual
-clock (``backend.infra.clock_follower.BackendClock``): a jump of six months makes the HV Warn
+clock (``backend.infra.clock_follower.FollowingClock``): a jump of six months makes the HV Warn
 Call records due on the next round, seconds later in real time. The wait between rounds
 is real time and fixed: a wait computed from the next deadline would oversleep a
 virtual-time jump, and a round with nothing due costs one ZRANGEBYSCORE that returns

@@ -4,6 +4,9 @@ Each store names the catalogue entry of what it writes (``teleservice_call``,
 ``hv_warn_call``, ``rsu`` ...) and tags the record inside its own MULTI, so a record
 never exists without its deadline. The rule is copied into the tag when the record is
 written, so a later catalogue version does not change the life of stored records.
+The tag is the one place a record's rule is held: a view that shows the rule reads it
+from there (``backend.privacy.retention_store.rule_kinds``), never from a copy in the
+record.
 """
 
 from __future__ import annotations

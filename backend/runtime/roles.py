@@ -34,7 +34,7 @@ from backend.emergency.psap_directory import warm_up
 from backend.emergency.redis_records import RedisCallCentreCases, RedisPsapIncidents
 from backend.emergency.relay import EmergencyRelay
 from backend.infra import keys
-from backend.infra.clock_follower import listening_clock
+from backend.infra.clock_follower import clock_feed, listening_clock
 from backend.infra.counters import Counters
 from backend.infra.mqtt_link import (
     LaneLink,
@@ -55,7 +55,6 @@ from protocols.msd.codec import decode_msd
 from protocols.topics import (
     ASSISTANCE_FILTER,
     BULK_SHARE_GROUP,
-    CLOCK_TOPIC,
     ECALL_FILTER,
     HV_WARN_FILTER,
     OTA_EVENT_FILTER,
@@ -179,13 +178,14 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
         client.publish(topic, payload, qos=1)
 
     desk = ServicesDesk(oem, publish=publish, counters=counters)
-    link = _lane_link(client, settings, oem, role="services", handler=desk.handle,
+    # Every services worker hears the clock on its own session, among the cars' messages.
+    feed = clock_feed(desk.clock, settings, then=desk.handle)
+    link = _lane_link(client, settings, oem, role="services", handler=feed.handler,
                       subscriptions=[
         gmqtt.Subscription(TELESERVICE_FILTER, qos=1),
         gmqtt.Subscription(ASSISTANCE_FILTER, qos=1),
         gmqtt.Subscription(OTA_EVENT_FILTER, qos=1),
-        # In scenario mode every services worker follows the clock; otherwise none does.
-        *([gmqtt.Subscription(CLOCK_TOPIC, qos=1)] if settings.follow_scenario_clock else []),
+        *feed.subscriptions,
     ])
     await link.open(settings.mqtt_url, tls=settings.mqtt_tls("services"))
     # The OTA action timeout; safe on every worker: campaign updates run under WATCH.
@@ -209,10 +209,8 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     oem, psap, relay = _oem_redis(settings), _psap_redis(settings), _relay_redis(settings)
     counters = Counters()
     consumer = f"desk-{settings.worker_id}"
-    clock, clock_link = await listening_clock(settings.mqtt_url,
-                                              f"backend-desks-clock-{settings.worker_id}",
-                                              follow=settings.follow_scenario_clock,
-                                              tls=settings.mqtt_tls("desks"))
+    clock, clock_link = await listening_clock(
+        settings, role="desks", client_id=f"backend-desks-clock-{settings.worker_id}")
     prover = Prover(oem, role="desks", worker_id=settings.worker_id,
                     parts=("psap", "callcentre"))
     psap_desks = PsapDesks(StreamGroups(psap), RedisPsapIncidents(psap), consumer=consumer,

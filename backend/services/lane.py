@@ -3,8 +3,10 @@ the cars' OTA events (``backend.ota.lane``).
 
 These are not safety calls, so they have a share group and a process of their own and
 can never delay an eCall. Each message is checked, decided and stored before its MQTT
-PUBACK, so a crash redelivers it. Rules about days are evaluated at the message's own
-time (``at``), which in scenario mode is the scenario's virtual time.
+PUBACK, so a crash redelivers it, and a Redis outage runs it again from the start; so
+every step is one that may run twice: records are created once, and metering is by the
+message's own id (``backend.privacy.budget_store``). Rules about days are evaluated at the
+message's own time (``at``), which in scenario mode is the scenario's virtual time.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from redis.asyncio.client import Pipeline
 from backend.assistance.desk import SERVICE_OF, Assessment, decide_case
 from backend.assistance.store import save_case
 from backend.infra import keys
-from backend.infra.clock_follower import BackendClock
+from backend.infra.clock_follower import FollowingClock
 from backend.infra.counters import Counters
 from backend.infra.errors import StoreBusyError
 from backend.infra.redis_once import under_watch
@@ -39,7 +41,7 @@ from protocols.teleservice import (
     unpack_call,
     unpack_smart_transfer,
 )
-from protocols.topics import CLOCK_TOPIC, Publish, parse_topic, workshop_map_topic
+from protocols.topics import Publish, parse_topic, workshop_map_topic
 
 log = logging.getLogger(__name__)
 def map_sent_key(vin: str) -> str:
@@ -66,19 +68,19 @@ class ServicesDesk:
     """Decides and stores what the services lane receives; never raises for bad input."""
 
     def __init__(self, oem: Redis, *, publish: Publish, counters: Counters,
-                 clock: BackendClock | None = None, map_version: int = 1) -> None:
+                 clock: FollowingClock | None = None, map_version: int = 1) -> None:
         self._oem = oem
-        self.clock = clock or BackendClock()
+        self.clock = clock or FollowingClock()
         self._publish = publish
         self._counters = counters
         self._map_version = map_version
         self.ota = OtaDesk(oem, publish=publish, counters=counters, clock=self.clock)
 
     async def handle(self, topic: str, payload: bytes) -> None:
-        """Decide and store; a Redis outage is waited out, so nothing is acked unstored."""
-        if topic == CLOCK_TOPIC:
-            self.clock.hear(payload)
-            return
+        """Decide and store; a Redis outage is waited out, so nothing is acked unstored.
+
+        Clock announcements reach ``self.clock`` through the lane's clock feed
+        (``backend.infra.clock_follower.clock_feed``), not through here."""
         await until_redis_takes(lambda: self._handle_once(topic, payload),
                                 counters=self._counters, what="services")
 
@@ -87,35 +89,42 @@ class ServicesDesk:
             parsed = parse_topic(topic)
             if parsed.kind == "teleservice_call":
                 call = unpack_call(payload)
-                await self._admit("teleservice_call", parsed.vin, len(payload), call.at)
+                await self._admit("teleservice_call", parsed.vin, len(payload), call.at,
+                                  message_id=call.call_id)
                 await self._maintenance(parsed.vin, call)
             elif parsed.kind == "smart_maintenance":
                 transfer = unpack_smart_transfer(payload)
-                await self._admit("smart_maintenance", parsed.vin, len(payload), transfer.at)
+                await self._admit("smart_maintenance", parsed.vin, len(payload), transfer.at,
+                                  message_id=transfer.transfer_id)
                 await self._maintenance(parsed.vin, transfer)
             elif parsed.kind == "assistance":
                 await self._assistance(parsed.vin, payload)
             elif parsed.kind == "ota_event":
                 event = unpack_ota_event(payload)
-                await self._admit("rsu", parsed.vin, len(payload), event.at)
+                event_id = str(event.sent_ns)  # the car's own stamp of this event
+                await self._admit("rsu", parsed.vin, len(payload), event.at,
+                                  message_id=event_id)
                 await self.ota.handle_event(parsed.vin, payload)
                 if event.state == "downloaded":  # the package itself, 1-10 GB (§15)
                     await self._admit("rsu", parsed.vin, event.bytes_total, event.at,
-                                      direction="down")
+                                      direction="down", message_id=event_id)
             else:
                 raise EnvelopeError(f"{parsed.kind} is not a services topic", field="topic",
                                     rule="services lane")
         except ProtocolError as exc:
             self._counters.reject(exc, lane="services")
 
-    async def _admit(self, service: str, vin: str, size: int, at: float, *,
+    async def _admit(self, service: str, vin: str, size: int, at: float, *, message_id: str,
                      direction: Direction = "up") -> None:
         """Check the message's time against the backend's clock, then meter it against its
         catalogue budget; over it, it is refused and counted with the bound and the rule
-        it broke (never a safety call: not here)."""
+        it broke (never a safety call: not here).
+
+        Metered by its own id: a message run again after a Redis outage (``handle``) is
+        counted once, and refused again if it was refused."""
         check_message_time(at, now=self.clock.now())
         verdict = await meter(self._oem, vin=vin, service=service, size=size, at=at,
-                              direction=direction)
+                              direction=direction, message_id=message_id)
         if not verdict.accepted:
             raise EnvelopeError(verdict.explanation, field=verdict.field or "envelope",
                                 rule=verdict.rule)
@@ -146,14 +155,17 @@ class ServicesDesk:
         """About six times a year the car gets the workshop map (MINI Connected §16a, SP-R2).
 
         The decision is one step: two calls handled at once cannot both see "no map sent
-        yet" and both send one (the map costs the car about 200 KB of its budget)."""
+        yet" and both send one (the map costs the car about 200 KB of its budget). A call
+        run again (``handle`` after a Redis failure, or a redelivery) finds its own claim
+        and finishes it: metered once by the claim's time, sent, its record tagged. The
+        car may then get the same map twice, which it reads as one."""
         key = map_sent_key(vin)
         previous = await self._claim_map(key, now)
         if previous is False:
             return
         update = packed(workshop_map(self._map_version))
         verdict = await meter(self._oem, vin=vin, service="workshop_map", size=len(update),
-                              at=now, direction="down")
+                              at=now, direction="down", message_id=f"map@{now!r}")
         if not verdict.accepted:
             log.warning("workshop map not sent: %s", verdict.explanation)
             await self._release_map(key, now, previous)
@@ -163,11 +175,14 @@ class ServicesDesk:
         self._counters.bump(keys.INGEST_COUNTERS, "workshop_map_sent")
 
     async def _claim_map(self, key: str, now: float) -> bytes | Literal[False] | None:
-        """Mark the map sent at ``now`` if it is due; the previous mark (None: never), or
+        """Mark the map sent at ``now`` if it is due; the previous mark (None: never, or
+        unknown because the mark at ``now`` is this call's own from an earlier try), or
         False when it is not due or another call claimed it first."""
 
         async def claim(pipe: Pipeline) -> bytes | Literal[False] | None:
             last = cast(bytes | None, await pipe.get(key))
+            if last == repr(now).encode():
+                return None
             if not map_update_due(float(last) if last is not None else None, now=now):
                 return False
             pipe.multi()  # type: ignore[no-untyped-call]
@@ -199,7 +214,8 @@ class ServicesDesk:
         if call.vin != vin:
             raise EnvelopeError("VIN differs from its topic", field="vin",
                                 rule="record vin == topic vin")
-        await self._admit(SERVICE_OF[call.kind], vin, len(payload), call.at)
+        await self._admit(SERVICE_OF[call.kind], vin, len(payload), call.at,
+                          message_id=call.request_id)
         profile = await self._profile(vin)
         if profile is None:
             # No contract on record: the case is still opened, and the decision says why

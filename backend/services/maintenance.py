@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Final, Literal
 
+from backend.infra.hash_record import HashRecord
 from backend.services.errors import CaseTransitionError
 from protocols.teleservice import (
     DUE_SOON_DAYS,
@@ -32,7 +33,6 @@ CaseStatus = Literal["open", "notified", "closed"]
 CloseReason = Literal["procedures_completed", "serviced", "no_action_needed", "customer_declined"]
 CLOSE_REASONS: Final[tuple[CloseReason, ...]] = (
     "procedures_completed", "serviced", "no_action_needed", "customer_declined")
-RETENTION_RULE: Final = "until_procedures_closed"  # TS-R5
 CALL_INTERVAL_S: Final = 28 * 86_400.0  # TS-R1: "every 28 days"
 CALL_INTERVAL_KM: Final = 1_000.0  # TS-R1: "every 1,000 km"
 
@@ -72,8 +72,12 @@ def decide(message: TeleserviceCall | SmartMaintenanceTransfer) -> MaintenanceNe
 
 
 @dataclass(frozen=True, slots=True)
-class Case:
-    """One maintenance case at a service partner, with the times retention needs."""
+class Case(HashRecord):
+    """One maintenance case at a service partner, with the times retention needs.
+
+    Stored as a hash of these fields (``to_fields``); its retention rule is its tag's
+    (``backend.privacy.retention_tags``), not a field of its own.
+    """
 
     case_id: str
     vin: str
@@ -127,8 +131,9 @@ def close(case: Case, *, now: float, reason: CloseReason = "procedures_completed
 
 
 @dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One received call, as kept for checking the car's rhythm."""
+class CallRecord(HashRecord):
+    """One received call, as kept for checking the car's rhythm (a hash of these fields;
+    the car's VIN is in its key and its retention tag)."""
 
     call_id: str
     reason: str

@@ -12,28 +12,27 @@ determined and communicated and all procedures are completed" (docs/requirements
 Read literally, a car's calls build up until a need comes out of one of them; when that
 need's case is closed, the procedures are complete and the case and every call of that cycle
 (made up to the closure) start their retention clock together.
-Every record is tagged with its catalogue rule in the transaction that writes it.
+Every record is tagged with its catalogue rule in the transaction that writes it; the tag
+is the one place the rule is held. A case and a call are written and read only as their
+typed records (``Case``, ``CallRecord``: ``to_fields`` / ``from_fields``).
 Status changes go through the pure life cycle in ``backend.services.maintenance`` inside a
 WATCH/MULTI transaction, so two desks closing the same case cannot both win.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Final, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.typing import EncodableT
 
-from backend.errors import BackendError
+from backend.infra.errors import StoreBusyError
 from backend.infra.redis_once import create_once, under_watch
 from backend.privacy.retention_tags import close_records, tag_record
 from backend.services import maintenance
 from backend.services.errors import UnknownCaseError
 from backend.services.maintenance import (
-    RETENTION_RULE,
     CallRecord,
     Case,
     CloseReason,
@@ -45,8 +44,6 @@ from protocols.teleservice import SmartMaintenanceTransfer, TeleserviceCall
 CATALOGUE_KEY: Final = {"teleservice": "teleservice_call",
                         "smart_maintenance": "smart_maintenance"}
 _WATCH_TRIES: Final = 8
-_FLOATS: Final = ("opened_at", "notified_at", "closed_at", "odometer_km")
-_JSON: Final = ("fault_codes", "due_items")
 
 
 def case_key(case_id: str) -> str:
@@ -65,44 +62,20 @@ def call_key(vin: str, call_id: str) -> str:
     return f"sp:call:{vin}:{call_id}"
 
 
-def _record(case: Case) -> dict[EncodableT, EncodableT]:
-    record: dict[EncodableT, EncodableT] = {
-        "case_id": case.case_id, "vin": case.vin, "partner_id": case.partner_id,
-        "service": case.service, "retention_rule": RETENTION_RULE, "status": case.status,
-        "opened_at": repr(case.opened_at), "source_id": case.source_id,
-        "reason": case.reason, "fault_codes": json.dumps(list(case.fault_codes)),
-        "due_items": json.dumps(list(case.due_items)), "odometer_km": repr(case.odometer_km),
-        "notified_via": case.notified_via, "close_reason": case.close_reason,
-    }
-    if case.notified_at is not None:
-        record["notified_at"] = repr(case.notified_at)
-    if case.closed_at is not None:
-        record["closed_at"] = repr(case.closed_at)
-    return record
-
-
-def _case(raw: dict[bytes, bytes]) -> Case:
-    fields = {k.decode(): v.decode() for k, v in raw.items()}
-    fields.pop("retention_rule", None)
-    values: dict[str, object] = dict(fields)
-    for name in _FLOATS:
-        if name in fields:
-            values[name] = float(fields[name])
-    for name in _JSON:
-        values[name] = tuple(json.loads(fields.get(name, "[]")))
-    return Case(**values)  # type: ignore[arg-type]
-
-
-async def read_case(oem: Redis, case_id: str, *, partner_id: str | None = None) -> Case:
-    """One case; with ``partner_id``, only if it is that partner's."""
-    raw = cast(dict[bytes, bytes], await oem.hgetall(case_key(case_id)))
+async def _stored(read: Redis | Pipeline, case_id: str, partner_id: str | None) -> Case:
+    raw = cast(dict[bytes, bytes], await read.hgetall(case_key(case_id)))
     if not raw:
         raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
-    case = _case(raw)
+    case = Case.from_fields(raw)
     if partner_id is not None and case.partner_id != partner_id:
         raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
                                case_id=case_id, partner_id=partner_id)
     return case
+
+
+async def read_case(oem: Redis, case_id: str, *, partner_id: str | None = None) -> Case:
+    """One case; with ``partner_id``, only if it is that partner's."""
+    return await _stored(oem, case_id, partner_id)
 
 
 async def open_case(oem: Redis, need: MaintenanceNeed, *, case_id: str, partner_id: str,
@@ -112,7 +85,7 @@ async def open_case(oem: Redis, need: MaintenanceNeed, *, case_id: str, partner_
     key = case_key(case_id)
 
     def write(pipe: Pipeline) -> None:
-        pipe.hset(key, mapping=_record(case))
+        pipe.hset(key, mapping=case.to_fields())
         pipe.zadd(partner_cases_key(partner_id), {case_id: now})
         tag_record(pipe, record_key=key, service=CATALOGUE_KEY[case.service], vin=case.vin,
                    written_at=now, indexes=[(partner_cases_key(partner_id), case_id)],
@@ -128,20 +101,13 @@ async def _move(oem: Redis, case_id: str, partner_id: str | None,
     key = case_key(case_id)
 
     async def body(pipe: Pipeline) -> Case:
-        raw = cast(dict[bytes, bytes], await pipe.hgetall(key))
-        if not raw:
-            raise UnknownCaseError(f"no case {case_id!r}", case_id=case_id)
-        current = _case(raw)
-        if partner_id is not None and current.partner_id != partner_id:
-            raise UnknownCaseError(f"no case {case_id!r} at partner {partner_id!r}",
-                                   case_id=case_id, partner_id=partner_id)
-        moved = step(current)
+        moved = step(await _stored(pipe, case_id, partner_id))
         pipe.multi()  # type: ignore[no-untyped-call]
-        pipe.hset(key, mapping=_record(moved))
+        pipe.hset(key, mapping=moved.to_fields())
         await pipe.execute()
         return moved
 
-    return await under_watch(oem, key, body, tries=_WATCH_TRIES, give_up=lambda: BackendError(
+    return await under_watch(oem, key, body, tries=_WATCH_TRIES, give_up=lambda: StoreBusyError(
         f"case {case_id!r} kept changing; gave up after {_WATCH_TRIES} tries"))
 
 
@@ -171,7 +137,7 @@ async def cases_of(oem: Redis, partner_id: str, *, limit: int = 100) -> list[Cas
     for raw_id in ids:
         raw = cast(dict[bytes, bytes], await oem.hgetall(case_key(raw_id.decode())))
         if raw:
-            out.append(_case(raw))
+            out.append(Case.from_fields(raw))
     return out
 
 
@@ -184,11 +150,10 @@ async def record_call(oem: Redis, call: TeleserviceCall) -> None:
     order however the lane interleaves them; a redelivered call is written once.
     """
     key = call_key(call.vin, call.call_id)
+    record = CallRecord(call.call_id, call.reason, call.at, call.odometer_km)
 
     def write(pipe: Pipeline) -> None:
-        pipe.hset(key, mapping={"call_id": call.call_id, "vin": call.vin,
-                                "reason": call.reason, "at": repr(call.at),
-                                "odometer_km": repr(call.odometer_km)})
+        pipe.hset(key, mapping=record.to_fields())
         pipe.zadd(calls_key(call.vin), {call.call_id: call.at})
         tag_record(pipe, record_key=key, service="teleservice_call", vin=call.vin,
                    written_at=call.at, indexes=[(calls_key(call.vin), call.call_id)],
@@ -204,13 +169,7 @@ async def calls_of(oem: Redis, vin: str) -> list[CallRecord]:
         for call_id in ids:
             pipe.hgetall(call_key(vin, call_id.decode()))
         rows = cast(list[dict[bytes, bytes]], await pipe.execute())
-    calls = []
-    for raw in rows:
-        if raw:  # deleted between the two reads
-            f = {k.decode(): v.decode() for k, v in raw.items()}
-            calls.append(CallRecord(call_id=f["call_id"], reason=f["reason"],
-                                    at=float(f["at"]), odometer_km=float(f["odometer_km"])))
-    return calls
+    return [CallRecord.from_fields(raw) for raw in rows if raw]  # empty: deleted meanwhile
 
 
 async def receive(oem: Redis, message: TeleserviceCall | SmartMaintenanceTransfer, *,

@@ -149,6 +149,13 @@ def workshop_map(version: int, *, directory: Mapping[str, Partner] = DIRECTORY,
     Real map tiles are not part of this platform; the payload carries every partner's
     position and is filled up to ≈ 200 KB (SP-R2) so the data-volume budget sees the
     figure the catalogue states.
+
+    ``data`` is a msgpack list of ``[id, lat, lon, authorised]`` rows, then zero bytes.
+    It is the content of the update, not a framing: the update itself is framed by
+    ``protocols.teleservice.packed``, a plain map of its three fields, which is what the
+    car's ``unpack_workshop_map`` reads and, refusing fields it does not know, the only
+    form it reads. ``protocols.envelope.pack`` would add its ``v``/``k`` header, which
+    that reader refuses, and takes only the eCall envelopes; so the two stay apart.
     """
     body: bytes = msgpack.packb(
         [[p.id, p.lat, p.lon, p.authorised] for p in partners(directory=directory)],

@@ -10,6 +10,7 @@ import pytest
 from backend.assistance.desk import Assessment, close_case, decide_case
 from backend.assistance.entitlements import Policy
 from protocols.assistance import AssistanceCall
+from protocols.catalogue import entry
 from protocols.errors import EnvelopeError
 
 AT = datetime(2025, 3, 3, 9, 0, tzinfo=UTC).timestamp()
@@ -34,10 +35,11 @@ def _call(**changes: Any) -> AssistanceCall:
     ("failed_update", "roadside_assistance"), ("light_accident", "accident_assistance"),
 ])
 def test_decide_case_tags_service_and_retention(kind: str, service: str) -> None:
-    """Each kind lands in its service; data stays until procedures are closed."""
+    """Each kind lands in its service, whose rule (what the case's tag will hold) keeps
+    data until the procedures are closed."""
     case = decide_case(_call(kind=kind), POLICY, now=AT + 5)
     assert case.service == service
-    assert case.retention_rule == "until_procedures_closed"
+    assert entry(case.service).retention.kind == "until_closed"
     assert case.status == "open"
 
 

@@ -9,11 +9,13 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
+from backend.privacy.budget_meter import Verdict
 from backend.privacy.budget_store import (
     FLAGGED,
     REJECTED,
     known_vins,
     meter,
+    once_key_prefix,
     summary,
     usage,
     vin_key,
@@ -179,6 +181,55 @@ async def test_budget_store_new_period_resets_usage_and_prunes(oem: Redis) -> No
     # Read later with no new message: the current day is empty, the last one "previous".
     later = (await usage(oem, vin, at=T0 + 4 * DAY, catalogue=CATALOGUE))["charge_management"]
     assert (later.used_bytes, later.previous_bytes) == (0, 49_000)
+
+
+async def test_budget_store_a_message_offered_again_is_metered_once(oem: Redis) -> None:
+    """A call run again under its id (a retry after Redis lost the reply) counts once and
+    gets its first verdict back; a refusal stays a refusal counted once."""
+    vin = new_vin()
+
+    async def call(size: int, call_id: str) -> Verdict:
+        return await meter(oem, vin=vin, service="teleservice_call", size=size, at=T0,
+                           direction="up", entry=TELESERVICE, message_id=call_id)
+
+    first = await call(40_000, "c-1")
+    assert [await call(40_000, "c-1") for _ in range(3)] == [first] * 3
+    refused = await call(60_000, "c-2")
+    assert await call(60_000, "c-2") == refused
+    other_bytes = await call(1_000, "c-1")  # another size: other bytes on the air
+    row = (await usage(oem, vin, at=T0, catalogue=CATALOGUE))["teleservice_call"]
+    assert (row.total_msgs, row.total_bytes, row.rejected) == (
+        2, 41_000, {"message_over_budget": 1})
+    assert other_bytes.used_after == 41_000
+
+
+async def test_budget_store_a_repeat_keeps_the_first_verdict_under_a_period_bound(
+        oem: Redis) -> None:
+    """Under "< 50 KB per day", a repeat of an accepted message is not refused though the
+    day is full now, and adds nothing to it."""
+    vin = new_vin()
+    kept = await meter(oem, vin=vin, service="charge_management", size=30_000, at=T0,
+                       direction="up", entry=CHARGE, message_id="m-1")
+    await meter(oem, vin=vin, service="charge_management", size=19_000, at=T0,
+                direction="up", entry=CHARGE, message_id="m-2")
+    again = await meter(oem, vin=vin, service="charge_management", size=30_000, at=T0,
+                        direction="up", entry=CHARGE, message_id="m-1")
+    assert again == kept and again.accepted
+    row = (await usage(oem, vin, at=T0, catalogue=CATALOGUE))["charge_management"]
+    assert (row.used_bytes, row.used_msgs) == (49_000, 2)
+
+
+async def test_budget_store_once_marks_go_with_their_period(oem: Redis) -> None:
+    """The marks of a day are dropped with its counts, two days on; a vehicle's marks do
+    not grow without bound."""
+    vin = new_vin()
+    first = int(T0 // DAY)
+    for day in range(3):
+        await meter(oem, vin=vin, service="charge_management", size=1_000,
+                    at=T0 + day * DAY, direction="up", entry=CHARGE, message_id=f"m-{day}")
+    prefix = once_key_prefix(vin, "charge_management")
+    held = [await oem.exists(f"{prefix}{first + day}") for day in range(3)]
+    assert held == [0, 1, 1]
 
 
 async def test_budget_store_clock_going_back_restarts_the_window(oem: Redis) -> None:

@@ -9,9 +9,9 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from backend.privacy.retention_store import sweep
+from backend.privacy.retention_store import read_tag, sweep
 from backend.services.errors import CaseTransitionError, UnknownCaseError
-from backend.services.maintenance import MaintenanceNeed, Service, late_calls
+from backend.services.maintenance import Case, MaintenanceNeed, Service, late_calls
 from backend.services.maintenance_store import (
     calls_of,
     case_key,
@@ -47,14 +47,18 @@ def _need(vin: str, service: Service = "teleservice") -> MaintenanceNeed:
 
 
 async def test_maintenance_store_open_case_is_tagged(oem: Redis) -> None:
-    """A new case carries its service, retention rule and opening time when written."""
+    """A new case is its record, tagged with its catalogue entry's rule when written; the
+    rule lives in the tag only."""
     case_id, partner = _ids()
-    await open_case(oem, _need(new_vin()), case_id=case_id, partner_id=partner, now=T0)
+    case = await open_case(oem, _need(new_vin()), case_id=case_id, partner_id=partner, now=T0)
     stored = cast(dict[bytes, bytes], await oem.hgetall(case_key(case_id)))
-    raw = {k.decode(): v.decode() for k, v in stored.items()}
-    assert (raw["service"], raw["retention_rule"], float(raw["opened_at"]), raw["status"]) == (
-        "teleservice", "until_procedures_closed", T0, "open")
-    assert "closed_at" not in raw
+    assert Case.from_fields(stored) == case
+    assert (case.service, case.opened_at, case.status, case.closed_at) == (
+        "teleservice", T0, "open", None)
+    assert b"retention_rule" not in stored
+    tag = await read_tag(oem, case_key(case_id))
+    assert tag is not None
+    assert (tag.service, tag.rule.kind, tag.written_at) == ("teleservice_call", "until_closed", T0)
     assert await oem.zscore(f"sp:partner:{partner}:cases", case_id) == T0
 
 
@@ -83,7 +87,8 @@ async def test_maintenance_store_close_only_after_notified(oem: Redis) -> None:
     assert stored == closed
     assert (stored.status, stored.closed_at, stored.close_reason, stored.notified_via) == (
         "closed", T0 + 3, "serviced", "email")
-    assert (await oem.hget(case_key(case_id), "retention_rule")) == b"until_procedures_closed"
+    tag = await read_tag(oem, case_key(case_id))
+    assert tag is not None and tag.closed_at == T0 + 3
 
 
 async def test_maintenance_store_unknown_or_foreign_case(oem: Redis) -> None:

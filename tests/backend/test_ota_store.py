@@ -29,6 +29,7 @@ from backend.ota.errors import (
     UnknownCampaignError,
 )
 from backend.ota.store import (
+    CampaignRecord,
     campaign_ids,
     campaign_key,
     create_campaign,
@@ -67,16 +68,17 @@ def _campaign() -> Campaign:
     return plan(spec, fleet)
 
 
-async def test_ota_store_round_trip_is_tagged(oem: Redis) -> None:
-    """A stored campaign loads back equal and carries service and retention rule."""
+async def test_ota_store_round_trip_is_its_record(oem: Redis) -> None:
+    """A stored campaign loads back equal; its hash is its record, status beside the JSON."""
     started, _ = start(_campaign(), now=T0)
     campaign_id = started.spec.campaign_id
     assert await create_campaign(oem, started) == started
     assert await load_campaign(oem, campaign_id) == started
     assert decode_campaign(encode_campaign(started)) == started
     raw = cast(dict[bytes, bytes], await oem.hgetall(campaign_key(campaign_id)))
-    assert (raw[b"service"], raw[b"retention_rule"], raw[b"status"]) == (
-        b"ota", b"vehicle_lifetime", b"running")
+    assert CampaignRecord.from_fields(raw) == CampaignRecord.of(started)
+    assert set(raw) == {b"campaign_id", b"status", b"updated_at", b"data"}
+    assert raw[b"status"] == b"running"
     assert campaign_id in await campaign_ids(oem)
 
 
@@ -113,7 +115,8 @@ async def test_ota_store_concurrent_update_is_retried(oem: Redis,
         seen.append(c.vehicles[pilot].status)
         if len(seen) == 1:
             done, _ = on_vehicle_event(c, pilot, "done", now=T0 + 1)
-            other_writer.hset(campaign_key(campaign_id), "data", encode_campaign(done))
+            other_writer.hset(campaign_key(campaign_id),
+                              mapping=CampaignRecord.of(done).to_fields())
         return pause(c, now=T0 + 2)
 
     paused, _ = await update_campaign(oem, campaign_id, step)

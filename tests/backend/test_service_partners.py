@@ -15,7 +15,13 @@ from backend.services.partners import (
     partners,
     workshop_map,
 )
-from protocols.teleservice import WORKSHOP_MAP_BYTES, unpack_workshop_map, validate_workshop_map
+from protocols.errors import EnvelopeError
+from protocols.teleservice import (
+    WORKSHOP_MAP_BYTES,
+    packed,
+    unpack_workshop_map,
+    validate_workshop_map,
+)
 
 VIN = "WMW21DH0X0T123451"
 
@@ -92,6 +98,18 @@ def test_service_partners_workshop_map_is_about_200kb() -> None:
     listed.feed(update.data)
     assert {row[0] for row in next(listed)} == set(DIRECTORY)
     assert unpack_workshop_map(validate_workshop_map(update)) == update
+
+
+def test_service_partners_workshop_map_framing_is_the_one_the_car_reads() -> None:
+    """The update goes down as a plain map of its fields; the envelope's v/k header
+    would make the car refuse it, which is why the two framings stay apart."""
+    update = workshop_map(1)
+    body = msgpack.unpackb(packed(update), raw=False)
+    assert set(body) == {"version", "partner_count", "data"}
+    with pytest.raises(EnvelopeError, match="unexpected keyword argument 'v'") as refused:
+        unpack_workshop_map(msgpack.packb({**body, "v": 1, "k": "workshop_map"},
+                                          use_bin_type=True))
+    assert refused.value.rule == "contract fields only"
 
 
 def test_service_partners_map_update_six_times_a_year() -> None:

@@ -1,17 +1,29 @@
-"""The services lane: the workshop map decision is one step, and message times are checked."""
+"""The services lane: the workshop map decision is one step, message times are checked,
+and a message handled again is metered once."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from backend.infra import keys
 from backend.infra.counters import Counters
-from backend.services.lane import MAX_AGE_S, MAX_AHEAD_S, ServicesDesk, check_message_time
+from backend.privacy.budget_store import usage
+from backend.privacy.retention_store import read_tag
+from backend.services import lane
+from backend.services.lane import (
+    MAX_AGE_S,
+    MAX_AHEAD_S,
+    ServicesDesk,
+    check_message_time,
+    map_sent_key,
+)
 from protocols.errors import EnvelopeError
 from protocols.teleservice import TeleserviceCall, packed
 from protocols.topics import parse_topic, teleservice_call_topic
@@ -63,3 +75,42 @@ async def test_services_lane_refuses_a_call_from_far_outside_the_clock(oem: Redi
     assert [name for name in errors if name.startswith("at:")] == [
         "at:within 400 days before and 1 day after the backend's clock"]
     assert await oem.keys(f"*{vin}*") == []
+
+
+async def test_services_lane_meters_a_call_handled_twice_once(oem: Redis) -> None:
+    """A call handled again (a redelivery, or the lane's retry after Redis lost a reply)
+    is one call on the vehicle's budget."""
+    desk = ServicesDesk(oem, publish=lambda _t, _p: None, counters=Counters())
+    vin, now = new_vin(), time.time()
+    payload = packed(TeleserviceCall(vin, "c-1", "interval_28d", 10.0, time.time_ns(), now,
+                                     "bev"))
+    for _ in range(3):
+        await desk.handle(teleservice_call_topic(vin), payload)
+    row = (await usage(oem, vin, at=now))["teleservice_call"]
+    assert (row.total_msgs, row.total_bytes) == (1, len(payload))
+
+
+@pytest.mark.parametrize("failing", ["meter", "tag_if_new"])
+async def test_services_lane_a_call_run_again_finishes_its_own_workshop_map(
+        oem: Redis, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    """Redis failing once after the map was claimed (metering it, or tagging its record)
+    makes the lane run the call again; that run finishes the call's own claim: the map
+    goes out, is metered once, and its record is tagged."""
+    real = getattr(lane, failing)
+    failures = [RedisConnectionError("reply lost")]
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("service") == "workshop_map" and failures:
+            raise failures.pop()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(lane, failing, flaky)
+    sent: list[str] = []
+    desk = ServicesDesk(oem, publish=lambda topic, _p: sent.append(topic), counters=Counters())
+    vin, now = new_vin(), time.time()
+    await desk.handle(teleservice_call_topic(vin), packed(TeleserviceCall(
+        vin, "c-1", "interval_28d", 10.0, time.time_ns(), now, "bev")))
+    assert failures == []  # the failure did happen
+    assert [parse_topic(t).kind for t in sent][-1] == "workshop_map"
+    assert (await usage(oem, vin, at=now))["workshop_map"].total_msgs == 1
+    assert await read_tag(oem, map_sent_key(vin)) is not None

@@ -18,10 +18,10 @@ from cli.ota import (
     OptionError,
     app,
     build_body,
-    parse_duration,
     parse_groups,
-    parse_size,
+    read_option,
 )
+from protocols.units import parse_duration, parse_size
 
 runner = CliRunner()
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -65,27 +65,14 @@ PROGRESS: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize(("text", "size"), [
-    ("4GB", 4_000_000_000), ("4.2 GB", 4_200_000_000), ("4.2gb", 4_200_000_000),
-    ("500MB", 500_000_000), ("4000000000", 4_000_000_000), ("10GB", 10**10),
-    ("1B", 1),
-])
-def test_ota_cli_parse_size_reads_decimal_units(text: str, size: int) -> None:
-    """GB is 10**9 bytes, as the contract reads §15's "1 tot 10 GB"."""
-    assert parse_size(text) == size
-
-
-@pytest.mark.parametrize("text", ["4 GiB", "four", "", "1.5B", "-4GB"])
-def test_ota_cli_parse_size_refuses_the_unreadable(text: str) -> None:
-    with pytest.raises(OptionError, match="--size"):
-        parse_size(text)
-
-
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("600", 600.0), ("600s", 600.0), ("90m", 5_400.0), ("36h", 129_600.0),
-    ("7d", 604_800.0), ("1.5h", 5_400.0)])
-def test_ota_cli_parse_duration(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
+def test_ota_cli_options_read_by_the_shared_grammar() -> None:
+    """--size and --timeout are read by ``protocols.units``; its errors name the option."""
+    assert read_option("--size", "4.2 GB", parse_size) == 4_200_000_000
+    assert read_option("--timeout", "90min", parse_duration) == 5_400.0
+    with pytest.raises(OptionError, match=r"^--size: '4 GiB' is not a size"):
+        read_option("--size", "4 GiB", parse_size)
+    with pytest.raises(OptionError, match=r"^--timeout: '90m' .*write min"):
+        read_option("--timeout", "90m", parse_duration)
 
 
 def test_ota_cli_parse_groups_shares_sizes_and_thresholds() -> None:
@@ -189,7 +176,7 @@ def test_ota_cli_bad_option_exits_2_without_calling(api: FakeApi) -> None:
     result = runner.invoke(app, ["create", "--id", "c", "--version", "1", "--size", "lots",
                                  "--groups", "all:100%"])
     assert result.exit_code == EXIT_BAD_INPUT
-    assert result.stderr.startswith("error: --size 'lots'")
+    assert result.stderr.startswith("error: --size: 'lots' is not a size")
     assert api.requests == []
 
 

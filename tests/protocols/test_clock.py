@@ -1,4 +1,4 @@
-"""The clock abstraction: virtual time arithmetic, jumps, following, and the text forms."""
+"""The clock abstraction: virtual time arithmetic, jumps, following, and instants as text."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from protocols.clock import (
     VirtualClock,
     advanced,
     moved_to,
-    parse_duration,
     parse_instant,
     rescaled,
     virtual_now,
@@ -177,24 +176,6 @@ def test_virtual_clock_move_to_refuses_the_past() -> None:
 def test_real_clock_tells_epoch_seconds() -> None:
     """RealClock is wall time in epoch seconds."""
     assert RealClock().now() > 1_700_000_000.0
-
-
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("28d", 28 * 86_400.0), ("6h", 21_600.0), ("90min", 5_400.0), ("30s", 30.0),
-    ("500ms", 0.5), ("2w", 14 * 86_400.0), ("1d12h", 129_600.0), ("1d 12h 30min", 131_400.0),
-    ("1.5h", 5_400.0), ("45", 45.0), (" 2.5 ", 2.5), ("0s", 0.0),
-])
-def test_parse_duration_accepts_scenario_forms(text: str, seconds: float) -> None:
-    """Units w d h min s ms, alone or combined largest first; a bare number is seconds."""
-    assert parse_duration(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", ["", "28x", "5m", "1h1d", "1h1h", "-5s", "d", "1d12", "abc"])
-def test_parse_duration_refuses_other_text(text: str) -> None:
-    """An error names the text and the accepted forms."""
-    with pytest.raises(ProtocolError, match="28d, 6h, 90min") as info:
-        parse_duration(text)
-    assert repr(text) in str(info.value)
 
 
 @pytest.mark.parametrize(("text", "epoch"), [
