@@ -19,7 +19,7 @@ from vehicle_sim.scenario import CloseDef
 
 async def close_case(client: httpx.AsyncClient, car: Car, close: CloseDef) -> str:
     """Close the car's latest case of that kind; a note says what happened."""
-    label = car.vdef.id
+    label = car.label
     if close.case == "callcentre":
         if car.trace is None:
             return f"{label}: no call-centre case to close"

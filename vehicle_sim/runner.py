@@ -21,76 +21,34 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from protocols.addresses import FLEET_GATEWAY_IDENTITY, SCENARIO_RUNNER_IDENTITY
 from protocols.clock import VirtualClock, pack_clock_state, parse_instant
-from protocols.msd.model import Propulsion
 from protocols.topics import CLOCK_TOPIC
 from vehicle_sim import case_steps, ota_steps
 from vehicle_sim.api_role import ApiHeaders
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
-from vehicle_sim.ecall_machine import EcallContext
 from vehicle_sim.fleet_driver import FleetDriver
 from vehicle_sim.mqtt_transport import ClientTls, Identities, TcuLink
-from vehicle_sim.scenario import AssessDef, EventDef, Scenario, ScenarioError, VehicleDef
+from vehicle_sim.scenario import AssessDef, EventDef, Scenario, ScenarioError
+from vehicle_sim.scenario_cars import car_config, pulse_of
 from vehicle_sim.trace import IncidentTrace
-from vehicle_sim.vehicle import VehicleSpec, VehicleState
-
-EU_ECALL_COUNTRIES = frozenset({
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
-    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "NO", "LI",
-    "CH",
-})
-_PROPULSION_FLAGS = {
-    "gasoline": "gasoline_tank_present", "diesel": "diesel_tank_present",
-    "cng": "compressed_natural_gas", "lpg": "liquid_propane_gas",
-    "electric": "electric_energy_storage", "hydrogen": "hydrogen_storage",
-    "other": "other_storage",
-}
-
-
-def spec_of(vdef: VehicleDef) -> VehicleSpec:
-    propulsion = Propulsion(**{_PROPULSION_FLAGS[p]: True for p in vdef.propulsion})
-    return VehicleSpec(vin=vdef.vin, vehicle_type=vdef.vehicle_type, propulsion=propulsion,
-                       activation_country=vdef.activation_country,
-                       intelligent_bought=vdef.intelligent_ecall.bought,
-                       intelligent_expires=vdef.intelligent_ecall.expires, seats=vdef.seats)
-
-
-def context_of(vdef: VehicleDef, scenario: Scenario, today: date) -> EcallContext:
-    return EcallContext(
-        intelligent_bought=vdef.intelligent_ecall.bought,
-        intelligent_expires=vdef.intelligent_ecall.expires,
-        activation_country=vdef.activation_country,
-        current_country=vdef.current_country,
-        in_ecall_country=vdef.current_country in EU_ECALL_COUNTRIES,
-        today=today,
-        ack_timeout_s=scenario.ack_timeout_s,
-        intelligent_unreachable="intelligent_unreachable" in vdef.faults,
-        legal_unreachable="legal_unreachable" in vdef.faults,
-    )
-
-
-def state_of(vdef: VehicleDef, now: float) -> VehicleState:
-    return VehicleState.start(lat=vdef.position.lat, lon=vdef.position.lon,
-                              heading_deg=vdef.heading_deg, speed_kmh=vdef.speed_kmh,
-                              occupants=vdef.occupants, now=now)
 
 
 async def _operator_update(client: httpx.AsyncClient, car: Car, desk: str,
                            deadline: float) -> str:
     """Ask ``desk`` for a fresh MSD once the incident has reached it."""
     if car.trace is None:
-        return f"{car.vdef.id}: no incident to update"
+        return f"{car.label}: no incident to update"
     path = f"/desks/{desk}/incidents/{car.trace.incident}"
     while (await client.get(path)).status_code != 200:
         if time.monotonic() > deadline:
-            return f"{car.vdef.id}: incident never reached {desk}; no update requested"
+            return f"{car.label}: incident never reached {desk}; no update requested"
         await asyncio.sleep(0.02)  # polling interval of the operator's screen
     response = await client.post(f"{path}/msd-request")
     if response.status_code != 202:
-        return (f"{car.vdef.id}: {desk} could not ask for an update: "
+        return (f"{car.label}: {desk} could not ask for an update: "
                 f"{response.status_code} {response.text}")
     car.expect_update()
-    return f"operator at {desk} asked {car.vdef.id} for an MSD update"
+    return f"operator at {desk} asked {car.label} for an MSD update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +76,14 @@ async def _assess(client: httpx.AsyncClient, car: Car, found: AssessDef,
                   deadline: float) -> str:
     """The assistance specialist's findings on the car's latest request."""
     if not car.services.assistance_requests:
-        return f"{car.vdef.id}: no assistance request to assess"
+        return f"{car.label}: no assistance request to assess"
     path = f"/assistance/cases/{car.services.assistance_requests[-1]}"
     while (await client.get(path)).status_code != 200:
         if time.monotonic() > deadline:
-            return f"{car.vdef.id}: assistance case never opened; not assessed"
+            return f"{car.label}: assistance case never opened; not assessed"
         await asyncio.sleep(0.02)  # polling interval of the specialist's screen
     response = await client.post(f"{path}/assessment", json=found.model_dump())
-    return f"{car.vdef.id}: assessed ({response.status_code}), {found.repair_working_days} " \
+    return f"{car.label}: assessed ({response.status_code}), {found.repair_working_days} " \
            "working days of repair"
 
 
@@ -217,7 +175,7 @@ def _perform(event: EventDef, car: Car | None) -> None:
     if car is None:
         return
     if event.crash is not None:
-        car.crash(event.crash)
+        car.crash(pulse_of(event.crash), event.crash.belted)
     elif event.sos is not None:
         car.sos()
     elif event.thermal_runaway is not None:
@@ -241,7 +199,7 @@ async def _act(event: EventDef, car: Car | None, client: httpx.AsyncClient,
     """The steps that talk to the backend or wait for the car, in file order."""
     if car is not None and event.wait_for_ota is not None and \
             not await car.ota.wait_phase(event.wait_for_ota, timeout_s):
-        return f"{car.vdef.id}: update never reached {event.wait_for_ota} (it is " \
+        return f"{car.label}: update never reached {event.wait_for_ota} (it is " \
                f"{car.ota.phase}); step skipped"
     if event.ota_campaign is not None:
         return await ota_steps.create_campaign(client, event.ota_campaign)
@@ -278,9 +236,8 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
     leader = ClockLeader(clock, mqtt_url, retain=retain_clock,
                          tls=identities(SCENARIO_RUNNER_IDENTITY))
     today = date.fromtimestamp(clock.now())
-    cars = {v.id: Car(v, spec_of(v), state_of(v, now), context_of(v, scenario, today),
-                      mqtt_url=mqtt_url, notify=lambda m: console.log(m), clock=clock.now,
-                      tls=identities(v.vin))
+    cars = {v.id: Car(car_config(v, scenario, today), mqtt_url=mqtt_url,
+                      notify=lambda m: console.log(m), clock=clock.now, tls=identities(v.vin))
             for v in scenario.vehicles}
     fleet = (FleetDriver(scenario.fleet, start=clock.now(), mqtt_url=mqtt_url,
                          notify=lambda m: console.log(m),
