@@ -1,8 +1,10 @@
-"""One emulated car on the wire: the pure eCall machine driven by real MQTT and timers.
+"""One emulated car on the wire: the pure eCall machine driven by MQTT and timers.
 
 The machine decides; this actor performs its effects (build and publish the MSD, arm
 the acknowledgement timer, place the voice call) and feeds it what arrives on the
-downlink. Fault injection stands for the radio: an "unreachable" variant is published
+downlink. Time comes in from outside: the injected clock for the machine, its timer
+deadlines and the MSD's timestamp (in a scenario, its virtual time), wall time only
+for the latency stamps. Fault injection stands for the radio: an "unreachable" variant is published
 nowhere, so the car's own timer, not the scenario, drives the fallback.
 """
 
@@ -49,7 +51,7 @@ from vehicle_sim.ecall_machine import (
 from vehicle_sim.ecall_machine import VoiceCall as PlaceVoiceCall
 from vehicle_sim.hv_warn import BodySnapshot, runaway_until_alarm, warn_call
 from vehicle_sim.injury import intelligent_extras
-from vehicle_sim.mqtt_transport import ClientTls, Notify, TcuLink
+from vehicle_sim.mqtt_transport import Link, Notify
 from vehicle_sim.trace import IncidentTrace, Transmission
 from vehicle_sim.vehicle import VehicleState, build_msd
 
@@ -60,8 +62,13 @@ HV_ATTEMPTS = 3  # a warn call is resent until acknowledged, up to this many tim
 class Car:
     """A TCU with its MQTT session, its vehicle model and its eCall machine."""
 
-    def __init__(self, config: CarConfig, *, mqtt_url: str, notify: Notify,
-                 clock: Callable[[], float] = time.time, tls: ClientTls = None) -> None:
+    def __init__(self, config: CarConfig, *, link: Link, notify: Notify,
+                 clock: Callable[[], float] = time.time,
+                 real_ns: Callable[[], int] = time.time_ns) -> None:
+        """``clock`` is the car's time (epoch seconds; a scenario's virtual clock): the
+        eCall machine, its timer deadlines and every record's timestamp read it.
+        ``real_ns`` is wall time, read only to stamp ``sent_ns`` and acknowledgements,
+        because latency is a real-time measure whatever the scenario's clock does."""
         self.config = config
         self.label = config.label
         self.spec = config.spec
@@ -73,11 +80,12 @@ class Car:
         self.trace: IncidentTrace | None = None
         self.settled = asyncio.Event()
         self._notify = notify
-        self._link = TcuLink(self.spec.vin, mqtt_url, tls=tls)
+        self._link = link
         self._extras_source: tuple[CrashPulse, Occupancy] | None = None
         self._automatic = False
         self._timers: list[asyncio.TimerHandle] = []
         self._clock = clock
+        self._real_ns = real_ns
         self.services = CarServices(
             vin=self.spec.vin, propulsion=config.propulsion, odometer_km=config.odometer_km,
             os_version=config.os_version, smart_opt_in=config.smart_maintenance, clock=clock,
@@ -87,7 +95,7 @@ class Car:
         self.ota = CarOta(
             vin=self.spec.vin, os_version=config.os_version, clock=clock, notify=notify,
             settings=config.ota, publish=lambda topic, payload: self._link.publish(topic, payload),
-            request_assistance=self._update_failed, label=self.label, real_ns=time.time_ns)
+            request_assistance=self._update_failed, label=self.label, real_ns=real_ns)
 
     def _update_failed(self) -> None:
         """An aborted upgrade raises a roadside assistance call (MINI Connected §15, OTA-R5)."""
@@ -150,7 +158,7 @@ class Car:
         assert self.trace is not None
         if any(t.acked_ns is not None for t in self.trace.transmissions):
             return
-        sent = replace(call, sent_ns=time.time_ns())
+        sent = replace(call, sent_ns=self._real_ns())
         self.trace.transmissions.append(Transmission("hv_warn", attempt, sent.sent_ns))
         self._link.publish(hv_warn_topic(self.spec.vin), pack_hv_call(sent))
         self._notify(f"{self.label}: HV warn call sent (attempt {attempt})")
@@ -167,12 +175,16 @@ class Car:
 
     # -- machine -------------------------------------------------------------------
     def _apply(self, event: Event) -> None:
-        self.machine, effects = step(self.machine, event, time.time(), self.context)
+        now = self._clock()
+        self.machine, effects = step(self.machine, event, now, self.context)
         for effect in effects:
             if isinstance(effect, SendMsd):
                 self._send_msd(effect)
             elif isinstance(effect, StartTimer):
-                delay = max(0.0, effect.deadline - time.time())
+                # Waiting for an acknowledgement is a network wait: the timer runs the
+                # deadline's distance from now in real seconds, so a scenario's jump of
+                # days does not fire it early and a frozen scenario clock does not hold it.
+                delay = max(0.0, effect.deadline - now)
                 loop = asyncio.get_running_loop()
                 timeout = AckTimeout(incident=effect.incident, attempt_token=effect.token)
                 self._timers.append(loop.call_later(delay, self._apply, timeout))
@@ -190,7 +202,7 @@ class Car:
         if effect.variant == "intelligent" and self._extras_source is not None:
             extras = intelligent_extras(*self._extras_source)
         encoded = encode_msd(msd)
-        sent_ns = time.time_ns()
+        sent_ns = self._real_ns()
         envelope = EcallMessage(effect.variant, self.spec.vin, effect.incident, effect.msg_id,
                                 encoded, sent_ns, self.context.current_country, extras)
         self.trace.transmissions.append(Transmission(effect.variant, effect.msg_id, sent_ns))
@@ -205,7 +217,7 @@ class Car:
         assert self.trace is not None
         self.trace.voice_country = effect.country
         self._link.publish(voice_topic(effect.country), pack(VoiceCall(effect.incident,
-                                                                       time.time_ns())))
+                                                                       self._real_ns())))
         self._notify(f"{self.label}: PSAP voice call placed in {effect.country} (no data)")
 
     def _check_settled(self) -> None:
@@ -246,7 +258,7 @@ class Car:
             return
         for sent in self.trace.transmissions:
             if (any_attempt or sent.msg_id == ack.msg_id) and sent.acked_ns is None:
-                sent.acked_ns = time.time_ns()
+                sent.acked_ns = self._real_ns()
                 sent.route = ack.route
                 self._notify(f"{self.label}: acknowledged #{ack.msg_id} -> {ack.route} "
                              f"in {sent.ack_ms:.2f} ms")

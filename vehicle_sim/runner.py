@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 import httpx
 from pydantic_core import to_jsonable_python
@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from protocols.addresses import FLEET_GATEWAY_IDENTITY, SCENARIO_RUNNER_IDENTITY
-from protocols.clock import VirtualClock, pack_clock_state, parse_instant
+from protocols.clock import NS_PER_S, VirtualClock, pack_clock_state, parse_instant
 from protocols.topics import CLOCK_TOPIC
 from vehicle_sim import case_steps, ota_steps
 from vehicle_sim.api_role import ApiHeaders
@@ -213,6 +213,17 @@ async def _act(event: EventDef, car: Car | None, client: httpx.AsyncClient,
     return None
 
 
+def scenario_clock(scenario: Scenario, *,
+                   real_ns: Callable[[], int] = time.time_ns) -> VirtualClock:
+    """The scenario's virtual clock: at its ``start`` (or now) and its ``time_scale``.
+
+    Every car reads it, so what a car stamps (an MSD, a Teleservice call) happens in the
+    scenario's time, and a run set in March stamps March whatever day it runs on."""
+    start = parse_instant(scenario.start) if scenario.start else real_ns() / NS_PER_S
+    return VirtualClock.starting_at(start, scale=scenario.time_scale, run=uuid.uuid4().hex[:12],
+                                    real_ns=real_ns)
+
+
 def no_identity(_name: str) -> ClientTls:
     """For a plaintext broker: nobody presents a certificate."""
     return None
@@ -230,14 +241,12 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
     package holds no CA). ``retain_clock=False`` for a broker without retained messages.
     """
     console = console or Console(quiet=True)
-    now = time.time()
-    clock = VirtualClock.starting_at(parse_instant(scenario.start) if scenario.start else now,
-                                     scale=scenario.time_scale, run=uuid.uuid4().hex[:12])
+    clock = scenario_clock(scenario)
     leader = ClockLeader(clock, mqtt_url, retain=retain_clock,
                          tls=identities(SCENARIO_RUNNER_IDENTITY))
-    today = date.fromtimestamp(clock.now())
-    cars = {v.id: Car(car_config(v, scenario, today), mqtt_url=mqtt_url,
-                      notify=lambda m: console.log(m), clock=clock.now, tls=identities(v.vin))
+    cars = {v.id: Car(car_config(v, scenario),
+                      link=TcuLink(v.vin, mqtt_url, tls=identities(v.vin)),
+                      notify=lambda m: console.log(m), clock=clock.now)
             for v in scenario.vehicles}
     fleet = (FleetDriver(scenario.fleet, start=clock.now(), mqtt_url=mqtt_url,
                          notify=lambda m: console.log(m),

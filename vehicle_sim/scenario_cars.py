@@ -6,8 +6,6 @@ car's settings (``vehicle_sim.car_config``); the car itself only ever sees the l
 
 from __future__ import annotations
 
-from datetime import date
-
 from protocols.msd.model import Propulsion
 from vehicle_sim.car_config import CarConfig, StartPose
 from vehicle_sim.car_ota import OtaCarSettings
@@ -37,14 +35,16 @@ def spec_of(vdef: VehicleDef) -> VehicleSpec:
                        intelligent_expires=vdef.intelligent_ecall.expires, seats=vdef.seats)
 
 
-def context_of(vdef: VehicleDef, scenario: Scenario, today: date) -> EcallContext:
+def context_of(vdef: VehicleDef, scenario: Scenario) -> EcallContext:
+    """The eCall surroundings. The contract's expiry is judged on the date of the car's
+    clock at the trigger (``today`` left unset), so a car that crashes after the scenario
+    has jumped months ahead is judged on that day, not on the scenario's first."""
     return EcallContext(
         intelligent_bought=vdef.intelligent_ecall.bought,
         intelligent_expires=vdef.intelligent_ecall.expires,
         activation_country=vdef.activation_country,
         current_country=vdef.current_country,
         in_ecall_country=vdef.current_country in EU_ECALL_COUNTRIES,
-        today=today,
         ack_timeout_s=scenario.ack_timeout_s,
         intelligent_unreachable="intelligent_unreachable" in vdef.faults,
         legal_unreachable="legal_unreachable" in vdef.faults,
@@ -61,10 +61,10 @@ def ota_settings_of(vdef: VehicleDef) -> OtaCarSettings:
         can_roll_back=o.can_roll_back, lose_connection_at=o.lose_connection_at)
 
 
-def car_config(vdef: VehicleDef, scenario: Scenario, today: date) -> CarConfig:
+def car_config(vdef: VehicleDef, scenario: Scenario) -> CarConfig:
     """Everything the car needs from its entry in the scenario, and nothing of the file."""
     return CarConfig(
-        label=vdef.id, spec=spec_of(vdef), ecall=context_of(vdef, scenario, today),
+        label=vdef.id, spec=spec_of(vdef), ecall=context_of(vdef, scenario),
         start=StartPose(lat=vdef.position.lat, lon=vdef.position.lon,
                         heading_deg=vdef.heading_deg, speed_kmh=vdef.speed_kmh,
                         occupants=vdef.occupants),

@@ -28,7 +28,7 @@ events:
 def test_scenario_cars_config_carries_every_setting_the_car_uses() -> None:
     """Country, faults, timer, body and update settings arrive in the car's own terms."""
     plan = parse(SCENARIO)
-    config = car_config(plan.vehicles[0], plan, date(2026, 3, 1))
+    config = car_config(plan.vehicles[0], plan)
     assert config.label == "be-in-france"
     assert config.spec.vin == "WMW21DH0X0T123451"
     assert config.spec.propulsion.electric_energy_storage
@@ -44,7 +44,7 @@ def test_scenario_cars_config_carries_every_setting_the_car_uses() -> None:
 def test_scenario_cars_outside_the_ecall_area_is_known() -> None:
     """A car in a country without eCall PSAPs is told so (its chain ends in a voice call)."""
     plan = parse(SCENARIO)
-    config = car_config(plan.vehicles[1], plan, date(2026, 3, 1))
+    config = car_config(plan.vehicles[1], plan)
     assert not config.ecall.in_ecall_country
     assert config.powertrain == "ICE"
 
