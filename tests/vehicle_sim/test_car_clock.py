@@ -11,9 +11,10 @@ from protocols.envelope import EcallMessage, unpack
 from protocols.msd.codec import decode_msd
 from protocols.topics import parse_topic
 from vehicle_sim.car import Car
+from vehicle_sim.car_steps import perform
+from vehicle_sim.clock_leader import scenario_clock
 from vehicle_sim.mqtt_transport import DownlinkHandler
-from vehicle_sim.runner import scenario_clock
-from vehicle_sim.scenario import Scenario, parse
+from vehicle_sim.scenario import Scenario, SosEvent, parse
 from vehicle_sim.scenario_cars import car_config
 from vehicle_sim.trace import IncidentTrace
 
@@ -26,6 +27,9 @@ vehicles:
      intelligent_ecall: {bought: true}}
   - {id: b, vin: WMW21DH0X0T123452, position: {lat: 50.85, lon: 4.35}, activation_country: BE,
      faults: [intelligent_unreachable]}
+events:
+  - {at: 0.1s, vehicle: a, sos: {}}
+  - {at: 0.2s, vehicle: b, sos: {}}
 """
 REAL_NS = 1_700_000_000 * 10**9  # a wall time far from March 2026, held still
 
@@ -59,14 +63,16 @@ class RecordingLink:
 
 async def _sos(plan: Scenario, vehicle: int, *,
                real_ns: int = REAL_NS) -> tuple[EcallMessage, IncidentTrace]:
-    """The first eCall that leaves ``plan``'s car on an SOS, on the scenario's clock."""
+    """The first eCall that leaves ``plan``'s car on its SOS event, on the scenario's clock."""
     clock = scenario_clock(plan, real_ns=lambda: real_ns)
     link = RecordingLink()
-    car = Car(car_config(plan.vehicles[vehicle], plan), link=link, notify=lambda _m: None,
-              clock=clock.now)
+    vdef = plan.vehicles[vehicle]
+    car = Car(car_config(vdef, plan), link=link, notify=lambda _m: None, clock=clock.now)
+    (event,) = [e for e in plan.events if e.vehicle == vdef.id]
+    assert isinstance(event, SosEvent)
     await car.start()
     try:
-        car.sos()
+        perform(event, car)
         (sent,) = await link.until(1)
     finally:
         await car.stop()
@@ -88,7 +94,7 @@ async def test_car_clock_msd_of_a_march_scenario_is_stamped_in_march() -> None:
 async def test_car_clock_timer_runs_while_the_scenario_clock_stands_still() -> None:
     """A frozen scenario clock does not hold the acknowledgement timer: the Legal eCall
     follows the lost Intelligent one after the real wait, with the trigger's timestamp."""
-    plan = parse(MARCH + "time_scale: 0\n")
+    plan = parse(MARCH.replace("ack_timeout_s", "time_scale: 0\nack_timeout_s"))
     sent, trace = await _sos(plan, 1)
     assert (sent.variant, sent.msg_id) == ("legal", 2)
     assert trace.timestamps == [int(parse_instant("2026-03-10T08:00"))] * 2

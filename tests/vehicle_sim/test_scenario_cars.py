@@ -6,7 +6,7 @@ import ast
 from datetime import date
 from pathlib import Path
 
-from vehicle_sim.scenario import parse
+from vehicle_sim.scenario import CrashEvent, parse
 from vehicle_sim.scenario_cars import car_config, pulse_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,9 +51,9 @@ def test_scenario_cars_outside_the_ecall_area_is_known() -> None:
 
 def test_scenario_cars_crash_pulse_keeps_the_crash() -> None:
     """The scenario's crash reaches the injury model unchanged."""
-    crash = parse(SCENARIO).events[0].crash
-    assert crash is not None
-    pulse = pulse_of(crash)
+    event = parse(SCENARIO).events[0]
+    assert isinstance(event, CrashEvent)
+    pulse = pulse_of(event.crash)
     assert (pulse.delta_v_kmh, pulse.principal_direction, pulse.rollover) == (40, "rear", True)
 
 
