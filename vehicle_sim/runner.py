@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import httpx
 from pydantic_core import to_jsonable_python
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from protocols.addresses import FLEET_GATEWAY_IDENTITY, SCENARIO_RUNNER_IDENTITY
 from vehicle_sim import case_steps, ota_steps
@@ -26,6 +24,15 @@ from vehicle_sim.car_steps import perform
 from vehicle_sim.clock_leader import ClockLeader, scenario_clock
 from vehicle_sim.fleet_driver import FleetDriver
 from vehicle_sim.mqtt_transport import ClientTls, Identities, TcuLink
+from vehicle_sim.progress import (
+    Note,
+    RunFinished,
+    RunStarted,
+    Settling,
+    StepDone,
+    Watch,
+    unwatched,
+)
 from vehicle_sim.scenario import (
     AdvanceEvent,
     AssessEvent,
@@ -163,81 +170,87 @@ def no_identity(_name: str) -> ClientTls:
 
 
 async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
-                       api_headers: ApiHeaders, console: Console | None = None,
+                       api_headers: ApiHeaders, watch: Watch = unwatched,
                        identities: Identities = no_identity,
                        retain_clock: bool = True) -> ScenarioRun:
     """Run ``scenario`` against the broker at ``mqtt_url`` and the backend's API.
 
-    ``api_headers`` sign its API calls in. ``identities`` gives each connection its
-    certificate for an ``mqtts://`` broker: a car's VIN, ``SCENARIO_RUNNER_IDENTITY`` for
-    the clock, ``FLEET_GATEWAY_IDENTITY`` for the fleet; the caller issues them (this
-    package holds no CA). ``retain_clock=False`` for a broker without retained messages.
+    ``api_headers`` sign its API calls in. ``watch`` hears the run's progress and notes.
+    ``identities`` gives each connection its certificate for an ``mqtts://`` broker: a
+    car's VIN, ``SCENARIO_RUNNER_IDENTITY`` for the clock, ``FLEET_GATEWAY_IDENTITY`` for
+    the fleet; the caller issues them (this package holds no CA). ``retain_clock=False``
+    for a broker without retained messages.
     """
-    console = console or Console(quiet=True)
     clock = scenario_clock(scenario)
     leader = ClockLeader(clock, mqtt_url, retain=retain_clock,
                          tls=identities(SCENARIO_RUNNER_IDENTITY))
     cars = {v.id: Car(car_config(v, scenario),
                       link=TcuLink(v.vin, mqtt_url, tls=identities(v.vin)),
-                      notify=lambda m: console.log(m), clock=clock.now)
+                      notify=lambda m: watch(Note(m)), clock=clock.now)
             for v in scenario.vehicles}
     fleet = (FleetDriver(scenario.fleet, start=clock.now(), mqtt_url=mqtt_url,
-                         notify=lambda m: console.log(m),
+                         notify=lambda m: watch(Note(m)),
                          tls=identities(FLEET_GATEWAY_IDENTITY)) if scenario.fleet else None)
     await asyncio.gather(*(car.start() for car in cars.values()), leader.start(),
                          *([fleet.start()] if fleet else []))
-    campaigns = [e.ota_campaign.id for e in scenario.events
-                 if isinstance(e, CampaignCreateEvent)]
-    events = scenario.events  # in file order
-    loop = asyncio.get_running_loop()
     try:
         async with httpx.AsyncClient(base_url=api_url, timeout=5.0,
                                      headers=dict(api_headers)) as client:
             stage = _Stage(cars, fleet, leader, client, scenario.settle_timeout_s)
             await _register_profiles(client, scenario)
             await ota_steps.register_facts(client, scenario)
-            with Progress(TextColumn("{task.description}"), BarColumn(),
-                          TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                          console=console, transient=False) as progress:
-                task = progress.add_task(f"scenario {scenario.name}", total=len(events) + 1)
-                start = loop.time()
-                pending: list[asyncio.Task[str | None]] = []
-                for event in events:
-                    if event.at is not None:
-                        await asyncio.sleep(max(0.0, start + event.at - loop.time()))
-                    note = await _move_clock(event, stage)
-                    if note is not None:
-                        console.log(f"[yellow]{note}[/yellow]")
-                    note = await _before(event, stage)
-                    deadline = time.monotonic() + scenario.settle_timeout_s
-                    if note is not None:
-                        console.log(note)
-                    elif _waits_for_the_backend(event):
-                        pending.append(asyncio.create_task(_act(event, stage, deadline)))
-                    else:
-                        note = await _act(event, stage, deadline)
-                        if note is not None:
-                            console.log(note)
-                    progress.advance(task)
-                for note in await asyncio.gather(*pending):
-                    if note is not None:
-                        console.log(note)
-                progress.update(task, description="waiting for the cars to settle")
-                triggered = [c for c in cars.values() if c.trace is not None]
-                try:
-                    await asyncio.wait_for(
-                        asyncio.gather(*(c.settled.wait() for c in triggered)),
-                        scenario.settle_timeout_s)
-                except TimeoutError:
-                    console.log("[yellow]some cars did not settle in time[/yellow]")
-                if not await ota_steps.settle(client, cars.values(), campaigns,
-                                              time.monotonic() + scenario.settle_timeout_s):
-                    console.log("[yellow]some updates were still moving at the end[/yellow]")
-                progress.advance(task)
+            watch(RunStarted(scenario.name, steps=len(scenario.events) + 1))
+            await _fire(scenario, stage, watch)
+            watch(Settling())
+            await _settle(scenario, stage, watch)
+            watch(StepDone())
     finally:
+        watch(RunFinished())
         await asyncio.gather(*(car.stop() for car in cars.values()), leader.stop(),
                              *([fleet.stop()] if fleet else []))
     return ScenarioRun(
         traces={vid: car.trace for vid, car in cars.items() if car.trace is not None},
         services={vid: car.services for vid, car in cars.items()},
         fleet=fleet.cars if fleet else [], cars=cars)
+
+
+def _tell(watch: Watch, note: str | None, *, warning: bool = False) -> None:
+    if note is not None:
+        watch(Note(note, warning=warning))
+
+
+async def _fire(scenario: Scenario, stage: _Stage, watch: Watch) -> None:
+    """Every event in file order, each at its offset from the start."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    pending: list[asyncio.Task[str | None]] = []
+    for event in scenario.events:
+        if event.at is not None:
+            await asyncio.sleep(max(0.0, start + event.at - loop.time()))
+        _tell(watch, await _move_clock(event, stage), warning=True)
+        skipped = await _before(event, stage)
+        deadline = time.monotonic() + scenario.settle_timeout_s
+        if skipped is not None:
+            _tell(watch, skipped)
+        elif _waits_for_the_backend(event):
+            pending.append(asyncio.create_task(_act(event, stage, deadline)))
+        else:
+            _tell(watch, await _act(event, stage, deadline))
+        watch(StepDone())
+    for note in await asyncio.gather(*pending):
+        _tell(watch, note)
+
+
+async def _settle(scenario: Scenario, stage: _Stage, watch: Watch) -> None:
+    """Until every triggered car is done and no update or campaign still moves."""
+    triggered = [c for c in stage.cars.values() if c.trace is not None]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(c.settled.wait() for c in triggered)),
+                               scenario.settle_timeout_s)
+    except TimeoutError:
+        _tell(watch, "some cars did not settle in time", warning=True)
+    campaigns = [e.ota_campaign.id for e in scenario.events
+                 if isinstance(e, CampaignCreateEvent)]
+    if not await ota_steps.settle(stage.client, stage.cars.values(), campaigns,
+                                  time.monotonic() + scenario.settle_timeout_s):
+        _tell(watch, "some updates were still moving at the end", warning=True)
