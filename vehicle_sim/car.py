@@ -4,8 +4,9 @@ The machine decides; this actor performs its effects (build and publish the MSD,
 the acknowledgement timer, place the voice call) and feeds it what arrives on the
 downlink. Time comes in from outside: the injected clock for the machine, its timer
 deadlines and the MSD's timestamp (in a scenario, its virtual time), wall time only
-for the latency stamps. Fault injection stands for the radio: an "unreachable" variant is published
-nowhere, so the car's own timer, not the scenario, drives the fallback.
+for the latency stamps. Fault injection stands for the radio: an "unreachable"
+variant is published nowhere, so the car's own timer, not the scenario, drives the
+fallback.
 """
 
 from __future__ import annotations
