@@ -12,6 +12,7 @@ from rich.table import Table
 
 from cli.api_client import request
 from cli.retention import render_report
+from cli.scenario_view import ScenarioView
 from vehicle_sim.api_role import bearer
 from vehicle_sim.expectations import Outcome, check_all
 from vehicle_sim.mqtt_transport import Identities
@@ -87,9 +88,12 @@ async def run_and_judge(plan: Scenario, *, mqtt_url: str, api_url: str, api_toke
     ``identities`` issues each car (and the clock and fleet connections) its certificate
     for an ``mqtts://`` broker; ``retain_clock=False`` for a broker without retain."""
     headers = bearer(api_token)
-    run = await run_scenario(plan, mqtt_url=mqtt_url, api_url=api_url, api_headers=headers,
-                             console=console, identities=identities,
-                             retain_clock=retain_clock)
+    view = ScenarioView(console)
+    try:
+        run = await run_scenario(plan, mqtt_url=mqtt_url, api_url=api_url, api_headers=headers,
+                                 watch=view, identities=identities, retain_clock=retain_clock)
+    finally:
+        view.close()
     outcomes = await check_all(api_url, plan, run, api_headers=headers,
                                timeout_s=plan.settle_timeout_s)
     data = report(plan.name, run.traces, outcomes)

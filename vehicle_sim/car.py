@@ -1,9 +1,12 @@
-"""One emulated car on the wire: the pure eCall machine driven by real MQTT and timers.
+"""One emulated car on the wire: the pure eCall machine driven by MQTT and timers.
 
 The machine decides; this actor performs its effects (build and publish the MSD, arm
 the acknowledgement timer, place the voice call) and feeds it what arrives on the
-downlink. Fault injection stands for the radio: an "unreachable" variant is published
-nowhere, so the car's own timer, not the scenario, drives the fallback.
+downlink. Time comes in from outside: the injected clock for the machine, its timer
+deadlines and the MSD's timestamp (in a scenario, its virtual time), wall time only
+for the latency stamps. Fault injection stands for the radio: an "unreachable"
+variant is published nowhere, so the car's own timer, not the scenario, drives the
+fallback.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -30,13 +33,13 @@ from protocols.topics import (
     voice_topic,
 )
 from vehicle_sim.battery import BatteryMode
-from vehicle_sim.car_ota import CarOta, OtaCarSettings
+from vehicle_sim.car_config import CarConfig
+from vehicle_sim.car_ota import CarOta
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.crash import CrashPulse, Occupancy
 from vehicle_sim.ecall_machine import (
     Ack,
     AckTimeout,
-    EcallContext,
     EcallState,
     Event,
     Log,
@@ -49,10 +52,9 @@ from vehicle_sim.ecall_machine import (
 from vehicle_sim.ecall_machine import VoiceCall as PlaceVoiceCall
 from vehicle_sim.hv_warn import BodySnapshot, runaway_until_alarm, warn_call
 from vehicle_sim.injury import intelligent_extras
-from vehicle_sim.mqtt_transport import ClientTls, Notify, TcuLink
-from vehicle_sim.scenario import CrashDef, VehicleDef
+from vehicle_sim.mqtt_transport import Link, Notify
 from vehicle_sim.trace import IncidentTrace, Transmission
-from vehicle_sim.vehicle import VehicleSpec, VehicleState, build_msd
+from vehicle_sim.vehicle import VehicleState, build_msd
 
 log = logging.getLogger(__name__)
 HV_ATTEMPTS = 3  # a warn call is resent until acknowledged, up to this many times
@@ -61,40 +63,40 @@ HV_ATTEMPTS = 3  # a warn call is resent until acknowledged, up to this many tim
 class Car:
     """A TCU with its MQTT session, its vehicle model and its eCall machine."""
 
-    def __init__(self, vdef: VehicleDef, spec: VehicleSpec, state: VehicleState,
-                 context: EcallContext, *, mqtt_url: str, notify: Notify,
-                 clock: Callable[[], float] = time.time, tls: ClientTls = None) -> None:
-        self.vdef = vdef
-        self.spec = spec
-        self.vehicle = state
-        self.context = context
+    def __init__(self, config: CarConfig, *, link: Link, notify: Notify,
+                 clock: Callable[[], float] = time.time,
+                 real_ns: Callable[[], int] = time.time_ns) -> None:
+        """``clock`` is the car's time (epoch seconds; a scenario's virtual clock): the
+        eCall machine, its timer deadlines and every record's timestamp read it.
+        ``real_ns`` is wall time, read only to stamp ``sent_ns`` and acknowledgements,
+        because latency is a real-time measure whatever the scenario's clock does."""
+        self.config = config
+        self.label = config.label
+        self.spec = config.spec
+        self.vehicle = VehicleState.start(
+            lat=config.start.lat, lon=config.start.lon, heading_deg=config.start.heading_deg,
+            speed_kmh=config.start.speed_kmh, occupants=config.start.occupants, now=clock())
+        self.context = config.ecall
         self.machine = EcallState()
         self.trace: IncidentTrace | None = None
         self.settled = asyncio.Event()
         self._notify = notify
-        self._link = TcuLink(spec.vin, mqtt_url, tls=tls)
+        self._link = link
         self._extras_source: tuple[CrashPulse, Occupancy] | None = None
         self._automatic = False
         self._timers: list[asyncio.TimerHandle] = []
         self._clock = clock
+        self._real_ns = real_ns
         self.services = CarServices(
-            vin=spec.vin, propulsion=vdef.propulsion, odometer_km=vdef.odometer_km,
-            os_version=vdef.os_version, smart_opt_in=vdef.smart_maintenance, clock=clock,
+            vin=self.spec.vin, propulsion=config.propulsion, odometer_km=config.odometer_km,
+            os_version=config.os_version, smart_opt_in=config.smart_maintenance, clock=clock,
             position=lambda: (self.vehicle.lat, self.vehicle.lon),
             publish=lambda topic, payload: self._link.publish(topic, payload),
-            notify=notify, label=vdef.id)
-        o = vdef.ota
+            notify=notify, label=self.label)
         self.ota = CarOta(
-            vin=spec.vin, os_version=vdef.os_version, clock=clock, notify=notify,
-            settings=OtaCarSettings(
-                running_version=o.running_version, battery_soc=o.battery_soc, parked=o.parked,
-                charging=vdef.plugged, service_enabled=o.service_enabled,
-                auto_confirm=o.auto_confirm, channel=o.channel, download_s=o.download_s,
-                install_s=o.install_s, install_real_s=o.install_real_s,
-                fail_install=o.fail_install, can_roll_back=o.can_roll_back,
-                lose_connection_at=o.lose_connection_at),
-            publish=lambda topic, payload: self._link.publish(topic, payload),
-            request_assistance=self._update_failed, label=vdef.id, real_ns=time.time_ns)
+            vin=self.spec.vin, os_version=config.os_version, clock=clock, notify=notify,
+            settings=config.ota, publish=lambda topic, payload: self._link.publish(topic, payload),
+            request_assistance=self._update_failed, label=self.label, real_ns=real_ns)
 
     def _update_failed(self) -> None:
         """An aborted upgrade raises a roadside assistance call (MINI Connected §15, OTA-R5)."""
@@ -116,10 +118,9 @@ class Car:
         await self._link.close()
 
     # -- triggers --------------------------------------------------------------------
-    def crash(self, crash: CrashDef) -> None:
-        belted = crash.belted if crash.belted is not None else [True] * self.vehicle.occupants
-        pulse = CrashPulse(delta_v_kmh=crash.delta_v_kmh, principal_direction=crash.direction,
-                           multiple_impacts=crash.multiple_impacts, rollover=crash.rollover)
+    def crash(self, pulse: CrashPulse, belted: Sequence[bool] | None = None) -> None:
+        """The airbag controller fires; ``belted`` per occupied seat, default all belted."""
+        belted = list(belted) if belted is not None else [True] * self.vehicle.occupants
         self._extras_source = (pulse, Occupancy.from_belts(belted, seats=self.spec.seats))
         self._trigger(automatic=True, kind="crash")
 
@@ -129,7 +130,7 @@ class Car:
     def _trigger(self, *, automatic: bool, kind: str) -> None:
         incident = f"{self.spec.vin[-6:]}-{uuid.uuid4().hex[:12]}"
         self._automatic = automatic
-        self.trace = IncidentTrace(self.vdef.id, self.spec.vin, incident, kind)
+        self.trace = IncidentTrace(self.label, self.spec.vin, incident, kind)
         self.ota.ecall_started()  # no update and no remote intervention during an eCall
         self._apply(Trigger(automatic=automatic, incident=incident))
 
@@ -139,17 +140,17 @@ class Car:
 
     def thermal_runaway(self, ambient_c: float) -> None:
         """A cell fault in the HV battery: the car sends the warn call at once (HV-R2)."""
-        mode: BatteryMode = ("charging" if self.vdef.plugged
-                             else "locked" if self.vdef.locked else "parked")
-        event, battery = runaway_until_alarm(self.vdef.powertrain, mode=mode,
+        mode: BatteryMode = ("charging" if self.config.plugged
+                             else "locked" if self.config.locked else "parked")
+        event, battery = runaway_until_alarm(self.config.powertrain, mode=mode,
                                              ambient_c=ambient_c)
         body = BodySnapshot(lat=self.vehicle.lat, lon=self.vehicle.lon,
-                            plug_state="plugged" if self.vdef.plugged else "unplugged")
+                            plug_state="plugged" if self.config.plugged else "unplugged")
         now = self._clock()  # the scenario's (virtual) time, like every other record's
         call = warn_call(replace(event, at=now), battery, body, vin=self.spec.vin, sent_ns=0)
         call = replace(call, incident=f"{self.spec.vin[-6:]}-hv-{uuid.uuid4().hex[:12]}")
-        self.trace = IncidentTrace(self.vdef.id, self.spec.vin, call.incident, "thermal")
-        self._notify(f"{self.vdef.id}: battery alarm ({event.kind}, {event.cell_temp_c:.0f} °C "
+        self.trace = IncidentTrace(self.label, self.spec.vin, call.incident, "thermal")
+        self._notify(f"{self.label}: battery alarm ({event.kind}, {event.cell_temp_c:.0f} °C "
                      f"after {event.at / 60:.0f} min of runaway, {mode})")
         self._send_hv_call(call, attempt=1)
 
@@ -158,10 +159,10 @@ class Car:
         assert self.trace is not None
         if any(t.acked_ns is not None for t in self.trace.transmissions):
             return
-        sent = replace(call, sent_ns=time.time_ns())
+        sent = replace(call, sent_ns=self._real_ns())
         self.trace.transmissions.append(Transmission("hv_warn", attempt, sent.sent_ns))
         self._link.publish(hv_warn_topic(self.spec.vin), pack_hv_call(sent))
-        self._notify(f"{self.vdef.id}: HV warn call sent (attempt {attempt})")
+        self._notify(f"{self.label}: HV warn call sent (attempt {attempt})")
         if attempt < HV_ATTEMPTS:
             loop = asyncio.get_running_loop()
             resend = partial(self._send_hv_call, call, attempt=attempt + 1)
@@ -175,19 +176,23 @@ class Car:
 
     # -- machine -------------------------------------------------------------------
     def _apply(self, event: Event) -> None:
-        self.machine, effects = step(self.machine, event, time.time(), self.context)
+        now = self._clock()
+        self.machine, effects = step(self.machine, event, now, self.context)
         for effect in effects:
             if isinstance(effect, SendMsd):
                 self._send_msd(effect)
             elif isinstance(effect, StartTimer):
-                delay = max(0.0, effect.deadline - time.time())
+                # Waiting for an acknowledgement is a network wait: the timer runs the
+                # deadline's distance from now in real seconds, so a scenario's jump of
+                # days does not fire it early and a frozen scenario clock does not hold it.
+                delay = max(0.0, effect.deadline - now)
                 loop = asyncio.get_running_loop()
                 timeout = AckTimeout(incident=effect.incident, attempt_token=effect.token)
                 self._timers.append(loop.call_later(delay, self._apply, timeout))
             elif isinstance(effect, PlaceVoiceCall):
                 self._voice_call(effect)
             elif isinstance(effect, Log):
-                log.info("%s: %s", self.vdef.id, effect.message)
+                log.info("%s: %s", self.label, effect.message)
         self._check_settled()
 
     def _send_msd(self, effect: SendMsd) -> None:
@@ -198,23 +203,23 @@ class Car:
         if effect.variant == "intelligent" and self._extras_source is not None:
             extras = intelligent_extras(*self._extras_source)
         encoded = encode_msd(msd)
-        sent_ns = time.time_ns()
+        sent_ns = self._real_ns()
         envelope = EcallMessage(effect.variant, self.spec.vin, effect.incident, effect.msg_id,
                                 encoded, sent_ns, self.context.current_country, extras)
         self.trace.transmissions.append(Transmission(effect.variant, effect.msg_id, sent_ns))
         self.trace.timestamps.append(msd.timestamp)
-        unreachable = f"{effect.variant}_unreachable" in self.vdef.faults
+        unreachable = self.context.unreachable(effect.variant)
         if not unreachable:
             self._link.publish(ecall_topic(self.spec.vin, effect.variant), pack(envelope))
-        self._notify(f"{self.vdef.id}: {effect.variant} eCall MSD #{effect.msg_id} "
+        self._notify(f"{self.label}: {effect.variant} eCall MSD #{effect.msg_id} "
                      f"{'lost (no network path)' if unreachable else 'sent'}")
 
     def _voice_call(self, effect: PlaceVoiceCall) -> None:
         assert self.trace is not None
         self.trace.voice_country = effect.country
         self._link.publish(voice_topic(effect.country), pack(VoiceCall(effect.incident,
-                                                                       time.time_ns())))
-        self._notify(f"{self.vdef.id}: PSAP voice call placed in {effect.country} (no data)")
+                                                                       self._real_ns())))
+        self._notify(f"{self.label}: PSAP voice call placed in {effect.country} (no data)")
 
     def _check_settled(self) -> None:
         if self.trace is not None and self.trace.settled():
@@ -232,12 +237,12 @@ class Car:
                 return
             if kind == "workshop_map":
                 update = unpack_workshop_map(payload)
-                self._notify(f"{self.vdef.id}: workshop map v{update.version} received "
+                self._notify(f"{self.label}: workshop map v{update.version} received "
                              f"({update.partner_count} partners, {len(payload)} bytes)")
                 return
             message = unpack(payload)
         except ProtocolError as exc:
-            log.warning("%s: ignored downlink: %s", self.vdef.id, exc)
+            log.warning("%s: ignored downlink: %s", self.label, exc)
             return
         if kind == "hv_ack" and isinstance(message, EcallAck):
             self._record_ack(message, any_attempt=True)
@@ -246,7 +251,7 @@ class Car:
             self._record_ack(message)
             self._apply(Ack(incident=message.incident, msg_id=message.msg_id, route=message.route))
         elif kind == "msd_request" and isinstance(message, MsdRequest):
-            self._notify(f"{self.vdef.id}: MSD update requested by {message.requested_by}")
+            self._notify(f"{self.label}: MSD update requested by {message.requested_by}")
             self._apply(UpdateRequest(incident=message.incident))
 
     def _record_ack(self, ack: EcallAck, *, any_attempt: bool = False) -> None:
@@ -254,7 +259,7 @@ class Car:
             return
         for sent in self.trace.transmissions:
             if (any_attempt or sent.msg_id == ack.msg_id) and sent.acked_ns is None:
-                sent.acked_ns = time.time_ns()
+                sent.acked_ns = self._real_ns()
                 sent.route = ack.route
-                self._notify(f"{self.vdef.id}: acknowledged #{ack.msg_id} -> {ack.route} "
+                self._notify(f"{self.label}: acknowledged #{ack.msg_id} -> {ack.route} "
                              f"in {sent.ack_ms:.2f} ms")

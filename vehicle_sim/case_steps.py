@@ -1,8 +1,10 @@
-"""Scenario steps that close cases and wait for the backend's retention to catch up.
+"""Scenario steps of the people at the desks, and the wait for retention to catch up.
 
-Closing is what the party holding a case does when all its procedures are completed
-(the call centre, the service partner, the assistance desk), through the API like their
-desks would. Waiting asks the retention report, as an auditor would, never the storage.
+An operator asks a car for a fresh MSD once its incident is on the desk's screen; the
+assistance specialist records findings on a request; the party holding a case closes it
+when all its procedures are completed (the call centre, the service partner, the
+assistance desk). All of it goes through the API as their desks would. Waiting asks the
+retention report, as an auditor would, never the storage.
 """
 
 from __future__ import annotations
@@ -14,12 +16,45 @@ from typing import Any
 import httpx
 
 from vehicle_sim.car import Car
-from vehicle_sim.scenario import CloseDef
+from vehicle_sim.scenario import AssessDef, CloseDef
+
+
+async def operator_update(client: httpx.AsyncClient, car: Car, desk: str,
+                           deadline: float) -> str:
+    """Ask ``desk`` for a fresh MSD once the incident has reached it."""
+    if car.trace is None:
+        return f"{car.label}: no incident to update"
+    path = f"/desks/{desk}/incidents/{car.trace.incident}"
+    while (await client.get(path)).status_code != 200:
+        if time.monotonic() > deadline:
+            return f"{car.label}: incident never reached {desk}; no update requested"
+        await asyncio.sleep(0.02)  # polling interval of the operator's screen
+    response = await client.post(f"{path}/msd-request")
+    if response.status_code != 202:
+        return (f"{car.label}: {desk} could not ask for an update: "
+                f"{response.status_code} {response.text}")
+    car.expect_update()
+    return f"operator at {desk} asked {car.label} for an MSD update"
+
+
+async def assess(client: httpx.AsyncClient, car: Car, found: AssessDef,
+                  deadline: float) -> str:
+    """The assistance specialist's findings on the car's latest request."""
+    if not car.services.assistance_requests:
+        return f"{car.label}: no assistance request to assess"
+    path = f"/assistance/cases/{car.services.assistance_requests[-1]}"
+    while (await client.get(path)).status_code != 200:
+        if time.monotonic() > deadline:
+            return f"{car.label}: assistance case never opened; not assessed"
+        await asyncio.sleep(0.02)  # polling interval of the specialist's screen
+    response = await client.post(f"{path}/assessment", json=found.model_dump())
+    return f"{car.label}: assessed ({response.status_code}), {found.repair_working_days} " \
+           "working days of repair"
 
 
 async def close_case(client: httpx.AsyncClient, car: Car, close: CloseDef) -> str:
     """Close the car's latest case of that kind; a note says what happened."""
-    label = car.vdef.id
+    label = car.label
     if close.case == "callcentre":
         if car.trace is None:
             return f"{label}: no call-centre case to close"

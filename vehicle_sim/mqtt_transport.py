@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
@@ -23,6 +23,18 @@ DownlinkHandler = Callable[[str, bytes], Awaitable[None] | None]
 Notify = Callable[[str], None]  # what a car's parts tell the person watching
 ClientTls = MqttTls | ssl.SSLContext | None  # the identity a link presents to a TLS broker
 Identities = Callable[[str], ClientTls]  # an identity (VIN, ...) → its certificate
+
+
+class Link(Protocol):
+    """What a car needs of its connection; ``TcuLink`` on a broker, a recorder in a test."""
+
+    async def open(self, *, downlink: str | None = None,
+                   handler: DownlinkHandler | None = None) -> None: ...
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1,
+                retain: bool = False) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 

@@ -64,20 +64,20 @@ async def customer_action(client: httpx.AsyncClient, car: Car, action: OtaAction
     ota = car.ota
     if action.action in ("switch_off", "switch_on"):
         ota.switch(enabled=action.action == "switch_on")
-        return f"{car.vdef.id}: customer switched the update service " \
+        return f"{car.label}: customer switched the update service " \
                f"{'on' if action.action == 'switch_on' else 'off'}"
     if action.action == "confirm" and not await ota.wait_phase("awaiting_confirmation",
                                                                 timeout_s):
-        return f"{car.vdef.id}: the car never asked for a confirmation (it is {ota.phase})"
+        return f"{car.label}: the car never asked for a confirmation (it is {ota.phase})"
     if action.by == "car":
         ota.customer(action.action, "car")
-        return f"{car.vdef.id}: customer chose {action.action} in the car"
+        return f"{car.label}: customer chose {action.action} in the car"
     response = await client.post(f"/vehicles/{car.spec.vin}/ota/command",
                                  json={"campaign_id": ota.state.campaign_id,
                                        "action": action.action})
     if response.status_code != 202:
-        return f"{car.vdef.id}: app command refused: {response.status_code} {response.text}"
-    return f"{car.vdef.id}: customer chose {action.action} in the app"
+        return f"{car.label}: app command refused: {response.status_code} {response.text}"
+    return f"{car.label}: customer chose {action.action} in the app"
 
 
 async def settle(client: httpx.AsyncClient, cars: Iterable[Car], campaign_ids: list[str],

@@ -1,96 +1,53 @@
 """Runs a scenario: connects its cars, fires its events on time, waits for them to settle.
 
-Events are scheduled against the loop's monotonic clock relative to the start; the
-operator's MSD update requests go through the backend's HTTP API, as a desk would
-send them. The runner returns what each car did; expectations are checked separately.
+Events are scheduled against the loop's monotonic clock relative to the start and
+dispatched on their type; the operator's MSD update requests go through the backend's
+HTTP API, as a desk would send them. The runner returns what each car did;
+expectations are checked separately.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import date
 
 import httpx
 from pydantic_core import to_jsonable_python
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from protocols.addresses import FLEET_GATEWAY_IDENTITY, SCENARIO_RUNNER_IDENTITY
-from protocols.clock import VirtualClock, pack_clock_state, parse_instant
-from protocols.msd.model import Propulsion
-from protocols.topics import CLOCK_TOPIC
 from vehicle_sim import case_steps, ota_steps
 from vehicle_sim.api_role import ApiHeaders
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
-from vehicle_sim.ecall_machine import EcallContext
+from vehicle_sim.car_steps import perform
+from vehicle_sim.clock_leader import ClockLeader, scenario_clock
 from vehicle_sim.fleet_driver import FleetDriver
 from vehicle_sim.mqtt_transport import ClientTls, Identities, TcuLink
-from vehicle_sim.scenario import AssessDef, EventDef, Scenario, ScenarioError, VehicleDef
+from vehicle_sim.progress import (
+    Note,
+    RunFinished,
+    RunStarted,
+    Settling,
+    StepDone,
+    Watch,
+    unwatched,
+)
+from vehicle_sim.scenario import (
+    AdvanceEvent,
+    AssessEvent,
+    CampaignActionEvent,
+    CampaignCreateEvent,
+    ClockEvent,
+    CloseEvent,
+    Event,
+    MsdUpdateEvent,
+    OtaCustomerEvent,
+    Scenario,
+    ScenarioError,
+)
+from vehicle_sim.scenario_cars import car_config
 from vehicle_sim.trace import IncidentTrace
-from vehicle_sim.vehicle import VehicleSpec, VehicleState
-
-EU_ECALL_COUNTRIES = frozenset({
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
-    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "NO", "LI",
-    "CH",
-})
-_PROPULSION_FLAGS = {
-    "gasoline": "gasoline_tank_present", "diesel": "diesel_tank_present",
-    "cng": "compressed_natural_gas", "lpg": "liquid_propane_gas",
-    "electric": "electric_energy_storage", "hydrogen": "hydrogen_storage",
-    "other": "other_storage",
-}
-
-
-def spec_of(vdef: VehicleDef) -> VehicleSpec:
-    propulsion = Propulsion(**{_PROPULSION_FLAGS[p]: True for p in vdef.propulsion})
-    return VehicleSpec(vin=vdef.vin, vehicle_type=vdef.vehicle_type, propulsion=propulsion,
-                       activation_country=vdef.activation_country,
-                       intelligent_bought=vdef.intelligent_ecall.bought,
-                       intelligent_expires=vdef.intelligent_ecall.expires, seats=vdef.seats)
-
-
-def context_of(vdef: VehicleDef, scenario: Scenario, today: date) -> EcallContext:
-    return EcallContext(
-        intelligent_bought=vdef.intelligent_ecall.bought,
-        intelligent_expires=vdef.intelligent_ecall.expires,
-        activation_country=vdef.activation_country,
-        current_country=vdef.current_country,
-        in_ecall_country=vdef.current_country in EU_ECALL_COUNTRIES,
-        today=today,
-        ack_timeout_s=scenario.ack_timeout_s,
-        intelligent_unreachable="intelligent_unreachable" in vdef.faults,
-        legal_unreachable="legal_unreachable" in vdef.faults,
-    )
-
-
-def state_of(vdef: VehicleDef, now: float) -> VehicleState:
-    return VehicleState.start(lat=vdef.position.lat, lon=vdef.position.lon,
-                              heading_deg=vdef.heading_deg, speed_kmh=vdef.speed_kmh,
-                              occupants=vdef.occupants, now=now)
-
-
-async def _operator_update(client: httpx.AsyncClient, car: Car, desk: str,
-                           deadline: float) -> str:
-    """Ask ``desk`` for a fresh MSD once the incident has reached it."""
-    if car.trace is None:
-        return f"{car.vdef.id}: no incident to update"
-    path = f"/desks/{desk}/incidents/{car.trace.incident}"
-    while (await client.get(path)).status_code != 200:
-        if time.monotonic() > deadline:
-            return f"{car.vdef.id}: incident never reached {desk}; no update requested"
-        await asyncio.sleep(0.02)  # polling interval of the operator's screen
-    response = await client.post(f"{path}/msd-request")
-    if response.status_code != 202:
-        return (f"{car.vdef.id}: {desk} could not ask for an update: "
-                f"{response.status_code} {response.text}")
-    car.expect_update()
-    return f"operator at {desk} asked {car.vdef.id} for an MSD update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +58,26 @@ class ScenarioRun:
     services: dict[str, CarServices]
     fleet: list[CarServices]
     cars: dict[str, Car]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stage:
+    """What every step of a run acts on: the cars, the fleet, the clock and the API."""
+
+    cars: dict[str, Car]
+    fleet: FleetDriver | None
+    leader: ClockLeader
+    client: httpx.AsyncClient
+    timeout_s: float
+
+    def time_moved(self) -> None:
+        """Announce the clock; the fleet and every car make the calls now due."""
+        self.leader.announce()
+        if self.fleet is not None:
+            self.fleet.advance_to(self.leader.clock.now())
+        for car in self.cars.values():  # the check every TCU makes as time passes
+            car.services.check()
+            car.ota.tick()
 
 
 async def _register_profiles(client: httpx.AsyncClient, scenario: Scenario) -> None:
@@ -114,145 +91,77 @@ async def _register_profiles(client: httpx.AsyncClient, scenario: Scenario) -> N
                                     f"{response.status_code} {response.text}")
 
 
-async def _assess(client: httpx.AsyncClient, car: Car, found: AssessDef,
-                  deadline: float) -> str:
-    """The assistance specialist's findings on the car's latest request."""
-    if not car.services.assistance_requests:
-        return f"{car.vdef.id}: no assistance request to assess"
-    path = f"/assistance/cases/{car.services.assistance_requests[-1]}"
-    while (await client.get(path)).status_code != 200:
-        if time.monotonic() > deadline:
-            return f"{car.vdef.id}: assistance case never opened; not assessed"
-        await asyncio.sleep(0.02)  # polling interval of the specialist's screen
-    response = await client.post(f"{path}/assessment", json=found.model_dump())
-    return f"{car.vdef.id}: assessed ({response.status_code}), {found.repair_working_days} " \
-           "working days of repair"
-
-
-class ClockLeader:
-    """The scenario's virtual clock, announced so the backend follows it.
-
-    Announced retained where the broker keeps retained messages, so a backend role that
-    starts late hears it at once. A broker with retain switched off (the secure local
-    broker: nothing of the platform is retained there) gets the announcement again every
-    ``REANNOUNCE_S`` instead, so a role that restarts mid-run catches up within that.
-    """
-
-    REANNOUNCE_S = 1.0
-
-    def __init__(self, clock: VirtualClock, mqtt_url: str, *, retain: bool = True,
-                 tls: ClientTls = None) -> None:
-        self.clock = clock
-        self._retain = retain
-        self._link = TcuLink(f"scenario-clock-{clock.state.run}", mqtt_url, persistent=False,
-                             tls=tls)
-        self._repeat: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        await self._link.open()
-        self.announce()
-        if not self._retain:
-            self._repeat = asyncio.create_task(self._reannounce(), name="clock-reannounce")
-
-    async def _reannounce(self) -> None:
-        while True:
-            await asyncio.sleep(self.REANNOUNCE_S)  # a period, not a wait for anything
-            self.announce()
-
-    def announce(self) -> None:
-        self._link.publish(CLOCK_TOPIC, pack_clock_state(self.clock.state), retain=self._retain)
-
-    async def stop(self) -> None:
-        if self._repeat is not None:
-            self._repeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._repeat
-            self._repeat = None
-        await self._link.close()
-
-
-def _move_clock(event: EventDef, leader: ClockLeader, cars: dict[str, Car],
-                fleet: FleetDriver | None) -> None:
-    """Jump or move the scenario clock; every car then makes its due calls."""
-    clock = leader.clock
-    if event.advance is not None:
-        clock.advance(event.advance)
-    elif event.instant is not None and event.instant > clock.now():
+async def _move_clock(event: Event, stage: _Stage) -> str | None:
+    """An instant moves the scenario clock there first; an advance then jumps it on."""
+    clock = stage.leader.clock
+    if event.instant is not None and event.instant > clock.now():
         clock.move_to(event.instant)
-    else:
-        return
-    _time_moved(leader, cars, fleet)
+        stage.time_moved()
+    if not isinstance(event, AdvanceEvent):
+        return None
+    if event.step is None:
+        clock.advance(event.advance)
+        stage.time_moved()
+        return None
+    return await _step_clock(event.advance, event.step, stage)
 
 
-async def _step_clock(event: EventDef, leader: ClockLeader, cars: dict[str, Car],
-                      fleet: FleetDriver | None, client: httpx.AsyncClient,
-                      timeout_s: float) -> str | None:
+async def _step_clock(advance: float, step: float, stage: _Stage) -> str | None:
     """``advance`` in ``step``s; after each, the backend's retention catches up, so what
     falls due inside a long jump is deleted on its day, not at the jump's end."""
-    assert event.advance is not None and event.step is not None
-    remaining, steps = event.advance, 0
+    remaining, steps = advance, 0
     while remaining > 1e-9:
-        jump = min(event.step, remaining)
+        jump = min(step, remaining)
         remaining -= jump
-        leader.clock.advance(jump)
-        _time_moved(leader, cars, fleet)
+        stage.leader.clock.advance(jump)
+        stage.time_moved()
         steps += 1
-        if not await case_steps.retention_caught_up(client, leader.clock.now(),
-                                                    time.monotonic() + timeout_s):
+        if not await case_steps.retention_caught_up(stage.client, stage.leader.clock.now(),
+                                                    time.monotonic() + stage.timeout_s):
             return f"retention did not catch up after step {steps}"
     return None
 
 
-def _time_moved(leader: ClockLeader, cars: dict[str, Car], fleet: FleetDriver | None) -> None:
-    clock = leader.clock
-    leader.announce()
-    if fleet is not None:
-        fleet.advance_to(clock.now())
-    for each in cars.values():  # the check every TCU makes as time passes
-        each.services.check()
-        each.ota.tick()
+async def _act(event: Event, stage: _Stage, deadline: float) -> str | None:
+    """What ``event`` makes happen once the clock is where it says; a note, if any."""
+    cars, client = stage.cars, stage.client
+    match event:
+        case AdvanceEvent() | ClockEvent():
+            return None  # moving the clock was all of it
+        case CampaignCreateEvent(ota_campaign=campaign):
+            return await ota_steps.create_campaign(client, campaign)
+        case CampaignActionEvent(campaign=action):
+            return await ota_steps.campaign_action(client, action)
+        case OtaCustomerEvent(vehicle=vehicle, ota=action):
+            return await ota_steps.customer_action(client, cars[vehicle], action,
+                                                   stage.timeout_s)
+        case CloseEvent(vehicle=vehicle, close=close):
+            return await case_steps.close_case(client, cars[vehicle], close)
+        case MsdUpdateEvent(vehicle=vehicle, msd_update=update):
+            return await case_steps.operator_update(client, cars[vehicle], update.desk,
+                                                    deadline)
+        case AssessEvent(vehicle=vehicle, assess=found):
+            return await case_steps.assess(client, cars[vehicle], found, deadline)
+        case _:
+            perform(event, cars[event.vehicle])
+            return None
 
 
-def _perform(event: EventDef, car: Car | None) -> None:
-    if car is None:
-        return
-    if event.crash is not None:
-        car.crash(event.crash)
-    elif event.sos is not None:
-        car.sos()
-    elif event.thermal_runaway is not None:
-        car.thermal_runaway(event.thermal_runaway.ambient_c)
-    elif event.drive is not None:
-        car.services.drive(event.drive.distance_km())
-    elif event.fault is not None:
-        car.services.check(fault_codes=event.fault.codes)
-    elif event.assistance is not None:
-        a = event.assistance
-        car.services.assistance(a.kind, channel=a.channel, confirmed=a.confirmed,
-                                drivable=a.drivable, fault_codes=a.fault_codes)
-    elif event.battery is not None:
-        car.ota.set_battery(event.battery.soc, charging=event.battery.charging)
-    elif event.ecall_end is not None:
-        car.end_ecall()
+def _waits_for_the_backend(event: Event) -> bool:
+    """An operator's or specialist's step waits until the case reaches their screen;
+    the scenario goes on meanwhile, as it would around a person at a desk."""
+    return isinstance(event, MsdUpdateEvent | AssessEvent)
 
 
-async def _act(event: EventDef, car: Car | None, client: httpx.AsyncClient,
-               timeout_s: float) -> str | None:
-    """The steps that talk to the backend or wait for the car, in file order."""
-    if car is not None and event.wait_for_ota is not None and \
-            not await car.ota.wait_phase(event.wait_for_ota, timeout_s):
-        return f"{car.vdef.id}: update never reached {event.wait_for_ota} (it is " \
-               f"{car.ota.phase}); step skipped"
-    if event.ota_campaign is not None:
-        return await ota_steps.create_campaign(client, event.ota_campaign)
-    if event.campaign is not None:
-        return await ota_steps.campaign_action(client, event.campaign)
-    if event.ota is not None and car is not None:
-        return await ota_steps.customer_action(client, car, event.ota, timeout_s)
-    if event.close is not None and car is not None:
-        return await case_steps.close_case(client, car, event.close)
-    _perform(event, car)
-    return None
+async def _before(event: Event, stage: _Stage) -> str | None:
+    """The wait some events ask for: until a car's update reaches a phase."""
+    if event.wait_for_ota is None or event.vehicle is None:
+        return None
+    car = stage.cars[event.vehicle]
+    if await car.ota.wait_phase(event.wait_for_ota, stage.timeout_s):
+        return None
+    return f"{car.label}: update never reached {event.wait_for_ota} (it is {car.ota.phase}); " \
+           "step skipped"
 
 
 def no_identity(_name: str) -> ClientTls:
@@ -261,87 +170,87 @@ def no_identity(_name: str) -> ClientTls:
 
 
 async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
-                       api_headers: ApiHeaders, console: Console | None = None,
+                       api_headers: ApiHeaders, watch: Watch = unwatched,
                        identities: Identities = no_identity,
                        retain_clock: bool = True) -> ScenarioRun:
     """Run ``scenario`` against the broker at ``mqtt_url`` and the backend's API.
 
-    ``api_headers`` sign its API calls in. ``identities`` gives each connection its
-    certificate for an ``mqtts://`` broker: a car's VIN, ``SCENARIO_RUNNER_IDENTITY`` for
-    the clock, ``FLEET_GATEWAY_IDENTITY`` for the fleet; the caller issues them (this
-    package holds no CA). ``retain_clock=False`` for a broker without retained messages.
+    ``api_headers`` sign its API calls in. ``watch`` hears the run's progress and notes.
+    ``identities`` gives each connection its certificate for an ``mqtts://`` broker: a
+    car's VIN, ``SCENARIO_RUNNER_IDENTITY`` for the clock, ``FLEET_GATEWAY_IDENTITY`` for
+    the fleet; the caller issues them (this package holds no CA). ``retain_clock=False``
+    for a broker without retained messages.
     """
-    console = console or Console(quiet=True)
-    now = time.time()
-    clock = VirtualClock.starting_at(parse_instant(scenario.start) if scenario.start else now,
-                                     scale=scenario.time_scale, run=uuid.uuid4().hex[:12])
+    clock = scenario_clock(scenario)
     leader = ClockLeader(clock, mqtt_url, retain=retain_clock,
                          tls=identities(SCENARIO_RUNNER_IDENTITY))
-    today = date.fromtimestamp(clock.now())
-    cars = {v.id: Car(v, spec_of(v), state_of(v, now), context_of(v, scenario, today),
-                      mqtt_url=mqtt_url, notify=lambda m: console.log(m), clock=clock.now,
-                      tls=identities(v.vin))
+    cars = {v.id: Car(car_config(v, scenario),
+                      link=TcuLink(v.vin, mqtt_url, tls=identities(v.vin)),
+                      notify=lambda m: watch(Note(m)), clock=clock.now)
             for v in scenario.vehicles}
     fleet = (FleetDriver(scenario.fleet, start=clock.now(), mqtt_url=mqtt_url,
-                         notify=lambda m: console.log(m),
+                         notify=lambda m: watch(Note(m)),
                          tls=identities(FLEET_GATEWAY_IDENTITY)) if scenario.fleet else None)
     await asyncio.gather(*(car.start() for car in cars.values()), leader.start(),
                          *([fleet.start()] if fleet else []))
-    campaigns = [e.ota_campaign.id for e in scenario.events if e.ota_campaign is not None]
-    events = scenario.events  # in file order
-    loop = asyncio.get_running_loop()
     try:
         async with httpx.AsyncClient(base_url=api_url, timeout=5.0,
                                      headers=dict(api_headers)) as client:
+            stage = _Stage(cars, fleet, leader, client, scenario.settle_timeout_s)
             await _register_profiles(client, scenario)
             await ota_steps.register_facts(client, scenario)
-            with Progress(TextColumn("{task.description}"), BarColumn(),
-                          TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                          console=console, transient=False) as progress:
-                task = progress.add_task(f"scenario {scenario.name}", total=len(events) + 1)
-                start = loop.time()
-                pending: list[asyncio.Task[str]] = []
-                for event in events:
-                    if event.at is not None:
-                        await asyncio.sleep(max(0.0, start + event.at - loop.time()))
-                    if event.step is not None:
-                        note = await _step_clock(event, leader, cars, fleet, client,
-                                                 scenario.settle_timeout_s)
-                        if note is not None:
-                            console.log(f"[yellow]{note}[/yellow]")
-                    else:
-                        _move_clock(event, leader, cars, fleet)
-                    car = cars[event.vehicle] if event.vehicle is not None else None
-                    deadline = time.monotonic() + scenario.settle_timeout_s
-                    if event.msd_update is not None and car is not None:
-                        pending.append(asyncio.create_task(
-                            _operator_update(client, car, event.msd_update.desk, deadline)))
-                    elif event.assess is not None and car is not None:
-                        pending.append(asyncio.create_task(
-                            _assess(client, car, event.assess, deadline)))
-                    else:
-                        note = await _act(event, car, client, scenario.settle_timeout_s)
-                        if note is not None:
-                            console.log(note)
-                    progress.advance(task)
-                for note in await asyncio.gather(*pending):
-                    console.log(note)
-                progress.update(task, description="waiting for the cars to settle")
-                triggered = [c for c in cars.values() if c.trace is not None]
-                try:
-                    await asyncio.wait_for(
-                        asyncio.gather(*(c.settled.wait() for c in triggered)),
-                        scenario.settle_timeout_s)
-                except TimeoutError:
-                    console.log("[yellow]some cars did not settle in time[/yellow]")
-                if not await ota_steps.settle(client, cars.values(), campaigns,
-                                              time.monotonic() + scenario.settle_timeout_s):
-                    console.log("[yellow]some updates were still moving at the end[/yellow]")
-                progress.advance(task)
+            watch(RunStarted(scenario.name, steps=len(scenario.events) + 1))
+            await _fire(scenario, stage, watch)
+            watch(Settling())
+            await _settle(scenario, stage, watch)
+            watch(StepDone())
     finally:
+        watch(RunFinished())
         await asyncio.gather(*(car.stop() for car in cars.values()), leader.stop(),
                              *([fleet.stop()] if fleet else []))
     return ScenarioRun(
         traces={vid: car.trace for vid, car in cars.items() if car.trace is not None},
         services={vid: car.services for vid, car in cars.items()},
         fleet=fleet.cars if fleet else [], cars=cars)
+
+
+def _tell(watch: Watch, note: str | None, *, warning: bool = False) -> None:
+    if note is not None:
+        watch(Note(note, warning=warning))
+
+
+async def _fire(scenario: Scenario, stage: _Stage, watch: Watch) -> None:
+    """Every event in file order, each at its offset from the start."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    pending: list[asyncio.Task[str | None]] = []
+    for event in scenario.events:
+        if event.at is not None:
+            await asyncio.sleep(max(0.0, start + event.at - loop.time()))
+        _tell(watch, await _move_clock(event, stage), warning=True)
+        skipped = await _before(event, stage)
+        deadline = time.monotonic() + scenario.settle_timeout_s
+        if skipped is not None:
+            _tell(watch, skipped)
+        elif _waits_for_the_backend(event):
+            pending.append(asyncio.create_task(_act(event, stage, deadline)))
+        else:
+            _tell(watch, await _act(event, stage, deadline))
+        watch(StepDone())
+    for note in await asyncio.gather(*pending):
+        _tell(watch, note)
+
+
+async def _settle(scenario: Scenario, stage: _Stage, watch: Watch) -> None:
+    """Until every triggered car is done and no update or campaign still moves."""
+    triggered = [c for c in stage.cars.values() if c.trace is not None]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(c.settled.wait() for c in triggered)),
+                               scenario.settle_timeout_s)
+    except TimeoutError:
+        _tell(watch, "some cars did not settle in time", warning=True)
+    campaigns = [e.ota_campaign.id for e in scenario.events
+                 if isinstance(e, CampaignCreateEvent)]
+    if not await ota_steps.settle(stage.client, stage.cars.values(), campaigns,
+                                  time.monotonic() + scenario.settle_timeout_s):
+        _tell(watch, "some updates were still moving at the end", warning=True)

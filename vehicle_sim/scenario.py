@@ -6,12 +6,22 @@ a typo in a scenario is an error naming the key, not a silently ignored line.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from protocols.clock import parse_instant
 from protocols.msd.model import VEHICLE_TYPES_V3
@@ -233,65 +243,164 @@ class BatteryDef(_Model):
     charging: bool | None = None
 
 
-class EventDef(_Model):
-    """One step. ``at`` is a real-time offset from the start (``2s``) or a virtual
-    instant (``2026-03-01T08:00``), which moves the scenario clock there first."""
+class _Step(_Model):
+    """What every event has: when it happens, and an optional wait for a car's update.
+
+    ``at`` is a real-time offset from the start (``2s``) or a virtual instant
+    (``2026-03-01T08:00``), which moves the scenario clock there first (``instant``).
+    """
 
     at: Seconds | None = None
     instant: float | None = None
-    vehicle: str | None = None
-    crash: CrashDef | None = None
-    sos: dict[str, object] | None = None
-    msd_update: MsdUpdateDef | None = None
-    thermal_runaway: ThermalRunawayDef | None = None
-    advance: Annotated[float, BeforeValidator(_duration), Field(gt=0)] | None = None
-    drive: DriveDef | None = None
-    fault: FaultDef | None = None
-    assistance: AssistanceDef | None = None
-    assess: AssessDef | None = None
-    ota_campaign: CampaignDef | None = None
-    campaign: CampaignActionDef | None = None
-    ota: OtaActionDef | None = None
-    battery: BatteryDef | None = None
-    ecall_end: dict[str, object] | None = None
-    close: CloseDef | None = None
-    step: Duration | None = Field(default=None, description="with advance: move the clock "
-                                  "in steps of this size, letting the backend's retention "
-                                  "catch up after each, so deletions happen on their day")
     wait_for_ota: OtaPhase | None = Field(
         default=None, description="before acting, wait until the car's update is in this "
         "phase (bounded by settle_timeout_s)")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _split_at(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("at"), str | datetime):
-            at = data["at"]
-            text = at.isoformat() if isinstance(at, datetime) else at
-            if "T" in text or "-" in text:
-                return {**data, "at": None, "instant": parse_instant(text)}
-        return data
+
+class CarStep(_Step):
+    """An event that happens to one car, named by its id."""
+
+    vehicle: str
+
+
+class FleetStep(_Step):
+    """An event of the whole scenario: the clock, or the operator's campaigns."""
+
+    vehicle: str | None = Field(default=None, description="a car to wait_for_ota on first")
 
     @model_validator(mode="after")
-    def _one_action(self) -> EventDef:
-        actions = [a for a in (self.crash, self.sos, self.msd_update, self.thermal_runaway,
-                               self.advance, self.drive, self.fault, self.assistance,
-                               self.assess, self.ota_campaign, self.campaign, self.ota,
-                               self.battery, self.ecall_end, self.close) if a is not None]
-        if self.instant is not None and not actions:
-            return self  # a pure move of the scenario clock
-        if len(actions) != 1:
-            raise ValueError("an event has exactly one of crash, sos, msd_update, "
-                             "thermal_runaway, advance, drive, fault, assistance, assess, "
-                             "ota_campaign, campaign, ota, battery, ecall_end, close")
-        if self.step is not None and self.advance is None:
-            raise ValueError("step goes with advance")
-        fleet_wide = (self.advance, self.ota_campaign, self.campaign)
-        if all(a is None for a in fleet_wide) and self.vehicle is None:
-            raise ValueError("this event needs a vehicle")
+    def _wait_needs_vehicle(self) -> FleetStep:
         if self.wait_for_ota is not None and self.vehicle is None:
             raise ValueError("wait_for_ota needs a vehicle")
         return self
+
+
+class CrashEvent(CarStep):
+    crash: CrashDef
+
+
+class SosEvent(CarStep):
+    sos: dict[str, object]
+
+
+class MsdUpdateEvent(CarStep):
+    msd_update: MsdUpdateDef
+
+
+class ThermalRunawayEvent(CarStep):
+    thermal_runaway: ThermalRunawayDef
+
+
+class DriveEvent(CarStep):
+    drive: DriveDef
+
+
+class FaultEvent(CarStep):
+    fault: FaultDef
+
+
+class AssistanceEvent(CarStep):
+    assistance: AssistanceDef
+
+
+class AssessEvent(CarStep):
+    assess: AssessDef
+
+
+class OtaCustomerEvent(CarStep):
+    ota: OtaActionDef
+
+
+class BatteryEvent(CarStep):
+    battery: BatteryDef
+
+
+class EcallEndEvent(CarStep):
+    ecall_end: dict[str, object]
+
+
+class CloseEvent(CarStep):
+    close: CloseDef
+
+
+class AdvanceEvent(FleetStep):
+    advance: Duration
+    step: Duration | None = Field(default=None, description="move the clock in steps of "
+                                  "this size, letting the backend's retention catch up after "
+                                  "each, so deletions happen on their day")
+
+
+class CampaignCreateEvent(FleetStep):
+    ota_campaign: CampaignDef
+
+
+class CampaignActionEvent(FleetStep):
+    campaign: CampaignActionDef
+
+
+class ClockEvent(FleetStep):
+    """A pure move of the scenario clock to an instant (``at: 2026-04-02T18:00``)."""
+
+    instant: float
+
+
+# One type per event, tagged by the key that says what happens (``crash: {...}``), so the
+# YAML reads as it always did and the runner can ``match`` on the type.
+_Tagged = (
+    Annotated[CrashEvent, Tag("crash")]
+    | Annotated[SosEvent, Tag("sos")]
+    | Annotated[MsdUpdateEvent, Tag("msd_update")]
+    | Annotated[ThermalRunawayEvent, Tag("thermal_runaway")]
+    | Annotated[AdvanceEvent, Tag("advance")]
+    | Annotated[DriveEvent, Tag("drive")]
+    | Annotated[FaultEvent, Tag("fault")]
+    | Annotated[AssistanceEvent, Tag("assistance")]
+    | Annotated[AssessEvent, Tag("assess")]
+    | Annotated[CampaignCreateEvent, Tag("ota_campaign")]
+    | Annotated[CampaignActionEvent, Tag("campaign")]
+    | Annotated[OtaCustomerEvent, Tag("ota")]
+    | Annotated[BatteryEvent, Tag("battery")]
+    | Annotated[EcallEndEvent, Tag("ecall_end")]
+    | Annotated[CloseEvent, Tag("close")]
+    | Annotated[ClockEvent, Tag("clock")]
+)
+EVENT_TAGS: Final = tuple(meta.tag for member in get_args(_Tagged)
+                          for meta in get_args(member)[1:] if isinstance(meta, Tag))
+ACTIONS: Final = tuple(tag for tag in EVENT_TAGS if tag != "clock")  # keys an event has one of
+
+
+def _actions_in(keys: Iterable[object]) -> list[str]:
+    return [k for k in ACTIONS if k in keys]
+
+
+def _event_input(data: Any) -> Any:
+    """An ISO ``at`` becomes ``instant``; then exactly one action (a key left empty is
+    none), or none at all for a pure move of the clock. Checked before the type is
+    chosen, so the error states the rule rather than a failed guess of the type."""
+    if not isinstance(data, dict):
+        return data
+    data = {k: v for k, v in data.items() if not (k in ACTIONS and v is None)}
+    at = data.get("at")
+    if isinstance(at, str | datetime):
+        text = at.isoformat() if isinstance(at, datetime) else at
+        if "T" in text or "-" in text:
+            data = {**data, "at": None, "instant": parse_instant(text)}
+    actions = _actions_in(data)
+    if len(actions) != 1 and not (not actions and data.get("instant") is not None):
+        raise ValueError(f"an event has exactly one of {', '.join(ACTIONS)}")
+    if data.get("step") is not None and actions != ["advance"]:
+        raise ValueError("step goes with advance")
+    return data
+
+
+def _event_tag(data: Any) -> str:
+    """The tag of an event: its action key, or ``clock`` when it only moves the clock."""
+    keys = data if isinstance(data, dict) else type(data).model_fields
+    actions = _actions_in(keys)
+    return actions[0] if actions else "clock"
+
+
+Event = Annotated[_Tagged, Discriminator(_event_tag), BeforeValidator(_event_input)]
 
 
 class ExpectDef(_Model):
@@ -415,7 +524,7 @@ class Scenario(_Model):
     ack_timeout_s: Seconds = 5.0
     settle_timeout_s: Seconds = 20.0
     vehicles: list[VehicleDef]
-    events: list[EventDef] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
     expect: list[ExpectDef] = Field(default_factory=list)
     expect_ota: list[OtaExpectDef] = Field(default_factory=list)
     expect_campaigns: list[CampaignExpectDef] = Field(default_factory=list)
@@ -440,7 +549,7 @@ class Scenario(_Model):
         for i, event in enumerate(self.events):
             if event.vehicle is not None and event.vehicle not in known:
                 raise ValueError(f"events[{i}].vehicle {event.vehicle!r} is not a vehicle id")
-            if (event.thermal_runaway and event.vehicle is not None
+            if (isinstance(event, ThermalRunawayEvent)
                     and self.vehicle(event.vehicle).powertrain == "ICE"):
                 raise ValueError(f"events[{i}]: thermal_runaway needs a BEV or PHEV "
                                  "(an 'electric' propulsion), MINI Connected §2b, HV-R1")
@@ -481,10 +590,18 @@ def parse(text: str, *, source: str = "<string>") -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        where = _where(first["loc"])
         more = exc.error_count() - 1
         suffix = f" (+{more} more)" if more else ""
         raise ScenarioError(f"{source}: {where}: {first['msg']}{suffix}") from None
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """The key path of an error. Inside an event pydantic names the event's type between
+    its index and the key; that type is the action key, so it is said once, not twice."""
+    if len(loc) > 2 and loc[0] == "events" and loc[2] in EVENT_TAGS:
+        loc = (*loc[:2], *loc[3:])
+    return ".".join(str(p) for p in loc) or "(top)"
 
 
 def load(name_or_path: str, *, scenario_dir: Path = SCENARIO_DIR) -> Scenario:
