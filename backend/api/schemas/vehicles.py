@@ -70,6 +70,8 @@ class VehicleOtaPublic(BaseModel):
     events: list[dict[str, Any]]
     total_sent: int | None = None
     sent: list[dict[str, Any]]
+    retention_rules: dict[str, str | None] = Field(
+        description="each part's retention rule, as its record's tag says (None: not stored)")
 
 
 class OtaCommandPublic(BaseModel):
