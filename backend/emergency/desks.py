@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Final
 
 from backend.emergency.desk_loop import Clock, DeskConsumer, StreamSpec
 from backend.emergency.edges import CallCentreCases, Intake, PsapIncidents, StreamAppender
@@ -49,8 +48,6 @@ from protocols.clock import RealClock
 from protocols.errors import EnvelopeError
 from protocols.msd.codec import decode_msd
 from protocols.msd.jsonform import msd_to_json
-
-DESK_COUNTERS: Final = "metrics:desks"
 
 
 def check_owner(owner: str, vin: str, incident: str) -> None:
@@ -168,7 +165,7 @@ class PsapDesks(DeskConsumer):
         applied = await self._incidents.apply(entry.incident, lambda existing: next_psap_incident(
             existing, entry=entry, desk=desk, sent=sent, msd=msd, extras=extras, vin=vin))
         if applied:
-            self._counters.bump(DESK_COUNTERS, f"{desk}:{entry.KIND}")
+            self._counters.bump(keys.DESK_COUNTERS, f"{desk}:{entry.KIND}")
 
 
 class CallCentreDesk(DeskConsumer):
@@ -211,7 +208,7 @@ class CallCentreDesk(DeskConsumer):
             sent_ns=entry.sent_ns, psap_reason=entry.psap_reason, msd=entry.msd,
             extras=asdict(entry.extras) if entry.extras is not None else None))
         if applied:
-            self._counters.bump(DESK_COUNTERS, "callcentre:case")
+            self._counters.bump(keys.DESK_COUNTERS, "callcentre:case")
 
     async def _hv_warn(self, entry: HvWarnEntry, received_ns: int, entry_id: str) -> None:
         """MINI Connected §2b (HV-R2): add the customer's contact data, pass it to the PSAP."""
@@ -226,7 +223,7 @@ class CallCentreDesk(DeskConsumer):
             variant="hv_warn", incident=call.incident, msg_id=entry.msg_id, sent_ns=call.sent_ns,
             psap_reason=handover.psap_reason, extras=hv_details(handover)))
         if applied:
-            self._counters.bump(DESK_COUNTERS, "callcentre:hv_warn")
+            self._counters.bump(keys.DESK_COUNTERS, "callcentre:hv_warn")
 
     async def _hand_over(self, desk: str, vin: str, handover: HandOver) -> None:
         """Append to the PSAP's stream once per transmission (keyed ``cc-{incident}``)."""
