@@ -12,6 +12,7 @@ maintenance needs go to "the preferred service centre" (TS-R4).
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -36,9 +37,7 @@ router = APIRouter(prefix="/partners", tags=["service-partners"])
 
 
 def _partner_public(partner: Partner) -> PartnerPublic:
-    return PartnerPublic(id=partner.id, name=partner.name, country=partner.country,
-                         city=partner.city, lat=partner.lat, lon=partner.lon,
-                         authorised=partner.authorised)
+    return PartnerPublic(*astuple(partner))
 
 
 def _case_public(case: Case) -> CasePublic:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.assistance.entitlement_model import Programme, Service, Unit
-from protocols.assistance import AssistanceKind, Channel
+from protocols.assistance import AssistanceCall, AssistanceKind
 
 
 class AssessmentIn(BaseModel):
@@ -19,20 +20,11 @@ class AssessmentIn(BaseModel):
     repairable_on_site: bool = False
 
 
-class AssistanceCallPublic(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssistanceCallPublic(AssistanceCall):
     """The call the case was decided on, as the car (or the app, or the phone) sent it."""
 
-    vin: str
-    request_id: str
-    kind: AssistanceKind
-    channel: Channel
-    customer_confirmed: bool
-    lat: float
-    lon: float
-    vehicle_status: dict[str, Any]
-    movement: dict[str, float]
-    at: float
-    sent_ns: int
+    # The wire record's own fields, so the body cannot drift from the protocol.
 
 
 class GrantPublic(BaseModel):

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel
 
 from backend.services.maintenance import CloseReason
+from backend.services.partners import Partner
 
 
-class PartnerPublic(BaseModel):
-    id: str
-    name: str
-    country: str
-    city: str
-    lat: float
-    lon: float
+@dataclass(frozen=True, slots=True)
+class PartnerPublic(Partner):
+    # A directory entry with the directory's own fields, so the body follows the
+    # directory; ``authorised`` is always sent, so the body has no default for it.
     authorised: bool
 
 
