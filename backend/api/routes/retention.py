@@ -48,8 +48,7 @@ def _rule_of(service: str) -> RuleDetailPublic:
 async def read_report(state: StateDep) -> RetentionReportPublic:
     """Per service what is held, pending, due and deleted; the never-stored services."""
     now = state.clock.now()
-    rows = [RetentionLinePublic.model_validate(
-                {**row, "rule_detail": _rule_of(str(row["service"]))})
+    rows = [RetentionLinePublic(**row, rule_detail=_rule_of(str(row["service"])))
             for row in await retention_store.report(state.oem, now=now)]
     ingest = (await read_counters(state.oem, [keys.INGEST_COUNTERS]))[keys.INGEST_COUNTERS]
     held = await retention_store.held_counts(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel
+
+from backend.privacy.retention import ServiceReport
 
 
 class RuleDetailPublic(BaseModel):
@@ -16,18 +20,11 @@ class RuleDetailPublic(BaseModel):
     erasable_on_request: bool | None = None
 
 
-class RetentionLinePublic(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionLinePublic(ServiceReport):
     """One service: records held and pending, oldest, next deadline, deletions, overdue."""
 
-    service: str
-    rule: str
-    held: int
-    pending: int
-    oldest_written_at: float | None
-    next_due: float | None
-    deleted: int
-    erased: int
-    overdue: int
+    # The report line's own fields, so the body follows the report; and the rule itself.
     rule_detail: RuleDetailPublic
 
 
