@@ -51,7 +51,7 @@ from backend.ota.errors import (
     UnknownCampaignError,
     VehicleNotInCampaignError,
 )
-from backend.ota.lane import OtaDesk, load_release_notes, save_release_notes, vehicle_ota
+from backend.ota.lane import load_release_notes, save_release_notes, vehicle_ota
 from backend.ota.store import all_campaigns, create_campaign, load_campaign
 from backend.ota.vehicle_facts import all_facts
 from protocols.errors import EnvelopeError
@@ -172,43 +172,26 @@ async def read_ota_campaign_vehicle(campaign_id: str, vin: str,
         "car": car if car is not None and car.get("campaign_id") == campaign_id else None})
 
 
-async def _transition(state: ApiState, desk: OtaDesk, campaign_id: str,
-                      move: _Move) -> CampaignPublic:
-    c = await desk.step(campaign_id, _at_now(state, move))
-    return await _campaign_view(state, c)
-
-
 TRANSITION_ERRORS: Final = errors(UnknownCampaignError, CampaignTransitionError,
                                   CampaignConflictError)
 
 
-@router.post("/campaigns/{campaign_id}/start", response_model=CampaignPublic,
-             responses=TRANSITION_ERRORS)
-async def start_ota_campaign(campaign_id: str, state: StateDep,
-                             desk: OtaDeskDep) -> CampaignPublic:
-    """planned → running: the first group is offered."""
-    return await _transition(state, desk, campaign_id, start)
+def _transition_route(verb: str, move: _Move, doc: str) -> None:
+    """``POST /campaigns/{campaign_id}/{verb}``: the four life-cycle moves differ only in
+    the move; each keeps its own operation name, summary and description."""
+
+    async def transition(campaign_id: str, state: StateDep, desk: OtaDeskDep) -> CampaignPublic:
+        return await _campaign_view(state, await desk.step(campaign_id, _at_now(state, move)))
+
+    router.add_api_route(f"/campaigns/{{campaign_id}}/{verb}", transition, methods=["POST"],
+                         response_model=CampaignPublic, responses=TRANSITION_ERRORS,
+                         name=f"{verb}_ota_campaign", description=doc)
 
 
-@router.post("/campaigns/{campaign_id}/pause", response_model=CampaignPublic,
-             responses=TRANSITION_ERRORS)
-async def pause_ota_campaign(campaign_id: str, state: StateDep,
-                             desk: OtaDeskDep) -> CampaignPublic:
-    """running → paused (reason "operator"); cars already offered carry on."""
-    return await _transition(state, desk, campaign_id, pause)
-
-
-@router.post("/campaigns/{campaign_id}/resume", response_model=CampaignPublic,
-             responses=TRANSITION_ERRORS)
-async def resume_ota_campaign(campaign_id: str, state: StateDep,
-                             desk: OtaDeskDep) -> CampaignPublic:
-    """paused → running; the failures seen so far no longer pause the current group."""
-    return await _transition(state, desk, campaign_id, resume)
-
-
-@router.post("/campaigns/{campaign_id}/cancel", response_model=CampaignPublic,
-             responses=TRANSITION_ERRORS)
-async def cancel_ota_campaign(campaign_id: str, state: StateDep,
-                             desk: OtaDeskDep) -> CampaignPublic:
-    """→ cancelled: offers not yet installing are withdrawn (a cancel command each)."""
-    return await _transition(state, desk, campaign_id, cancel)
+_transition_route("start", start, "planned → running: the first group is offered.")
+_transition_route("pause", pause,
+                  'running → paused (reason "operator"); cars already offered carry on.')
+_transition_route("resume", resume,
+                  "paused → running; the failures seen so far no longer pause the current group.")
+_transition_route("cancel", cancel,
+                  "→ cancelled: offers not yet installing are withdrawn (a cancel command each).")
