@@ -22,6 +22,7 @@ from protocols.topics import (
 from vehicle_sim.assistance import CarSnapshot, raise_call
 from vehicle_sim.mqtt_transport import Notify
 from vehicle_sim.teleservice import (
+    CALL_INTERVAL_KM,
     TeleserviceState,
     after_call,
     after_smart,
@@ -85,8 +86,27 @@ class CarServices:
         self._notify(f"{self._label}: Teleservice call ({reason}) at "
                      f"{self.odometer_km:.0f} km")
 
+    def drive_to(self, odometer_km: float) -> None:
+        """Drive on until the odometer reads ``odometer_km``, checking as it goes.
+
+        A TCU watches the odometer while driving: each 1,000 km call falls due mid-trip
+        at the kilometre it is due (TS-R1), stamped with that reading, not once at the
+        end of a long trip. A call that was not placed leaves the leg where it was, so
+        the watch stops there rather than trying the same kilometre again.
+        """
+        while True:
+            due = self.state.last_call_odometer_km + CALL_INTERVAL_KM
+            if not self.odometer_km < due <= odometer_km:
+                break
+            self.odometer_km = due
+            self.check()
+            if self.state.last_call_odometer_km < due:
+                break
+        self.odometer_km = odometer_km
+
     def drive(self, km: float) -> None:
-        self.odometer_km += km
+        """A trip of ``km``: the calls due on the way, then the trip-end check."""
+        self.drive_to(self.odometer_km + km)
         self.check(trip_ended=True)
 
     # -- assistance --------------------------------------------------------------------
