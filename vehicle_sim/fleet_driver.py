@@ -40,7 +40,7 @@ class FleetDriver:
                         odometer_km=spec.odometer_km, os_version=spec.os_version,
                         smart_opt_in=spec.smart_maintenance_opt_in, clock=self._clock,
                         position=lambda: (0.0, 0.0), publish=self._link.publish,
-                        notify=lambda _m: None, label=spec.vin)
+                        notify=lambda _m: None, warn=notify, label=spec.vin)
             for spec in specs
         ]
         self._notify = notify

@@ -18,7 +18,7 @@ def _car(*, opted_in: bool, os_version: int = 8) -> tuple[CarServices, list[tupl
     car = CarServices(vin=VIN, propulsion=["gasoline"], odometer_km=10_000, os_version=os_version,
                       smart_opt_in=opted_in, clock=lambda: now[0],
                       position=lambda: (50.85, 4.35), publish=lambda t, p: sent.append((t, p)),
-                      notify=lambda _m: None, label="t")
+                      notify=lambda _m: None, warn=lambda _m: None, label="t")
     return car, sent, now
 
 
