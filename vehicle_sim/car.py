@@ -63,13 +63,14 @@ HV_ATTEMPTS = 3  # a warn call is resent until acknowledged, up to this many tim
 class Car:
     """A TCU with its MQTT session, its vehicle model and its eCall machine."""
 
-    def __init__(self, config: CarConfig, *, link: Link, notify: Notify,
+    def __init__(self, config: CarConfig, *, link: Link, notify: Notify, warn: Notify,
                  clock: Callable[[], float] = time.time,
                  real_ns: Callable[[], int] = time.time_ns) -> None:
         """``clock`` is the car's time (epoch seconds; a scenario's virtual clock): the
         eCall machine, its timer deadlines and every record's timestamp read it.
         ``real_ns`` is wall time, read only to stamp ``sent_ns`` and acknowledgements,
-        because latency is a real-time measure whatever the scenario's clock does."""
+        because latency is a real-time measure whatever the scenario's clock does.
+        ``notify`` hears what the car did, ``warn`` what it refused to send (a budget)."""
         self.config = config
         self.label = config.label
         self.spec = config.spec
@@ -92,7 +93,7 @@ class Car:
             os_version=config.os_version, smart_opt_in=config.smart_maintenance, clock=clock,
             position=lambda: (self.vehicle.lat, self.vehicle.lon),
             publish=lambda topic, payload: self._link.publish(topic, payload),
-            notify=notify, label=self.label)
+            notify=notify, warn=warn, label=self.label)
         self.ota = CarOta(
             vin=self.spec.vin, os_version=config.os_version, clock=clock, notify=notify,
             settings=config.ota, publish=lambda topic, payload: self._link.publish(topic, payload),

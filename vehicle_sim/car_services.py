@@ -10,9 +10,17 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from protocols.assistance import AssistanceKind, Channel, pack_assistance_call
-from protocols.teleservice import CallReason, packed
+from protocols.errors import EnvelopeError
+from protocols.teleservice import (
+    TELESERVICE_RULE,
+    CallReason,
+    SmartMaintenanceTransfer,
+    TeleserviceCall,
+    packed,
+)
 from protocols.topics import (
     Publish,
     assistance_topic,
@@ -22,6 +30,7 @@ from protocols.topics import (
 from vehicle_sim.assistance import CarSnapshot, raise_call
 from vehicle_sim.mqtt_transport import Notify
 from vehicle_sim.teleservice import (
+    CALL_INTERVAL_KM,
     TeleserviceState,
     after_call,
     after_smart,
@@ -33,6 +42,8 @@ from vehicle_sim.teleservice import (
     smart_due,
 )
 
+_Uplink = TypeVar("_Uplink", TeleserviceCall, SmartMaintenanceTransfer)
+
 
 class CarServices:
     """Teleservice rhythm, Smart Maintenance and assistance calls of one car."""
@@ -40,7 +51,8 @@ class CarServices:
     def __init__(self, *, vin: str, propulsion: Sequence[str], odometer_km: float,
                  os_version: int, smart_opt_in: bool, clock: Callable[[], float],
                  position: Callable[[], tuple[float, float]], publish: Publish,
-                 notify: Notify, label: str) -> None:
+                 notify: Notify, warn: Notify, label: str) -> None:
+        """``notify`` hears what the car did; ``warn`` what it refused to do."""
         self.vin = vin
         self.odometer_km = odometer_km
         self.propulsion = propulsion_of(propulsion)
@@ -50,11 +62,13 @@ class CarServices:
         self._position = position
         self._publish = publish
         self._notify = notify
+        self._warn = warn
         self._label = label
         self.state = TeleserviceState(last_call_at=clock(), last_call_odometer_km=odometer_km)
         self.calls: list[CallReason] = []
         self.call_ids: list[str] = []
         self.assistance_requests: list[str] = []
+        self.refusals: list[str] = []
 
     # -- Teleservice and Smart Maintenance ---------------------------------------------
     def check(self, *, fault_codes: Sequence[str] = (), trip_ended: bool = False) -> None:
@@ -63,20 +77,28 @@ class CarServices:
         trigger = smart_due(self.state, opted_in=self.smart_opt_in, os_version=self.os_version,
                             now=now, trip_ended=trip_ended)
         if trigger is not None:
-            transfer = build_smart_transfer(vin=self.vin, transfer_id=uuid.uuid4().hex[:12],
-                                            trigger=trigger, now=now, sent_ns=time.time_ns(),
-                                            odometer_km=self.odometer_km,
-                                            fault_codes=fault_codes)
-            self._publish(smart_maintenance_topic(self.vin), packed(transfer))
-            self.state = after_smart(self.state, now)
-            self._notify(f"{self._label}: Smart Maintenance transfer ({trigger})")
+            transfer = self._within_budget(
+                f"Smart Maintenance transfer ({trigger})",
+                lambda: build_smart_transfer(vin=self.vin, transfer_id=uuid.uuid4().hex[:12],
+                                             trigger=trigger, now=now,
+                                             sent_ns=time.time_ns(),
+                                             odometer_km=self.odometer_km,
+                                             fault_codes=fault_codes))
+            if transfer is not None:
+                self._publish(smart_maintenance_topic(self.vin), packed(transfer))
+                self.state = after_smart(self.state, now)
+                self._notify(f"{self._label}: Smart Maintenance transfer ({trigger})")
         reason = call_reason(self.state, now=now, odometer_km=self.odometer_km,
                              fault_codes=fault_codes)
         if reason is None:
             return
-        call = build_call(vin=self.vin, call_id=uuid.uuid4().hex[:12], reason=reason, now=now,
-                          sent_ns=time.time_ns(), odometer_km=self.odometer_km,
-                          propulsion=self.propulsion, fault_codes=fault_codes)
+        call = self._within_budget(
+            f"Teleservice call ({reason})",
+            lambda: build_call(vin=self.vin, call_id=uuid.uuid4().hex[:12], reason=reason,
+                               now=now, sent_ns=time.time_ns(), odometer_km=self.odometer_km,
+                               propulsion=self.propulsion, fault_codes=fault_codes))
+        if call is None:
+            return
         self._publish(teleservice_call_topic(self.vin), packed(call))
         self.state = after_call(self.state, now, self.odometer_km,
                                 needs=needs_of(fault_codes, []))
@@ -85,8 +107,47 @@ class CarServices:
         self._notify(f"{self._label}: Teleservice call ({reason}) at "
                      f"{self.odometer_km:.0f} km")
 
+    def _within_budget(self, what: str, build: Callable[[], _Uplink]) -> _Uplink | None:
+        """The message ``build`` makes, or None when it breaks the 50 KB per request.
+
+        The car refuses to send what breaks a budget rather than stop (TS-R2): the
+        refusal, with the rule in words, goes to ``refusals`` and to the person watching
+        as a warning, and the car carries on. Nothing it remembers changes, so a refused
+        call leaves the next regular call due as before. Any other broken rule is a
+        fault of the emulator and still raises.
+        """
+        try:
+            return build()
+        except EnvelopeError as exc:
+            if exc.rule != TELESERVICE_RULE:
+                raise
+            note = (f"{self._label}: {what} refused by the car, nothing sent: {exc}, "
+                    f"and the rule is {exc.rule}")
+            self.refusals.append(note)
+            self._warn(note)
+            return None
+
+    def drive_to(self, odometer_km: float) -> None:
+        """Drive on until the odometer reads ``odometer_km``, checking as it goes.
+
+        A TCU watches the odometer while driving: each 1,000 km call falls due mid-trip
+        at the kilometre it is due (TS-R1), stamped with that reading, not once at the
+        end of a long trip. A call that was not placed leaves the leg where it was, so
+        the watch stops there rather than trying the same kilometre again.
+        """
+        while True:
+            due = self.state.last_call_odometer_km + CALL_INTERVAL_KM
+            if not self.odometer_km < due <= odometer_km:
+                break
+            self.odometer_km = due
+            self.check()
+            if self.state.last_call_odometer_km < due:
+                break
+        self.odometer_km = odometer_km
+
     def drive(self, km: float) -> None:
-        self.odometer_km += km
+        """A trip of ``km``: the calls due on the way, then the trip-end check."""
+        self.drive_to(self.odometer_km + km)
         self.check(trip_ended=True)
 
     # -- assistance --------------------------------------------------------------------

@@ -19,7 +19,6 @@ from vehicle_sim.fleet import step
 from vehicle_sim.fleet_model import Fleet, TripEnded, sample_specs
 from vehicle_sim.mqtt_transport import ClientTls, TcuLink
 from vehicle_sim.scenario import FleetDef
-from vehicle_sim.teleservice import CALL_INTERVAL_KM
 
 DAY_S = 86_400.0
 _PROPULSION = {"ICE": ["gasoline"], "BEV": ["electric"], "PHEV": ["gasoline", "electric"]}
@@ -41,7 +40,7 @@ class FleetDriver:
                         odometer_km=spec.odometer_km, os_version=spec.os_version,
                         smart_opt_in=spec.smart_maintenance_opt_in, clock=self._clock,
                         position=lambda: (0.0, 0.0), publish=self._link.publish,
-                        notify=lambda _m: None, label=spec.vin)
+                        notify=lambda _m: None, warn=notify, label=spec.vin)
             for spec in specs
         ]
         self._notify = notify
@@ -55,18 +54,6 @@ class FleetDriver:
 
     async def stop(self) -> None:
         await self._link.close()
-
-    @staticmethod
-    def _cross_milestones(car: CarServices, odometer_km: float) -> None:
-        """A TCU watches the odometer while driving: a 1,000 km call falls due mid-trip
-        at the kilometre it is due, not at the end of a long trip."""
-        while True:
-            due = car.state.last_call_odometer_km + CALL_INTERVAL_KM
-            if not car.odometer_km < due <= odometer_km:
-                break
-            car.odometer_km = due
-            car.check()
-        car.odometer_km = odometer_km
 
     def advance_to(self, now: float) -> None:
         """Drive the fleet to ``now``; trip ends, midnights and ``now`` itself in time order."""
@@ -91,7 +78,7 @@ class FleetDriver:
             self._now = at
             car = self.cars[index]
             if kind == 0:
-                self._cross_milestones(car, trip_odometer[(at, index)])
+                car.drive_to(trip_odometer[(at, index)])
                 self.trips += 1
             car.check(trip_ended=kind == 0)
         self._now = now

@@ -186,7 +186,8 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
                          tls=identities(SCENARIO_RUNNER_IDENTITY))
     cars = {v.id: Car(car_config(v, scenario),
                       link=TcuLink(v.vin, mqtt_url, tls=identities(v.vin)),
-                      notify=lambda m: watch(Note(m)), clock=clock.now)
+                      notify=lambda m: watch(Note(m)),
+                      warn=lambda m: watch(Note(m, warning=True)), clock=clock.now)
             for v in scenario.vehicles}
     fleet = (FleetDriver(scenario.fleet, start=clock.now(), mqtt_url=mqtt_url,
                          notify=lambda m: watch(Note(m)),

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from protocols.clock import parse_instant
+from protocols.geo import country_at
 from protocols.msd.model import VEHICLE_TYPES_V3
 from protocols.units import parse_duration, parse_size
 from vehicle_sim.fleet import ROAD_KM
@@ -99,8 +100,10 @@ class VehicleDef(_Model):
     occupants: int = Field(default=1, ge=0, le=255)
     seats: int = Field(default=5, ge=1, le=255)
     activation_country: str = Field(pattern=r"^[A-Z]{2}$")
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$",
-                                description="where the car is now; default: activation country")
+    country: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$",
+        description="where the car is now, overriding its position's country; default: the "
+        "country at its position (activation country only at sea)")
     intelligent_ecall: IntelligentService = Field(default_factory=IntelligentService)
     faults: list[Literal["intelligent_unreachable", "legal_unreachable"]] = Field(
         default_factory=list)
@@ -123,7 +126,13 @@ class VehicleDef(_Model):
 
     @property
     def current_country(self) -> str:
-        return self.country or self.activation_country
+        """Where the car is: the explicit ``country`` if the scenario gives one, else the
+        country at its position by the lookup the backend uses (``protocols.geo``), so a
+        BE car placed in Cologne is in DE. Only a position with no country (at sea) falls
+        back to the activation country."""
+        if self.country is not None:
+            return self.country
+        return country_at(self.position.lat, self.position.lon) or self.activation_country
 
     @property
     def powertrain(self) -> Literal["ICE", "BEV", "PHEV"]:

@@ -16,6 +16,7 @@ from cli.local_services import (
     PSAP_RELAY_REDIS_URL_ENV,
     REDIS_URL_ENV,
 )
+from protocols.teleservice import TELESERVICE_MAX_BYTES, TELESERVICE_RULE
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,3 +110,27 @@ def test_up_once_services_scenario_holds(scenario: str, tmp_path: Path) -> None:
     assert data["passed"] is True
     assert data["expectations"]
     assert all(e["ok"] for e in data["expectations"])
+
+
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
+def test_up_once_oversize_fault_step_is_refused_and_the_run_goes_on(tmp_path: Path) -> None:
+    """Thousands of fault codes: the car refuses the call with its rule shown as a warning,
+    the drive after it still brings its distance call, and the expectations are judged."""
+    codes = ", ".join(f"P{n:04d}" for n in range(TELESERVICE_MAX_BYTES // 5))
+    scenario = tmp_path / "oversize.yaml"
+    scenario.write_text(
+        "name: oversize\nstart: 2026-03-10T08:00\nsettle_timeout_s: 30s\nvehicles:\n"
+        "  - {id: big, vin: WMW71DH0X0T700077, position: {lat: 51.2194, lon: 4.4025},"
+        " activation_country: BE, odometer_km: 10000}\n"
+        "events:\n"
+        f"  - {{at: 0.1s, vehicle: big, fault: {{codes: [{codes}]}}}}\n"
+        "  - {at: 0.3s, vehicle: big, drive: {km: 1000}}\n"
+        "expect_services:\n  - {vehicle: big, teleservice_calls: [distance_1000km]}\n")
+    done = _telematics("up", "--once", "--scenario", str(scenario), "--run-dir",
+                       str(tmp_path / "run"), cwd=tmp_path,
+                       env={**_env(), "COLUMNS": "400"})  # one note, one line
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "big: Teleservice call (service_need) refused by the car" in done.stdout
+    assert TELESERVICE_RULE in done.stdout
+    assert "EnvelopeError" not in done.stderr  # the stack may log unrelated shutdowns
+    assert "all expectations hold" in done.stdout

@@ -67,7 +67,8 @@ async def _sos(plan: Scenario, vehicle: int, *,
     clock = scenario_clock(plan, real_ns=lambda: real_ns)
     link = RecordingLink()
     vdef = plan.vehicles[vehicle]
-    car = Car(car_config(vdef, plan), link=link, notify=lambda _m: None, clock=clock.now)
+    car = Car(car_config(vdef, plan), link=link, notify=lambda _m: None, warn=lambda _m: None,
+              clock=clock.now)
     (event,) = [e for e in plan.events if e.vehicle == vdef.id]
     assert isinstance(event, SosEvent)
     await car.start()
@@ -105,7 +106,8 @@ async def test_car_clock_without_a_scenario_the_car_keeps_wall_time() -> None:
     """A car given no clock stamps its MSD with the real time of the trigger."""
     plan = parse(MARCH)
     link = RecordingLink()
-    car = Car(car_config(plan.vehicles[0], plan), link=link, notify=lambda _m: None)
+    car = Car(car_config(plan.vehicles[0], plan), link=link, notify=lambda _m: None,
+              warn=lambda _m: None)
     await car.start()
     before = int(time.time())
     try:

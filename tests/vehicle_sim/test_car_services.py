@@ -18,7 +18,7 @@ def _car(*, opted_in: bool, os_version: int = 8) -> tuple[CarServices, list[tupl
     car = CarServices(vin=VIN, propulsion=["gasoline"], odometer_km=10_000, os_version=os_version,
                       smart_opt_in=opted_in, clock=lambda: now[0],
                       position=lambda: (50.85, 4.35), publish=lambda t, p: sent.append((t, p)),
-                      notify=lambda _m: None, label="t")
+                      notify=lambda _m: None, warn=lambda _m: None, label="t")
     return car, sent, now
 
 
@@ -73,3 +73,18 @@ def test_car_services_app_request_waits_for_confirmation() -> None:
                              fault_codes=["P0087"])
     call = unpack_assistance_call(sent[-1][1])
     assert (call.request_id, call.customer_confirmed) == (request, True)
+
+
+def test_car_services_long_drive_calls_at_each_1000_km() -> None:
+    """One step of 2,500 km passes two thresholds: a distance call at each, stamped with
+    the odometer there, and none at the end of the drive."""
+    car, sent, _now = _car(opted_in=False)
+    car.drive(2_500)
+    calls = [unpack_call(p) for _t, p in sent]
+    assert [(c.reason, c.odometer_km) for c in calls] == [("distance_1000km", 11_000.0),
+                                                          ("distance_1000km", 12_000.0)]
+    assert car.odometer_km == 12_500.0
+    car.drive(499)
+    assert len(sent) == 2
+    car.drive(1)
+    assert unpack_call(sent[-1][1]).odometer_km == 13_000.0

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from vehicle_sim.ecall_machine import choose_variant
 from vehicle_sim.scenario import CrashEvent, parse
-from vehicle_sim.scenario_cars import car_config, pulse_of
+from vehicle_sim.scenario_cars import car_config, context_of, pulse_of
 
 SCENARIO = """
 name: t
@@ -53,3 +56,38 @@ def test_scenario_cars_crash_pulse_keeps_the_crash() -> None:
     pulse = pulse_of(event.crash)
     assert (pulse.delta_v_kmh, pulse.principal_direction, pulse.rollover) == (40, "rear", True)
 
+
+
+_COLOGNE = """
+name: cologne
+start: 2026-03-10T08:00
+vehicles:
+  - {id: be-car, vin: WMW21DH0X0T123451, position: {lat: 50.9375, lon: 6.9603},
+     activation_country: BE, intelligent_ecall: {bought: true}%s}
+events:
+  - {at: 0.1s, vehicle: be-car, sos: {}}
+"""
+
+
+@pytest.mark.parametrize(("extra", "country"), [("", "DE"), (", country: DE", "DE"),
+                                                (", country: NL", "NL")])
+def test_scenario_cars_country_follows_position_unless_overridden(extra: str,
+                                                                  country: str) -> None:
+    """A BE car placed in Cologne is in DE without saying so; ``country:`` overrides."""
+    plan = parse(_COLOGNE % extra)
+    context = context_of(plan.vehicles[0], plan)
+    assert (context.current_country, context.in_ecall_country) == (country, True)
+
+
+def test_scenario_cars_be_car_in_cologne_does_not_place_an_intelligent_ecall() -> None:
+    """Abroad by its position, the car falls to the Legal eCall, as the documents say."""
+    plan = parse(_COLOGNE % "")
+    variant, reason = choose_variant(context_of(plan.vehicles[0], plan), 1_773_129_600.0)
+    assert variant == "legal"
+    assert reason == "abroad (DE, activated in BE)"
+
+
+def test_scenario_cars_at_sea_the_activation_country_stands() -> None:
+    """A position with no country (the North Sea) leaves the car in its activation country."""
+    plan = parse((_COLOGNE % "").replace("lat: 50.9375, lon: 6.9603", "lat: 54.5, lon: 3.0"))
+    assert context_of(plan.vehicles[0], plan).current_country == "BE"
