@@ -10,8 +10,8 @@ What MINI Connected fixes about these calls (docs/requirements.md#assistance):
   ``kind`` and the ``movement`` block;
 * "all relevant vehicle-status data and the current position" are sent (§16e), so the
   call carries ``vehicle_status`` and ``lat``/``lon``;
-* each use transfers "< 50 KB" (*minder dan 50 KB*); KB is read as 1000 bytes and the
-  limit as "at most", as ``ECALL_ENVELOPE_MAX`` does;
+* each use transfers "< 50 KB" (*minder dan 50 KB*): ``ASSISTANCE_CALL_BOUND``, read as
+  ``protocols.size_bounds`` reads every bound (exclusive: 50,000 bytes is over);
 * when the customer reaches Roadside Assistance "via een ander kanaal (bijv. de mobiele
   telefoon)", the specialist may request the data remotely and it is sent only "na uw
   bevestiging in uw voertuig" (§16e). ``may_send_data`` states that rule;
@@ -30,15 +30,17 @@ from typing import Any, Final, Literal, get_args
 from protocols.errors import EnvelopeError
 from protocols.record_codec import (
     FieldTypes,
-    check_budget,
     check_epoch_seconds,
     pack_record,
     packed_size,
     unpack_record,
 )
+from protocols.size_bounds import SizeBound, check_within
 
 ASSISTANCE_CALL_MAX: Final = 50_000  # bytes; AS-R3: "minder dan 50 KB"
 ASSISTANCE_SIZE_RULE: Final = "under 50 KB (MINI Connected §16e/§16f, AS-R3)"
+ASSISTANCE_CALL_BOUND: Final = SizeBound(ASSISTANCE_CALL_MAX, exclusive=True,
+                                         rule=ASSISTANCE_SIZE_RULE)
 CONFIRMATION_RULE: Final = (
     "data from another channel only after confirmation in the car (MINI Connected §16e, AS-R1)")
 ASSISTANCE_KIND: Final = "assistance_call"
@@ -97,21 +99,22 @@ def validate_assistance_call(call: AssistanceCall) -> int:
         raise EnvelopeError(f"{call.channel} request without confirmation in the car",
                             field="customer_confirmed", rule=CONFIRMATION_RULE)
     size = packed_size(call, ASSISTANCE_KIND)
-    check_budget(size, limit=ASSISTANCE_CALL_MAX, rule=ASSISTANCE_SIZE_RULE)
+    check_within(ASSISTANCE_CALL_BOUND, size, field="envelope")
     return size
 
 
 def pack_assistance_call(call: AssistanceCall) -> bytes:
     """Serialise a call that may be sent; refuses an unconfirmed or oversized one."""
     validate_assistance_call(call)
-    return pack_record(call, ASSISTANCE_KIND, limit=ASSISTANCE_CALL_MAX,
+    return pack_record(call, ASSISTANCE_KIND, limit=ASSISTANCE_CALL_BOUND.largest,
                        rule=ASSISTANCE_SIZE_RULE)
 
 
 def unpack_assistance_call(data: bytes) -> AssistanceCall:
     """Parse a call and apply every rule a sender must have applied."""
-    call = unpack_record(data, AssistanceCall, ASSISTANCE_KIND, limit=ASSISTANCE_CALL_MAX,
-                         rule=ASSISTANCE_SIZE_RULE, types=_WIRE_TYPES)
+    call = unpack_record(data, AssistanceCall, ASSISTANCE_KIND,
+                         limit=ASSISTANCE_CALL_BOUND.largest, rule=ASSISTANCE_SIZE_RULE,
+                         types=_WIRE_TYPES)
     validate_assistance_call(call)
     return call
 

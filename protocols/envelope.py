@@ -3,8 +3,10 @@
 Each envelope carries ``v`` (contract version), ``k`` (kind) and ``sent_ns``, the
 sender's wall-clock time in nanoseconds when it published, so any receiver on the same
 host (or a synchronised one) can measure end-to-end latency without a second channel.
-MINI Connected caps what the telematics unit sends for an eCall at under 1 KB, so eCall
-envelopes are checked against ``ECALL_ENVELOPE_MAX`` both when built and when read.
+MINI Connected caps what the telematics unit sends for an eCall at "minder dan 1 KB"
+(docs/requirements.md#ecall-r4): ``ECALL_ENVELOPE_BOUND``, exclusive, so 1,000 bytes is over
+(the reading of ``protocols.size_bounds``). ``pack`` refuses such an envelope; a receiver
+reads it all the same and flags it (a safety call is never dropped).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import msgpack
 
 from protocols.errors import EnvelopeError
 from protocols.record_codec import open_map
+from protocols.size_bounds import SizeBound, check_within
 from protocols.topics import ECALL_VARIANTS, EcallVariant
 
 ENVELOPE_VERSION: Final = 1
 ECALL_ENVELOPE_MAX: Final = 1000  # bytes; MINI Connected: "minder dan 1 KB" per eCall transfer
+ECALL_ENVELOPE_BOUND: Final = SizeBound(
+    ECALL_ENVELOPE_MAX, exclusive=True, rule="under 1 KB (MINI Connected §7, ECALL-R4)")
 MAX_ENVELOPE: Final = 256 * 1024  # anything larger is refused before unpacking
 
 Kind = Literal["ecall", "ecall_ack", "msd_request", "voice_call", "telemetry"]
@@ -139,14 +144,13 @@ _CLASS_OF: Final[dict[str, type[Any]]] = {kind: cls for cls, kind in _KIND_OF.it
 
 
 def pack(envelope: Envelope) -> bytes:
-    """Serialise an envelope; refuses an eCall envelope over the 1 KB budget."""
+    """Serialise an envelope; refuses an eCall envelope not under 1 KB."""
     body = asdict(envelope)
     body["v"] = ENVELOPE_VERSION
     body["k"] = _KIND_OF[type(envelope)]
     data: bytes = msgpack.packb(body, use_bin_type=True)
-    if isinstance(envelope, EcallMessage) and len(data) > ECALL_ENVELOPE_MAX:
-        raise EnvelopeError(f"eCall envelope is {len(data)} bytes", field="envelope",
-                            rule=f"at most {ECALL_ENVELOPE_MAX} bytes (MINI Connected)")
+    if isinstance(envelope, EcallMessage):
+        check_within(ECALL_ENVELOPE_BOUND, len(data), field="envelope")
     return data
 
 

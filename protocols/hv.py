@@ -13,8 +13,8 @@ sent by the car: the call centre adds them (``backend.emergency.hv_handling``).
 
 The service is "for electric and plug-in hybrid vehicles only" (*alleen voor
 elektrische of plug-in hybridevoertuigen*), so ``model`` is BEV or PHEV. Each use
-transfers "< 25 KB" (*minder dan 25 KB*); KB is read as 1000 bytes and the limit as
-"at most", as ``ECALL_ENVELOPE_MAX`` does for the eCall's "minder dan 1 KB".
+transfers "< 25 KB" (*minder dan 25 KB*): ``HV_CALL_BOUND``, read as
+``protocols.size_bounds`` reads every bound (exclusive: 25,000 bytes is over).
 """
 
 from __future__ import annotations
@@ -27,14 +27,15 @@ from protocols.errors import EnvelopeError
 from protocols.record_codec import (
     MAX_RECORD,
     FieldTypes,
-    check_budget,
     pack_record,
     packed_size,
     unpack_record,
 )
+from protocols.size_bounds import SizeBound, check_within
 
 HV_CALL_MAX: Final = 25_000  # bytes; HV-R5: "minder dan 25 KB"
 HV_SIZE_RULE: Final = "under 25 KB (MINI Connected §2b, HV-R5)"
+HV_CALL_BOUND: Final = SizeBound(HV_CALL_MAX, exclusive=True, rule=HV_SIZE_RULE)
 HV_KIND: Final = "hv_warn_call"
 
 HvModel = Literal["BEV", "PHEV"]
@@ -80,13 +81,13 @@ def validate_hv_call(call: HvWarnCall) -> int:
     """Check every §2b rule, the 25 KB budget included; returns the packed size."""
     _check_fields(call)
     size = packed_size(call, HV_KIND)
-    check_budget(size, limit=HV_CALL_MAX, rule=HV_SIZE_RULE)
+    check_within(HV_CALL_BOUND, size, field="envelope")
     return size
 
 
 def pack_hv_call(call: HvWarnCall) -> bytes:
     """Serialise the warn call; refuses one over the 25 KB budget."""
-    return pack_record(call, HV_KIND, limit=HV_CALL_MAX, rule=HV_SIZE_RULE)
+    return pack_record(call, HV_KIND, limit=HV_CALL_BOUND.largest, rule=HV_SIZE_RULE)
 
 
 def unpack_hv_call(data: bytes) -> HvWarnCall:

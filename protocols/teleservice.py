@@ -30,16 +30,23 @@ import msgpack
 from protocols.envelope import MAX_ENVELOPE
 from protocols.errors import EnvelopeError
 from protocols.record_codec import check_epoch_seconds
+from protocols.size_bounds import SizeBound, check_within, within
 
 # MINI Connected §16a volume (TS-R2): "max 50 KB per service or maintenance request";
 # §16b shares it.
 TELESERVICE_MAX_BYTES: Final = 50_000
 TELESERVICE_RULE: Final = "at most 50 KB (MINI Connected §16a, TS-R2)"
+# "maximaal 50 KB": inclusive, read as ``protocols.size_bounds`` reads every bound.
+TELESERVICE_BOUND: Final = SizeBound(TELESERVICE_MAX_BYTES, exclusive=False,
+                                     rule=TELESERVICE_RULE)
 # MINI Connected §16a (SP-R2): "workshop map data updated about six times a year ... ≈ 200 KB".
 WORKSHOP_MAP_BYTES: Final = 200_000
 WORKSHOP_MAP_PER_YEAR: Final = 6
 # A map update must still fit one envelope, or the receiver refuses it unread.
 WORKSHOP_MAP_MAX_BYTES: Final = MAX_ENVELOPE
+WORKSHOP_MAP_BOUND: Final = SizeBound(
+    WORKSHOP_MAP_MAX_BYTES, exclusive=False,
+    rule=f"at most {WORKSHOP_MAP_MAX_BYTES} bytes (envelope limit)")
 # CBS warns ahead of the due point; the backend treats an item within these margins as a
 # maintenance need (issue: "an item is due within 30 days / 1,500 km").
 DUE_SOON_DAYS: Final = 30.0
@@ -181,8 +188,7 @@ def packed(message: RmUplink | WorkshopMapUpdate) -> bytes:
 
 def _validate_uplink(message: RmUplink, where: str) -> bytes:
     data = packed(message)
-    if len(data) > TELESERVICE_MAX_BYTES:
-        raise EnvelopeError(f"{where} is {len(data)} bytes", field=where, rule=TELESERVICE_RULE)
+    check_within(TELESERVICE_BOUND, len(data), field=where)
     return data
 
 
@@ -199,14 +205,13 @@ def validate_smart_transfer(transfer: SmartMaintenanceTransfer) -> bytes:
 def validate_workshop_map(update: WorkshopMapUpdate) -> bytes:
     """Packed bytes of a map update: it must fit one envelope to be read at all."""
     data = packed(update)
-    if len(data) > WORKSHOP_MAP_MAX_BYTES:
-        raise EnvelopeError(f"workshop map is {len(data)} bytes", field="workshop_map",
-                            rule=f"at most {WORKSHOP_MAP_MAX_BYTES} bytes (envelope limit)")
+    check_within(WORKSHOP_MAP_BOUND, len(data), field="workshop_map")
     return data
 
 
-def _load(data: bytes, where: str, limit: int, rule: str) -> dict[str, Any]:
-    _require(len(data) <= limit, f"{where} is {len(data)} bytes", where=where, rule=rule)
+def _load(data: bytes, where: str, bound: SizeBound) -> dict[str, Any]:
+    _require(within(bound, len(data)), f"{where} is {len(data)} bytes", where=where,
+             rule=bound.rule)
     try:
         body = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types
@@ -236,14 +241,14 @@ def _build(cls: type[Any], body: dict[str, Any], where: str) -> Any:
 
 def unpack_call(data: bytes) -> TeleserviceCall:
     """Read a call; oversized or malformed bytes raise EnvelopeError naming the field."""
-    body = _load(data, "teleservice_call", TELESERVICE_MAX_BYTES, TELESERVICE_RULE)
+    body = _load(data, "teleservice_call", TELESERVICE_BOUND)
     call: TeleserviceCall = _build(TeleserviceCall, body, "teleservice_call")
     return call
 
 
 def unpack_smart_transfer(data: bytes) -> SmartMaintenanceTransfer:
     """Read a Smart Maintenance transfer under the same rules as a call."""
-    body = _load(data, "smart_maintenance", TELESERVICE_MAX_BYTES, TELESERVICE_RULE)
+    body = _load(data, "smart_maintenance", TELESERVICE_BOUND)
     transfer: SmartMaintenanceTransfer = _build(SmartMaintenanceTransfer, body,
                                                 "smart_maintenance")
     return transfer
@@ -251,7 +256,6 @@ def unpack_smart_transfer(data: bytes) -> SmartMaintenanceTransfer:
 
 def unpack_workshop_map(data: bytes) -> WorkshopMapUpdate:
     """Read a workshop map update."""
-    body = _load(data, "workshop_map", WORKSHOP_MAP_MAX_BYTES,
-                 f"at most {WORKSHOP_MAP_MAX_BYTES} bytes (envelope limit)")
+    body = _load(data, "workshop_map", WORKSHOP_MAP_BOUND)
     update: WorkshopMapUpdate = _build(WorkshopMapUpdate, body, "workshop_map")
     return update

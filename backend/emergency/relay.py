@@ -27,11 +27,19 @@ from backend.emergency.psap_directory import PsapChoice, responsible_psap
 from backend.infra import keys
 from backend.infra.counters import Counters
 from backend.infra.redis_retry import until_redis_takes
-from protocols.envelope import ECALL_ENVELOPE_MAX, EcallAck, EcallMessage, VoiceCall, pack, unpack
+from protocols.envelope import (
+    ECALL_ENVELOPE_BOUND,
+    EcallAck,
+    EcallMessage,
+    VoiceCall,
+    pack,
+    unpack,
+)
 from protocols.errors import EnvelopeError, ProtocolError
-from protocols.hv import HV_CALL_MAX, HvWarnCall, unpack_hv_call
+from protocols.hv import HV_CALL_BOUND, HvWarnCall, unpack_hv_call
 from protocols.msd.codec import decode_msd
 from protocols.msd.model import LOCATION_UNKNOWN, Msd
+from protocols.size_bounds import SizeBound, within
 from protocols.topics import ecall_ack_topic, hv_ack_topic, parse_topic
 
 log = logging.getLogger(__name__)
@@ -96,7 +104,7 @@ class EmergencyRelay:
             if parsed.kind == "hv_warn":
                 call = await self._hv_warn(parsed.vin, payload)
                 await self._account("hv_warn_call", call.vin, len(payload), call.timestamp,
-                                    limit=HV_CALL_MAX)
+                                    bound=HV_CALL_BOUND)
                 return
             envelope = unpack(payload)
             if parsed.kind == "ecall":
@@ -108,7 +116,7 @@ class EmergencyRelay:
                 # checked against its budget, never metered per vehicle.
                 service = "ecall_intelligent" if envelope.variant == "intelligent" else ""
                 await self._account(service, envelope.vin, len(payload), at,
-                                    limit=ECALL_ENVELOPE_MAX, variant=envelope.variant)
+                                    bound=ECALL_ENVELOPE_BOUND, variant=envelope.variant)
             elif parsed.kind == "voice":
                 if not isinstance(envelope, VoiceCall):
                     raise EnvelopeError("voice topic without a voice envelope", field="k",
@@ -120,14 +128,17 @@ class EmergencyRelay:
         except ProtocolError as exc:
             self._counters.reject(exc, lane="emergency")
 
-    async def _account(self, service: str, vin: str, size: int, at: float, *, limit: int,
-                       variant: str = "") -> None:
+    async def _account(self, service: str, vin: str, size: int, at: float, *,
+                       bound: SizeBound, variant: str = "") -> None:
         """After the acknowledgement: count a safety call against its budget, flag it if
-        over, never drop it. A metering failure costs the count, not the call."""
-        if size > limit:
+        over, never drop it. A metering failure costs the count, not the call.
+
+        Over is ``not within(bound, size)``, the reading the car and the meter use
+        (docs/requirements.md#conv-bounds): a 1,000-byte eCall is over "< 1 KB" here too."""
+        if not within(bound, size):
             self._counters.bump(FLAGGED_COUNTERS, f"{service or variant}:message_over_budget")
-            log.warning("%s safety call of %d bytes is over its %d-byte budget; relayed and "
-                        "flagged", service or variant, size, limit)
+            log.warning("%s safety call of %d bytes is over its bound (%s); relayed and "
+                        "flagged", service or variant, size, bound.rule)
         if not service or self._meter is None:
             return
         try:

@@ -19,6 +19,10 @@ The rules, in order:
    limit the documents impose, so going over it is flagged ``over_nominal`` and never
    rejected.
 
+Every bound is read as ``protocols.size_bounds`` reads it (docs/requirements.md#conv-bounds):
+"< X" exclusive (X bytes breaks it), "max X" inclusive; the car's contract checks and the
+emergency relay's flag counter ask the same ``within``, so all three agree at exactly X.
+
 The Redis store needs the decision inside one atomic script, so the judgement is split
 into a ``Plan`` (everything that depends on the entry and the size only) and its
 ``decide(used_in_period)``: the store's Lua script makes the same single comparison
@@ -28,11 +32,12 @@ into a ``Plan`` (everything that depends on the entry and the size only) and its
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final, Literal
 
 from backend.privacy.errors import BudgetExceededError
 from protocols.catalogue_model import MONTH, CatalogueEntry, VolumeBudget
+from protocols.size_bounds import SizeBound, within
 
 Reason = Literal["message_over_budget", "period_over_budget", "over_nominal"]
 BoundField = Literal["per_message_bytes", "period_bytes"]
@@ -154,11 +159,19 @@ def rule_of(entry: CatalogueEntry) -> str:
     return f"{wording!r} ({entry.source})"
 
 
+def message_bound(budget: VolumeBudget) -> SizeBound | None:
+    """The per-message bound of a budget, to be read with ``within``; None when unstated."""
+    if budget.per_message_bytes is None:
+        return None
+    return SizeBound(budget.per_message_bytes, exclusive=budget.exclusive,
+                     rule=budget.wording)
+
+
 def period_cap(budget: VolumeBudget) -> int | None:
     """Largest period total within the period bound: X for "≤ X", X - 1 for "< X"."""
     if budget.period_bytes is None or budget.per in ("message", "none"):
         return None
-    return budget.period_bytes - 1 if budget.exclusive else budget.period_bytes
+    return SizeBound(budget.period_bytes, exclusive=budget.exclusive).largest
 
 
 def metering_period_s(budget: VolumeBudget | None) -> float | None:
@@ -208,12 +221,11 @@ def plan(entry: CatalogueEntry, *, size: int) -> Plan:
                           else "period_over_budget")
         return Breach(reason=reason, field=field, limit=limit, rejects=not entry.safety)
 
-    # The comparison of VolumeBudget itself, with ``approx`` lifted so that a nominal
-    # figure is still compared (and reported), just never enforced.
-    strict = replace(budget, approx=False)
+    # An ``approx`` figure is still compared (and reported), just never enforced.
+    bound = message_bound(budget)
     message = None
-    if budget.per_message_bytes is not None and strict.message_over(size):
-        message = breach("per_message_bytes", budget.per_message_bytes)
+    if bound is not None and not within(bound, size):
+        message = breach("per_message_bytes", bound.limit)
     cap = period_cap(budget)
     period = None if cap is None or budget.period_bytes is None else \
         breach("period_bytes", budget.period_bytes)

@@ -15,6 +15,9 @@ Keys (OEM database)::
     bud:once:{vin}:{service}:{period}
                            hash  {direction}:{size}:{message id} -> the verdict it got
                                  (used before|action|reason): messages metered once
+    bud:refused-once:{vin}:{service}
+                           hash  {digest of the bytes} -> 1: refusals counted unread,
+                                 once (expires REFUSED_MARK_TTL_S after the latest)
 
 ``meter`` runs as one Lua script: it reads the period's usage (up + down), makes the
 comparison of ``backend.privacy.budget_meter.Plan`` and either adds the bytes or counts the
@@ -42,6 +45,7 @@ recognised while the count it would double is still held.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,7 +53,14 @@ from typing import Final, Literal, cast
 
 from redis.asyncio import Redis
 
-from backend.privacy.budget_meter import Verdict, metering_period_s, period_cap, period_index, plan
+from backend.privacy.budget_meter import (
+    Reason,
+    Verdict,
+    metering_period_s,
+    period_cap,
+    period_index,
+    plan,
+)
 from backend.privacy.errors import MeterConsistencyError, UnknownVehicleError
 from protocols.catalogue_model import CatalogueEntry
 
@@ -138,6 +149,25 @@ return {used, action, reason}
 """
 
 
+# KEYS: 1 bud:{vin}, 2 bud:rejected, 3 bud:vins, 4 bud:refused-once:{vin}:{service}
+# ARGV: 1 vin, 2 service, 3 reason, 4 digest of the message, 5 mark TTL (s)
+# Returns 1 when counted, 0 for a repeat of a message already counted.
+_REFUSED: Final = """
+if redis.call('HSETNX', KEYS[4], ARGV[4], '1') == 0 then
+  return 0
+end
+redis.call('EXPIRE', KEYS[4], ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':' .. ARGV[3], 1)
+redis.call('HINCRBY', KEYS[1], ARGV[2] .. ':rejected:' .. ARGV[3], 1)
+return 1
+"""
+# A refusal counted unread has no id and no time of its own, so it is recognised by its
+# bytes. The mark need only outlive a redelivery or a lane's retry (seconds to minutes of
+# real time); a day is ample and keeps the marks from piling up.
+REFUSED_MARK_TTL_S: Final = 86_400
+
+
 def vin_key(vin: str) -> str:
     return f"bud:{vin}"
 
@@ -219,6 +249,26 @@ async def meter(oem: Redis, *, vin: str, service: str, size: int, at: float,
         raise MeterConsistencyError(
             f"{service}: script decided {action!r}, judgement {verdict.explanation}")
     return verdict
+
+
+async def count_refused(oem: Redis, *, vin: str, service: str, reason: Reason,
+                        message: bytes) -> bool:
+    """Count a message of ``service`` refused before it could be metered (unread, by its
+    decoder, for its size) under ``reason``, so the budget view shows every refusal with
+    its bound and rule (docs/requirements.md#plat-r2), not only the meter's own.
+
+    Only the rejection counters move: no bytes, and no period, because the message's own
+    time was never read. The same bytes offered again (a redelivery, a retried lane run)
+    count once; returns whether this offer was counted."""
+    _check_vin(vin)
+    if not _SERVICE_RE.match(service):
+        raise ValueError(f"service {service!r} is not a snake_case catalogue key")
+    digest = hashlib.blake2b(message, digest_size=16).hexdigest()
+    script = oem.register_script(_REFUSED)
+    counted = await script(
+        keys=[vin_key(vin), REJECTED, VINS, f"bud:refused-once:{vin}:{service}"],
+        args=[vin, service, reason, digest, REFUSED_MARK_TTL_S])
+    return bool(counted)
 
 
 def _text(value: int | bytes | str) -> str:

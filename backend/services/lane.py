@@ -26,7 +26,7 @@ from backend.infra.errors import StoreBusyError
 from backend.infra.redis_once import under_watch
 from backend.infra.redis_retry import until_redis_takes
 from backend.ota.lane import OtaDesk
-from backend.privacy.budget_store import Direction, meter
+from backend.privacy.budget_store import Direction, count_refused, meter
 from backend.privacy.retention_tags import tag_if_new
 from backend.services.maintenance_store import mark_notified, receive
 from backend.services.partners import assign, map_update_due, workshop_map
@@ -34,7 +34,9 @@ from backend.services.vehicle_registry import VehicleProfile, load_profile
 from protocols.assistance import unpack_assistance_call
 from protocols.errors import EnvelopeError, ProtocolError
 from protocols.ota import unpack_ota_event
+from protocols.size_bounds import SizeBound, within
 from protocols.teleservice import (
+    TELESERVICE_BOUND,
     SmartMaintenanceTransfer,
     TeleserviceCall,
     packed,
@@ -55,6 +57,15 @@ def map_sent_key(vin: str) -> str:
 MAX_AGE_S: Final = 400 * 86_400.0
 MAX_AHEAD_S: Final = 86_400.0
 TIME_WINDOW_RULE: Final = "within 400 days before and 1 day after the backend's clock"
+
+
+# The services whose decoder refuses a message unread for its size, by topic kind, with
+# that bound: the same figure as the service's catalogue budget (per message), so such a
+# refusal is counted in the budget view as the meter would count it.
+READ_BOUNDS: Final[dict[str, tuple[str, SizeBound]]] = {
+    "teleservice_call": ("teleservice_call", TELESERVICE_BOUND),
+    "smart_maintenance": ("smart_maintenance", TELESERVICE_BOUND),
+}
 
 
 def check_message_time(at: float, *, now: float) -> None:
@@ -87,6 +98,7 @@ class ServicesDesk:
     async def _handle_once(self, topic: str, payload: bytes) -> None:
         try:
             parsed = parse_topic(topic)
+            await self._refuse_oversized(parsed.kind, parsed.vin, payload)
             if parsed.kind == "teleservice_call":
                 call = unpack_call(payload)
                 await self._admit("teleservice_call", parsed.vin, len(payload), call.at,
@@ -113,6 +125,22 @@ class ServicesDesk:
                                     rule="services lane")
         except ProtocolError as exc:
             self._counters.reject(exc, lane="services")
+
+    async def _refuse_oversized(self, kind: str, vin: str, payload: bytes) -> None:
+        """Refuse, unread, a message over its service's size bound, and count it in the
+        budget view with that bound (``message_over_budget``), as the meter counts the
+        messages it refuses: the README promises every refusal there, and the decoder
+        would otherwise refuse it before the meter ever saw it."""
+        read = READ_BOUNDS.get(kind)
+        if read is None:
+            return
+        service, bound = read
+        if within(bound, len(payload)):
+            return
+        await count_refused(self._oem, vin=vin, service=service,
+                            reason="message_over_budget", message=payload)
+        raise EnvelopeError(f"{service} is {len(payload)} bytes", field=service,
+                            rule=bound.rule)
 
     async def _admit(self, service: str, vin: str, size: int, at: float, *, message_id: str,
                      direction: Direction = "up") -> None:

@@ -21,6 +21,7 @@ from backend.privacy.budget_meter import (
     plan,
 )
 from backend.privacy.errors import BudgetExceededError
+from protocols.catalogue import entry
 from protocols.catalogue_model import DAY, CatalogueEntry, RetentionRule, VolumeBudget
 
 GB = 10**9
@@ -224,3 +225,16 @@ def test_budget_meter_plan_agrees_with_the_catalogue_model(limit: int, exclusive
     budget = VolumeBudget(per="day", period_bytes=limit, exclusive=exclusive)
     verdict = plan(make_entry("x", budget), size=size).decide(used)
     assert verdict.accepted == (not budget.period_over(used + size))
+
+
+@pytest.mark.parametrize(("key", "size", "over"), [
+    ("ecall_intelligent", 999, False), ("ecall_intelligent", 1_000, True),
+    ("ecall_intelligent", 1_001, True),
+    ("teleservice_call", 50_000, False), ("teleservice_call", 50_001, True),
+])
+def test_budget_meter_reads_the_catalogue_bounds_as_the_contract_does(
+        key: str, size: int, over: bool) -> None:
+    """The meter's reading at the boundary of the real rows: "< 1 KB" puts 1,000 B over,
+    "max 50 KB" keeps 50,000 B within (docs/requirements.md#conv-bounds)."""
+    verdict = judge(entry(key), size=size, used_in_period=0)
+    assert (verdict.reason == "message_over_budget") == over

@@ -20,7 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from backend.api.routes.budgets import get_catalogue, router
-from backend.privacy.budget_store import meter
+from backend.privacy.budget_store import count_refused, meter
 from cli.budgets import budgets, render
 from cli.local_services import free_port
 from protocols.catalogue_model import DAY
@@ -221,3 +221,20 @@ async def test_budget_routes_serve_the_catalogue_rows(api: Api) -> None:
     assert (by_key["workshop_map"]["period_bytes"], by_key["workshop_map"]["approx"]) == (
         1_200_000, True)
     assert by_key["ecall_legal"]["safety"] and by_key["hv_warn_call"]["safety"]
+
+
+async def test_budget_routes_show_a_refusal_made_before_metering(api: Api) -> None:
+    """A call the decoder refused for its size is in both views and the CLI's table, for
+    a car that never got a message through."""
+    vin = new_vin()
+    await count_refused(api.oem, vin=vin, service="teleservice_call",
+                        reason="message_over_budget", message=b"x" * 60_000)
+    rows = {s["key"]: s for s in (await api.http.get(f"/budgets/{vin}")).json()["services"]}
+    assert (rows["teleservice_call"]["rejected"], rows["teleservice_call"]["used_bytes"]) == (
+        {"message_over_budget": 1}, 0)
+    body = (await api.http.get("/budgets")).json()
+    fleet = {s["key"]: s for s in body["fleet"]["services"]}
+    assert fleet["teleservice_call"]["rejected"] == {"message_over_budget": 1}
+    console = Console(record=True, width=250)
+    render(console, body)
+    assert "message_over_budget 1" in console.export_text()

@@ -13,6 +13,7 @@ from backend.privacy.budget_meter import Verdict
 from backend.privacy.budget_store import (
     FLAGGED,
     REJECTED,
+    count_refused,
     known_vins,
     meter,
     once_key_prefix,
@@ -362,3 +363,23 @@ async def test_budget_store_against_the_catalogue_rows(oem: Redis) -> None:
     rows = await usage(oem, vin, at=T0 + YEAR / 2)
     assert (rows["rsu"].total_bytes, rows["workshop_map"].used_bytes,
             rows["teleservice_call"].total_bytes) == (11 * GB, 1_200_000, 100_000)
+
+
+async def test_budget_store_counts_a_refusal_made_before_metering(oem: Redis) -> None:
+    """A message refused unread counts as a rejection of its service, for the vehicle and
+    the fleet, moves no bytes, and counts once however often the same bytes come."""
+    vin = new_vin()
+    counted = [await count_refused(oem, vin=vin, service="teleservice_call",
+                                   reason="message_over_budget", message=b"x" * 60_000)
+               for _ in range(2)]
+    assert counted == [True, False]
+    assert await count_refused(oem, vin=vin, service="teleservice_call",
+                               reason="message_over_budget", message=b"y" * 60_000)
+    assert vin in await known_vins(oem)
+    row = (await usage(oem, vin, at=T0, catalogue=CATALOGUE))["teleservice_call"]
+    assert (row.rejected, row.used_bytes, row.total_msgs) == ({"message_over_budget": 2}, 0, 0)
+    fleet = (await summary(oem, at=T0, catalogue=CATALOGUE))["teleservice_call"]
+    assert (fleet.rejected, fleet.vehicles) == ({"message_over_budget": 2}, 0)
+    with pytest.raises(ValueError):
+        await count_refused(oem, vin="not-a-vin", service="teleservice_call",
+                            reason="message_over_budget", message=b"x")

@@ -29,6 +29,7 @@ from tests.backend.support import make_msd, new_vin
 from tests.fakes import as_stored
 from tests.fakes.decodes import count_msd_decodes
 from tests.fakes.path import EcallPath
+from tests.sized_ecall import framed, intelligent_ecall_of_size
 
 EXTRAS = IntelligentExtras(2, 1, 56.0, "frontal", False, False, "severe", 0.31, True, "m")
 
@@ -186,3 +187,17 @@ async def test_relay_an_oversized_intelligent_ecall_is_relayed_and_flagged(
     assert path.count("metrics:budget-flags", "ecall_intelligent:message_over_budget") == 1
     assert len(path.broker.published) == 1
     assert as_stored(EcallEntry.from_fields(stored).to_fields()) == stored
+
+
+@pytest.mark.parametrize(("size", "flagged"), [(999, 0), (1_000, 1), (1_001, 1)])
+async def test_relay_flags_an_ecall_of_one_kilobyte_as_the_meter_does(
+        path: EcallPath, size: int, flagged: int) -> None:
+    """ "< 1 KB" read once (docs/requirements.md#conv-bounds): 1,000 bytes is flagged here,
+    as the meter flags it and the car refuses to send it; 999 bytes is not."""
+    vin = new_vin()
+    message = intelligent_ecall_of_size(vin, _incident(), encode_msd(make_msd(vin)), size)
+    payload = framed(message)
+    await path.relay().handle(ecall_topic(vin, "intelligent"), payload)
+    assert len(path.oem.stream(keys.CALLCENTRE_STREAM)) == 1
+    assert len(path.broker.published) == 1
+    assert path.count("metrics:budget-flags", "ecall_intelligent:message_over_budget") == flagged

@@ -25,7 +25,8 @@ from backend.services.lane import (
     map_sent_key,
 )
 from protocols.errors import EnvelopeError
-from protocols.teleservice import TeleserviceCall, packed
+from protocols.size_bounds import within
+from protocols.teleservice import TELESERVICE_BOUND, TeleserviceCall, packed
 from protocols.topics import parse_topic, teleservice_call_topic
 from tests.backend.support import new_vin, own_database
 
@@ -114,3 +115,28 @@ async def test_services_lane_a_call_run_again_finishes_its_own_workshop_map(
     assert [parse_topic(t).kind for t in sent][-1] == "workshop_map"
     assert (await usage(oem, vin, at=now))["workshop_map"].total_msgs == 1
     assert await read_tag(oem, map_sent_key(vin)) is not None
+
+
+def _oversized_call(vin: str) -> bytes:
+    """A Teleservice call over its 50 KB, which the decoder refuses unread."""
+    call = TeleserviceCall(vin, "big", "service_need", 10.0, time.time_ns(), time.time(), "bev",
+                           fault_codes=[f"P{i:05d}" for i in range(10_000)])
+    raw = packed(call)
+    assert not within(TELESERVICE_BOUND, len(raw))
+    return raw
+
+
+async def test_services_lane_counts_a_call_refused_unread_for_its_size_once(
+        oem: Redis) -> None:
+    """The refusal before the meter reaches the budget view, with the bound it broke, and a
+    redelivery of the same bytes does not count it again."""
+    counters = Counters()
+    desk = ServicesDesk(oem, publish=lambda _t, _p: None, counters=counters)
+    vin = new_vin()
+    raw = _oversized_call(vin)
+    for _ in range(2):
+        await desk.handle(teleservice_call_topic(vin), raw)
+    row = (await usage(oem, vin, at=time.time()))["teleservice_call"]
+    assert (row.rejected, row.total_msgs, row.total_bytes) == ({"message_over_budget": 1}, 0, 0)
+    assert counters.totals[keys.ERROR_COUNTERS] == {
+        f"teleservice_call:{TELESERVICE_BOUND.rule}": 2}
