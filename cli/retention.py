@@ -28,13 +28,21 @@ def _when(epoch: float | None) -> str:
         "%Y-%m-%d %H:%M")
 
 
+def _period(rule: dict[str, Any], name: str) -> str | None:
+    """A window in days, or in calendar months ("mo") where the rule counts months."""
+    months, seconds = rule.get(f"{name}_months"), rule.get(f"{name}_s")
+    if months is not None:
+        return f"{months} mo"
+    return None if seconds is None else f"{seconds / 86_400:g} d"
+
+
 def _window(rule: dict[str, Any]) -> str:
-    window, idle = rule.get("window_s"), rule.get("idle_s")
+    window, idle = _period(rule, "window"), _period(rule, "idle")
     text = str(rule.get("kind", "?"))
     if window is not None:
-        text += f" {window / 86_400:g} d"
+        text += f" {window}"
     if idle is not None:
-        text += f" (idle {idle / 86_400:g} d)"
+        text += f" (idle {idle})"
     return text
 
 

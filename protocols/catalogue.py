@@ -15,11 +15,13 @@ How the documents' words are read, once for all rows:
 
 * Units: 1 KB = 1,000 B, 1 MB = 10**6 B, 1 GB = 10**9 B (docs/requirements.md#conv-units;
   the text does not say).
-* Months and years: a month of a retention window is ``MONTH`` (30 days) and a year 365
-  days (``PERIOD_SECONDS["year"]``). The text's periods are all "at the latest" or "kept
-  for" bounds; 6 x 30 = 180 and 12 x 30 = 360 days are never longer than the calendar
-  reading, so a record is never kept beyond what the documents allow, and the rules do
-  not depend on calendars or time zones.
+* Months and years: a retention period the text gives in months or years is counted in
+  calendar months (``window_months``; a year is ``YEAR`` = 12 months), from the
+  trigger's date and time in UTC (docs/requirements.md#conv-months). "Zes maanden na een
+  gemeld incident" on 15 July ends on 15 January: a 30-day month would delete the record
+  up to four days before the period the text names has passed. Periods given in days or
+  hours stay fixed lengths in seconds. Budget periods are not deadlines and stay fixed
+  lengths (``PERIOD_SECONDS``; docs/requirements.md#plat-r2).
 * ``fixed_window`` / ``inactivity_window``: the row states a period.
 * ``until_closed``: "kept until all procedures are completed", and rows whose data ends
   at another named event the backend itself sees (end of a charging session, a
@@ -59,8 +61,6 @@ from typing import Final
 
 from protocols.catalogue_model import (
     DAY,
-    MONTH,
-    PERIOD_SECONDS,
     BudgetPer,
     CatalogueEntry,
     CatalogueError,
@@ -68,9 +68,9 @@ from protocols.catalogue_model import (
     VolumeBudget,
 )
 
-CATALOGUE_VERSION: Final = "1"
+CATALOGUE_VERSION: Final = "2"
 HOUR: Final = 3_600.0
-YEAR: Final = PERIOD_SECONDS["year"]
+YEAR: Final = 12  # calendar months in a year of a retention window
 KB: Final = 1_000
 MB: Final = 1_000_000
 GB: Final = 1_000_000_000
@@ -78,7 +78,14 @@ KEY_PATTERN: Final = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 
 def _fixed(window_s: float, trigger: str, *, erasable: bool = False) -> RetentionRule:
+    """A window the text gives in days or hours: a fixed length in seconds."""
     return RetentionRule(kind="fixed_window", trigger=trigger, window_s=window_s,
+                         erasable_on_request=erasable)
+
+
+def _months(months: int, trigger: str, *, erasable: bool = False) -> RetentionRule:
+    """A window the text gives in months or years: that many calendar months."""
+    return RetentionRule(kind="fixed_window", trigger=trigger, window_months=months,
                          erasable_on_request=erasable)
 
 
@@ -159,7 +166,7 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
     ),
     CatalogueEntry(
         key="hv_warn_call", service="Call Services", sub_function="High Voltage Warn Call",
-        retention=_fixed(6 * MONTH, "reported incident"),
+        retention=_months(6, "reported incident"),
         budget=_message(25 * KB, "< 25 KB per use or per engine switch-off (shared sentence "
                         "with Customer Hotline)", exclusive=True),
         third_parties=("external service provider (BMW Call Center staff) → nearest local "
@@ -403,7 +410,7 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
     CatalogueEntry(
         key="intelligent_functions", service="Intelligent Personal Assistant",
         sub_function="Intelligent Functions",
-        retention=_fixed(5 * YEAR, "date of collection", erasable=True),
+        retention=_months(5 * YEAR, "date of collection", erasable=True),
         budget=_message(2 * MB, "~2 MB per use (engine on → engine off)", approx=True),
         third_parties=(),
         source="MINI Connected §9b; docs/requirements.md#intelligent_functions",
@@ -483,7 +490,7 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
         key="learning_navigation", service="Navigation",
         sub_function="Learning/Proactive Navigation",
         retention=RetentionRule(kind="inactivity_window", trigger="data recording",
-                                window_s=12 * MONTH, idle_s=3 * MONTH),
+                                window_months=12, idle_months=3),
         budget=_period("month", 500 * MB, "avg 500 MB per month for Navigation overall",
                        approx=True),
         third_parties=("contracted partners (anonymised/pseudonymised)",),
@@ -501,7 +508,7 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
     ),
     CatalogueEntry(
         key="destination_input", service="Navigation", sub_function="Destination Input",
-        retention=_fixed(12 * MONTH, "search/destination entry", erasable=True),
+        retention=_months(12, "search/destination entry", erasable=True),
         budget=_period("month", 500 * MB, "(Navigation total) avg 500 MB per month",
                        approx=True),
         third_parties=("contracted partners (anonymised/pseudonymised)",),
@@ -544,7 +551,7 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
     CatalogueEntry(
         key="remote_services_status", service="Remote Control",
         sub_function="Remote Services – vehicle status",
-        retention=_fixed(6 * MONTH, "status data received"),
+        retention=_months(6, "status data received"),
         budget=_message(1 * KB, "< 1 KB per status update", exclusive=True),
         third_parties=(),
         source="MINI Connected §14; docs/requirements.md#remote_services_status",
@@ -754,7 +761,7 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
     CatalogueEntry(
         key="predictive_thermal_management", service="Technical Basis",
         sub_function="Predictive Thermal Management",
-        retention=_fixed(6 * MONTH, "status recorded", erasable=True),
+        retention=_months(6, "status recorded", erasable=True),
         budget=_message(10 * KB, "< 10 KB per active navigation session", exclusive=True),
         third_parties=(),
         source="MINI Connected §18; docs/requirements.md#predictive_thermal_management",
@@ -809,7 +816,7 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
     CatalogueEntry(
         key="data_act_related_service_data", service="Data Act",
         sub_function="Related-service data (backend)",
-        retention=_fixed(10 * YEAR, "per data type; at most 10 years", erasable=True),
+        retention=_months(10 * YEAR, "per data type; at most 10 years", erasable=True),
         budget=None, third_parties=("via MINI CarData with holder consent",),
         source=("MINI Connected Data Act art. 3(3); "
                 "docs/requirements.md#data_act_related_service_data"),

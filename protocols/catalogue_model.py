@@ -14,9 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from protocols.calendar_months import add_months_epoch
+
 RuleKind = Literal[
-    "fixed_window",  # deleted window_s after the trigger
-    "inactivity_window",  # window_s after the trigger, or idle_s after the last new data
+    "fixed_window",  # deleted a window (seconds or calendar months) after the trigger
+    "inactivity_window",  # a window after the trigger, or an idle limit after the last new data
     "until_closed",  # kept until the procedure is closed ("all procedures completed")
     "vehicle_lifetime",  # kept until the vehicle's life ends
     "never_stored",  # nothing of it may be written to the backend at all
@@ -24,7 +26,7 @@ RuleKind = Literal[
 ]
 RULE_KINDS: Final[frozenset[str]] = frozenset(RuleKind.__args__)  # type: ignore[attr-defined]
 DAY: Final = 86_400.0
-MONTH: Final = 30 * DAY  # a month of a retention window; why: protocols.catalogue docstring
+MONTH: Final = 30 * DAY  # a month of a budget period (PLAT-R2); retention months are calendar
 BudgetPer = Literal["message", "day", "week", "month", "year", "hour", "vehicle", "none"]
 PERIOD_SECONDS: Final[dict[str, float]] = {
     "hour": 3_600.0, "day": DAY, "week": 7 * DAY, "month": MONTH, "year": 365 * DAY,
@@ -35,21 +37,42 @@ class CatalogueError(KeyError):
     """A service key the catalogue does not hold."""
 
 
+def _one_of(kind: str, name: str, seconds: float | None, months: int | None) -> bool:
+    """Whether a period is given, refusing one given both in seconds and in months."""
+    if seconds is not None and months is not None:
+        raise ValueError(f"{kind}: {name} is in seconds or in calendar months, not both")
+    return seconds is not None or months is not None
+
+
+def _later(start: float, seconds: float | None, months: int | None) -> float:
+    """``start`` moved by a period in seconds or in calendar months (UTC)."""
+    if months is not None:
+        return add_months_epoch(start, months)
+    assert seconds is not None  # RetentionRule guarantees one of the two
+    return start + seconds
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetentionRule:
     """How long a record of a service may live in the backend.
 
-    ``window_s`` is the fixed window (``fixed_window``, ``inactivity_window``);
-    ``idle_s`` the inactivity limit (``inactivity_window``); ``close_window_s`` an
-    optional grace after closure (``until_closed``, 0 = at closure). ``trigger`` is the
-    event that starts the clock, in the documents' words; ``erasable_on_request`` says
-    whether the customer may have it deleted earlier.
+    The fixed window (``fixed_window``, ``inactivity_window``) and the inactivity limit
+    (``inactivity_window``) are each given either in seconds (``window_s``, ``idle_s``:
+    the documents' days and hours) or in calendar months (``window_months``,
+    ``idle_months``: their months and years, a year being 12 months), because "six
+    months after" an incident on 15 July is 15 January, not 180 days later
+    (docs/requirements.md#conv-months). ``close_window_s`` is an optional grace after
+    closure (``until_closed``, 0 = at closure). ``trigger`` is the event that starts the
+    clock, in the documents' words; ``erasable_on_request`` says whether the customer may
+    have it deleted earlier.
     """
 
     kind: RuleKind
     trigger: str
     window_s: float | None = None
+    window_months: int | None = None
     idle_s: float | None = None
+    idle_months: int | None = None
     close_window_s: float = 0.0
     erasable_on_request: bool = False
 
@@ -57,13 +80,30 @@ class RetentionRule:
         if self.kind not in RULE_KINDS:
             raise ValueError(f"retention kind {self.kind!r} is not one of {sorted(RULE_KINDS)}")
         windowed = self.kind in ("fixed_window", "inactivity_window")
-        if windowed != (self.window_s is not None):
-            raise ValueError(f"{self.kind}: window_s is required exactly for windowed rules")
-        if (self.kind == "inactivity_window") != (self.idle_s is not None):
-            raise ValueError(f"{self.kind}: idle_s is required exactly for inactivity_window")
+        if windowed != _one_of(self.kind, "the window", self.window_s, self.window_months):
+            raise ValueError(f"{self.kind}: a window is required exactly for windowed rules")
+        idle = _one_of(self.kind, "the idle limit", self.idle_s, self.idle_months)
+        if (self.kind == "inactivity_window") != idle:
+            raise ValueError(f"{self.kind}: an idle limit is required exactly for "
+                             "inactivity_window")
         for value in (self.window_s, self.idle_s, self.close_window_s):
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{self.kind}: durations are finite and >= 0")
+        for months in (self.window_months, self.idle_months):
+            if months is not None and (isinstance(months, bool) or months < 0):
+                raise ValueError(f"{self.kind}: calendar months are whole and >= 0")
+
+    def window_end(self, start: float) -> float:
+        """The end of the fixed window that starts at ``start`` (epoch seconds)."""
+        if self.kind not in ("fixed_window", "inactivity_window"):
+            raise ValueError(f"{self.kind}: no fixed window")
+        return _later(start, self.window_s, self.window_months)
+
+    def idle_end(self, last_data_at: float) -> float:
+        """The end of the inactivity limit after the last new data (epoch seconds)."""
+        if self.kind != "inactivity_window":
+            raise ValueError(f"{self.kind}: no inactivity limit")
+        return _later(last_data_at, self.idle_s, self.idle_months)
 
     @property
     def stores(self) -> bool:

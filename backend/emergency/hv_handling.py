@@ -101,13 +101,10 @@ class HvHandover:
 def delete_after(incident_timestamp: float) -> float:
     """Six months after the incident (HV-R4: "zes maanden na een gemeld incident").
 
-    The window is the catalogue's (six 30-day months), the one the retention engine
-    deletes by, so the record's own field and the sweeper never disagree; it is never
-    later than six calendar months.
+    The window is the catalogue's (six calendar months), the one the retention engine
+    deletes by, so the record's own field and the sweeper never disagree.
     """
-    window = entry(SERVICE).retention.window_s
-    assert window is not None  # a fixed_window rule always has one
-    return incident_timestamp + window
+    return entry(SERVICE).retention.window_end(incident_timestamp)
 
 
 def hand_over(call: HvWarnCall, directory: CustomerDirectory, *, now: float,

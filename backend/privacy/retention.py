@@ -4,11 +4,13 @@ MINI Connected states per service how long the backend may keep a record and whi
 starts the clock (docs/requirements.md#plat-r1 and #catalogue, typed in
 ``protocols.catalogue_model.RetentionRule``). Each kind becomes a deadline here:
 
-- ``fixed_window``: ``written_at + window_s``; e.g. Customer Hotline "uiterlijk na 28
-  dagen gewist" (§2a), HV Warn Call "zes maanden na een gemeld incident" (§2b).
-- ``inactivity_window``: ``min(written_at + window_s, last_data_at + idle_s)``; Learning
-  Navigation keeps data 12 months for active users and deletes it after 3 months
-  without new data (catalogue row ``learning_navigation``).
+- ``fixed_window``: ``written_at`` plus the window; e.g. Customer Hotline "uiterlijk na 28
+  dagen gewist" (§2a, 28 days), HV Warn Call "zes maanden na een gemeld incident" (§2b,
+  six calendar months: 15 July to 15 January; docs/requirements.md#conv-months).
+- ``inactivity_window``: the earlier of ``written_at`` plus the window and
+  ``last_data_at`` plus the idle limit; Learning Navigation keeps data 12 calendar months
+  for active users and deletes it after 3 calendar months without new data (catalogue
+  row ``learning_navigation``).
 - ``until_closed``: ``closed_at + close_window_s``, none while open; Teleservice,
   Roadside and Accident Assistance keep data "until … all procedures are completed"
   (MINI Connected §16a, §16e, §16f; TS-R5, AS-R4).
@@ -70,13 +72,11 @@ def deadline(rule: RetentionRule, *, written_at: float, closed_at: float | None 
         raise NeverStoredError("a never_stored record has no deadline: it is never written",
                                field="rule", rule=NEVER_STORED_RULE)
     if kind == "fixed_window":
-        assert rule.window_s is not None  # RetentionRule guarantees it for this kind
-        return written_at + rule.window_s
+        return rule.window_end(written_at)
     if kind == "inactivity_window":
-        assert rule.window_s is not None and rule.idle_s is not None
         _not_before("last_data_at", last_data_at, written_at, kind)
         last = written_at if last_data_at is None else last_data_at
-        return min(written_at + rule.window_s, last + rule.idle_s)
+        return min(rule.window_end(written_at), rule.idle_end(last))
     if kind == "until_closed":
         _not_before("closed_at", closed_at, written_at, kind)
         return None if closed_at is None else closed_at + rule.close_window_s

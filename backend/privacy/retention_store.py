@@ -154,12 +154,20 @@ def _float(raw: dict[str, str], name: str) -> float | None:
     return float(text) if text else None
 
 
+def _months(raw: dict[str, str], name: str) -> int | None:
+    """A calendar-month field; absent in tags written before windows counted months, whose
+    seconds fields still give their deadline."""
+    text = raw.get(name, "")
+    return int(text) if text else None
+
+
 def _encode(tag: Tag, record_type: str) -> dict[EncodableT, EncodableT]:
     rule = tag.rule
     return {
         "service": tag.service, "record_type": record_type, "rule": rule.kind,
         "trigger": rule.trigger, "window_s": _num(rule.window_s),
-        "idle_s": _num(rule.idle_s), "close_window_s": repr(rule.close_window_s),
+        "window_months": _num(rule.window_months), "idle_s": _num(rule.idle_s),
+        "idle_months": _num(rule.idle_months), "close_window_s": repr(rule.close_window_s),
         "erasable": "1" if rule.erasable_on_request else "0", "vin": tag.vin,
         "written_at": repr(tag.written_at), "ref": tag.ref,
         "indexes": json.dumps([list(pair) for pair in tag.indexes]),
@@ -177,7 +185,8 @@ def _decode(record_key: str, raw_bytes: dict[bytes, bytes]) -> Tag:
     raw = {k.decode(): v.decode() for k, v in raw_bytes.items()}
     rule = RetentionRule(
         kind=raw["rule"], trigger=raw.get("trigger", ""),  # type: ignore[arg-type]
-        window_s=_float(raw, "window_s"), idle_s=_float(raw, "idle_s"),
+        window_s=_float(raw, "window_s"), window_months=_months(raw, "window_months"),
+        idle_s=_float(raw, "idle_s"), idle_months=_months(raw, "idle_months"),
         close_window_s=_float(raw, "close_window_s") or 0.0,
         erasable_on_request=raw.get("erasable") == "1")
     return Tag(record_key=record_key, service=raw["service"], rule=rule,

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from backend.dates import add_months_epoch
 from backend.emergency.hv_handling import SERVICE, CustomerDirectory, delete_after, hand_over
 from protocols.catalogue import entry
 from protocols.hv import HvWarnCall
@@ -79,7 +78,7 @@ def test_hand_over_tags_retention() -> None:
     """The catalogue entry holds a fixed window; the deletion time is six months on."""
     handover = hand_over(_call(), CustomerDirectory(), now=T0)
     assert entry(SERVICE).retention.kind == "fixed_window"
-    assert handover.delete_after == _call().timestamp + 180 * 86_400.0
+    assert handover.delete_after == _epoch(2025, 9, 3, 12, 0)  # T0 is 3 March, 12:00
 
 
 @pytest.mark.parametrize(("incident", "deleted"), [
@@ -88,10 +87,9 @@ def test_hand_over_tags_retention() -> None:
     (_epoch(2025, 12, 31, 0, 0), _epoch(2026, 6, 30, 0, 0)),
     (_epoch(2025, 9, 30, 0, 0), _epoch(2026, 3, 30, 0, 0)),
     (_epoch(2025, 1, 15, 8, 0), _epoch(2025, 7, 15, 8, 0)),
+    (_epoch(2026, 7, 15, 9, 0), _epoch(2027, 1, 15, 9, 0)),
 ])
-def test_delete_after_is_six_months_never_past_the_calendar(incident: float,
-                                                            deleted: float) -> None:
-    """Six 30-day months: at most six calendar months, and at most four days before."""
-    assert deleted - 4 * 86_400.0 <= delete_after(incident) <= deleted
-    assert add_months_epoch(incident, 6) == deleted
+def test_delete_after_is_six_calendar_months(incident: float, deleted: float) -> None:
+    """The date six calendar months on, end of a shorter month, same time of day (HV-R4)."""
+    assert delete_after(incident) == deleted
 

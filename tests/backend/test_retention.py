@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,13 +18,21 @@ from backend.privacy.retention import (
     service_report,
     touched,
 )
-from protocols.catalogue_model import DAY, MONTH, RetentionRule
+from protocols.catalogue_model import DAY, RetentionRule
 
-T0 = 1_767_225_600.0
+
+def _at(year: int, month: int, day: int, hour: int = 0) -> float:
+    return datetime(year, month, day, hour, tzinfo=UTC).timestamp()
+
+
+T0 = _at(2026, 1, 1)
 HOTLINE = RetentionRule(kind="fixed_window", trigger="data processed", window_s=28 * DAY,
                         erasable_on_request=True)
 LEARNING = RetentionRule(kind="inactivity_window", trigger="data recording / last new data",
-                         window_s=12 * MONTH, idle_s=3 * MONTH)
+                         window_months=12, idle_months=3)
+HV_WARN = RetentionRule(kind="fixed_window", trigger="reported incident", window_months=6)
+HV_WARN_V1 = RetentionRule(kind="fixed_window", trigger="reported incident",
+                           window_s=180 * DAY)  # as catalogue version 1 tagged it
 TELESERVICE = RetentionRule(kind="until_closed", trigger="procedures completed")
 TELESERVICE_GRACE = RetentionRule(kind="until_closed", trigger="procedures completed",
                                   close_window_s=DAY)
@@ -43,11 +52,46 @@ def test_retention_fixed_window_counts_from_the_write() -> None:
         T0 + 28 * DAY)
 
 
+@pytest.mark.parametrize(("incident", "deleted"), [
+    (_at(2026, 7, 15, 10), _at(2027, 1, 15, 10)),  # not 11 January (6 x 30 days)
+    (_at(2025, 8, 31, 23), _at(2026, 2, 28, 23)),  # end of a shorter month
+    (_at(2023, 8, 31, 6), _at(2024, 2, 29, 6)),  # leap year
+    (_at(2023, 9, 29), _at(2024, 3, 29)),  # a leap day inside the window is just a day
+])
+def test_retention_months_are_calendar_months(incident: float, deleted: float) -> None:
+    """HV warn call: "zes maanden na een gemeld incident" (§2b, HV-R4, CONV-2)."""
+    assert deadline(HV_WARN, written_at=incident) == deleted
+
+
+def test_retention_years_are_calendar_years() -> None:
+    """Intelligent Functions, "maximaal vijf (5) jaar": 29 Feb 2024 + 5 years is 28 Feb."""
+    five_years = RetentionRule(kind="fixed_window", trigger="date of collection",
+                               window_months=5 * 12)
+    assert deadline(five_years, written_at=_at(2024, 2, 29, 8)) == _at(2029, 2, 28, 8)
+    assert deadline(five_years, written_at=_at(2026, 7, 15)) == _at(2031, 7, 15)
+
+
+def test_retention_a_seconds_window_tagged_before_months_still_counts_seconds() -> None:
+    """A tag written under catalogue version 1 keeps its rule: 180 days, not six months."""
+    assert deadline(HV_WARN_V1, written_at=_at(2026, 7, 15)) == _at(2027, 1, 11)
+
+
+def test_retention_window_is_in_seconds_or_months_not_both() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        RetentionRule(kind="fixed_window", trigger="t", window_s=DAY, window_months=1)
+    with pytest.raises(ValueError, match="window is required"):
+        RetentionRule(kind="until_closed", trigger="t", window_months=1)
+    with pytest.raises(ValueError, match="whole and >= 0"):
+        RetentionRule(kind="fixed_window", trigger="t", window_months=-1)
+    with pytest.raises(ValueError, match="idle limit is required"):
+        RetentionRule(kind="fixed_window", trigger="t", window_months=6, idle_months=1)
+
+
 def test_retention_inactivity_window_is_the_earlier_of_window_and_idle() -> None:
     """Learning Navigation: 3 months after the last new data, 12 months at the latest."""
-    assert deadline(LEARNING, written_at=T0) == T0 + 3 * MONTH
-    assert deadline(LEARNING, written_at=T0, last_data_at=T0 + 2 * MONTH) == T0 + 5 * MONTH
-    assert deadline(LEARNING, written_at=T0, last_data_at=T0 + 11 * MONTH) == T0 + 12 * MONTH
+    assert deadline(LEARNING, written_at=T0) == _at(2026, 4, 1)
+    assert deadline(LEARNING, written_at=T0, last_data_at=_at(2026, 3, 1)) == _at(2026, 6, 1)
+    assert deadline(LEARNING, written_at=T0, last_data_at=_at(2026, 12, 1)) == _at(2027, 1, 1)
 
 
 def test_retention_inactivity_last_data_before_the_write_is_refused() -> None:
@@ -113,8 +157,8 @@ def test_retention_close_is_for_until_closed_records_only() -> None:
 
 
 def test_retention_touch_only_moves_the_deadline_forward() -> None:
-    later = touched(_tag(LEARNING), at=T0 + MONTH)
-    assert later.deadline == T0 + 4 * MONTH
+    later = touched(_tag(LEARNING), at=_at(2026, 2, 1))
+    assert later.deadline == _at(2026, 5, 1)
     assert touched(later, at=T0 + DAY) == later
     with pytest.raises(RetentionError):
         touched(_tag(HOTLINE), at=T0 + DAY)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
@@ -23,16 +24,24 @@ from backend.privacy.errors import (
 from backend.privacy.retention import Tag
 from backend.privacy.retention_sweeper import sweep_forever
 from cli.local_services import LocalServices, free_port
-from protocols.catalogue_model import DAY, MONTH, RetentionRule
+from protocols.catalogue_model import DAY, RetentionRule
 from tests.backend.support import new_vin
 
+
+def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
+
+
 DB = 7
-T0 = 1_767_225_600.0
+T0 = _at(2026, 1, 1)
+SIX_MONTHS_ON = _at(2026, 7, 1)  # six calendar months after T0
 HOTLINE = RetentionRule(kind="fixed_window", trigger="data processed", window_s=28 * DAY,
                         erasable_on_request=True)
-HV_WARN = RetentionRule(kind="fixed_window", trigger="reported incident", window_s=6 * MONTH)
+HV_WARN = RetentionRule(kind="fixed_window", trigger="reported incident", window_months=6)
+HV_WARN_V1 = RetentionRule(kind="fixed_window", trigger="reported incident",
+                           window_s=180 * DAY)  # as catalogue version 1 tagged it
 LEARNING = RetentionRule(kind="inactivity_window", trigger="last new data",
-                         window_s=12 * MONTH, idle_s=3 * MONTH, erasable_on_request=True)
+                         window_months=12, idle_months=3, erasable_on_request=True)
 TELESERVICE = RetentionRule(kind="until_closed", trigger="procedures completed")
 DIGITAL_KEY = RetentionRule(kind="vehicle_lifetime", trigger="end of vehicle life")
 KEYREAD = RetentionRule(kind="not_stated", trigger="not stated", erasable_on_request=True)
@@ -127,6 +136,30 @@ async def test_retention_store_sweep_deletes_exactly_the_due_records(oem: Redis)
     assert await store.sweep(oem, now=T0) == 0
 
 
+async def test_retention_store_hv_warn_call_is_held_six_calendar_months(oem: Redis) -> None:
+    """Tagged on 15 July: still held on 14 January, swept on 15 January (HV-R4, CONV-2)."""
+    hv = await _write(oem, "hv_warn_call", HV_WARN, vin=new_vin(),
+                      written_at=_at(2026, 7, 15, 9))
+    assert await store.read_tag(oem, hv.record_key) == hv
+    assert await oem.zscore(store.DUE, hv.record_key) == _at(2027, 1, 15, 9)
+    assert await store.sweep(oem, now=_at(2027, 1, 14, 23, 59)) == 0
+    assert await _exists(oem, hv)
+    assert await store.sweep(oem, now=_at(2027, 1, 15, 9)) == 1
+    assert not await _exists(oem, hv)
+
+
+async def test_retention_store_reads_a_tag_stored_before_months(oem: Redis) -> None:
+    """A tag with a seconds window and no month fields keeps its rule and its deadline."""
+    old = await _write(oem, "hv_warn_call", HV_WARN_V1, vin=new_vin(),
+                       written_at=_at(2026, 7, 15))
+    await oem.hdel(store.meta_key(old.record_key), "window_months", "idle_months")
+    stored = await store.read_tag(oem, old.record_key)
+    assert stored == old and stored.deadline == _at(2027, 1, 11)
+    assert await store.sweep(oem, now=_at(2027, 1, 10)) == 0
+    assert await store.sweep(oem, now=_at(2027, 1, 11)) == 1
+    assert not await _exists(oem, old)
+
+
 async def test_retention_store_sweep_cleans_the_index_containers(oem: Redis) -> None:
     """A record listed in a zset, set, hash and list disappears from all four."""
     containers = {"zset": "test:idx:zset", "set": "test:idx:set", "hash": "test:idx:hash",
@@ -214,10 +247,11 @@ async def test_retention_store_close_refuses_another_rule(oem: Redis) -> None:
 
 async def test_retention_store_touch_moves_the_inactivity_deadline(oem: Redis) -> None:
     nav = await _write(oem, "learning_navigation", LEARNING, vin=new_vin())
-    assert await store.touch(oem, nav.record_key, at=T0 + 2 * MONTH) == T0 + 5 * MONTH
-    assert await store.sweep(oem, now=T0 + 3 * MONTH) == 0
+    assert await store.read_tag(oem, nav.record_key) == nav
+    assert await store.touch(oem, nav.record_key, at=_at(2026, 3, 1)) == _at(2026, 6, 1)
+    assert await store.sweep(oem, now=_at(2026, 5, 31)) == 0
     assert await _exists(oem, nav)
-    assert await store.sweep(oem, now=T0 + 5 * MONTH) == 1
+    assert await store.sweep(oem, now=_at(2026, 6, 1)) == 1
     assert not await _exists(oem, nav)
 
 
@@ -346,7 +380,7 @@ async def test_retention_sweeper_deletes_in_virtual_time(oem: Redis) -> None:
     task = asyncio.create_task(sweep_forever(oem, clock, stop, interval_s=0.001))
     await clock.rounds(2)  # the first round has finished at T0
     assert await _exists(oem, hv)
-    clock.at = T0 + 6 * MONTH
+    clock.at = SIX_MONTHS_ON
     await clock.rounds(2)  # a whole round at the new time has finished
     assert not await _exists(oem, hv)
     stop.set()
@@ -366,7 +400,7 @@ async def test_retention_sweeper_keeps_deleting_across_a_redis_restart(
         await asyncio.to_thread(fresh_services.restart_redis)
         probe = Redis.from_url(fresh_services.urls.redis_url)  # the test's own connection
         assert await _exists(probe, hv)
-        clock.at = T0 + 6 * MONTH
+        clock.at = SIX_MONTHS_ON
         for _ in range(50):  # rounds, not time: each round either fails or sweeps
             await clock.rounds(2)
             if task.done() or not await _exists(probe, hv):

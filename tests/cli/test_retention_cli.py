@@ -16,11 +16,15 @@ T0 = 1_767_225_600.0
 
 def _report(*, overdue: int = 0, legal_held: int = 0) -> dict[str, Any]:
     return {
-        "at": T0, "catalogue_version": "1", "overdue": overdue, "deleted": 3,
+        "at": T0, "catalogue_version": "2", "overdue": overdue, "deleted": 3,
         "services": [{"service": "hv_warn_call", "held": 1, "pending": 0,
-                      "oldest_written_at": T0, "next_due": T0 + 180 * 86_400.0,
+                      "oldest_written_at": T0, "next_due": T0 + 181 * 86_400.0,
                       "deleted": 3, "erased": 0, "overdue": overdue,
-                      "rule_detail": {"kind": "fixed_window", "window_s": 180 * 86_400.0}}],
+                      "rule_detail": {"kind": "fixed_window", "window_months": 6}},
+                     {"service": "customer_hotline", "held": 1, "pending": 0,
+                      "oldest_written_at": T0, "next_due": T0 + 28 * 86_400.0,
+                      "deleted": 0, "erased": 0, "overdue": 0,
+                      "rule_detail": {"kind": "fixed_window", "window_s": 28 * 86_400.0}}],
         "never_stored": [{"service": "ecall_legal", "held": legal_held, "relayed_to_psap": 2,
                           "stored_by_oem": bool(legal_held)}],
     }
@@ -46,8 +50,9 @@ def test_retention_cli_table_shows_the_rule_and_the_dates() -> None:
     console = Console(record=True, width=160)
     assert render_report(console, _report())
     text = console.export_text()
-    assert "fixed_window 180 d" in text and "2026-01-01 00:00" in text
-    assert "2026-06-30 00:00" in text  # the next deletion, 180 days on
+    assert "fixed_window 6 mo" in text and "2026-01-01 00:00" in text
+    assert "2026-07-01 00:00" in text  # the next deletion, six calendar months on
+    assert "fixed_window 28 d" in text and "2026-01-29 00:00" in text
 
 
 def test_retention_cli_unreachable_api_is_one_line_and_exit_1(

@@ -25,8 +25,9 @@ COLUMNS = ["service", "sub_function", "retention_rule", "retention_trigger",
            "volume_bytes_max", "volume_unit/frequency", "third_parties"]
 NO_VOLUME = {"not stated", "not described", "n/a"}
 NOBODY = {"none", "not stated", "not described"}
-UNIT_SECONDS = {"h": 3_600, "hour": 3_600, "day": 86_400, "month": 30 * 86_400,
-                "year": 365 * 86_400}
+UNIT_SECONDS = {"h": 3_600, "hour": 3_600, "day": 86_400}
+UNIT_MONTHS = {"month": 1, "year": 12}
+Period = tuple[str, float]  # ("s", seconds) for days and hours, ("months", n) for months, years
 DURATION = re.compile(r"(\d+)[\s-]*(hours?|h|days?|months?|years?)\b")
 
 
@@ -68,8 +69,28 @@ def _entry_of(row: Row) -> CatalogueEntry:
     return matches[0]
 
 
-def _durations(text: str) -> set[float]:
-    return {int(n) * float(UNIT_SECONDS[unit.rstrip("s")]) for n, unit in DURATION.findall(text)}
+def _period(count: str, unit: str) -> Period:
+    unit = unit.removesuffix("s") if unit != "h" else unit
+    if unit in UNIT_MONTHS:
+        return ("months", int(count) * UNIT_MONTHS[unit])
+    return ("s", int(count) * float(UNIT_SECONDS[unit]))
+
+
+def _durations(text: str) -> set[Period]:
+    """The periods a row states: days and hours as seconds, months and years as months."""
+    return {_period(n, unit) for n, unit in DURATION.findall(text)}
+
+
+def _length(period: Period) -> float:
+    """An order on periods; a month is at least 28 days, so any month outlasts 27 days."""
+    unit, amount = period
+    return amount * 28 * 86_400 if unit == "months" else amount
+
+
+def _rule_period(seconds: float | None, months: int | None) -> Period | None:
+    if months is not None:
+        return ("months", months)
+    return None if seconds is None else ("s", seconds)
 
 
 def _row_id(row: Row) -> str:
@@ -233,10 +254,12 @@ def test_catalogue_windows_match_the_retention_words(row: Row) -> None:
     stated = _durations(row.retention)
     if rule.kind in ("fixed_window", "inactivity_window"):
         assert stated, f"no period in {row.retention!r}"
-        assert rule.window_s == max(stated)
+        window = _rule_period(rule.window_s, rule.window_months)
+        assert window == max(stated, key=_length)
         if rule.kind == "inactivity_window":
-            assert rule.idle_s in stated
-            assert rule.idle_s is not None and rule.idle_s < rule.window_s
+            idle = _rule_period(rule.idle_s, rule.idle_months)
+            assert idle in stated
+            assert idle is not None and _length(idle) < _length(window)
     elif stated:
         assert _entry_of(row).ambiguity
 
@@ -349,7 +372,8 @@ def test_catalogue_version_is_set() -> None:
 def test_required_rows_read_as_the_requirements_say() -> None:
     """Spot checks of readings the table alone does not fix."""
     learning = entry("learning_navigation").retention
-    assert (learning.window_s, learning.idle_s) == (12 * 30 * 86_400, 3 * 30 * 86_400)
+    assert (learning.window_months, learning.idle_months) == (12, 3)
+    assert (learning.window_s, learning.idle_s) == (None, None)
     assert entry("customer_hotline").retention.erasable_on_request
     teleservice = entry("teleservice_call").budget
     assert teleservice is not None

@@ -41,7 +41,9 @@ def _rule_of(service: str) -> RuleDetailPublic:
     except CatalogueError:
         return RuleDetailPublic(kind="unknown")
     return RuleDetailPublic(kind=rule.kind, trigger=rule.trigger, window_s=rule.window_s,
-                            idle_s=rule.idle_s, erasable_on_request=rule.erasable_on_request)
+                            window_months=rule.window_months, idle_s=rule.idle_s,
+                            idle_months=rule.idle_months,
+                            erasable_on_request=rule.erasable_on_request)
 
 
 @router.get("/report", response_model=RetentionReportPublic, response_model_exclude_unset=True)

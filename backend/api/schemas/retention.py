@@ -16,7 +16,9 @@ class RuleDetailPublic(BaseModel):
     kind: str
     trigger: str | None = None
     window_s: float | None = None
+    window_months: int | None = None
     idle_s: float | None = None
+    idle_months: int | None = None
     erasable_on_request: bool | None = None
 
 
