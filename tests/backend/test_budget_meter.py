@@ -217,7 +217,7 @@ def test_budget_meter_metering_periods() -> None:
     assert period_cap(TELESERVICE.budget) is None
 
 
-@given(limit=st.integers(0, 10**6), exclusive=st.booleans(),
+@given(limit=st.integers(1, 10**6), exclusive=st.booleans(),
        used=st.integers(0, 2 * 10**6), size=st.integers(0, 10**6))
 def test_budget_meter_plan_agrees_with_the_catalogue_model(limit: int, exclusive: bool,
                                                            used: int, size: int) -> None:
