@@ -19,16 +19,23 @@ from vehicle_sim.car import Car
 from vehicle_sim.scenario import AssessDef, CloseDef
 
 
+async def _on_screen(client: httpx.AsyncClient, path: str, deadline: float) -> bool:
+    """Whether ``path`` shows up before ``deadline``, polled as a desk's screen refreshes."""
+    while (await client.get(path)).status_code != 200:
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)  # polling interval of a desk's screen
+    return True
+
+
 async def operator_update(client: httpx.AsyncClient, car: Car, desk: str,
                            deadline: float) -> str:
     """Ask ``desk`` for a fresh MSD once the incident has reached it."""
     if car.trace is None:
         return f"{car.label}: no incident to update"
     path = f"/desks/{desk}/incidents/{car.trace.incident}"
-    while (await client.get(path)).status_code != 200:
-        if time.monotonic() > deadline:
-            return f"{car.label}: incident never reached {desk}; no update requested"
-        await asyncio.sleep(0.02)  # polling interval of the operator's screen
+    if not await _on_screen(client, path, deadline):
+        return f"{car.label}: incident never reached {desk}; no update requested"
     response = await client.post(f"{path}/msd-request")
     if response.status_code != 202:
         return (f"{car.label}: {desk} could not ask for an update: "
@@ -43,10 +50,8 @@ async def assess(client: httpx.AsyncClient, car: Car, found: AssessDef,
     if not car.services.assistance_requests:
         return f"{car.label}: no assistance request to assess"
     path = f"/assistance/cases/{car.services.assistance_requests[-1]}"
-    while (await client.get(path)).status_code != 200:
-        if time.monotonic() > deadline:
-            return f"{car.label}: assistance case never opened; not assessed"
-        await asyncio.sleep(0.02)  # polling interval of the specialist's screen
+    if not await _on_screen(client, path, deadline):
+        return f"{car.label}: assistance case never opened; not assessed"
     response = await client.post(f"{path}/assessment", json=found.model_dump())
     return f"{car.label}: assessed ({response.status_code}), {found.repair_working_days} " \
            "working days of repair"
