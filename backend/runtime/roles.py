@@ -26,7 +26,7 @@ from typing import Final, Literal
 
 import gmqtt
 import uvicorn
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from backend.api.app import create_app
 from backend.emergency.desks import CallCentreDesk, PsapDesks
@@ -71,6 +71,9 @@ Role = Literal["emergency", "bulk", "desks", "services", "api"]
 ROLES: Final[tuple[Role, ...]] = ("emergency", "desks", "services", "bulk", "api")
 # Above every lane's in-flight bound, so a burst waits for the broker, not for a socket.
 REDIS_POOL_MAX: Final = 2048
+# A task that finds every pooled connection busy waits this long for one before the lane's
+# retry takes over: back-pressure on a burst instead of a flood of refused commands.
+REDIS_POOL_WAIT_S: Final = 10.0
 
 
 # Which users of the PSAP domain's Redis each role connects as. The OEM roles never get
@@ -100,8 +103,14 @@ def settings_for(role: Role, settings: BackendSettings) -> BackendSettings:
 
 
 def _connect(url: str, db: int) -> Redis:
-    return Redis.from_url(url, db=db, health_check_interval=5, socket_keepalive=True,
-                          max_connections=REDIS_POOL_MAX)
+    """A client whose pool makes a burst wait for a free connection (a blocking pool)
+    rather than refuse it with ``MaxConnectionsError``: the services lane takes a fleet's
+    calls all at once, and each would otherwise be refused, logged and retried."""
+    pool = BlockingConnectionPool.from_url(url, db=db, health_check_interval=5,
+                                           socket_keepalive=True,
+                                           max_connections=REDIS_POOL_MAX,
+                                           timeout=REDIS_POOL_WAIT_S)
+    return Redis.from_pool(pool)  # closing the client closes its pool
 
 
 def _oem_redis(settings: BackendSettings) -> Redis:
