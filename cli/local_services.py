@@ -44,7 +44,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -628,6 +628,19 @@ class LocalServices:
         """Stop the broker and start it again on the same port with the same data; with
         ``kill``, SIGKILL it first (it keeps what its last autosave wrote)."""
         self._restart(self._mqtt, MQTT_URL_ENV, kill=kill)
+
+    @contextlib.contextmanager
+    def mqtt_down(self) -> Iterator[None]:
+        """The broker stopped for the body of a ``with`` and then started again on the same
+        port with the same data: an outage of any length, for what must wait it out."""
+        if not self._entered or self._mqtt is None:
+            raise ServiceError("the broker is not ours to stop")
+        port = self._mqtt.port
+        self._mqtt.stop()
+        try:
+            yield
+        finally:
+            self._mqtt.start(port)
 
     def restart_redis(self, *, kill: bool = False) -> None:
         """Stop both Redis instances and start them again on the same ports with the same

@@ -18,8 +18,10 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
@@ -32,6 +34,9 @@ log = logging.getLogger(__name__)
 MessageHandler = Callable[[str, bytes], Awaitable[None]]
 ProofHandler = Callable[[], Awaitable[None]]
 PROBE_INTERVAL_S: Final = 1.0
+CONNECT_RETRY_FIRST_S: Final = 0.5
+CONNECT_RETRY_MAX_S: Final = 5.0
+CONNECT_REMIND_S: Final = 60.0
 
 
 def make_client(
@@ -79,12 +84,44 @@ def on_messages(client: gmqtt.Client, handler: MessageHandler) -> None:
     client.on_message = _on_message
 
 
+def broker_named(url: str) -> str:
+    """The broker as a log line may name it: scheme, host and port, never credentials."""
+    host, port = mqtt_address(url)
+    return f"{urlsplit(url).scheme}://{host}:{port}"
+
+
 async def connect(client: gmqtt.Client, url: str, *, tls: MqttTls | None = None,
                   keepalive: int = 30) -> None:
-    """Connect to ``url``; an ``mqtts://`` broker gets ``tls``, the role's certificate."""
+    """Connect to ``url``; an ``mqtts://`` broker gets ``tls``, the role's certificate.
+
+    A broker that cannot be reached yet (down, not started, wrong port, refused TLS) is
+    waited for with a backoff, said in one line naming it and then once a minute: a
+    backend started before its broker comes up when the broker does, instead of
+    crashing its roles into a restart loop of tracebacks that never name the broker."""
     host, port = mqtt_address(url)
-    await client.connect(host, port, ssl=mqtt_ssl(url, tls), keepalive=keepalive,
-                         version=MQTTv50)
+    delay, since, said_at = CONNECT_RETRY_FIRST_S, 0.0, 0.0
+    while True:
+        try:
+            await client.connect(host, port, ssl=mqtt_ssl(url, tls), keepalive=keepalive,
+                                 version=MQTTv50)
+        except (OSError, TimeoutError) as exc:
+            now = time.monotonic()
+            if not since:
+                since = said_at = now
+                log.error("cannot reach the broker at %s (%s); trying again every %.0f s at "
+                          "most", broker_named(url), exc.strerror or type(exc).__name__,
+                          CONNECT_RETRY_MAX_S)
+            elif now - said_at >= CONNECT_REMIND_S:
+                said_at = now
+                log.error("still cannot reach the broker at %s after %.0f s",
+                          broker_named(url), now - since)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, CONNECT_RETRY_MAX_S)
+            continue
+        if since:
+            log.warning("reached the broker at %s after %.1f s", broker_named(url),
+                        time.monotonic() - since)
+        return
 
 
 async def disconnect(client: gmqtt.Client) -> None:

@@ -33,6 +33,9 @@ from backend.settings import BackendSettings
 
 log = logging.getLogger(__name__)
 RESTART_DELAY_S: Final = 0.5
+RESTART_DELAY_MAX_S: Final = 30.0
+# A role that ran this long before it died had worked; its next crash starts the backoff anew.
+STABLE_RUN_S: Final = 60.0
 STOP_GRACE_S: Final = 5.0
 # Workers prove themselves about once a second; a start (codec and geocoder warm-up,
 # broker and Redis connections) takes a few seconds, longer on a loaded machine.
@@ -52,6 +55,14 @@ def role_environment(settings: BackendSettings, base: Mapping[str, str], *,
     for name, value in chosen.model_dump().items():
         env[f"TELEMATICS_{name.upper()}"] = str(value)
     return env
+
+
+def restart_delay(quick_exits: int) -> float:
+    """How long to wait before starting a role again after ``quick_exits`` exits in a row,
+    each soon after its start (pure): 0.5 s, doubling, at most 30 s. A role that cannot
+    start (a wrong password, a broken setting) then costs a line every 30 s, not a
+    traceback every half second, while one crash after a long run restarts at once."""
+    return min(RESTART_DELAY_S * 2.0 ** max(quick_exits - 1, 0), RESTART_DELAY_MAX_S)
 
 
 def silent_roles(started: Mapping[Role, float], last_alive: Mapping[Role, float], *,
@@ -162,14 +173,22 @@ class Supervisor:
 
     async def _watch(self, role: Role, stop: asyncio.Event) -> None:
         proc = await self._spawn(role)
+        quick_exits = 0
         while True:
             code = await proc.wait()
             if stop.is_set():
                 return
             self.restarts[role] += 1
-            log.error("%s exited with %s; restarting", role, code)
+            ran = time.monotonic() - self._started[role]
+            quick_exits = quick_exits + 1 if ran < STABLE_RUN_S else 1
+            delay = restart_delay(quick_exits)
+            log.error("%s exited with %s after %.1f s%s; restarting in %.1f s", role, code, ran,
+                      f" ({quick_exits} times in a row)" if quick_exits > 1 else "", delay)
             await self._forget_proof(role)
-            await asyncio.sleep(RESTART_DELAY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return
             proc = await self._spawn(role)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -9,7 +9,13 @@ import time
 import uuid
 
 from backend.runtime.roles import Role
-from backend.runtime.supervisor import Supervisor, silent_roles
+from backend.runtime.supervisor import (
+    RESTART_DELAY_MAX_S,
+    RESTART_DELAY_S,
+    Supervisor,
+    restart_delay,
+    silent_roles,
+)
 from cli.local_services import LocalServices
 from tests.backend.support import Lanes, signer
 
@@ -21,6 +27,13 @@ async def _new_pid(supervisor: Supervisor, old: int, *, timeout_s: float) -> int
         await asyncio.sleep(0.05)
     assert pid is not None
     return pid
+
+
+def test_a_role_that_keeps_dying_at_start_is_restarted_ever_more_slowly() -> None:
+    delays = [restart_delay(n) for n in range(1, 10)]
+    assert delays[0] == RESTART_DELAY_S
+    assert delays == sorted(delays) and delays[1] == 2 * delays[0]
+    assert delays[-1] == RESTART_DELAY_MAX_S
 
 
 def test_supervisor_silent_roles_wait_for_the_start_grace() -> None:
