@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 import typer
 
 from cli import backend as backend_cmd
@@ -22,8 +24,32 @@ app = typer.Typer(
     help="Connected-car telematics platform: TCU emulator, eCall backend, desks, scenarios.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
+DISTRIBUTION = "telematics-platform"
+
+
+def installed_version() -> str:
+    """The installed distribution's version: what a bug report should quote."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (not installed as a distribution)"
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"telematics {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: bool = typer.Option(False, "--version", callback=_print_version,
+                                  is_eager=True, help="print the version and exit"),
+) -> None:
+    """Connected-car telematics platform: TCU emulator, eCall backend, desks, scenarios."""
+
+
 app.command("up")(up_cmd.up)
 app.add_typer(msd_cmd.app, name="msd", help="Decode and encode EN 15722 MSDs.")
 app.add_typer(sim_cmd.app, name="sim", help="Run the TCU emulator alone against a backend.")
