@@ -1,7 +1,8 @@
 """The CLI's one way to call the backend's HTTP API: URL, bearer token, errors.
 
 Every command that talks to a running backend goes through ``call``, so they agree on
-where the API is (``--api-url``, else ``$TELEMATICS_API_URL``, else the local default),
+where the API is (``--api-url``, else ``$TELEMATICS_API_URL``, else the API of a
+``telematics up`` running from this directory (``cli.running_up``), else the local default),
 on who they are (``--token``, else ``$TELEMATICS_TOKEN``, else a token they sign
 themselves as the OEM's operations staff with the local key, ``cli.token``) and on how a
 failure reads: one line naming the URL or the API's error (its message, field and rule),
@@ -16,6 +17,7 @@ from typing import Annotated, Any, Final, NoReturn
 import httpx
 import typer
 
+from cli.running_up import running_api_url
 from cli.token import TokenSetupError, operator_token
 from vehicle_sim.api_role import bearer
 
@@ -33,7 +35,8 @@ class ApiError(RuntimeError):
 
 
 def api_base(option: str | None) -> str:
-    return option or os.environ.get("TELEMATICS_API_URL", DEFAULT_API_URL)
+    return (option or os.environ.get("TELEMATICS_API_URL") or running_api_url()
+            or DEFAULT_API_URL)
 
 
 def describe_error(status: int, body: object) -> str:

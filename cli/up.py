@@ -21,6 +21,7 @@ from cli.local_services import (
     redacted,
 )
 from cli.logs import configure
+from cli.running_up import DEFAULT_API_PORT, announced, choose_api_port
 from cli.stack import StackError, backend_tls, running_backend
 from cli.summary import run_and_judge
 from protocols.addresses import mqtt_uses_tls
@@ -38,17 +39,27 @@ def up(
                                           "logs")] = Path(".run"),
     keep_data: Annotated[bool, typer.Option(help="keep what local Mosquitto and Redis stored "
                                             "in earlier runs")] = False,
+    api_port: Annotated[int, typer.Option(help="the API's port on 127.0.0.1 (a free one if "
+                                          "taken; 0: any free port)", min=0, max=65535)] =
+    DEFAULT_API_PORT,
     debug: bool = False,
 ) -> None:
-    """Start Mosquitto, Redis and the backend, run a scenario, print what happened."""
+    """Start Mosquitto, Redis and the backend, run a scenario, print what happened.
+
+    While it runs, the other commands (``budgets``, ``retention``, ``ota`` ...) started
+    from the same directory find its API without ``--api-url``."""
     configure(debug=debug)
     console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
+    errors = Console(stderr=True, log_path=False)
     try:
         plan = load(scenario)
         ensure_installed(allow_apt=False, environ=os.environ)
     except (ScenarioError, ServiceError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    port, moved = choose_api_port(api_port)
+    if moved is not None:
+        errors.print(f"[yellow]note:[/yellow] {moved}")
     run_dir.mkdir(parents=True, exist_ok=True)
     if not keep_data:
         forget_local_data(run_dir)
@@ -60,10 +71,9 @@ def up(
                           f"redis {redacted(urls.redis_url)} (PSAP domain "
                           f"{redacted(urls.psap_redis_url)})  run dir {run_dir}")
             passed = asyncio.run(_up(console, plan, services, run_dir=run_dir.resolve(),
-                                     once=once,
-                                     report_file=report_file))
+                                     once=once, report_file=report_file, api_port=port))
     except (ServiceError, StackError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     if not passed:
         raise typer.Exit(1)
@@ -80,24 +90,30 @@ def forget_local_data(run_dir: Path) -> None:
 
 
 async def _up(console: Console, plan: Scenario, services: LocalServices, *, run_dir: Path,
-              once: bool, report_file: Path | None) -> bool:
+              once: bool, report_file: Path | None, api_port: int) -> bool:
     """The backend with its roles' certificates, then the cars with theirs (each car's CN
     is its VIN); the local broker keeps nothing retained, so the clock is re-announced."""
     urls = services.urls
     tls = await asyncio.to_thread(backend_tls, services)
     async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir, tls=tls,
                                psap_redis_url=urls.psap_redis_url,
-                               psap_relay_redis_url=urls.psap_relay_redis_url) as stack:
-        console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs); "
-                      f"tokens: telematics token --role operator --key {stack.keys.private}")
-        passed = await run_and_judge(plan, mqtt_url=urls.cars_mqtt_url, api_url=stack.api_url,
-                                     api_token=stack.operator_token(), console=console,
-                                     report_file=report_file, identities=services.identity,
-                                     retain_clock=not mqtt_uses_tls(urls.mqtt_url))
-        if not once:
-            console.print(f"backend still running at {stack.api_url}; press Ctrl-C to stop")
-            await _wait_for_signal()
-        return passed
+                               psap_relay_redis_url=urls.psap_relay_redis_url,
+                               api_port=api_port) as stack:
+        with announced(run_dir, stack.api_url):
+            console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs); "
+                          f"tokens: telematics token --role operator --key "
+                          f"{stack.keys.private}")
+            passed = await run_and_judge(plan, mqtt_url=urls.cars_mqtt_url,
+                                         api_url=stack.api_url,
+                                         api_token=stack.operator_token(), console=console,
+                                         report_file=report_file,
+                                         identities=services.identity,
+                                         retain_clock=not mqtt_uses_tls(urls.mqtt_url))
+            if not once:
+                console.print(f"backend still running at {stack.api_url}; press Ctrl-C to "
+                              "stop")
+                await _wait_for_signal()
+            return passed
 
 
 async def _wait_for_signal() -> None:
