@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli.running_up import UP_FILE
-from tests.e2e.test_default_scenario import ROOT, _env, _telematics
+from tests.e2e.test_default_scenario import _env, _telematics
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]  # `up` starts its own Mosquitto and Redis
 
@@ -40,4 +40,3 @@ def test_budgets_finds_a_running_up_from_the_same_directory(tmp_path: Path) -> N
     assert up.returncode in (0, 1), err
     assert f"backend up: API {api_url}" in out
     assert not announced.exists()
-    assert ROOT.exists()
