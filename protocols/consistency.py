@@ -19,6 +19,10 @@ TOPIC_VIN_RULE: Final = "record vin == topic vin"
 ECALL_TOPIC_RULE: Final = "envelope vin/variant == topic"
 MSD_VIN_RULE: Final = "== envelope vin"
 MSD_ID_RULE: Final = "== envelope msg_id"
+# The kind an envelope must have on the topics that carry one kind only.
+ECALL_KIND_RULE: Final = "ecall on tcu/v1/{vin}/ecall/*"
+VOICE_KIND_RULE: Final = "voice_call on psap/v1/{cc}/voice"
+TELEMETRY_KIND_RULE: Final = "telemetry on telemetry topic"
 
 
 def check_topic_vin(topic_vin: str, record_vin: str) -> None:

@@ -27,7 +27,13 @@ from backend.emergency.psap_directory import PsapChoice, responsible_psap
 from backend.infra import keys
 from backend.infra.counters import Counters
 from backend.infra.redis_retry import until_redis_takes
-from protocols.consistency import check_ecall_topic, check_msd_matches, check_topic_vin
+from protocols.consistency import (
+    ECALL_KIND_RULE,
+    VOICE_KIND_RULE,
+    check_ecall_topic,
+    check_msd_matches,
+    check_topic_vin,
+)
 from protocols.envelope import (
     ECALL_ENVELOPE_BOUND,
     EcallAck,
@@ -111,7 +117,7 @@ class EmergencyRelay:
             if parsed.kind == "ecall":
                 if not isinstance(envelope, EcallMessage):
                     raise EnvelopeError("eCall topic without an eCall envelope", field="k",
-                                        rule="ecall on tcu/v1/{vin}/ecall/*")
+                                        rule=ECALL_KIND_RULE)
                 at = await self._ecall(parsed.vin, parsed.variant or "", envelope)
                 # Legal eCall data is not the OEM's to keep (ECALL-R5): it is only
                 # checked against its budget, never metered per vehicle.
@@ -121,7 +127,7 @@ class EmergencyRelay:
             elif parsed.kind == "voice":
                 if not isinstance(envelope, VoiceCall):
                     raise EnvelopeError("voice topic without a voice envelope", field="k",
-                                        rule="voice_call on psap/v1/{cc}/voice")
+                                        rule=VOICE_KIND_RULE)
                 await self._voice(parsed.country, envelope)
             else:
                 raise EnvelopeError(f"{parsed.kind} is not an emergency topic", field="topic",
