@@ -70,7 +70,9 @@ def _connection() -> Iterator[str]:
     yield ""
     yield from _bullets([
         "MQTT 5. The backend's lanes connect with MQTT 5 (bulk telemetry is spread over an "
-        "MQTT 5 shared subscription); the reference TCU connects with MQTT 5 too.",
+        "MQTT 5 shared subscription); the reference TCU connects with MQTT 5 too. Nothing "
+        "on a car's topics uses an MQTT 5 property, so a TCU speaking MQTT 3.1.1 can "
+        "publish and subscribe the same topics, if the broker accepts it.",
         f"Topics are versioned: uplinks start with `tcu/{VERSION}/{{vin}}`, downlinks with "
         f"`cmd/{VERSION}/{{vin}}`; a car subscribes to `cmd/{VERSION}/{{vin}}/#`. `{{vin}}` "
         "is 17 characters of ISO 3779 (digits and capitals without I, O, Q).",
@@ -220,7 +222,7 @@ def _fields(model: type[Any], spec: MessageSpec) -> Iterator[str]:
             and field.default_factory is dataclasses.MISSING)
         type_text, values = _type(hint, nested)
         ranges = [_cell(r.rule) for r in spec.rules if r.field.split(".")[-1] == field.name
-                  and "type" not in r.rule.split()[0]]
+                  and not r.rule.startswith("type ") and not _lists(r.rule, hint)]
         values = "; ".join([v for v in (values, *ranges) if v])
         if model.__name__ == "EcallMessage" and field.name == "msd":
             values = (f"EN 15722 MSD, UPER, version 2 or 3 (1 decoded only), at most "
@@ -251,6 +253,14 @@ def _type(hint: Any, nested: list[type[Any]]) -> tuple[str, str]:
         return f"map ({hint.__name__})", ""
     names = {bytes: "bin", str: "str", int: "int", float: "float", bool: "bool"}
     return names.get(hint, getattr(hint, "__name__", str(hint))), ""
+
+
+def _lists(rule: str, hint: Any) -> bool:
+    """Whether ``rule`` only lists the values of the field's Literal type (shown already)."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        return any(_lists(rule, arg) for arg in typing.get_args(hint))
+    return typing.get_origin(hint) is Literal and set(rule.split("|")) == set(
+        typing.get_args(hint))
 
 
 def _header(spec: MessageSpec) -> str:

@@ -61,6 +61,7 @@ from protocols.errors import EnvelopeError
 from protocols.hv import HV_CALL_BOUND, HV_KIND, HvWarnCall, pack_hv_call, unpack_hv_call
 from protocols.msd.codec import decode_msd
 from protocols.ota import (
+    MAX_RELEASE_NOTES,
     OTA_COMMAND_KIND,
     OTA_COMMAND_MAX,
     OTA_COMMAND_RULE,
@@ -70,6 +71,8 @@ from protocols.ota import (
     OTA_OFFER_KIND,
     OTA_OFFER_MAX,
     OTA_OFFER_RULE,
+    OTA_REASONS,
+    OTA_STATES,
     SIZE_RULE,
     OtaCommand,
     OtaEvent,
@@ -237,6 +240,8 @@ ECALL: Final = MessageSpec(
         FieldRule("envelope.msg_id", "type int", "msg_id", "1"),
         FieldRule("envelope", "only contract fields", "colour", "red"),
         FieldRule("extras.p_serious_injury", "0..1", "extras.p_serious_injury", 1.5),
+        FieldRule("extras.occupants", "0..255", "extras.occupants", 256),
+        FieldRule("variant", "intelligent|legal", "variant", "premium"),
         FieldRule("v", "== 1", "v", 2),
     ))
 ECALL_ACK: Final = MessageSpec(
@@ -263,6 +268,14 @@ HV_WARN: Final = MessageSpec(
     HV_CALL_BOUND, "flagged", MAX_RECORD, rules=(
         FieldRule("model", "BEV|PHEV only (MINI Connected §2b, HV-R1)", "model", "ICE"),
         FieldRule("lat", "-90..90", "lat", 91.0),
+        FieldRule("lon", "-180..180", "lon", -181.0),
+        FieldRule("plug_state", "plugged|unplugged", "plug_state", "charging"),
+        FieldRule("incident", "1..64 chars", "incident", ""),
+        FieldRule("timestamp", "epoch seconds >= 0", "timestamp", -1.0),
+        FieldRule("boot", "closed|open", "boot", "ajar"),
+        FieldRule("engine_state", "off|running", "engine_state", "idle"),
+        FieldRule("ignition", "off|on", "ignition", "acc"),
+        FieldRule("vin", "1..17 chars", "vin", ""),
         FieldRule("doors", "1..8 doors", "doors", {}),
         FieldRule("doors.front_left", "closed|open", "doors.front_left", "ajar"),
         FieldRule("envelope", "required fields", "boot", DROP),
@@ -274,6 +287,13 @@ ASSISTANCE: Final = MessageSpec(
     rules=(
         FieldRule("customer_confirmed", CONFIRMATION_RULE, "channel", "app"),
         FieldRule("kind", "breakdown|failed_update|light_accident|manual", "kind", "flat"),
+        FieldRule("channel", "app|car|phone", "channel", "email"),
+        FieldRule("request_id", "1..64 chars", "request_id", ""),
+        FieldRule("lat", "-90..90", "lat", -91.0),
+        FieldRule("lon", "-180..180", "lon", 181.0),
+        FieldRule("vehicle_status.fault_codes", "list of text", "vehicle_status.fault_codes",
+                  [1]),
+        FieldRule("movement.speed_kmh", "number >= 0", "movement.speed_kmh", -1.0),
         FieldRule("vehicle_status.drivable", "required", "vehicle_status.drivable", DROP),
         FieldRule("vehicle_status.fuel_pct", "0..100", "vehicle_status.fuel_pct", 120.0),
         FieldRule("movement.heading_deg", "0..<360", "movement.heading_deg", 360.0),
@@ -284,6 +304,12 @@ TELESERVICE_CALL: Final = MessageSpec(
     TELESERVICE_BOUND, "refused", TELESERVICE_BOUND.largest, rules=(
         FieldRule("reason", "interval_28d|distance_1000km|service_need", "reason", "whim"),
         FieldRule("odometer_km", ">= 0 km", "odometer_km", -1.0),
+        FieldRule("vin", "17 chars of ISO 3779", "vin", "WMW"),
+        FieldRule("call_id", "1..64 chars", "call_id", ""),
+        FieldRule("propulsion", "petrol|diesel|bev|phev_petrol|phev_diesel", "propulsion",
+                  "steam"),
+        FieldRule("at", EPOCH_RULE, "at", 5e9),
+        FieldRule("service_items.item", "1..64 chars", "service_items.0.item", ""),
         FieldRule("service_items.status", "ok|due|overdue", "service_items.0.status", "late"),
         FieldRule("teleservice_call", "contract fields only", "colour", "red"),
     ))
@@ -292,17 +318,26 @@ SMART_TRANSFER: Final = MessageSpec(
     unpack_smart_transfer, TELESERVICE_BOUND, "refused", TELESERVICE_BOUND.largest, rules=(
         FieldRule("trigger", "trip|weekly", "trigger", "daily"),
         FieldRule("transfer_id", "1..64 chars", "transfer_id", ""),
+        FieldRule("odometer_km", ">= 0 km", "odometer_km", -5.0),
     ))
 WORKSHOP_MAP: Final = MessageSpec(
     "WorkshopMapUpdate", WorkshopMapUpdate, "plain", None, packed, unpack_workshop_map,
     WORKSHOP_MAP_BOUND, "refused", WORKSHOP_MAP_BOUND.largest, rules=(
         FieldRule("version", ">= 1", "version", 0),
+        FieldRule("partner_count", ">= 0", "partner_count", -1),
     ))
 OTA_EVENT: Final = MessageSpec(
     "OtaEvent", OtaEvent, "record", OTA_EVENT_KIND, pack_ota_event, unpack_ota_event,
     _bound(OTA_EVENT_MAX, OTA_EVENT_RULE), "refused", OTA_EVENT_MAX, rules=(
         FieldRule("bytes_total", SIZE_RULE, "bytes_total", 5),
         FieldRule("bytes_done", "0..bytes_total", "bytes_done", -1),
+        FieldRule("state", "|".join(sorted(OTA_STATES)), "state", "stuck"),
+        FieldRule("reason", "|".join(sorted(OTA_REASONS)), "reason", "bored"),
+        FieldRule("vin", "1..17 chars", "vin", ""),
+        FieldRule("campaign_id", "1..64 chars", "campaign_id", ""),
+        FieldRule("version", "1..32 chars", "version", ""),
+        FieldRule("running_version", "1..32 chars", "running_version", ""),
+        FieldRule("at", EPOCH_RULE, "at", -1.0),
         FieldRule("channel", "type str|NoneType", "channel", 4),
         _SENT_NS_RULE,
     ))
@@ -311,17 +346,23 @@ OTA_OFFER: Final = MessageSpec(
     _bound(OTA_OFFER_MAX, OTA_OFFER_RULE), "refused", OTA_OFFER_MAX, rules=(
         FieldRule("size_bytes", SIZE_RULE, "size_bytes", 11_000_000_000),
         FieldRule("critical", "type bool", "critical", 1),
+        FieldRule("release_notes", f"at most {MAX_RELEASE_NOTES} chars", "release_notes",
+                  "x" * (MAX_RELEASE_NOTES + 1)),
+        FieldRule("campaign_id", "1..64 chars", "campaign_id", "c" * 65),
     ))
 OTA_COMMAND: Final = MessageSpec(
     "OtaCommand", OtaCommand, "record", OTA_COMMAND_KIND, pack_ota_command,
     unpack_ota_command, _bound(OTA_COMMAND_MAX, OTA_COMMAND_RULE), "refused",
     OTA_COMMAND_MAX, rules=(
         FieldRule("action", "cancel|confirm|retry", "action", "install"),
+        FieldRule("by", "app|backend|car", "by", "dealer"),
     ))
 CLOCK: Final = MessageSpec(
     "ClockState", ClockState, "record", CLOCK_KIND, pack_clock_state, unpack_clock_state,
     _bound(CLOCK_MAX, CLOCK_RULE), "refused", CLOCK_MAX, rules=(
         FieldRule("scale", "finite, >= 0 (0 = frozen)", "scale", -1.0),
+        FieldRule("seq", ">= 0", "seq", -1),
+        FieldRule("real_anchor_ns", "non-negative epoch ns", "real_anchor_ns", -1),
     ))
 
 _CAR: Final[Direction] = "car -> backend"
