@@ -151,6 +151,8 @@ def golden_files() -> dict[str, str]:
 
 
 def _write_or_compare(files: dict[str, str], check_only: bool) -> None:
+    if not Path("docs").is_dir():
+        _bad_input("no docs/ here: run this from the repository root")
     stale = [name for name, text in files.items()
              if not Path(name).is_file() or Path(name).read_text(encoding="utf-8") != text]
     if check_only:

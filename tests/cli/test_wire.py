@@ -187,3 +187,19 @@ def test_wire_cli_bad_input_exits_2_with_one_line(argv: list[str], says: str) ->
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert says in line
+
+
+def test_wire_doc_outside_the_repository_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["doc"])
+    assert result.exit_code == 2
+    assert "repository root" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wire_doc_check_in_the_repository_finds_it_current(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert runner.invoke(app, ["doc", "--check"]).exit_code == 0
+    assert runner.invoke(app, ["examples", "--check"]).exit_code == 0
