@@ -18,6 +18,7 @@ from cli import retention as retention_cmd
 from cli import sim as sim_cmd
 from cli import token as token_cmd
 from cli import up as up_cmd
+from cli import wire as wire_cmd
 
 app = typer.Typer(
     name="telematics",
@@ -65,6 +66,7 @@ app.add_typer(pki_cmd.app, name="pki",
               help="Certificate authorities and certificates for local and compose runs.")
 app.add_typer(retention_cmd.app, name="retention",
               help="Retention report, deletion audit, erasure on request.")
+app.add_typer(wire_cmd.app, name="wire", help="Decode and check payloads of the wire contract.")
 
 if __name__ == "__main__":
     app()

@@ -27,6 +27,13 @@ from backend.emergency.psap_directory import PsapChoice, responsible_psap
 from backend.infra import keys
 from backend.infra.counters import Counters
 from backend.infra.redis_retry import until_redis_takes
+from protocols.consistency import (
+    ECALL_KIND_RULE,
+    VOICE_KIND_RULE,
+    check_ecall_topic,
+    check_msd_matches,
+    check_topic_vin,
+)
 from protocols.envelope import (
     ECALL_ENVELOPE_BOUND,
     EcallAck,
@@ -110,7 +117,7 @@ class EmergencyRelay:
             if parsed.kind == "ecall":
                 if not isinstance(envelope, EcallMessage):
                     raise EnvelopeError("eCall topic without an eCall envelope", field="k",
-                                        rule="ecall on tcu/v1/{vin}/ecall/*")
+                                        rule=ECALL_KIND_RULE)
                 at = await self._ecall(parsed.vin, parsed.variant or "", envelope)
                 # Legal eCall data is not the OEM's to keep (ECALL-R5): it is only
                 # checked against its budget, never metered per vehicle.
@@ -120,7 +127,7 @@ class EmergencyRelay:
             elif parsed.kind == "voice":
                 if not isinstance(envelope, VoiceCall):
                     raise EnvelopeError("voice topic without a voice envelope", field="k",
-                                        rule="voice_call on psap/v1/{cc}/voice")
+                                        rule=VOICE_KIND_RULE)
                 await self._voice(parsed.country, envelope)
             else:
                 raise EnvelopeError(f"{parsed.kind} is not an emergency topic", field="topic",
@@ -148,16 +155,9 @@ class EmergencyRelay:
             self._counters.bump(keys.ERROR_COUNTERS, "budget:meter_failed")
 
     async def _ecall(self, vin: str, variant: str, message: EcallMessage) -> float:
-        if message.vin != vin or message.variant != variant:
-            raise EnvelopeError("envelope disagrees with its topic", field="vin",
-                                rule="envelope vin/variant == topic")
+        check_ecall_topic(vin, variant, message)
         msd = decode_msd(message.msd)
-        if msd.vin != message.vin:
-            raise EnvelopeError("MSD VIN differs from the envelope",
-                                field="vehicleIdentificationNumber", rule="== envelope vin")
-        if msd.message_identifier != message.msg_id:
-            raise EnvelopeError("MSD messageIdentifier differs from the envelope",
-                                field="messageIdentifier", rule="== envelope msg_id")
+        check_msd_matches(message, msd)
         choice = psap_for(msd, message.network_country)
         hop = ecall_hop(message, choice)
         entry = EcallEntry.of(message, msd, choice, self._clock_ns())
@@ -174,9 +174,7 @@ class EmergencyRelay:
     async def _hv_warn(self, vin: str, payload: bytes) -> HvWarnCall:
         """A high-voltage warn call goes to the OEM call centre at once (HV-R2)."""
         call = unpack_hv_call(payload)
-        if call.vin != vin:
-            raise EnvelopeError("warn call VIN differs from its topic", field="vin",
-                                rule="record vin == topic vin")
+        check_topic_vin(vin, call.vin)
         hop = Hop("oem", keys.CALLCENTRE_STREAM, keys.oem_dedup_key(call.vin, call.incident, 0),
                   CALLCENTRE_DESK)
         entry = HvWarnEntry(call=call, record=payload, relay_ns=self._clock_ns())

@@ -28,6 +28,7 @@ import gmqtt
 from backend.infra.mqtt_link import LaneLink, MessageHandler, make_client
 from backend.settings import BackendSettings
 from protocols.clock import VirtualClock, unpack_clock_state
+from protocols.contract import qos_of
 from protocols.errors import ProtocolError
 from protocols.topics import CLOCK_TOPIC
 
@@ -82,7 +83,8 @@ def clock_feed(clock: FollowingClock, settings: BackendSettings,
         await then(topic, payload)
 
     follow = settings.follow_scenario_clock
-    return ClockFeed((gmqtt.Subscription(CLOCK_TOPIC, qos=1),) if follow else (), handle)
+    subscriptions = (gmqtt.Subscription(CLOCK_TOPIC, qos=qos_of("clock")),)
+    return ClockFeed(subscriptions if follow else (), handle)
 
 
 async def listening_clock(settings: BackendSettings, *, role: str,

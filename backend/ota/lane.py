@@ -102,6 +102,7 @@ from backend.ota.vehicle_facts import queue_running_version
 from backend.privacy.retention_store import rule_kinds
 from backend.privacy.retention_tags import tag_if_new
 from protocols.clock import Clock
+from protocols.consistency import check_topic_vin
 from protocols.errors import EnvelopeError
 from protocols.ota import (
     OtaCommand,
@@ -120,7 +121,6 @@ Step = Callable[[Campaign], tuple[Campaign, list[Action]]]
 HISTORY_MAX: Final = 1_000  # a campaign takes ~20 entries per car: dozens of campaigns
 CONFLICT_ROUNDS: Final = 10  # rounds of update_campaign's own WATCH tries
 TICKED_STATUSES: Final = frozenset({b"running", b"paused", b"cancelled"})
-VIN_RULE: Final = "record vin == topic vin"
 VERSION_RULE: Final = "event version == campaign version"
 NOT_IN_CAMPAIGN_RULE: Final = "vin in the campaign"  # ota_campaign.on_vehicle_event's rule
 UNMATCHED: Final = "ota_event_unmatched"
@@ -236,8 +236,7 @@ class OtaDesk:
         them out before acknowledging.
         """
         event = unpack_ota_event(payload)
-        if event.vin != vin:
-            raise EnvelopeError("VIN differs from its topic", field="vin", rule=VIN_RULE)
+        check_topic_vin(vin, event.vin)
         now = self.clock.now()
         fresh = await self._record(event, received_at=now)
         self._counters.bump(keys.INGEST_COUNTERS, "ota_event" if fresh else "ota_event_duplicate")

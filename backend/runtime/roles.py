@@ -49,6 +49,8 @@ from backend.privacy import budget_store
 from backend.privacy.retention_sweeper import sweep_forever
 from backend.services.lane import ServicesDesk
 from backend.settings import BackendSettings
+from protocols.consistency import TELEMETRY_KIND_RULE
+from protocols.contract import qos_of
 from protocols.envelope import Telemetry, unpack
 from protocols.errors import ProtocolError
 from protocols.msd.codec import decode_msd
@@ -145,9 +147,9 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
                            broker=QosOnePublisher(client), counters=counters, meter=meter)
     link = _lane_link(client, settings, oem, role="emergency", handler=relay.handle,
                       subscriptions=[
-        gmqtt.Subscription(ECALL_FILTER, qos=1),
-        gmqtt.Subscription(VOICE_FILTER, qos=1),
-        gmqtt.Subscription(HV_WARN_FILTER, qos=1),
+        gmqtt.Subscription(ECALL_FILTER, qos=qos_of("ecall")),
+        gmqtt.Subscription(VOICE_FILTER, qos=qos_of("voice")),
+        gmqtt.Subscription(HV_WARN_FILTER, qos=qos_of("hv_warn")),
     ])
     await link.open(settings.mqtt_url, tls=settings.mqtt_tls("emergency"))
     log.info("emergency lane subscribed")
@@ -164,14 +166,15 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
             parsed = parse_topic(topic)
             envelope = unpack(payload)
             if parsed.kind != "telemetry" or not isinstance(envelope, Telemetry):
-                counters.bump(keys.ERROR_COUNTERS, "k:telemetry on telemetry topic")
+                counters.bump(keys.ERROR_COUNTERS, f"k:{TELEMETRY_KIND_RULE}")
                 return
             counters.bump(keys.BULK_COUNTERS, "telemetry")
         except ProtocolError as exc:
             counters.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
 
     link = _lane_link(client, settings, oem, role="bulk", handler=handle, subscriptions=[
-        gmqtt.Subscription(shared(BULK_SHARE_GROUP, TELEMETRY_FILTER), qos=0)])
+        gmqtt.Subscription(shared(BULK_SHARE_GROUP, TELEMETRY_FILTER),
+                           qos=qos_of("telemetry"))])
     await link.open(settings.mqtt_url, tls=settings.mqtt_tls("bulk"))
     await _serve_until(stop, link, counters, oem, [oem])
 
@@ -191,9 +194,9 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
     feed = clock_feed(desk.clock, settings, then=desk.handle)
     link = _lane_link(client, settings, oem, role="services", handler=feed.handler,
                       subscriptions=[
-        gmqtt.Subscription(TELESERVICE_FILTER, qos=1),
-        gmqtt.Subscription(ASSISTANCE_FILTER, qos=1),
-        gmqtt.Subscription(OTA_EVENT_FILTER, qos=1),
+        gmqtt.Subscription(TELESERVICE_FILTER, qos=qos_of("teleservice_call")),
+        gmqtt.Subscription(ASSISTANCE_FILTER, qos=qos_of("assistance")),
+        gmqtt.Subscription(OTA_EVENT_FILTER, qos=qos_of("ota_event")),
         *feed.subscriptions,
     ])
     await link.open(settings.mqtt_url, tls=settings.mqtt_tls("services"))

@@ -32,6 +32,7 @@ from backend.services.maintenance_store import mark_notified, receive
 from backend.services.partners import assign, map_update_due, workshop_map
 from backend.services.vehicle_registry import VehicleProfile, load_profile
 from protocols.assistance import unpack_assistance_call
+from protocols.consistency import check_topic_vin
 from protocols.errors import EnvelopeError, ProtocolError
 from protocols.ota import unpack_ota_event
 from protocols.size_bounds import SizeBound, within
@@ -162,9 +163,7 @@ class ServicesDesk:
 
     async def _maintenance(self, vin: str,
                            message: TeleserviceCall | SmartMaintenanceTransfer) -> None:
-        if message.vin != vin:
-            raise EnvelopeError("VIN differs from its topic", field="vin",
-                                rule="record vin == topic vin")
+        check_topic_vin(vin, message.vin)
         profile = await self._profile(vin)
         home = (profile.home_country, profile.home_lat, profile.home_lon) if profile else (
             "BE", 50.85, 4.35)
@@ -239,9 +238,7 @@ class ServicesDesk:
 
     async def _assistance(self, vin: str, payload: bytes) -> None:
         call = unpack_assistance_call(payload)
-        if call.vin != vin:
-            raise EnvelopeError("VIN differs from its topic", field="vin",
-                                rule="record vin == topic vin")
+        check_topic_vin(vin, call.vin)
         await self._admit(SERVICE_OF[call.kind], vin, len(payload), call.at,
                           message_id=call.request_id)
         profile = await self._profile(vin)
