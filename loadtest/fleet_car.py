@@ -124,7 +124,10 @@ class FleetCar:
             self.services.assistance("breakdown", channel="car", confirmed=True,
                                      drivable=False, fault_codes=["P0A80"])
         elif planned.action == "drive":
-            self.services.drive(drive_km(self.profile))
+            # The odometer moves on; Teleservice calls fall due at their kilometre (TS-R1).
+            self.services.drive_to(self.services.odometer_km + drive_km(self.profile))
+        elif planned.action == "trip_end":
+            self.services.check(trip_ended=True)
 
     def crash(self) -> None:
         incident = f"{self.vin[-6:]}-{uuid.uuid4().hex[:12]}"

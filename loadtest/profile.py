@@ -83,14 +83,6 @@ class Burst(_Model):
     area: Area
 
 
-class OtaWave(_Model):
-    """A campaign offered to the whole fleet at ``at`` through the API."""
-
-    at: Seconds
-    version: str = Field(default="22.03", min_length=1, max_length=32)
-    size_mb: float = Field(default=1.0, gt=0, le=1024)
-
-
 class Thresholds(_Model):
     """The verdicts; any one absent is not judged."""
 
@@ -119,7 +111,6 @@ class Profile(_Model):
     traffic: Traffic = Traffic()
     storm: Storm | None = None
     burst: Burst | None = None
-    ota: OtaWave | None = None
     thresholds: Thresholds = Thresholds()
 
     @model_validator(mode="after")
@@ -127,7 +118,9 @@ class Profile(_Model):
         if self.ramp > self.duration:
             raise ValueError(f"ramp {self.ramp:g} s is longer than the duration "
                              f"{self.duration:g} s (the ramp is part of it)")
-        for key, stage in (("storm", self.storm), ("burst", self.burst), ("ota", self.ota)):
+        stages: tuple[tuple[str, Storm | Burst | None], ...] = (("storm", self.storm),
+                                                                ("burst", self.burst))
+        for key, stage in stages:
             if stage is not None and stage.at >= self.duration:
                 raise ValueError(f"{key}.at {stage.at:g} s is not within the duration "
                                  f"{self.duration:g} s")
@@ -174,10 +167,11 @@ def _validated(data: object, *, source: str) -> Profile:
         return Profile.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        where = "".join(f"{p}: " for p in [".".join(str(p) for p in first["loc"])] if p)
+        message = str(first["msg"]).removeprefix("Value error, ")
         more = exc.error_count() - 1
         suffix = f" (+{more} more)" if more else ""
-        raise ProfileError(f"{source}: {where}: {first['msg']}{suffix}") from None
+        raise ProfileError(f"{source}: {where}{message}{suffix}") from None
 
 
 def load(name_or_path: str, *, profile_dir: Path = PROFILE_DIR) -> Profile:

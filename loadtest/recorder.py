@@ -24,7 +24,6 @@ KINDS: Final = {
     "ecall_ack": "scheduled eCall to the backend's application acknowledgement",
     "hv_ack": "scheduled HV warn call to its acknowledgement",
     "teleservice_map": "Teleservice call to the workshop map it brings (when one is due)",
-    "ota_offer_event": "OTA offer received to the car's first event acknowledged",
 }
 
 

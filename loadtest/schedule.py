@@ -6,8 +6,8 @@ bought and its timetable follow from the profile's seed and that number alone, s
 can be repeated and a worker on another machine plans the same car the same way.
 
 Steady traffic is a Poisson process per car whose rate is the fleet's rate per virtual
-hour shared over the fleet; the storm, the burst and the OTA wave happen at the
-profile's offsets from the run's start.
+hour shared over the fleet; the storm and the burst happen at the profile's offsets
+from the run's start.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ VIN_PREFIX: Final = "WMW5L"  # 5 + 12 digits = 17 characters of ISO 3779
 DRIVE_TICK_S: Final = 2.0  # a car's odometer moves on at this real interval
 CLEAR_AFTER_S: Final = 1.0  # the call is cleared down this long after its acknowledgement
 
-Action = Literal["ecall", "hv_warn", "assistance", "drive", "disconnect", "reconnect",
-                 "burst_ecall"]
+TRIPS_PER_HOUR: Final = 1.0  # each car ends a trip this often, per virtual hour of driving
+
+Action = Literal["ecall", "hv_warn", "assistance", "drive", "trip_end", "disconnect",
+                 "reconnect", "burst_ecall"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,8 @@ def plan(profile: Profile, car: CarProfile, *, start_s: float) -> list[Planned]:
         first = start_s + rng.uniform(0.0, DRIVE_TICK_S)
         ticks = max(0, math.ceil((end - first) / DRIVE_TICK_S))
         out.extend(Planned(first + i * DRIVE_TICK_S, "drive") for i in range(ticks))
+        trips = TRIPS_PER_HOUR * traffic.clock_speed / 3600.0
+        out.extend(Planned(t, "trip_end") for t in _poisson(rng, trips, start_s, end))
     storm = profile.storm
     if storm is not None and start_s <= storm.at:
         out.append(Planned(storm.at, "disconnect"))
