@@ -80,7 +80,9 @@ async def run_engine(plan: RunPlan, options: EngineOptions,
     plan.out.mkdir(parents=True, exist_ok=True)
     plan_path = plan.out / PLAN_FILE
     plan_path.write_text(plan.to_json(), encoding="utf-8")
-    environ = {**os.environ, PLAN_ENV: str(plan_path.resolve())}
+    # gevent's default resolver sends every getaddrinfo through a thread pool, a hop per
+    # connection that a fleet connecting at once queues on; brokers are named by address.
+    environ = {**os.environ, PLAN_ENV: str(plan_path.resolve()), "GEVENT_RESOLVER": "block"}
     (plan.out / PROGRESS_FILE).unlink(missing_ok=True)
     with (plan.out / "locust.out").open("wb") as out:
         process = await asyncio.create_subprocess_exec(
