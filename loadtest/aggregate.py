@@ -65,6 +65,21 @@ class Aggregate:
     def gauge(self, name: str) -> int:
         return sum(g.get(name, 0) for g in self._gauges.values())
 
+    def live(self) -> dict[str, Any]:
+        """The few figures the terminal shows while the run goes on: cheap to compute
+        (hdrhistogram's percentiles are pure Python; the full figures take longer)."""
+        started = self.counters.get("ecall_started", 0)
+        acked = self.counters.get("ecall_acked", 0)
+        return {
+            "connected": self.connected,
+            "published": self.counters.get("published", 0),
+            "errors": sum(self.counters.get(k, 0) for k in ERROR_COUNTERS),
+            "ecalls": {"started": started, "acknowledged": acked},
+            "latency": {kind: {f"p{p:g}_ms": h.get_value_at_percentile(p) / 1000.0
+                               for p in (50.0, 99.0)}
+                        for kind, h in self.totals.items() if h.get_total_count()},
+        }
+
     def figures(self, *, final: bool = False) -> dict[str, Any]:
         """Every figure as JSON-able data; ``final`` summarises the seconds still open."""
         if final:

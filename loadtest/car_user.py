@@ -50,7 +50,7 @@ SESSION_EXPIRY_S = 3600
 CONNACK_TIMEOUT_S = 30.0
 RECONNECT_MIN_S = 1.0
 RECONNECT_MAX_S = 30.0
-POLL_S = 1.0  # the longest a car sleeps: keep-alive and timers are checked this often
+POLL_S = 5.0  # the longest a car sleeps: keep-alive and the CONNACK wait are checked this often
 
 
 class Run:

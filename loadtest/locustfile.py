@@ -29,6 +29,7 @@ __all__ = ["CarUser"]
 
 SNAPSHOT_MESSAGE = "telematics_snapshot"
 REPORT_EVERY_S = 1.0
+FIGURES_EVERY = 10  # progress reports between two writes of every figure
 
 
 class Reporting:
@@ -108,29 +109,23 @@ def _merge(snapshot: dict[str, Any]) -> None:
 
 
 def _progress_loop() -> None:
+    beats = 0
     while True:
         gevent.sleep(REPORT_EVERY_S)
-        _write(final=False)
+        beats += 1
+        _write(final=False, figures=beats % FIGURES_EVERY == 0)
 
 
-def _write(*, final: bool) -> None:
+def _write(*, final: bool, figures: bool = True) -> None:
+    """The live figures each second; all of them every ``FIGURES_EVERY`` s and at the end."""
     aggregate, plan = Reporting.aggregate, Reporting.plan
     if aggregate is None or plan is None:
         return
-    figures = aggregate.figures(final=final)
-    latency = figures["latency"]
-    write_json(plan.out / PROGRESS_FILE, {
-        "elapsed_s": (time.time_ns() - aggregate.started_ns) / 1e9,
-        "connected": figures["connected"],
-        "published": figures["counters"].get("published", 0),
-        "errors": sum(figures["counters"].get(k, 0) for k in
-                      ("connect_failed", "publish_refused", "puback_refused")),
-        "ecalls": figures["ecalls"],
-        "latency": {k: {p: v for p, v in latency[k].items() if p.endswith("_ms")}
-                    for k in latency},
-        "final": final,
-    })
-    write_json(plan.out / RESULT_FILE, figures)
+    elapsed = (time.time_ns() - aggregate.started_ns) / 1e9
+    write_json(plan.out / PROGRESS_FILE, {"elapsed_s": elapsed, **aggregate.live(),
+                                          "final": final})
+    if figures or final:
+        write_json(plan.out / RESULT_FILE, aggregate.figures(final=final))
 
 
 def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:

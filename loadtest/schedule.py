@@ -19,8 +19,8 @@ from typing import Final, Literal
 
 from loadtest.profile import Area, Profile
 
-VIN_PREFIX: Final = "WMW5L"  # 5 + 12 digits = 17 characters of ISO 3779
-DRIVE_TICK_S: Final = 2.0  # a car's odometer moves on at this real interval
+VIN_PREFIX: Final = "WMW5L"  # + 3 digits of the seed + 9 of the car: 17 characters (ISO 3779)
+DRIVE_TICK_S: Final = 10.0  # a car's odometer moves on at this real interval
 CLEAR_AFTER_S: Final = 1.0  # the call is cleared down this long after its acknowledgement
 
 TRIPS_PER_HOUR: Final = 1.0  # each car ends a trip this often, per virtual hour of driving
@@ -49,10 +49,12 @@ class CarProfile:
     odometer_km: float
 
 
-def vin_of(index: int) -> str:
-    if not 0 <= index < 10**12:
-        raise ValueError(f"car number {index} out of 0..10^12")
-    return f"{VIN_PREFIX}{index:012d}"
+def vin_of(index: int, *, seed: int = 0) -> str:
+    """Fleets of different seeds never share a VIN, so two runs on one broker do not
+    take each other's sessions over."""
+    if not 0 <= index < 10**9:
+        raise ValueError(f"car number {index} out of 0..10^9")
+    return f"{VIN_PREFIX}{seed % 1000:03d}{index:09d}"
 
 
 def fleet_index(local: int, *, worker: int, workers: int) -> int:
@@ -76,7 +78,7 @@ def point_in(area: Area, rng: random.Random) -> tuple[float, float]:
 def car_profile(profile: Profile, index: int) -> CarProfile:
     rng = _rng(profile, index, 1)
     lat, lon = point_in(profile.mix.home, rng)
-    return CarProfile(index=index, vin=vin_of(index), lat=lat, lon=lon,
+    return CarProfile(index=index, vin=vin_of(index, seed=profile.seed), lat=lat, lon=lon,
                       intelligent=rng.random() < profile.mix.intelligent_share,
                       smart_maintenance=rng.random() < profile.mix.smart_maintenance_share,
                       electric=rng.random() < profile.mix.electric_share,
