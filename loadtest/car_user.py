@@ -8,8 +8,10 @@ outbox, timed from when they were due.
 
 paho's threaded loop opens a socket pair per client (two more loopback sockets, and an
 ephemeral port each on the listening side); this runs paho's external-loop interface
-(``loop_read``/``loop_write``/``loop_misc``) on gevent's ``select`` instead, so a car
-costs one socket and one greenlet, which also runs its timetable and its timers.
+(``loop_read``/``loop_write``/``loop_misc``) on gevent's readiness waits instead, so a
+car costs one socket and one greenlet, which also runs its timetable and its timers.
+Not on ``select.select``: even patched, gevent's first checks with the system's
+``select``, which refuses descriptors above 1,023, so the 1,024th car spun for ever.
 Only the Locust process imports this module: gevent has patched the standard library
 there before anything else is imported.
 """
@@ -21,7 +23,6 @@ import heapq
 import itertools
 import logging
 import random
-import select
 import ssl
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import paho.mqtt.client as paho
+from gevent import socket as gevent_socket
 from locust import User, task
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
@@ -239,15 +241,14 @@ class CarLink:
         if not self.ready and now - self._attempt_started > CONNACK_TIMEOUT_S:
             self._failed("no CONNACK")
             return
-        writers = [sock] if self._client.want_write() else []
-        try:
-            readable, writable, _ = select.select([sock], writers, [], max(0.0, timeout_s))
-        except (OSError, ValueError):
-            self._client.loop_misc()
-            return
-        if readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
-            self._client.loop_read(100)
-        if writable or self._client.want_write():
+        wait = (gevent_socket.wait_readwrite if self._client.want_write()
+                else gevent_socket.wait_read)
+        with contextlib.suppress(TimeoutError):
+            if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                wait(sock.fileno(), timeout=max(0.0, timeout_s))
+        # Both calls are non-blocking: paho reads what is there and writes what it can.
+        self._client.loop_read(100)
+        if self._client.want_write():
             self._client.loop_write()
         self._client.loop_misc()
 
