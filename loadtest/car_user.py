@@ -19,6 +19,7 @@ there before anything else is imported.
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 import logging
@@ -80,6 +81,12 @@ class Run:
         return cls.virtual_start + (time.time_ns() - cls.started_ns) / 1e9 * speed
 
 
+@functools.lru_cache(maxsize=4)
+def _authority(directory: str) -> CertificateAuthority:
+    """The CA, read once per process rather than once per car."""
+    return CertificateAuthority(Path(directory))
+
+
 def _identity(plan: RunPlan, vin: str) -> MqttTls | None:
     if not mqtt_uses_tls(plan.broker_url):
         return None
@@ -88,7 +95,7 @@ def _identity(plan: RunPlan, vin: str) -> MqttTls | None:
         return MqttTls(root / "ca.crt", root / f"{vin}.crt", root / f"{vin}.key")
     if not plan.ca_dir:
         raise RuntimeError(f"{plan.broker_url} wants TLS: give a CA or identities directory")
-    return CertificateAuthority(Path(plan.ca_dir)).issue(vin)
+    return _authority(plan.ca_dir).issue(vin)
 
 
 class CarLink:
@@ -141,17 +148,23 @@ class CarLink:
             self._failed(f"connect: {exc}")
 
     def _failed(self, why: str) -> None:
-        self._recorder.count("connect_failed")
-        self._recorder.forget("connect", self.vin)
-        log.debug("%s: %s", self.vin, why)
+        """This attempt is over without a CONNACK: counted, closed, retried later."""
+        self._attempt_failed(why)
         self._drop()
+
+    def _attempt_failed(self, why: str) -> None:
+        if self._recorder.waiting("connect", self.vin):
+            self._recorder.count("connect_failed")
+            self._recorder.forget("connect", self.vin)
+        log.debug("%s: %s", self.vin, why)
         self.down_until = time.monotonic() + self._backoff * random.uniform(0.5, 1.5)
         self._backoff = min(RECONNECT_MAX_S, self._backoff * 2)
 
     def _connected(self, client: paho.Client, _userdata: Any, _flags: Any,
                    reason: ReasonCode, _properties: Any) -> None:
         if reason.is_failure:
-            self._failed(f"CONNACK {reason}")
+            # The broker closes the connection after a refusing CONNACK; paho sees it.
+            self._attempt_failed(f"CONNACK {reason}")
             return
         self._recorder.done("connect", self.vin)
         self._backoff = RECONNECT_MIN_S
@@ -176,6 +189,8 @@ class CarLink:
                       reason: ReasonCode, _properties: Any) -> None:
         if self.ready:
             self._recorder.count("connection_lost")
+        else:  # closed before the CONNACK: a TLS refusal, a broker at its limit
+            self._attempt_failed(f"closed before CONNACK: {reason}")
         self._lost()
 
     def _lost(self) -> None:
