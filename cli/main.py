@@ -10,6 +10,7 @@ from cli import backend as backend_cmd
 from cli import bench as bench_cmd
 from cli import budgets as budgets_cmd
 from cli import chaos as chaos_cmd
+from cli import load as load_cmd
 from cli import msd as msd_cmd
 from cli import ota as ota_cmd
 from cli import pki_init as pki_cmd
@@ -59,6 +60,7 @@ app.add_typer(bench_cmd.app, name="bench", help="Benchmarks that print figures."
 app.add_typer(ota_cmd.app, name="ota", help="Remote software upgrade campaigns.")
 app.command("budgets")(budgets_cmd.budgets)
 app.command("chaos")(chaos_cmd.chaos)
+app.command("load")(load_cmd.load_cmd)
 app.command("token")(token_cmd.token)
 app.add_typer(redis_users_cmd.app, name="redis-users",
               help="The Redis users and passwords of services that start apart (compose).")

@@ -10,13 +10,19 @@ import pytest
 import protocols
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"protocols", "vehicle_sim", "backend", "cli", "bench", "chaos", "pki", "tests"}
+OURS = {"protocols", "vehicle_sim", "backend", "cli", "bench", "chaos", "pki", "loadtest",
+        "tests"}
 MAY_IMPORT = {
     "protocols": {"protocols"},
     "vehicle_sim": {"protocols", "vehicle_sim"},
     "backend": {"protocols", "backend"},
     "pki": {"protocols", "pki"},
+    "loadtest": {"protocols", "vehicle_sim", "pki", "loadtest"},
 }
+# gevent patches the standard library of whatever process imports it (Locust imports it):
+# only the load engine's own modules, which run inside Locust's processes, may.
+GEVENT_WORLD = {"locust", "gevent"}
+ENGINE_MODULES = {"loadtest/car_user.py", "loadtest/locustfile.py"}
 
 
 BASE = {"backend.errors", "backend.settings", "backend.dates"}
@@ -110,3 +116,31 @@ def test_layering_every_backend_package_says_what_it_owns() -> None:
     assert missing == []
     units = {p.name for p in (ROOT / "backend").iterdir() if (p / "__init__.py").exists()}
     assert units - {"api"} <= set(BACKEND_MAY_IMPORT)
+
+
+def _top_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_layering_only_the_load_engine_imports_locust_or_gevent() -> None:
+    """The backend, the emulator and the command line never run under gevent's patches;
+    and no plain module of the load package imports the engine's modules."""
+    engine = {m.removesuffix(".py").replace("/", ".") for m in ENGINE_MODULES}
+    offenders: dict[str, list[str]] = {}
+    for package in sorted(OURS):
+        for path in (ROOT / package).rglob("*.py"):
+            name = str(path.relative_to(ROOT))
+            if name in ENGINE_MODULES:
+                continue
+            bad = sorted(m for m in _top_imports(path)
+                         if m.split(".")[0] in GEVENT_WORLD or m in engine)
+            if bad:
+                offenders[name] = bad
+    assert offenders == {}
