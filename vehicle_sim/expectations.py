@@ -460,5 +460,8 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                   if scenario.expect_retention is not None else [])
         budgets = ([check_budgets(client, scenario.expect_budgets)]
                    if scenario.expect_budgets is not None else [])
+        view = run_view(scenario, run, now=run.ended_at)
+        checks = [judge(client, item, scenario, run, view, timeout_s=timeout_s)
+                  for item in scenario.expect_checks]
         return list(await asyncio.gather(*incidents, *services, *fleet, *ota, *campaigns,
-                                         *audits, *budgets))
+                                         *audits, *budgets, *checks))

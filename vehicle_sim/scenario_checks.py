@@ -116,9 +116,10 @@ class CallsDef(_Model):
 
 
 class DeletionDef(_Model):
-    """A record is held through the whole of ``held_until`` (UTC) and gone by the end of
-    ``gone_by``: checked at the moment of the check, and against the audit trail's
-    deadline and deletion time once the record is gone."""
+    """A record is held through the whole of ``held_until`` and gone when ``gone_by``
+    begins (days in UTC): checked at the moment of the check, and against the audit
+    trail's deadline and deletion time once the record is gone. "Held on 14 January,
+    gone by 16 January" leaves 15 January for the deletion."""
 
     record: RecordKind
     vehicle: str
@@ -127,14 +128,15 @@ class DeletionDef(_Model):
 
     @model_validator(mode="after")
     def _order(self) -> DeletionDef:
-        if self.gone_by <= self.held_until:
-            raise ValueError("gone_by comes after held_until")
+        if (self.gone_by - self.held_until).days < 2:
+            raise ValueError("gone_by comes at least two days after held_until, leaving a "
+                             "day for the deletion")
         return self
 
     @property
     def window(self) -> tuple[float, float]:
-        """The deadline and the deletion fall in [end of held_until, end of gone_by)."""
-        return day_start(self.held_until) + DAY_S, day_start(self.gone_by) + DAY_S
+        """The deadline and the deletion fall in [end of held_until, start of gone_by)."""
+        return day_start(self.held_until) + DAY_S, day_start(self.gone_by)
 
     def phase(self, now: float) -> Literal["held", "between", "gone"]:
         """What the record must be at ``now``: held, either, or gone."""
