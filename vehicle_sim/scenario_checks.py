@@ -149,8 +149,8 @@ class DeletionDef(_Model):
 
 
 class StoredDef(_Model):
-    """Whether the OEM's storage holds anything of a car's incident (its id), of its VIN,
-    or of its last MSD (the bytes as sent), by a scan of the keyspace."""
+    """Whether the OEM's storage holds anything of a car's incidents (their ids) or of its
+    VIN, by the operator's scan of the keyspace."""
 
     incident_of: str | None = None
     vin_of: str | None = None
