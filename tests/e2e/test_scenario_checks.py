@@ -60,11 +60,11 @@ def test_a_failed_check_step_fails_the_run_with_its_instant(tmp_path: Path) -> N
     report = tmp_path / "report.json"
     done = _telematics("up", "--once", "--scenario", str(scenario), "--report", str(report),
                        "--run-dir", str(tmp_path / "run"), cwd=tmp_path,
-                       env={**_env(), "COLUMNS": "400"})
+                       env=_env())
     assert done.returncode == 1, done.stdout + done.stderr
-    assert ("FAIL [2026-05-04T09:30:00+00:00] count incidents at psap-BE of a: 1 incidents "
-            "at psap-BE of a, expected at least 2") in done.stdout
+    assert "FAIL [2026-05-04T09:30:00+00:00] count incidents at psap-BE of a:" in done.stdout
     lines = json.loads(report.read_text())["expectations"]
-    assert [(e.get("at"), e["ok"], e["reason"]) for e in lines[1:]] == [
+    assert [(e.get("at"), e["ok"], e["reason"]) for e in lines] == [
+        ("2026-05-04T09:30:00+00:00", False, "1 incidents at psap-BE of a, expected at least 2"),
         ("2026-05-04T09:30:00+00:00", True, "0 incidents at psap-NL of the run"),
         (None, False, "quiet raised no incident in this run")]
