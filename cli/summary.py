@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +18,33 @@ from cli.scenario_view import ScenarioView
 from vehicle_sim.api_role import bearer
 from vehicle_sim.expectations import Outcome, check_all
 from vehicle_sim.mqtt_transport import Identities
-from vehicle_sim.runner import no_identity, run_scenario
-from vehicle_sim.scenario import Scenario
+from vehicle_sim.runner import CheckedStep, no_identity, run_scenario
+from vehicle_sim.scenario import ExpectDef, Scenario
+from vehicle_sim.scenario_checks import NewCheckDef
 from vehicle_sim.trace import IncidentTrace
 
 
-def report(scenario: str, traces: dict[str, IncidentTrace],
-           outcomes: list[Outcome]) -> dict[str, Any]:
-    """The JSON report: every incident with its variant, route, party and latency."""
-    by_vehicle = {o.expect.vehicle: o for o in outcomes}
+def _label(outcome: Outcome) -> str:
+    """What the summary names an expectation by: its car, or what it counts or scans."""
+    expect = outcome.expect
+    return expect.label if isinstance(expect, NewCheckDef) else expect.vehicle
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+
+
+def _line(outcome: Outcome, at: float | None = None) -> dict[str, Any]:
+    line = {"vehicle": _label(outcome), "ok": outcome.ok, "reason": outcome.reason,
+            "expected": outcome.expect.model_dump(mode="json", exclude_none=True)}
+    return line if at is None else {"at": _iso(at), **line}
+
+
+def report(scenario: str, traces: dict[str, IncidentTrace], outcomes: list[Outcome],
+           checked: Sequence[CheckedStep] = ()) -> dict[str, Any]:
+    """The JSON report: every incident with its variant, route, party and latency; the
+    check steps' outcomes, each with its virtual instant, before the end's."""
+    by_vehicle = {o.expect.vehicle: o for o in outcomes if isinstance(o.expect, ExpectDef)}
     incidents = []
     for vehicle, trace in traces.items():
         outcome = by_vehicle.get(vehicle)
@@ -44,10 +64,9 @@ def report(scenario: str, traces: dict[str, IncidentTrace],
         })
     return {
         "scenario": scenario,
-        "passed": all(o.ok for o in outcomes),
+        "passed": all(o.ok for o in outcomes) and all(c.outcome.ok for c in checked),
         "incidents": incidents,
-        "expectations": [{"vehicle": o.expect.vehicle, "ok": o.ok, "reason": o.reason,
-                          "expected": o.expect.model_dump(exclude_none=True)} for o in outcomes],
+        "expectations": [*(_line(c.outcome, c.at) for c in checked), *map(_line, outcomes)],
     }
 
 
@@ -68,7 +87,8 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
         console.print(table)
     for exp in data["expectations"]:
         mark = "[green]PASS[/green]" if exp["ok"] else "[red]FAIL[/red]"
-        console.print(f"{mark} {exp['vehicle']}: {exp['reason']}")
+        when = f"[{exp['at']}] " if "at" in exp else ""
+        console.print(f"{mark} {when}{exp['vehicle']}: {exp['reason']}")
     verdict = "[green]all expectations hold[/green]" if data["passed"] else \
         "[red]expectations failed[/red]"
     console.print(verdict)
@@ -96,7 +116,7 @@ async def run_and_judge(plan: Scenario, *, mqtt_url: str, api_url: str, api_toke
         view.close()
     outcomes = await check_all(api_url, plan, run, api_headers=headers,
                                timeout_s=plan.settle_timeout_s)
-    data = report(plan.name, run.traces, outcomes)
+    data = report(plan.name, run.traces, outcomes, run.checked)
     if plan.expect_retention is not None:  # the auditor's view closes a retention scenario
         retention_report = await asyncio.to_thread(request, api_url, "GET",
                                                    "/retention/report", token=api_token)

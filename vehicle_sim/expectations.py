@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from vehicle_sim.api_role import ApiHeaders
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
-from vehicle_sim.runner import ScenarioRun
+from vehicle_sim.checks.content import check_content
+from vehicle_sim.checks.counts import check_count
+from vehicle_sim.checks.deletion import check_deletion
+from vehicle_sim.checks.polling import poll as _poll
+from vehicle_sim.checks.stored import check_stored
+from vehicle_sim.checks.timed_calls import check_calls
+from vehicle_sim.checks.view import RunView, Verdict, view_of
 from vehicle_sim.scenario import (
     BudgetExpectDef,
     CampaignExpectDef,
+    CheckItem,
     ExpectDef,
     FleetExpectDef,
     GrantDef,
@@ -30,7 +36,18 @@ from vehicle_sim.scenario import (
     Scenario,
     ServiceExpectDef,
 )
+from vehicle_sim.scenario_checks import (
+    CallsDef,
+    ContentDef,
+    CountDef,
+    DeletionDef,
+    NewCheckDef,
+    StoredDef,
+)
 from vehicle_sim.trace import IncidentTrace
+
+if TYPE_CHECKING:  # the runner imports this module to judge its check steps
+    from vehicle_sim.runner import ScenarioRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +55,7 @@ class Outcome:
     """One expectation's verdict, with what was observed."""
 
     expect: (ExpectDef | ServiceExpectDef | FleetExpectDef | OtaExpectDef | CampaignExpectDef
-             | RetentionExpectDef | BudgetExpectDef)
+             | RetentionExpectDef | BudgetExpectDef | NewCheckDef)
     ok: bool
     reason: str
     incident: str = ""
@@ -107,21 +124,6 @@ async def check(client: httpx.AsyncClient, expect: ExpectDef, trace: IncidentTra
         return Outcome(expect, False, "; ".join(problems), found.incident, found.variant,
                        found.desk, latency, found.route)
     return found
-
-
-async def _poll(client: httpx.AsyncClient, path: str, done: Callable[[dict[str, Any]], bool],
-                deadline: float) -> dict[str, Any] | None:
-    """GET ``path`` until ``done`` holds for its body or the deadline passes."""
-    body: dict[str, Any] | None = None
-    while True:
-        response = await client.get(path)
-        if response.status_code == 200:
-            body = response.json()
-            if done(body):
-                return body
-        if time.monotonic() >= deadline:
-            return body
-        await asyncio.sleep(0.05)  # polling interval while the backend works
 
 
 async def check_services(client: httpx.AsyncClient, expect: ServiceExpectDef, vin: str,
@@ -393,6 +395,52 @@ async def check_budgets(client: httpx.AsyncClient, expect: BudgetExpectDef) -> O
                    "expected")
 
 
+async def _new_check(client: httpx.AsyncClient, expect: NewCheckDef, view: RunView,
+                     timeout_s: float) -> Verdict:
+    match expect:
+        case CountDef():
+            return await check_count(client, expect, view, timeout_s=timeout_s)
+        case CallsDef():
+            return await check_calls(client, expect, view, timeout_s=timeout_s)
+        case DeletionDef():
+            return await check_deletion(client, expect, view, timeout_s=timeout_s)
+        case StoredDef():
+            return await check_stored(client, expect, view, timeout_s=timeout_s)
+        case ContentDef():
+            return await check_content(client, expect, view, timeout_s=timeout_s)
+
+
+async def judge(client: httpx.AsyncClient, item: CheckItem, scenario: Scenario,
+                run: ScenarioRun, view: RunView, *, timeout_s: float) -> Outcome:
+    """One item of a check step or of ``expect_checks``, by the check of its kind."""
+    match item.definition:
+        case ExpectDef() as expect:
+            return await check(client, expect, run.traces.get(expect.vehicle),
+                               timeout_s=timeout_s)
+        case ServiceExpectDef() as expect:
+            return await check_services(client, expect, scenario.vehicle(expect.vehicle).vin,
+                                        run.services.get(expect.vehicle), timeout_s=timeout_s)
+        case OtaExpectDef() as expect:
+            return await check_ota(client, expect, run.cars[expect.vehicle],
+                                   timeout_s=timeout_s)
+        case CampaignExpectDef() as expect:
+            return await check_campaign(client, expect, timeout_s=timeout_s)
+        case RetentionExpectDef() as expect:
+            return await check_retention(client, expect, timeout_s=timeout_s)
+        case BudgetExpectDef() as expect:
+            return await check_budgets(client, expect)
+        case CountDef() | CallsDef() | DeletionDef() | StoredDef() | ContentDef() as new:
+            verdict = await _new_check(client, new, view, timeout_s)
+            return Outcome(new, verdict.ok, verdict.reason)
+    raise TypeError(f"no check for {item.kind}")
+
+
+def run_view(scenario: Scenario, run: ScenarioRun, *, now: float) -> RunView:
+    """What a check sees of ``run`` at the virtual instant ``now``."""
+    return view_of(scenario, run.cars, run.fleet, run.incidents, start=run.started_at,
+                   now=now)
+
+
 async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                     api_headers: ApiHeaders, timeout_s: float) -> list[Outcome]:
     async with httpx.AsyncClient(base_url=api_url, timeout=5.0,
@@ -412,5 +460,8 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                   if scenario.expect_retention is not None else [])
         budgets = ([check_budgets(client, scenario.expect_budgets)]
                    if scenario.expect_budgets is not None else [])
+        view = run_view(scenario, run, now=run.ended_at)
+        checks = [judge(client, item, scenario, run, view, timeout_s=timeout_s)
+                  for item in scenario.expect_checks]
         return list(await asyncio.gather(*incidents, *services, *fleet, *ota, *campaigns,
-                                         *audits, *budgets))
+                                         *audits, *budgets, *checks))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 from pydantic_core import to_jsonable_python
@@ -22,6 +23,7 @@ from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.car_steps import perform
 from vehicle_sim.clock_leader import ClockLeader, scenario_clock
+from vehicle_sim.expectations import Outcome, judge, run_view
 from vehicle_sim.fleet_driver import FleetDriver
 from vehicle_sim.mqtt_transport import ClientTls, Identities, TcuLink
 from vehicle_sim.progress import (
@@ -38,6 +40,7 @@ from vehicle_sim.scenario import (
     AssessEvent,
     CampaignActionEvent,
     CampaignCreateEvent,
+    CheckEvent,
     ClockEvent,
     CloseEvent,
     Event,
@@ -51,13 +54,29 @@ from vehicle_sim.trace import IncidentTrace
 
 
 @dataclass(frozen=True, slots=True)
+class CheckedStep:
+    """One item of a check step, judged at the virtual instant ``at``."""
+
+    at: float
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioRun:
-    """What the cars did: eCall/HV incidents, and each car's non-emergency calls."""
+    """What the cars did: eCall/HV incidents, and each car's non-emergency calls.
+
+    ``incidents`` are every incident id each car raised (a car's trace is its latest
+    only); ``checked`` the outcomes of the check steps; ``started_at`` and ``ended_at``
+    the scenario clock at the start and the end."""
 
     traces: dict[str, IncidentTrace]
     services: dict[str, CarServices]
     fleet: list[CarServices]
     cars: dict[str, Car]
+    incidents: dict[str, set[str]] = field(default_factory=dict)
+    checked: list[CheckedStep] = field(default_factory=list)
+    started_at: float = 0.0
+    ended_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +88,26 @@ class _Stage:
     leader: ClockLeader
     client: httpx.AsyncClient
     timeout_s: float
+    scenario: Scenario
+    started_at: float
+    incidents: dict[str, set[str]] = field(default_factory=dict)
+    checked: list[CheckedStep] = field(default_factory=list)
+
+    def note_incidents(self) -> None:
+        """Keep each car's current incident: a later one replaces its trace."""
+        for vid, car in self.cars.items():
+            if car.trace is not None:
+                self.incidents.setdefault(vid, set()).add(car.trace.incident)
+
+    def so_far(self) -> ScenarioRun:
+        """The run as it stands, every incident raised so far noted."""
+        self.note_incidents()
+        return ScenarioRun(
+            traces={vid: car.trace for vid, car in self.cars.items() if car.trace is not None},
+            services={vid: car.services for vid, car in self.cars.items()},
+            fleet=self.fleet.cars if self.fleet else [], cars=self.cars,
+            incidents=self.incidents, checked=self.checked, started_at=self.started_at,
+            ended_at=self.leader.clock.now())
 
     def time_moved(self) -> None:
         """Announce the clock; the fleet and every car make the calls now due."""
@@ -128,6 +167,8 @@ async def _act(event: Event, stage: _Stage, deadline: float) -> str | None:
     match event:
         case AdvanceEvent() | ClockEvent():
             return None  # moving the clock was all of it
+        case CheckEvent():
+            return await _check(event, stage)
         case CampaignCreateEvent(ota_campaign=campaign):
             return await ota_steps.create_campaign(client, campaign)
         case CampaignActionEvent(campaign=action):
@@ -145,6 +186,24 @@ async def _act(event: Event, stage: _Stage, deadline: float) -> str | None:
         case _:
             perform(event, cars[event.vehicle])
             return None
+
+
+async def _check(event: CheckEvent, stage: _Stage) -> str:
+    """The step's expectations at this instant of the scenario clock, once the backend's
+    retention has caught up with it (so "held on day 179" means the sweep of day 179 ran)."""
+    now = stage.leader.clock.now()
+    caught_up = await case_steps.retention_caught_up(stage.client, now,
+                                                     time.monotonic() + stage.timeout_s)
+    run = stage.so_far()
+    view = run_view(stage.scenario, run, now=now)
+    outcomes = await asyncio.gather(*(judge(stage.client, item, stage.scenario, run, view,
+                                            timeout_s=stage.timeout_s)
+                                      for item in event.check))
+    stage.checked.extend(CheckedStep(now, o) for o in outcomes)
+    held = sum(o.ok for o in outcomes)
+    when = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M")
+    return (f"check at {when}: {held} of {len(outcomes)} hold"
+            + ("" if caught_up else " (retention had not caught up)"))
 
 
 def _waits_for_the_backend(event: Event) -> bool:
@@ -197,7 +256,8 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
     try:
         async with httpx.AsyncClient(base_url=api_url, timeout=5.0,
                                      headers=dict(api_headers)) as client:
-            stage = _Stage(cars, fleet, leader, client, scenario.settle_timeout_s)
+            stage = _Stage(cars, fleet, leader, client, scenario.settle_timeout_s, scenario,
+                           started_at=clock.now())
             await _register_profiles(client, scenario)
             await ota_steps.register_facts(client, scenario)
             watch(RunStarted(scenario.name, steps=len(scenario.events) + 1))
@@ -205,14 +265,11 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
             watch(Settling())
             await _settle(scenario, stage, watch)
             watch(StepDone())
+            return stage.so_far()
     finally:
         watch(RunFinished())
         await asyncio.gather(*(car.stop() for car in cars.values()), leader.stop(),
                              *([fleet.stop()] if fleet else []))
-    return ScenarioRun(
-        traces={vid: car.trace for vid, car in cars.items() if car.trace is not None},
-        services={vid: car.services for vid, car in cars.items()},
-        fleet=fleet.cars if fleet else [], cars=cars)
 
 
 def _tell(watch: Watch, note: str | None, *, warning: bool = False) -> None:
@@ -237,6 +294,7 @@ async def _fire(scenario: Scenario, stage: _Stage, watch: Watch) -> None:
             pending.append(asyncio.create_task(_act(event, stage, deadline)))
         else:
             _tell(watch, await _act(event, stage, deadline))
+        stage.note_incidents()
         watch(StepDone())
     for note in await asyncio.gather(*pending):
         _tell(watch, note)

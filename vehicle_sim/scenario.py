@@ -29,6 +29,7 @@ from protocols.msd.model import VEHICLE_TYPES_V3
 from protocols.units import parse_duration, parse_size
 from vehicle_sim.fleet import ROAD_KM
 from vehicle_sim.places import place_index
+from vehicle_sim.scenario_checks import NewCheckKinds
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 PropulsionName = Literal["gasoline", "diesel", "cng", "lpg", "electric", "hydrogen", "other"]
@@ -347,6 +348,12 @@ class CampaignActionEvent(FleetStep):
     campaign: CampaignActionDef
 
 
+class CheckEvent(FleetStep):
+    """Expectations evaluated at this moment of the scenario clock (``scenario_checks``)."""
+
+    check: list[CheckItem] = Field(min_length=1)
+
+
 class ClockEvent(FleetStep):
     """A pure move of the scenario clock to an instant (``at: 2026-04-02T18:00``)."""
 
@@ -372,6 +379,7 @@ _Tagged = (
     | Annotated[EcallEndEvent, Tag("ecall_end")]
     | Annotated[CloseEvent, Tag("close")]
     | Annotated[ClockEvent, Tag("clock")]
+    | Annotated[CheckEvent, Tag("check")]
 )
 EVENT_TAGS: Final = tuple(meta.tag for member in get_args(_Tagged)
                           for meta in get_args(member)[1:] if isinstance(meta, Tag))
@@ -522,6 +530,17 @@ class FleetExpectDef(_Model):
         return "fleet"
 
 
+class CheckItem(NewCheckKinds):
+    """One expectation of a ``check`` step or of ``expect_checks``, named by its key."""
+
+    expect: ExpectDef | None = None
+    services: ServiceExpectDef | None = None
+    ota: OtaExpectDef | None = None
+    campaign: CampaignExpectDef | None = None
+    retention: RetentionExpectDef | None = None
+    budgets: BudgetExpectDef | None = None
+
+
 class Scenario(_Model):
     name: str
     description: str = ""
@@ -539,6 +558,8 @@ class Scenario(_Model):
     expect_campaigns: list[CampaignExpectDef] = Field(default_factory=list)
     expect_retention: RetentionExpectDef | None = None
     expect_budgets: BudgetExpectDef | None = None
+    expect_checks: list[CheckItem] = Field(default_factory=list, description="checked at "
+                                           "the end, as a check step's items are")
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -568,6 +589,9 @@ class Scenario(_Model):
         named: list[tuple[str, list[str]]] = [
             ("expect_services", [e.vehicle for e in self.expect_services]),
             ("expect_ota", [e.vehicle for e in self.expect_ota])]
+        named += [(f"events[{i}].check", [v for item in e.check for v in item.vehicles()])
+                  for i, e in enumerate(self.events) if isinstance(e, CheckEvent)]
+        named.append(("expect_checks", [v for c in self.expect_checks for v in c.vehicles()]))
         for name, vehicles in named:
             for i, vehicle in enumerate(vehicles):
                 if vehicle not in known:

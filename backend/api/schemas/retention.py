@@ -66,3 +66,23 @@ class AuditEntryPublic(BaseModel):
 class AuditPublic(BaseModel):
     count: int
     data: list[AuditEntryPublic]
+
+
+class StorageHitPublic(BaseModel):
+    """A key that holds the value asked for: its type and where (name, field, value...)."""
+
+    key: str
+    type: str
+    where: list[str]
+
+
+class StoragePublic(BaseModel):
+    """A scan of the OEM keyspace for one value; ``complete`` is False when it was cut
+    short by its bounds, ``skipped`` counts the bookkeeping keys it leaves out."""
+
+    needle: str
+    count: int
+    hits: list[StorageHitPublic]
+    keys_scanned: int
+    skipped: int
+    complete: bool
