@@ -84,6 +84,23 @@ def on_messages(client: gmqtt.Client, handler: MessageHandler) -> None:
     client.on_message = _on_message
 
 
+def bounded(handler: MessageHandler, limit: int) -> MessageHandler:
+    """``handler`` run for at most ``limit`` messages at a time; the rest wait their turn
+    unacknowledged, so the broker holds what follows.
+
+    A session's Receive Maximum alone did not bound the services lane: in one
+    ``teleservice_month`` run its handlers held all 2,048 connections of its Redis pool,
+    each new connection costing a parse of package metadata, until the lane could no
+    longer prove itself and was killed, again and again, storing nothing."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one_at_a_slot(topic: str, payload: bytes) -> None:
+        async with gate:
+            await handler(topic, payload)
+
+    return one_at_a_slot
+
+
 def broker_named(url: str) -> str:
     """The broker as a log line may name it: scheme, host and port, never credentials."""
     host, port = mqtt_address(url)

@@ -40,6 +40,7 @@ from backend.infra.mqtt_link import (
     LaneLink,
     MessageHandler,
     QosOnePublisher,
+    bounded,
     disconnect,
     make_client,
 )
@@ -191,7 +192,8 @@ async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
 
     desk = ServicesDesk(oem, publish=publish, counters=counters)
     # Every services worker hears the clock on its own session, among the cars' messages.
-    feed = clock_feed(desk.clock, settings, then=desk.handle)
+    feed = clock_feed(desk.clock, settings,
+                      then=bounded(desk.handle, settings.services_inflight_max))
     link = _lane_link(client, settings, oem, role="services", handler=feed.handler,
                       subscriptions=[
         gmqtt.Subscription(TELESERVICE_FILTER, qos=qos_of("teleservice_call")),

@@ -1,0 +1,31 @@
+"""A lane's handler runs for at most its in-flight bound of messages at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from backend.infra.mqtt_link import bounded
+
+
+async def test_no_more_than_the_bound_run_at_once_and_every_message_is_handled() -> None:
+    running, peak, handled = 0, 0, []
+    release = asyncio.Event()
+
+    async def handler(topic: str, _payload: bytes) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+        handled.append(topic)
+
+    gated = bounded(handler, 4)
+    tasks = [asyncio.create_task(gated(f"t/{i}", b"")) for i in range(50)]
+    while running < 4:
+        await asyncio.sleep(0)
+    for _ in range(20):  # every waiting task gets its chance to (wrongly) start
+        await asyncio.sleep(0)
+    assert running == 4
+    release.set()
+    await asyncio.gather(*tasks)
+    assert peak == 4 and sorted(handled) == sorted(f"t/{i}" for i in range(50))
