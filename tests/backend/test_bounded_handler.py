@@ -8,21 +8,23 @@ from backend.infra.mqtt_link import bounded
 
 
 async def test_no_more_than_the_bound_run_at_once_and_every_message_is_handled() -> None:
-    running, peak, handled = 0, 0, []
-    release = asyncio.Event()
+    running, peak = 0, 0
+    handled: list[str] = []
+    release, four_in = asyncio.Event(), asyncio.Event()
 
     async def handler(topic: str, _payload: bytes) -> None:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
+        if running == 4:
+            four_in.set()
         await release.wait()
         running -= 1
         handled.append(topic)
 
     gated = bounded(handler, 4)
     tasks = [asyncio.create_task(gated(f"t/{i}", b"")) for i in range(50)]
-    while running < 4:
-        await asyncio.sleep(0)
+    await asyncio.wait_for(four_in.wait(), 5)
     for _ in range(20):  # every waiting task gets its chance to (wrongly) start
         await asyncio.sleep(0)
     assert running == 4
