@@ -23,7 +23,8 @@ async def test_no_more_than_the_bound_run_at_once_and_every_message_is_handled()
         handled.append(topic)
 
     gated = bounded(handler, 4)
-    tasks = [asyncio.create_task(gated(f"t/{i}", b"")) for i in range(50)]
+    tasks: list[asyncio.Future[None]] = [asyncio.ensure_future(gated(f"t/{i}", b""))
+                                         for i in range(50)]
     await asyncio.wait_for(four_in.wait(), 5)
     for _ in range(20):  # every waiting task gets its chance to (wrongly) start
         await asyncio.sleep(0)
