@@ -40,6 +40,7 @@ from backend.emergency.records import (
     PsapIncident,
     Transmission,
     already_applied,
+    chain_step,
 )
 from backend.infra import keys
 from backend.infra.counters import Counters
@@ -69,9 +70,30 @@ def _history(existing: PsapIncident | CallCentreCase | None, vin: str,
     return (*existing.transmissions, sent)
 
 
+def call_variant(entry: PsapEntry | CallCentreEntry) -> str:
+    """The car's call an entry carries: its eCall variant, a voice call or an HV warn call."""
+    if isinstance(entry, VoiceEntry):
+        return "psap_voice"
+    if isinstance(entry, HvWarnEntry):
+        return HvDetail.VARIANT
+    return entry.variant
+
+
 def _sent(entry: PsapEntry | CallCentreEntry, received_ns: int, entry_id: str) -> Transmission:
-    return Transmission.received(kind=entry.KIND, msg_id=entry.msg_id, sent_ns=entry.sent_ns,
+    return Transmission.received(kind=entry.KIND, variant=call_variant(entry),
+                                 msg_id=entry.msg_id, sent_ns=entry.sent_ns,
                                  received_ns=received_ns, entry=entry_id)
+
+
+def _freshest_msd(existing: PsapIncident, sent: Transmission,
+                  msd: JsonObject | None) -> JsonObject | None:
+    """The MSD of the highest messageIdentifier: the car numbers every MSD of an incident
+    in order, fallbacks included, so a late hand-over of MSD #1 does not replace #2."""
+    if msd is None:
+        return existing.msd
+    carried = [t.msg_id for t in existing.transmissions if t.kind in ("ecall", "handover")]
+    return msd if existing.msd is None or not carried or sent.msg_id > max(carried) else (
+        existing.msd)
 
 
 def next_psap_incident(existing: PsapIncident | None, *, entry: PsapEntry, desk: str,
@@ -81,22 +103,31 @@ def next_psap_incident(existing: PsapIncident | None, *, entry: PsapEntry, desk:
 
     ``msd`` is the entry's MSD as this desk decoded it, ``vin`` the car's as far as the
     entry tells (the MSD's, or an HV warn call's details); what the entry lacks, the
-    record keeps from before. The first transmission's timings stay the record's own.
+    record keeps from before, and the MSD is the freshest one. The record's kind,
+    variant, route and reason are those of what the car finally did: a transmission of
+    an earlier step of the fallback chain that arrives late (a hand-over of the
+    Intelligent MSD after the voice call) joins the history and changes none of them.
+    The first transmission's timings stay the record's own.
     """
     history = _history(existing, vin, sent)
     if history is None:
         return None
+    kind, variant = entry.KIND, call_variant(entry)
+    via = "callcentre" if isinstance(entry, HandOver) else "direct"
+    reason = entry.psap_reason
     if existing is not None:
         vin = vin or existing.vin
-        msd = existing.msd if msd is None else msd
+        msd = _freshest_msd(existing, sent, msd)
         extras = existing.extras if extras is None else extras
+        if chain_step(existing.variant) > chain_step(variant):
+            kind, variant, via, reason = (existing.kind, existing.variant, existing.via,
+                                          existing.psap_reason)
     return PsapIncident(
-        incident=entry.incident, desk=desk, kind=entry.KIND,
-        variant="psap_voice" if isinstance(entry, VoiceEntry) else entry.variant,
-        via="callcentre" if isinstance(entry, HandOver) else "direct",
-        psap_reason=entry.psap_reason, transmissions=history,
+        incident=entry.incident, desk=desk, kind=kind, variant=variant, via=via,
+        psap_reason=reason, transmissions=history,
         received_ns=history[0].received_ns, latency_ms=history[0].latency_ms,
-        last_received_ns=sent.received_ns, vin=vin, msd=msd, extras=extras)
+        last_received_ns=max(sent.received_ns, existing.last_received_ns if existing else 0),
+        vin=vin, msd=msd, extras=extras)
 
 
 def next_case(existing: CallCentreCase | None, *, entry: EcallEntry, msd: JsonObject,
