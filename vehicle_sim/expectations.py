@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -73,11 +73,12 @@ def _route(record: dict[str, Any], desk: str) -> str:
 
 
 async def check(client: httpx.AsyncClient, expect: ExpectDef, trace: IncidentTrace | None,
-                *, timeout_s: float) -> Outcome:
+                *, timeout_s: float, profile: dict[str, Any] | None = None) -> Outcome:
     """The car's incident as the desk holds it: the car's final variant is the one the
-    record says the car finally did (``final_variant``; a record written before it was
-    kept shows its ``variant``), and ``updates`` is exact, because an update is counted
-    only for an operator's request (docs/requirements.md#ecall-r1)."""
+    record says the car finally did, and ``updates`` is exact, because an update is
+    counted only for an operator's request (docs/requirements.md#ecall-r1). An HV warn
+    call's case carries the contact of the car's ``profile``, or none when the profile
+    gives none (docs/requirements.md#hv-r2)."""
     if trace is None:
         return Outcome(expect, False, f"vehicle {expect.vehicle} raised no incident")
     if trace.final_variant != expect.variant:
@@ -86,8 +87,7 @@ async def check(client: httpx.AsyncClient, expect: ExpectDef, trace: IncidentTra
     deadline = time.monotonic() + timeout_s
 
     def seen_variant(record: dict[str, Any]) -> str:
-        return str(record.get("final_variant", record.get(
-            "variant", "intelligent" if expect.desk == "callcentre" else "")))
+        return str(record.get("variant", "intelligent" if expect.desk == "callcentre" else ""))
 
     def complete(record: dict[str, Any]) -> bool:
         return (seen_variant(record) == expect.variant
@@ -111,6 +111,13 @@ async def check(client: httpx.AsyncClient, expect: ExpectDef, trace: IncidentTra
         problems.append(f"latency {latency} ms > {expect.within_ms} ms")
     if expect.updates is not None and int(record.get("updates", 0)) != expect.updates:
         problems.append(f"{record.get('updates', 0)} MSD updates, expected {expect.updates}")
+    if expect.variant == "hv_warn" and expect.desk == "callcentre":
+        wanted = (profile or {}).get("contact")
+        added = (record.get("extras") or {}).get("contact")
+        if added != wanted:
+            problems.append(f"contact {added} added, the profile holds {wanted}")
+        found = replace(found, reason=f"{found.reason}, contact "
+                        f"{added['name'] if added else 'missing (no profile contact)'}")
     if expect.handed_to is not None:
         if record.get("psap") != expect.handed_to:
             problems.append(f"handed to {record.get('psap')}, expected {expect.handed_to}")
@@ -412,7 +419,8 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                     api_headers: ApiHeaders, timeout_s: float) -> list[Outcome]:
     async with httpx.AsyncClient(base_url=api_url, timeout=5.0,
                                  headers=dict(api_headers)) as client:
-        incidents = [check(client, e, run.traces.get(e.vehicle), timeout_s=timeout_s)
+        incidents = [check(client, e, run.traces.get(e.vehicle), timeout_s=timeout_s,
+                           profile=scenario.vehicle(e.vehicle).profile)
                      for e in scenario.expect]
         services = [check_services(client, e, scenario.vehicle(e.vehicle).vin,
                                    run.services.get(e.vehicle), timeout_s=timeout_s)

@@ -19,7 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from backend.emergency.desk_loop import Clock, DeskConsumer, StreamSpec
-from backend.emergency.edges import CallCentreCases, Intake, PsapIncidents, StreamAppender
+from backend.emergency.edges import (
+    CallCentreCases,
+    CustomerContacts,
+    Intake,
+    PsapIncidents,
+    StreamAppender,
+)
 from backend.emergency.entries import (
     CallCentreEntry,
     EcallEntry,
@@ -31,7 +37,7 @@ from backend.emergency.entries import (
     psap_entry,
 )
 from backend.emergency.entry_fields import JsonObject
-from backend.emergency.hv_handling import CustomerDirectory, HvHandover, hand_over
+from backend.emergency.hv_handling import Customer, HvHandover, hand_over
 from backend.emergency.psap_directory import desks as psap_desks
 from backend.emergency.records import (
     CallCentreCase,
@@ -172,6 +178,13 @@ def hv_case(handover: HvHandover, sent: Transmission) -> CallCentreCase:
                         delete_after=handover.delete_after))
 
 
+class NoContacts:
+    """A call centre without customer profiles: every HV warn call lacks a contact."""
+
+    async def contact(self, vin: str) -> Customer | None:
+        return None
+
+
 class PsapDesks(DeskConsumer):
     """All PSAP desks of the directory, one stream each, in the PSAP database."""
 
@@ -210,13 +223,13 @@ class CallCentreDesk(DeskConsumer):
 
     def __init__(self, intake: Intake, cases: CallCentreCases, psap: StreamAppender, *,
                  consumer: str, counters: Counters, clock_ns: Clock = time.time_ns,
-                 customers: CustomerDirectory | None = None,
+                 customers: CustomerContacts | None = None,
                  time_source: TimeSource | None = None) -> None:
         super().__init__(intake, [StreamSpec(keys.CALLCENTRE_STREAM, keys.CALLCENTRE_GROUP)],
                          consumer=consumer, counters=counters, clock_ns=clock_ns)
         self._cases = cases
         self._psap = psap
-        self._customers = customers or CustomerDirectory()
+        self._customers = customers or NoContacts()
         # Retention runs on the scenario's time when one is announced; latency never does.
         self._time = time_source or RealClock()
 
@@ -246,7 +259,7 @@ class CallCentreDesk(DeskConsumer):
         call = entry.call
         # The call's own time plus its transit: scenario time when the car runs on one.
         now = call.timestamp + max(0, received_ns - call.sent_ns) / 1e9
-        handover = hand_over(call, self._customers, now=now)
+        handover = hand_over(call, await self._customers.contact(call.vin), now=now)
         case = hv_case(handover, _sent(entry, received_ns, entry_id))
         # One warn call is one case: a second delivery of the entry changes nothing.
         applied = await self._cases.create_once(case, written_at=call.timestamp)

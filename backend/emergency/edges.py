@@ -1,8 +1,10 @@
 """What the relay and the desks need of the world outside them, and nothing more.
 
-Two edges: the broker link (the relay acknowledges each call to its car) and the
+Three edges: the broker link (the relay acknowledges each call to its car), the
 stores (append to a stream once, read it through a consumer group, acknowledge, apply a
-record update once). The Redis and gmqtt adapters implement these protocols
+record update once), and the customer contacts the call centre adds to an HV warn call,
+held in the customer profile a higher layer owns (``backend.runtime.customer_contacts``
+reads it). The Redis and gmqtt adapters implement these protocols
 (``backend.infra.streams``, ``backend.emergency.redis_records``,
 ``backend.infra.mqtt_link.QosOnePublisher``); so do the tests' in-memory fakes, which run
 the relay and the desks without servers.
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from backend.emergency.hv_handling import Customer
 from backend.emergency.records import CallCentreCase, PsapIncident
 from backend.infra.streams import Delivery, FieldValue
 from protocols.envelope import IntelligentExtras
@@ -81,3 +84,10 @@ class CallCentreCases(Protocol):
 
     async def create_once(self, case: CallCentreCase, *, written_at: float) -> bool:
         """Write and tag ``case`` unless a case of its incident exists; True when written."""
+
+
+class CustomerContacts(Protocol):
+    """The contact data the call centre holds for a car's customer (HV-R2)."""
+
+    async def contact(self, vin: str) -> Customer | None:
+        """The contact in ``vin``'s customer profile; None when it has none."""

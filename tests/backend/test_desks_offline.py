@@ -13,6 +13,7 @@ import pytest
 from redis.exceptions import RedisError
 
 from backend.emergency.desk_loop import CLAIM_IDLE_MS
+from backend.emergency.hv_handling import Customer
 from backend.emergency.incidents import vin_of
 from backend.infra import keys
 from protocols.catalogue import entry as catalogue_entry
@@ -24,8 +25,9 @@ from tests.backend.test_relay_offline import EXTRAS, ecall, hv_call
 from tests.fakes.decodes import count_msd_decodes
 from tests.fakes.path import EcallPath
 
-KNOWN_CUSTOMER_VIN = "WMW11GD0X0T000001"  # in the call centre's sample customer directory
+KNOWN_CUSTOMER_VIN = "WMW11GD0X0T000001"  # its profile has a contact (the fixture's)
 PSAP_BE = keys.psap_stream("psap-BE")
+CONTACT = Customer(name="Lotte Peeters", phone="+32 470 12 34 56", language="nl")
 
 
 def _incident() -> str:
@@ -35,6 +37,7 @@ def _incident() -> str:
 @pytest.fixture
 async def path() -> EcallPath:
     path = EcallPath()
+    path.contacts.by_vin[KNOWN_CUSTOMER_VIN] = CONTACT
     await path.psap_desks().setup()
     await path.callcentre().setup()
     return path
@@ -255,7 +258,7 @@ async def test_desks_hv_warn_call_goes_to_the_psap_of_its_position_with_the_cont
     await _through_callcentre(path)
     view = path.cases.case(incident).view()
     assert (view["variant"], view["psap"], view["service"]) == ("hv_warn", desk, "hv_warn_call")
-    assert (view["extras"]["contact"] is not None) is contact
+    assert view["extras"]["contact"] == (asdict(CONTACT) if contact else None)
     tag = path.cases.tags[keys.case_key(incident)]
     assert (catalogue_entry(tag.service).retention.kind, tag.written_at) == (
         "fixed_window", call.timestamp)
