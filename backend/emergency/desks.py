@@ -45,6 +45,7 @@ from backend.emergency.records import (
     HvDetail,
     PsapIncident,
     Transmission,
+    VoiceRecording,
     already_applied,
     chain_step,
 )
@@ -241,9 +242,12 @@ class CallCentreDesk(DeskConsumer):
             return
         sent = _sent(entry, received_ns, entry_id)
         msd = entry.decoded_msd()
+        now = self._time.now()
+        # The agent's voice call with the car begins as the case opens; it is recorded.
         applied = await self._cases.apply(
             entry.incident, lambda existing: next_case(existing, entry=entry, msd=msd, sent=sent),
-            extended=entry.extras, written_at=self._time.now())
+            extended=entry.extras, written_at=now,
+            recording=VoiceRecording(incident=entry.incident, started_at=now))
         # The hand-over is sent again even when the case was applied before: a desk that
         # died between the two steps must not leave the PSAP without it (append_once
         # de-duplicates).

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from backend.emergency.hv_handling import Customer
-from backend.emergency.records import CallCentreCase, PsapIncident
+from backend.emergency.records import CallCentreCase, PsapIncident, VoiceRecording
 from backend.infra.streams import Delivery, FieldValue
 from protocols.envelope import IntelligentExtras
 
@@ -78,9 +78,11 @@ class CallCentreCases(Protocol):
     """The OEM call centre's cases, each tagged with its retention rule when first written."""
 
     async def apply(self, incident: str, change: CaseChange, *,
-                    extended: IntelligentExtras | None, written_at: float) -> bool:
+                    extended: IntelligentExtras | None, written_at: float,
+                    recording: VoiceRecording | None = None) -> bool:
         """As ``PsapIncidents.apply``; a new case is tagged, and ``extended`` (the extended
-        technical data, kept apart under its own rule) is stored with it once."""
+        technical data, kept apart under its own rule) is stored with it once; so is
+        ``recording``, with a new case only (the call centre takes the call once)."""
 
     async def create_once(self, case: CallCentreCase, *, written_at: float) -> bool:
         """Write and tag ``case`` unless a case of its incident exists; True when written."""

@@ -29,10 +29,13 @@ from backend.emergency.errors import MalformedEntryError
 from backend.emergency.hv_handling import SERVICE as HV_SERVICE
 
 # MINI Connected §7a (ECALL-R7): the case is kept until all procedures are closed, its
-# extended technical information 30 days; the catalogue holds both rules.
+# extended technical information 30 days, the voice recording at most 24 hours; the
+# catalogue holds the three rules.
 CASE_SERVICE: Final = "ecall_intelligent"
 EXTENDED_SERVICE: Final = "ecall_intelligent_extended"
 EXTENDED_RECORD_TYPE: Final = "ecall_extended_data"
+VOICE_SERVICE: Final = "ecall_intelligent_voice"
+VOICE_RECORD_TYPE: Final = "ecall_voice_recording"
 CaseStatus = Literal["open", "closed"]
 CASE_STATUSES: Final[tuple[CaseStatus, ...]] = ("open", "closed")
 # The car's fallback chain (ECALL-R1), in the order it moves along it: it never goes back.
@@ -212,6 +215,25 @@ class PsapIncident:
                    received_ns=f.integer("received_ns"), latency_ms=f.number("latency_ms"),
                    last_received_ns=f.integer("last_received_ns"), vin=f.text("vin", ""),
                    msd=f.optional_json_object("msd"), extras=f.optional_json_object("extras"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceRecording:
+    """The call centre's recording of an Intelligent eCall's voice call (§7a: "kan
+    spraakopnames tot 24 uur bewaren"), as a reference: the platform carries no audio, so
+    the record names the recording and when the call began, and the retention engine
+    deletes it 24 hours later under its own rule (docs/requirements.md#ecall-r7)."""
+
+    incident: str
+    started_at: float  # epoch seconds of the call (the scenario's time when it runs one)
+
+    @property
+    def reference(self) -> str:
+        return f"rec-{self.incident}"
+
+    def view(self) -> JsonObject:
+        return {"reference": self.reference, "incident": self.incident,
+                "started_at": self.started_at, "audio": None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,9 @@ async def test_desks_callcentre_opens_a_tagged_case_and_hands_over_to_the_psap(
     extended = path.cases.tags[keys.extended_key(incident)]
     assert catalogue_entry(extended.service).retention.window_s == 30 * 86_400
     assert json.loads(path.cases.extended[incident]) == asdict(EXTRAS)
+    voice = path.cases.tags[keys.voice_recording_key(incident)]  # ECALL-R7: 24 hours
+    assert catalogue_entry(voice.service).retention.window_s == 24 * 3_600
+    assert path.cases.recordings[incident].reference == f"rec-{incident}"
     record = path.incidents.record(incident)
     assert (record.via, record.kind, record.variant, record.vin) == (
         "callcentre", "handover", "intelligent", vin)

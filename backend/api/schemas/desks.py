@@ -49,6 +49,9 @@ class IncidentPublic(BaseModel):
     psap_reason: str | None = None
     msd: dict[str, Any] | None = None
     extras: dict[str, Any] | None = None
+    voice_recording: dict[str, Any] | None = Field(
+        default=None, description="an Intelligent eCall's voice recording: a reference (no "
+        "audio), shown until its 24 hours are over")
     transmissions: list[TransmissionPublic] = []
     updates: int | None = Field(default=None, description="MSD updates an operator asked "
                                 "for: further MSDs on a channel the record already holds")
