@@ -98,9 +98,9 @@ def _freshest_msd(existing: PsapIncident, sent: Transmission,
     in order, fallbacks included, so a late hand-over of MSD #1 does not replace #2."""
     if msd is None:
         return existing.msd
-    carried = [t.msg_id for t in existing.transmissions if t.kind in ("ecall", "handover")]
-    return msd if existing.msd is None or not carried or sent.msg_id > max(carried) else (
-        existing.msd)
+    held = [t.msg_id for t in existing.transmissions if t.kind in ("ecall", "handover")]
+    fresher = existing.msd is None or not held or sent.msg_id > max(held)
+    return msd if fresher else existing.msd
 
 
 def next_psap_incident(existing: PsapIncident | None, *, entry: PsapEntry, desk: str,
