@@ -328,8 +328,10 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
         source="MINI Connected §7a; docs/requirements.md#ecall_intelligent_voice",
         ambiguity=(
             "'kan spraakopnames tot 24 uur bewaren' is an upper bound from the call; see "
-            "ecall_intelligent for how the three Intelligent eCall rules are split. A voice "
-            "recording has no byte budget in the documents."
+            "ecall_intelligent for how the three Intelligent eCall rules are split. The "
+            "platform carries no audio: the call centre keeps a reference to the recording "
+            "of the agent's call (it begins as the case opens) and deletes it 24 hours "
+            "later. A voice recording has no byte budget in the documents."
         ),
     ),
     CatalogueEntry(

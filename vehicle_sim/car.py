@@ -6,7 +6,8 @@ downlink. Time comes in from outside: the injected clock for the machine, its ti
 deadlines and the MSD's timestamp (in a scenario, its virtual time), wall time only
 for the latency stamps. Fault injection stands for the radio: an "unreachable"
 variant is published nowhere, so the car's own timer, not the scenario, drives the
-fallback.
+fallback; a late or lost acknowledgement (the machine's ack faults) lets the MSD reach the
+backend while the car still falls back.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from vehicle_sim.car_services import CarServices
 from vehicle_sim.crash import CrashPulse, Occupancy
 from vehicle_sim.ecall_machine import (
     Ack,
+    AckReceived,
     AckTimeout,
     EcallState,
     Event,
@@ -192,6 +194,8 @@ class Car:
                 self._timers.append(loop.call_later(delay, self._apply, timeout))
             elif isinstance(effect, PlaceVoiceCall):
                 self._voice_call(effect)
+            elif isinstance(effect, AckReceived):
+                self._record_ack(effect.incident, effect.msg_id, effect.route)
             elif isinstance(effect, Log):
                 log.info("%s: %s", self.label, effect.message)
         self._check_settled()
@@ -246,21 +250,24 @@ class Car:
             log.warning("%s: ignored downlink: %s", self.label, exc)
             return
         if kind == "hv_ack" and isinstance(message, EcallAck):
-            self._record_ack(message, any_attempt=True)
+            self._record_ack(message.incident, message.msg_id, message.route,
+                             any_attempt=True)
             self._check_settled()
         elif kind == "ecall_ack" and isinstance(message, EcallAck):
-            self._record_ack(message)
+            # Recorded when the machine takes it in (AckReceived): an ack fault may hold
+            # it back or lose it.
             self._apply(Ack(incident=message.incident, msg_id=message.msg_id, route=message.route))
         elif kind == "msd_request" and isinstance(message, MsdRequest):
             self._notify(f"{self.label}: MSD update requested by {message.requested_by}")
             self._apply(UpdateRequest(incident=message.incident))
 
-    def _record_ack(self, ack: EcallAck, *, any_attempt: bool = False) -> None:
-        if self.trace is None or ack.incident != self.trace.incident:
+    def _record_ack(self, incident: str, msg_id: int, route: str, *,
+                    any_attempt: bool = False) -> None:
+        if self.trace is None or incident != self.trace.incident:
             return
         for sent in self.trace.transmissions:
-            if (any_attempt or sent.msg_id == ack.msg_id) and sent.acked_ns is None:
+            if (any_attempt or sent.msg_id == msg_id) and sent.acked_ns is None:
                 sent.acked_ns = self._real_ns()
-                sent.route = ack.route
-                self._notify(f"{self.label}: acknowledged #{ack.msg_id} -> {ack.route} "
+                sent.route = route
+                self._notify(f"{self.label}: acknowledged #{msg_id} -> {route} "
                              f"in {sent.ack_ms:.2f} ms")

@@ -19,6 +19,12 @@ application-level acknowledgement arrives before the timer, the chain goes on:
 intelligent -> legal -> PSAP voice. The wait is EN 16062 T6 (IVS waits 5 s for the
 AL-ACK); over MQTT there is no link-layer ACK, so the timer starts at publication.
 
+Acknowledgement faults stand for a downlink that fails after the backend has taken the
+MSD: a *lost* acknowledgement never reaches the machine, a *late* one is held until the
+attempt's timer has fired and only then taken in (by then it is stale), so the backend
+holds every transmission of the chain while the car has moved on. An acknowledgement
+the machine takes in is an ``AckReceived`` effect, for the runner's record.
+
 The messageIdentifier starts at 1 per incident and grows by one on every MSD the car
 sends for it, fallbacks and operator updates included, so a receiver can tell a fresh
 MSD from a repeat; the MSD timestamp stays the one taken at the trigger (EN 15722
@@ -40,6 +46,7 @@ MAX_MSG_ID: Final = 255  # messageIdentifier is INTEGER(0..255)
 
 Phase = Literal["idle", "awaiting_ack", "connected", "voice"]
 CallVariant = Literal["intelligent", "legal", "psap_voice"]
+AckFate = Literal["on_time", "late", "lost"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +57,8 @@ class EcallContext:
     of ``now``. ``in_ecall_country`` says whether the current country runs 112 eCall
     PSAPs (the EU set). The ``*_unreachable`` faults stand for a dead network path:
     no acknowledgement can come back over it, so only the timer moves the chain on.
+    ``late_acks`` and ``lost_acks`` name the variants whose acknowledgements come after
+    the timer or never, although their MSDs reach the backend.
     """
 
     intelligent_bought: bool
@@ -61,6 +70,8 @@ class EcallContext:
     ack_timeout_s: float = ACK_TIMEOUT_S
     intelligent_unreachable: bool = False
     legal_unreachable: bool = False
+    late_acks: frozenset[CallVariant] = frozenset()
+    lost_acks: frozenset[CallVariant] = frozenset()
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.ack_timeout_s) or self.ack_timeout_s <= 0:
@@ -69,6 +80,12 @@ class EcallContext:
     def unreachable(self, variant: CallVariant) -> bool:
         return (variant == "intelligent" and self.intelligent_unreachable) or (
             variant == "legal" and self.legal_unreachable)
+
+    def ack_fate(self, variant: CallVariant) -> AckFate:
+        """What happens to an acknowledgement of a ``variant`` MSD on its way to the car."""
+        if variant in self.lost_acks:
+            return "lost"
+        return "late" if variant in self.late_acks else "on_time"
 
 
 # -- events --------------------------------------------------------------------------
@@ -142,11 +159,20 @@ class VoiceCall:
 
 
 @dataclass(frozen=True, slots=True)
+class AckReceived:
+    """An acknowledgement reached the car now (on time, or late once released)."""
+
+    incident: str
+    msg_id: int
+    route: str
+
+
+@dataclass(frozen=True, slots=True)
 class Log:
     message: str
 
 
-Effect = SendMsd | StartTimer | VoiceCall | Log
+Effect = SendMsd | StartTimer | VoiceCall | AckReceived | Log
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +180,8 @@ class EcallState:
     """The machine between events. ``token`` only ever grows, across incidents too,
     so a timer left over from an earlier attempt can never match a later one;
     ``variant_first_id`` is the first msg_id sent on the current variant, so an
-    acknowledgement of any MSD of the current attempt counts."""
+    acknowledgement of any MSD of the current attempt counts. ``held`` are the
+    acknowledgements a late-ack fault keeps back until the attempt's timer fires."""
 
     phase: Phase = "idle"
     variant: CallVariant | None = None
@@ -164,6 +191,7 @@ class EcallState:
     variant_first_id: int = 0
     timestamp: int = 0
     token: int = 0
+    held: tuple[Ack, ...] = ()
 
 
 Transition = tuple[EcallState, list[Effect]]
@@ -240,18 +268,38 @@ def _attempt(state: EcallState, variant: CallVariant, now: float,
 
 
 def _on_ack(state: EcallState, event: Ack, ctx: EcallContext) -> Transition:
+    """An acknowledgement on the downlink: taken in at once, unless an ack fault of the
+    current attempt's variant loses it or holds it back until the timer fires."""
     where = f"{event.incident}: ack of MSD #{event.msg_id} via {event.route}"
+    if state.phase in ("awaiting_ack", "connected") and event.incident == state.incident:
+        assert state.variant is not None
+        if ctx.unreachable(state.variant):
+            return state, [Log(f"{where} ignored, the {state.variant} path is marked "
+                               f"unreachable")]
+        current = state.variant_first_id <= event.msg_id <= state.msg_id
+        fate = ctx.ack_fate(state.variant) if current else "on_time"
+        if fate == "lost":
+            return state, [Log(f"{where} lost on its way to the car "
+                               f"({state.variant} ack fault)")]
+        if fate == "late" and state.phase == "awaiting_ack":
+            return replace(state, held=(*state.held, event)), [
+                Log(f"{where} held until the timer fires ({state.variant} ack fault)")]
+    return _take_ack(state, event, where)
+
+
+def _take_ack(state: EcallState, event: Ack, where: str) -> Transition:
+    """The acknowledgement reached the car: it connects the current attempt, or is
+    ignored as stale or as belonging to no active data call."""
+    received = AckReceived(event.incident, event.msg_id, event.route)
     if state.phase not in ("awaiting_ack", "connected") or event.incident != state.incident:
-        return state, [Log(f"{where} ignored, no such active incident")]
-    assert state.variant is not None
-    if ctx.unreachable(state.variant):
-        return state, [Log(f"{where} ignored, the {state.variant} path is marked unreachable")]
+        return state, [received, Log(f"{where} ignored, no such active incident")]
     if not state.variant_first_id <= event.msg_id <= state.msg_id:
-        return state, [Log(f"{where} ignored, stale (current attempt "
-                           f"#{state.variant_first_id}..#{state.msg_id})")]
+        return state, [received, Log(f"{where} ignored, stale (current attempt "
+                                     f"#{state.variant_first_id}..#{state.msg_id})")]
     if state.phase == "connected":
-        return state, [Log(f"{where} received while connected")]
-    return replace(state, phase="connected"), [Log(f"{where}: {state.variant} connected")]
+        return state, [received, Log(f"{where} received while connected")]
+    return replace(state, phase="connected"), [received,
+                                               Log(f"{where}: {state.variant} connected")]
 
 
 def _on_timeout(state: EcallState, event: AckTimeout, now: float,
@@ -264,8 +312,13 @@ def _on_timeout(state: EcallState, event: AckTimeout, now: float,
     nxt = fallback_variant(state.variant, ctx)
     note = Log(f"{state.incident}: no ack for {state.variant} MSD #{state.msg_id} within "
                f"{ctx.ack_timeout_s:g} s (at {now:.3f}) -> {nxt}")
-    moved, effects = _attempt(state, nxt, now, ctx)
-    return moved, [note, *effects]
+    moved, effects = _attempt(replace(state, held=()), nxt, now, ctx)
+    released: list[Effect] = []
+    for late in state.held:  # delivered now, after the timer: stale for the new attempt
+        moved, taken = _take_ack(moved, late, f"{late.incident}: late ack of MSD "
+                                 f"#{late.msg_id} via {late.route}")
+        released.extend(taken)
+    return moved, [note, *effects, *released]
 
 
 def _on_update(state: EcallState, event: UpdateRequest, now: float,

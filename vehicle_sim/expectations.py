@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -65,14 +66,16 @@ class Outcome:
     route: str = ""
 
 
-async def _fetch(client: httpx.AsyncClient, desk: str, incident: str,
-                 deadline: float, min_updates: int) -> dict[str, Any] | None:
+async def _fetch(client: httpx.AsyncClient, desk: str, incident: str, deadline: float,
+                 complete: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    """The desk's record once ``complete`` (its later transmissions may still be on their
+    way when the car settles), or as it stands at the deadline."""
     record: dict[str, Any] | None = None
     while True:
         response = await client.get(f"/desks/{desk}/incidents/{incident}")
         if response.status_code == 200:
             record = response.json()
-            if int(record.get("updates", 0)) >= min_updates:
+            if complete(record):
                 return record
         if time.monotonic() >= deadline:
             return record
@@ -88,14 +91,27 @@ def _route(record: dict[str, Any], desk: str) -> str:
 
 
 async def check(client: httpx.AsyncClient, expect: ExpectDef, trace: IncidentTrace | None,
-                *, timeout_s: float) -> Outcome:
+                *, timeout_s: float, profile: dict[str, Any] | None = None) -> Outcome:
+    """The car's incident as the desk holds it: the car's final variant is the one the
+    record says the car finally did, and ``updates`` is exact, because an update is
+    counted only for an operator's request (docs/requirements.md#ecall-r1). An HV warn
+    call's case carries the contact of the car's ``profile``, or none when the profile
+    gives none (docs/requirements.md#hv-r2)."""
     if trace is None:
         return Outcome(expect, False, f"vehicle {expect.vehicle} raised no incident")
     if trace.final_variant != expect.variant:
         return Outcome(expect, False, f"car ended on {trace.final_variant}, expected "
                        f"{expect.variant}", trace.incident, trace.final_variant)
     deadline = time.monotonic() + timeout_s
-    record = await _fetch(client, expect.desk, trace.incident, deadline, expect.updates or 0)
+
+    def seen_variant(record: dict[str, Any]) -> str:
+        return str(record.get("variant", "intelligent" if expect.desk == "callcentre" else ""))
+
+    def complete(record: dict[str, Any]) -> bool:
+        return (seen_variant(record) == expect.variant
+                and int(record.get("updates", 0)) >= (expect.updates or 0))
+
+    record = await _fetch(client, expect.desk, trace.incident, deadline, complete)
     if record is None:
         return Outcome(expect, False, f"desk {expect.desk} never received incident "
                        f"{trace.incident}", trace.incident, trace.final_variant, expect.desk)
@@ -106,18 +122,25 @@ async def check(client: httpx.AsyncClient, expect: ExpectDef, trace: IncidentTra
                + (f", {record.get('updates', 0)} MSD update(s)" if record.get("updates") else ""))
     found = Outcome(expect, True, summary, trace.incident, trace.final_variant, expect.desk,
                     latency, _route(record, expect.desk))
-    seen_variant = record.get("variant", "intelligent" if expect.desk == "callcentre" else "")
     problems = []
-    if seen_variant != expect.variant:
-        problems.append(f"desk saw variant {seen_variant}")
+    if seen_variant(record) != expect.variant:
+        problems.append(f"desk saw variant {seen_variant(record)}")
     if expect.within_ms is not None and (latency is None or latency > expect.within_ms):
         problems.append(f"latency {latency} ms > {expect.within_ms} ms")
-    if expect.updates is not None and int(record.get("updates", 0)) < expect.updates:
-        problems.append(f"{record.get('updates', 0)} MSD updates < {expect.updates}")
+    if expect.updates is not None and int(record.get("updates", 0)) != expect.updates:
+        problems.append(f"{record.get('updates', 0)} MSD updates, expected {expect.updates}")
+    if expect.variant == "hv_warn" and expect.desk == "callcentre":
+        wanted = (profile or {}).get("contact")
+        added = (record.get("extras") or {}).get("contact")
+        if added != wanted:
+            problems.append(f"contact {added} added, the profile holds {wanted}")
+        found = replace(found, reason=f"{found.reason}, contact "
+                        f"{added['name'] if added else 'missing (no profile contact)'}")
     if expect.handed_to is not None:
         if record.get("psap") != expect.handed_to:
             problems.append(f"handed to {record.get('psap')}, expected {expect.handed_to}")
-        handed = await _fetch(client, expect.handed_to, trace.incident, deadline, 0)
+        handed = await _fetch(client, expect.handed_to, trace.incident, deadline,
+                              lambda r: r.get("via") == "callcentre")
         if handed is None or handed.get("via") != "callcentre":
             problems.append(f"{expect.handed_to} has no hand-over of {trace.incident}")
     if problems:
@@ -445,7 +468,8 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                     api_headers: ApiHeaders, timeout_s: float) -> list[Outcome]:
     async with httpx.AsyncClient(base_url=api_url, timeout=5.0,
                                  headers=dict(api_headers)) as client:
-        incidents = [check(client, e, run.traces.get(e.vehicle), timeout_s=timeout_s)
+        incidents = [check(client, e, run.traces.get(e.vehicle), timeout_s=timeout_s,
+                           profile=scenario.vehicle(e.vehicle).profile)
                      for e in scenario.expect]
         services = [check_services(client, e, scenario.vehicle(e.vehicle).vin,
                                    run.services.get(e.vehicle), timeout_s=timeout_s)

@@ -106,8 +106,11 @@ class VehicleDef(_Model):
         description="where the car is now, overriding its position's country; default: the "
         "country at its position (activation country only at sea)")
     intelligent_ecall: IntelligentService = Field(default_factory=IntelligentService)
-    faults: list[Literal["intelligent_unreachable", "legal_unreachable"]] = Field(
-        default_factory=list)
+    faults: list[Literal["intelligent_unreachable", "legal_unreachable", "intelligent_ack_late",
+                         "legal_ack_late", "intelligent_ack_lost", "legal_ack_lost"]] = Field(
+        default_factory=list, description="unreachable: the call never gets through; "
+        "ack_late / ack_lost: the backend takes the MSD, its acknowledgement reaches the car "
+        "after the car's timer fired, or never")
     plugged: bool = Field(default=False, description="charging cable connected (BEV/PHEV)")
     locked: bool = False
     odometer_km: float = Field(default=0.0, ge=0)

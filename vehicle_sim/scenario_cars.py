@@ -10,7 +10,7 @@ from protocols.msd.model import Propulsion
 from vehicle_sim.car_config import CarConfig, StartPose
 from vehicle_sim.car_ota import OtaCarSettings
 from vehicle_sim.crash import CrashPulse
-from vehicle_sim.ecall_machine import EcallContext
+from vehicle_sim.ecall_machine import CallVariant, EcallContext
 from vehicle_sim.scenario import CrashDef, Scenario, VehicleDef
 from vehicle_sim.vehicle import VehicleSpec
 
@@ -25,6 +25,7 @@ _PROPULSION_FLAGS = {
     "electric": "electric_energy_storage", "hydrogen": "hydrogen_storage",
     "other": "other_storage",
 }
+_DATA_VARIANTS: tuple[CallVariant, ...] = ("intelligent", "legal")  # those that are acked
 
 
 def spec_of(vdef: VehicleDef) -> VehicleSpec:
@@ -48,6 +49,8 @@ def context_of(vdef: VehicleDef, scenario: Scenario) -> EcallContext:
         ack_timeout_s=scenario.ack_timeout_s,
         intelligent_unreachable="intelligent_unreachable" in vdef.faults,
         legal_unreachable="legal_unreachable" in vdef.faults,
+        late_acks=frozenset(v for v in _DATA_VARIANTS if f"{v}_ack_late" in vdef.faults),
+        lost_acks=frozenset(v for v in _DATA_VARIANTS if f"{v}_ack_lost" in vdef.faults),
     )
 
 

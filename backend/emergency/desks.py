@@ -19,7 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from backend.emergency.desk_loop import Clock, DeskConsumer, StreamSpec
-from backend.emergency.edges import CallCentreCases, Intake, PsapIncidents, StreamAppender
+from backend.emergency.edges import (
+    CallCentreCases,
+    CustomerContacts,
+    Intake,
+    PsapIncidents,
+    StreamAppender,
+)
 from backend.emergency.entries import (
     CallCentreEntry,
     EcallEntry,
@@ -31,7 +37,7 @@ from backend.emergency.entries import (
     psap_entry,
 )
 from backend.emergency.entry_fields import JsonObject
-from backend.emergency.hv_handling import CustomerDirectory, HvHandover, hand_over
+from backend.emergency.hv_handling import Customer, HvHandover, hand_over
 from backend.emergency.psap_directory import desks as psap_desks
 from backend.emergency.records import (
     CallCentreCase,
@@ -39,7 +45,9 @@ from backend.emergency.records import (
     HvDetail,
     PsapIncident,
     Transmission,
+    VoiceRecording,
     already_applied,
+    chain_step,
 )
 from backend.infra import keys
 from backend.infra.counters import Counters
@@ -69,9 +77,30 @@ def _history(existing: PsapIncident | CallCentreCase | None, vin: str,
     return (*existing.transmissions, sent)
 
 
+def call_variant(entry: PsapEntry | CallCentreEntry) -> str:
+    """The car's call an entry carries: its eCall variant, a voice call or an HV warn call."""
+    if isinstance(entry, VoiceEntry):
+        return "psap_voice"
+    if isinstance(entry, HvWarnEntry):
+        return HvDetail.VARIANT
+    return entry.variant
+
+
 def _sent(entry: PsapEntry | CallCentreEntry, received_ns: int, entry_id: str) -> Transmission:
-    return Transmission.received(kind=entry.KIND, msg_id=entry.msg_id, sent_ns=entry.sent_ns,
+    return Transmission.received(kind=entry.KIND, variant=call_variant(entry),
+                                 msg_id=entry.msg_id, sent_ns=entry.sent_ns,
                                  received_ns=received_ns, entry=entry_id)
+
+
+def _freshest_msd(existing: PsapIncident, sent: Transmission,
+                  msd: JsonObject | None) -> JsonObject | None:
+    """The MSD of the highest messageIdentifier: the car numbers every MSD of an incident
+    in order, fallbacks included, so a late hand-over of MSD #1 does not replace #2."""
+    if msd is None:
+        return existing.msd
+    held = [t.msg_id for t in existing.transmissions if t.kind in ("ecall", "handover")]
+    fresher = existing.msd is None or not held or sent.msg_id > max(held)
+    return msd if fresher else existing.msd
 
 
 def next_psap_incident(existing: PsapIncident | None, *, entry: PsapEntry, desk: str,
@@ -81,22 +110,31 @@ def next_psap_incident(existing: PsapIncident | None, *, entry: PsapEntry, desk:
 
     ``msd`` is the entry's MSD as this desk decoded it, ``vin`` the car's as far as the
     entry tells (the MSD's, or an HV warn call's details); what the entry lacks, the
-    record keeps from before. The first transmission's timings stay the record's own.
+    record keeps from before, and the MSD is the freshest one. The record's kind,
+    variant, route and reason are those of what the car finally did: a transmission of
+    an earlier step of the fallback chain that arrives late (a hand-over of the
+    Intelligent MSD after the voice call) joins the history and changes none of them.
+    The first transmission's timings stay the record's own.
     """
     history = _history(existing, vin, sent)
     if history is None:
         return None
+    kind, variant = entry.KIND, call_variant(entry)
+    via = "callcentre" if isinstance(entry, HandOver) else "direct"
+    reason = entry.psap_reason
     if existing is not None:
         vin = vin or existing.vin
-        msd = existing.msd if msd is None else msd
+        msd = _freshest_msd(existing, sent, msd)
         extras = existing.extras if extras is None else extras
+        if chain_step(existing.variant) > chain_step(variant):
+            kind, variant, via, reason = (existing.kind, existing.variant, existing.via,
+                                          existing.psap_reason)
     return PsapIncident(
-        incident=entry.incident, desk=desk, kind=entry.KIND,
-        variant="psap_voice" if isinstance(entry, VoiceEntry) else entry.variant,
-        via="callcentre" if isinstance(entry, HandOver) else "direct",
-        psap_reason=entry.psap_reason, transmissions=history,
+        incident=entry.incident, desk=desk, kind=kind, variant=variant, via=via,
+        psap_reason=reason, transmissions=history,
         received_ns=history[0].received_ns, latency_ms=history[0].latency_ms,
-        last_received_ns=sent.received_ns, vin=vin, msd=msd, extras=extras)
+        last_received_ns=max(sent.received_ns, existing.last_received_ns if existing else 0),
+        vin=vin, msd=msd, extras=extras)
 
 
 def next_case(existing: CallCentreCase | None, *, entry: EcallEntry, msd: JsonObject,
@@ -141,6 +179,13 @@ def hv_case(handover: HvHandover, sent: Transmission) -> CallCentreCase:
                         delete_after=handover.delete_after))
 
 
+class NoContacts:
+    """A call centre without customer profiles: every HV warn call lacks a contact."""
+
+    async def contact(self, vin: str) -> Customer | None:
+        return None
+
+
 class PsapDesks(DeskConsumer):
     """All PSAP desks of the directory, one stream each, in the PSAP database."""
 
@@ -179,13 +224,13 @@ class CallCentreDesk(DeskConsumer):
 
     def __init__(self, intake: Intake, cases: CallCentreCases, psap: StreamAppender, *,
                  consumer: str, counters: Counters, clock_ns: Clock = time.time_ns,
-                 customers: CustomerDirectory | None = None,
+                 customers: CustomerContacts | None = None,
                  time_source: TimeSource | None = None) -> None:
         super().__init__(intake, [StreamSpec(keys.CALLCENTRE_STREAM, keys.CALLCENTRE_GROUP)],
                          consumer=consumer, counters=counters, clock_ns=clock_ns)
         self._cases = cases
         self._psap = psap
-        self._customers = customers or CustomerDirectory()
+        self._customers = customers or NoContacts()
         # Retention runs on the scenario's time when one is announced; latency never does.
         self._time = time_source or RealClock()
 
@@ -197,9 +242,12 @@ class CallCentreDesk(DeskConsumer):
             return
         sent = _sent(entry, received_ns, entry_id)
         msd = entry.decoded_msd()
+        now = self._time.now()
+        # The agent's voice call with the car begins as the case opens; it is recorded.
         applied = await self._cases.apply(
             entry.incident, lambda existing: next_case(existing, entry=entry, msd=msd, sent=sent),
-            extended=entry.extras, written_at=self._time.now())
+            extended=entry.extras, written_at=now,
+            recording=VoiceRecording(incident=entry.incident, started_at=now))
         # The hand-over is sent again even when the case was applied before: a desk that
         # died between the two steps must not leave the PSAP without it (append_once
         # de-duplicates).
@@ -215,7 +263,7 @@ class CallCentreDesk(DeskConsumer):
         call = entry.call
         # The call's own time plus its transit: scenario time when the car runs on one.
         now = call.timestamp + max(0, received_ns - call.sent_ns) / 1e9
-        handover = hand_over(call, self._customers, now=now)
+        handover = hand_over(call, await self._customers.contact(call.vin), now=now)
         case = hv_case(handover, _sent(entry, received_ns, entry_id))
         # One warn call is one case: a second delivery of the entry changes nothing.
         applied = await self._cases.create_once(case, written_at=call.timestamp)

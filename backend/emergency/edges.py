@@ -1,8 +1,10 @@
 """What the relay and the desks need of the world outside them, and nothing more.
 
-Two edges: the broker link (the relay acknowledges each call to its car) and the
+Three edges: the broker link (the relay acknowledges each call to its car), the
 stores (append to a stream once, read it through a consumer group, acknowledge, apply a
-record update once). The Redis and gmqtt adapters implement these protocols
+record update once), and the customer contacts the call centre adds to an HV warn call,
+held in the customer profile a higher layer owns (``backend.runtime.customer_contacts``
+reads it). The Redis and gmqtt adapters implement these protocols
 (``backend.infra.streams``, ``backend.emergency.redis_records``,
 ``backend.infra.mqtt_link.QosOnePublisher``); so do the tests' in-memory fakes, which run
 the relay and the desks without servers.
@@ -17,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from backend.emergency.records import CallCentreCase, PsapIncident
+from backend.emergency.hv_handling import Customer
+from backend.emergency.records import CallCentreCase, PsapIncident, VoiceRecording
 from backend.infra.streams import Delivery, FieldValue
 from protocols.envelope import IntelligentExtras
 
@@ -75,9 +78,18 @@ class CallCentreCases(Protocol):
     """The OEM call centre's cases, each tagged with its retention rule when first written."""
 
     async def apply(self, incident: str, change: CaseChange, *,
-                    extended: IntelligentExtras | None, written_at: float) -> bool:
+                    extended: IntelligentExtras | None, written_at: float,
+                    recording: VoiceRecording | None = None) -> bool:
         """As ``PsapIncidents.apply``; a new case is tagged, and ``extended`` (the extended
-        technical data, kept apart under its own rule) is stored with it once."""
+        technical data, kept apart under its own rule) is stored with it once; so is
+        ``recording``, with a new case only (the call centre takes the call once)."""
 
     async def create_once(self, case: CallCentreCase, *, written_at: float) -> bool:
         """Write and tag ``case`` unless a case of its incident exists; True when written."""
+
+
+class CustomerContacts(Protocol):
+    """The contact data the call centre holds for a car's customer (HV-R2)."""
+
+    async def contact(self, vin: str) -> Customer | None:
+        """The contact in ``vin``'s customer profile; None when it has none."""

@@ -5,7 +5,10 @@ MINI Connected §2b (HV-R2): the car sends the relevant data "naar het verantwoo
 Center", which "geeft de relevante informatie over het incident door aan het
 dichtstbijzijnde lokale PSAP"; the PSAP alerts the emergency services. The call
 centre processes and stores the §2b fields "samen met de contactgegevens van de klant",
-which the car does not send, so ``hand_over`` adds them from the ``CustomerDirectory``.
+which the car does not send, so ``hand_over`` adds the contact the call centre holds in
+the customer profile (``backend.emergency.edges.CustomerContacts``; HV-R2). There are no
+built-in customers: a car without a profile contact is handed over with
+``contact_missing``.
 
 The nearest local PSAP is chosen exactly as for an eCall, by
 ``backend.emergency.psap_directory.responsible_psap`` on the car's GPS position, falling back to
@@ -21,8 +24,7 @@ that stayed within ``WARNING_LIMIT_S``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import Final
 
 from backend.emergency.psap_directory import Psap, responsible_psap
@@ -35,46 +37,18 @@ SERVICE: Final = "hv_warn_call"  # the catalogue entry: its rule is the record's
 
 @dataclass(frozen=True, slots=True)
 class Customer:
-    """The contact data the call centre holds for a car's customer."""
+    """The contact data the call centre holds for a car's customer (its profile's)."""
 
     name: str
     phone: str
     language: str
 
 
-SAMPLE_CUSTOMERS: Final = MappingProxyType({
-    "WMW11GD0X0T000001": Customer("Lotte Peeters", "+32 470 12 34 56", "nl"),
-    "WMW11GD0X0T000002": Customer("Jonas Weber", "+49 151 2345 6789", "de"),
-    "WMW11GD0X0T000003": Customer("Maja Novak", "+386 41 234 567", "sl"),
-})
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerDirectory:
-    """VIN → customer contact data; immutable, extended with ``with_customer``."""
-
-    customers: MappingProxyType[str, Customer] = field(
-        default_factory=lambda: SAMPLE_CUSTOMERS)
-
-    @classmethod
-    def empty(cls) -> CustomerDirectory:
-        return cls(MappingProxyType({}))
-
-    def with_customer(self, vin: str, *, name: str, phone: str,
-                      language: str) -> CustomerDirectory:
-        """A directory that also (or now) knows ``vin``'s customer."""
-        merged = dict(self.customers) | {vin: Customer(name, phone, language)}
-        return CustomerDirectory(MappingProxyType(merged))
-
-    def lookup(self, vin: str) -> Customer | None:
-        return self.customers.get(vin)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HvHandover:
     """What the call centre passes to the PSAP.
 
-    ``customer`` None means the directory has no contact data for the VIN: the PSAP
+    ``customer`` None means the customer profile holds no contact for the VIN: the PSAP
     still gets the incident, and ``contact_missing`` says so. ``delete_after`` is epoch
     seconds, six calendar months after the incident's timestamp; the retention engine
     deletes by the record's tag, whose rule is ``SERVICE``'s in the catalogue.
@@ -107,13 +81,14 @@ def delete_after(incident_timestamp: float) -> float:
     return entry(SERVICE).retention.window_end(incident_timestamp)
 
 
-def hand_over(call: HvWarnCall, directory: CustomerDirectory, *, now: float,
+def hand_over(call: HvWarnCall, customer: Customer | None, *, now: float,
               network_country: str = "") -> HvHandover:
-    """Add the customer's contact data and choose the nearest local PSAP for ``call``."""
+    """Add the customer's contact data (``customer``, from the car's profile) and choose
+    the nearest local PSAP for ``call``."""
     choice = responsible_psap(call.lat, call.lon, network_country=network_country)
     elapsed = now - call.timestamp
     return HvHandover(
-        call=call, customer=directory.lookup(call.vin), psap=choice.psap,
+        call=call, customer=customer, psap=choice.psap,
         psap_reason=choice.reason, handed_over_at=now, detection_to_desk_s=elapsed,
         within_warning_limit=elapsed <= WARNING_LIMIT_S,
         delete_after=delete_after(call.timestamp),

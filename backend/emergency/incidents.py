@@ -73,6 +73,10 @@ async def read_incident(stores: DeskStores, desk: str, incident: str) -> dict[st
         extended = await redis.get(keys.extended_key(incident))
         if extended is not None:  # absent once its 30 days are over
             record["extras"] = json.loads(extended)
+    if desk == CALLCENTRE_DESK:
+        recording = await redis.get(keys.voice_recording_key(incident))
+        if recording is not None:  # absent once its 24 hours are over
+            record["voice_recording"] = json.loads(recording)
     if desk != CALLCENTRE_DESK and record.get("desk") != desk:
         raise DeskError(f"incident {incident!r} is not at desk {desk!r}", desk=desk,
                         incident=incident)

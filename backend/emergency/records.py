@@ -9,6 +9,13 @@ through them. A record's retention rule is not a field of it: the retention tag
 Every record keeps its transmissions (ids and timings, no content): a transmission seen
 before, by its stream entry or by its kind and messageIdentifier, is not applied again
 (``already_applied``; docs/architecture.md#idempotent-desks).
+
+One incident can reach a PSAP by several channels when the car falls back (a hand-over
+of its Intelligent MSD, its Legal MSD, its voice call), in any order. Each transmission
+keeps its channel and variant; the record says what the car finally did, the furthest
+step of the chain it saw (``final_channel``), whatever arrived last; and an MSD update is
+a further MSD on a channel the record already holds, which the car sends only when an
+operator asks (docs/requirements.md#ecall-r1).
 """
 
 from __future__ import annotations
@@ -22,19 +29,32 @@ from backend.emergency.errors import MalformedEntryError
 from backend.emergency.hv_handling import SERVICE as HV_SERVICE
 
 # MINI Connected §7a (ECALL-R7): the case is kept until all procedures are closed, its
-# extended technical information 30 days; the catalogue holds both rules.
+# extended technical information 30 days, the voice recording at most 24 hours; the
+# catalogue holds the three rules.
 CASE_SERVICE: Final = "ecall_intelligent"
 EXTENDED_SERVICE: Final = "ecall_intelligent_extended"
 EXTENDED_RECORD_TYPE: Final = "ecall_extended_data"
+VOICE_SERVICE: Final = "ecall_intelligent_voice"
+VOICE_RECORD_TYPE: Final = "ecall_voice_recording"
 CaseStatus = Literal["open", "closed"]
 CASE_STATUSES: Final[tuple[CaseStatus, ...]] = ("open", "closed")
+# The car's fallback chain (ECALL-R1), in the order it moves along it: it never goes back.
+FALLBACK_CHAIN: Final = ("intelligent", "legal", "psap_voice")
+
+
+def chain_step(variant: str | None) -> int:
+    """How far along the fallback chain ``variant`` is; an HV warn call, or a variant not
+    kept, is a chain of its own, at its start."""
+    return FALLBACK_CHAIN.index(variant) if variant in FALLBACK_CHAIN else 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transmission:
     """One transmission as a record keeps it: ids and timings, never content.
 
-    ``kind`` and ``entry`` are None in transmissions written before they were kept.
+    ``kind`` is the stream entry's kind, ``variant`` the car's call it carries
+    (intelligent, legal, psap_voice, hv_warn). ``kind``, ``entry`` and ``variant`` are None
+    in transmissions written before they were kept.
     """
 
     msg_id: int
@@ -43,12 +63,30 @@ class Transmission:
     latency_ms: float
     kind: str | None = None  # ecall | handover | voice | hv_warn
     entry: str | None = None  # the stream entry it came from
+    variant: str | None = None
 
     @classmethod
-    def received(cls, *, kind: str, msg_id: int, sent_ns: int, received_ns: int,
+    def received(cls, *, kind: str, variant: str, msg_id: int, sent_ns: int, received_ns: int,
                  entry: str) -> Transmission:
         return cls(msg_id=msg_id, sent_ns=sent_ns, received_ns=received_ns,
-                   latency_ms=round((received_ns - sent_ns) / 1e6, 3), kind=kind, entry=entry)
+                   latency_ms=round((received_ns - sent_ns) / 1e6, 3), kind=kind, entry=entry,
+                   variant=variant)
+
+    @property
+    def channel(self) -> str | None:
+        """How it reached the desk: the car's ``intelligent`` or ``legal`` eCall, its
+        ``voice`` call, its ``hv_warn`` call, or the call centre's ``handover``."""
+        if self.kind == "ecall":
+            return self.variant
+        return self.kind
+
+    def answers_update(self, history: Sequence[Transmission]) -> bool:
+        """Is this an MSD update: a later MSD (by messageIdentifier, whatever the order of
+        arrival) on a channel and variant ``history`` holds? The car sends one only when
+        an operator asks; a fallback opens a new channel. Transmissions written before
+        the variant was kept compare by kind."""
+        return any(old.channel == self.channel and old.variant == self.variant
+                   and old.msg_id < self.msg_id for old in history)
 
     def repeats(self, old: Transmission) -> bool:
         """Is this ``old`` again? The same stream entry, or the same kind (any, for an old
@@ -63,6 +101,9 @@ class Transmission:
             shown["kind"] = self.kind
         if self.entry is not None:
             shown["entry"] = self.entry
+        if self.variant is not None:
+            shown["variant"] = self.variant
+            shown["channel"] = self.channel
         return shown
 
     @classmethod
@@ -71,12 +112,13 @@ class Transmission:
             raise MalformedEntryError("a transmission is not an object", field="transmissions",
                                       rule="JSON objects")
         try:
-            kind, entry = shown.get("kind"), shown.get("entry")
+            kind, entry, variant = shown.get("kind"), shown.get("entry"), shown.get("variant")
             transmission = cls(msg_id=int(shown["msg_id"]), sent_ns=int(shown["sent_ns"]),
                                received_ns=int(shown["received_ns"]),
                                latency_ms=float(shown["latency_ms"]),
                                kind=None if kind is None else str(kind),
-                               entry=None if entry is None else str(entry))
+                               entry=None if entry is None else str(entry),
+                               variant=None if variant is None else str(variant))
         except (KeyError, TypeError, ValueError):
             raise MalformedEntryError("a transmission lacks its ids or timings",
                                       field="transmissions",
@@ -95,6 +137,19 @@ def _transmissions(fields: EntryFields) -> tuple[Transmission, ...]:
     return tuple(Transmission.from_view(t) for t in fields.json_list("transmissions"))
 
 
+def update_flags(history: Sequence[Transmission]) -> list[bool]:
+    """For each transmission, whether it is an MSD update (``answers_update``)."""
+    return [sent.answers_update(history) for sent in history]
+
+
+def _history_view(history: Sequence[Transmission]) -> JsonObject:
+    """The transmissions as shown, each marked whether it is an update, and their count."""
+    flags = update_flags(history)
+    return {"transmissions": [{**t.view(), "update": flag} for t, flag in zip(
+                history, flags, strict=True)],
+            "updates": sum(flags)}
+
+
 def _hash_of(view: JsonObject) -> Fields:
     """A record's Redis hash: its view with nested values as JSON text."""
     return {name: as_json(value) if isinstance(value, dict | list) else value
@@ -105,9 +160,11 @@ def _hash_of(view: JsonObject) -> Fields:
 class PsapIncident:
     """The PSAP domain's record of one incident, by the desk of the responsible PSAP.
 
-    ``kind`` and ``variant`` are the latest transmission's; ``received_ns`` and
-    ``latency_ms`` the first's. ``via`` is ``callcentre`` when the call centre handed the
-    incident over, else ``direct``.
+    ``kind``, ``variant``, ``via`` and ``psap_reason`` are those of the transmission of
+    what the car finally did (the furthest step of its fallback chain, the latest of
+    that step), not of whatever arrived last; ``received_ns`` and ``latency_ms`` the
+    first's. ``via`` is ``callcentre`` when the call centre handed that over, else
+    ``direct``.
     """
 
     incident: str
@@ -124,12 +181,18 @@ class PsapIncident:
     msd: JsonObject | None = None
     extras: JsonObject | None = None
 
+    @property
+    def final_channel(self) -> str:
+        """What the car finally did, as a channel: ``intelligent`` (handed over by the
+        call centre), ``legal``, ``voice`` or ``hv_warn``."""
+        return "voice" if self.variant == "psap_voice" else self.variant
+
     def view(self) -> JsonObject:
         shown: JsonObject = {
             "incident": self.incident, "desk": self.desk, "kind": self.kind,
-            "variant": self.variant, "via": self.via, "psap_reason": self.psap_reason,
-            "transmissions": [t.view() for t in self.transmissions],
-            "updates": len(self.transmissions) - 1, "last_received_ns": self.last_received_ns,
+            "variant": self.variant, "final_channel": self.final_channel, "via": self.via,
+            "psap_reason": self.psap_reason, **_history_view(self.transmissions),
+            "last_received_ns": self.last_received_ns,
             "received_ns": self.received_ns, "latency_ms": self.latency_ms,
         }
         if self.msd is not None:
@@ -152,6 +215,25 @@ class PsapIncident:
                    received_ns=f.integer("received_ns"), latency_ms=f.number("latency_ms"),
                    last_received_ns=f.integer("last_received_ns"), vin=f.text("vin", ""),
                    msd=f.optional_json_object("msd"), extras=f.optional_json_object("extras"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceRecording:
+    """The call centre's recording of an Intelligent eCall's voice call (§7a: "kan
+    spraakopnames tot 24 uur bewaren"), as a reference: the platform carries no audio, so
+    the record names the recording and when the call began, and the retention engine
+    deletes it 24 hours later under its own rule (docs/requirements.md#ecall-r7)."""
+
+    incident: str
+    started_at: float  # epoch seconds of the call (the scenario's time when it runs one)
+
+    @property
+    def reference(self) -> str:
+        return f"rec-{self.incident}"
+
+    def view(self) -> JsonObject:
+        return {"reference": self.reference, "incident": self.incident,
+                "started_at": self.started_at, "audio": None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +302,8 @@ class CallCentreCase:
     def view(self) -> JsonObject:
         shown: JsonObject = {
             "incident": self.incident, "vin": self.vin, "status": self.status,
-            "psap": self.psap, "transmissions": [t.view() for t in self.transmissions],
-            "updates": len(self.transmissions) - 1, "last_received_ns": self.last_received_ns,
+            "psap": self.psap, **_history_view(self.transmissions),
+            "last_received_ns": self.last_received_ns,
             "opened_ns": self.opened_ns, "received_ns": self.received_ns,
             "latency_ms": self.latency_ms, "service": self.service, **self.detail.view(),
         }

@@ -20,8 +20,11 @@ from backend.emergency.entry_fields import as_json
 from backend.emergency.records import (
     EXTENDED_RECORD_TYPE,
     EXTENDED_SERVICE,
+    VOICE_RECORD_TYPE,
+    VOICE_SERVICE,
     CallCentreCase,
     PsapIncident,
+    VoiceRecording,
 )
 from backend.infra import keys
 from backend.infra.errors import StoreBusyError
@@ -70,7 +73,8 @@ class RedisCallCentreCases:
         self._redis = redis
 
     async def apply(self, incident: str, change: CaseChange, *,
-                    extended: IntelligentExtras | None, written_at: float) -> bool:
+                    extended: IntelligentExtras | None, written_at: float,
+                    recording: VoiceRecording | None = None) -> bool:
         key = keys.case_key(incident)
         extended_key = keys.extended_key(incident)
 
@@ -89,6 +93,12 @@ class RedisCallCentreCases:
                 tag_record(pipe, record_key=extended_key, service=EXTENDED_SERVICE,
                            vin=case.vin, written_at=written_at,
                            record_type=EXTENDED_RECORD_TYPE)
+            if recording is not None and not raw:
+                # The voice recording's reference: 24 hours from the call, its own rule.
+                voice_key = keys.voice_recording_key(incident)
+                pipe.set(voice_key, as_json(recording.view()))
+                tag_record(pipe, record_key=voice_key, service=VOICE_SERVICE, vin=case.vin,
+                           written_at=recording.started_at, record_type=VOICE_RECORD_TYPE)
             await pipe.execute()
             return True
 

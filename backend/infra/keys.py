@@ -34,6 +34,11 @@ def extended_key(incident: str) -> str:
     return f"cc:case:{incident}:extended"
 
 
+def voice_recording_key(incident: str) -> str:
+    """The reference to an Intelligent eCall's voice recording, kept apart for 24 hours."""
+    return f"cc:case:{incident}:voice"
+
+
 def oem_dedup_key(vin: str, incident: str, msg_id: int) -> str:
     """Bound to the sending car: another VIN reusing an incident id is another message."""
     return f"cc:seen:{vin}:{incident}:{msg_id}"

@@ -48,6 +48,7 @@ from backend.infra.readiness import Prover
 from backend.infra.streams import StreamGroups, StreamWriter
 from backend.privacy import budget_store
 from backend.privacy.retention_sweeper import sweep_forever
+from backend.runtime.customer_contacts import ProfileContacts
 from backend.services.lane import ServicesDesk
 from backend.settings import BackendSettings
 from protocols.consistency import TELEMETRY_KIND_RULE
@@ -231,7 +232,8 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
                            counters=counters)
     callcentre = CallCentreDesk(StreamGroups(oem), RedisCallCentreCases(oem),
                                 StreamWriter(relay, dedup_ttl_s=settings.dedup_ttl_s),
-                                consumer=consumer, counters=counters, time_source=clock)
+                                consumer=consumer, counters=counters, time_source=clock,
+                                customers=ProfileContacts(oem))
     psap_desks.prover, callcentre.prover = prover.part("psap"), prover.part("callcentre")
     flusher = asyncio.create_task(counters.flush_forever(oem), name="counters")
     await psap_desks.setup()

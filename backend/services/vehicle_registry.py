@@ -18,6 +18,16 @@ from backend.assistance.entitlement_model import Policy
 from backend.privacy.retention_tags import tag_if_new
 
 
+class CustomerContact(BaseModel):
+    """How the call centre reaches the car's customer: added to an HV warn call (HV-R2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=120)
+    phone: str = Field(pattern=r"^\+[0-9][0-9 ]{5,24}$")
+    language: str = Field(pattern=r"^[a-z]{2}$")
+
+
 class VehicleProfile(BaseModel):
     """A car's customer-side record; unknown fields are refused."""
 
@@ -32,6 +42,7 @@ class VehicleProfile(BaseModel):
     vehicle_age_years_at_pickup: float = Field(default=0.0, ge=0)
     maintenance_by_authorised_partner: bool = True
     preferred_partner: str | None = None
+    contact: CustomerContact | None = None
 
     def policy(self) -> Policy:
         return Policy(programme=self.programme, home_country=self.home_country,

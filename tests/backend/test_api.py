@@ -112,6 +112,24 @@ async def test_api_msd_request_reaches_the_car(
     assert lanes.settings.psap_db != lanes.settings.oem_db
 
 
+async def test_api_vehicle_profile_carries_the_contact_the_call_centre_adds(
+        api: tuple[Lanes, httpx.AsyncClient]) -> None:
+    """HV-R2: the customer's contact is part of the profile; a malformed phone is refused."""
+    _, client = api
+    vin = new_vin()
+    base = {"home_country": "BE", "home_lat": 51.22, "home_lon": 4.40}
+    contact = {"name": "Sofie Janssens", "phone": "+32 478 55 01 23", "language": "nl"}
+    put = await client.put(f"/vehicles/{vin}/profile", json={**base, "contact": contact},
+                           headers=OPERATOR)
+    assert put.status_code == 204
+    refused = await client.put(f"/vehicles/{vin}/profile",
+                               json={**base, "contact": {**contact, "phone": "call me"}},
+                               headers=OPERATOR)
+    assert refused.status_code == 422
+    shown = (await client.get(f"/vehicles/{vin}/profile", headers=OPERATOR)).json()
+    assert shown["contact"] == contact
+
+
 async def test_api_vehicle_profile_keeps_partner_changes(
         api: tuple[Lanes, httpx.AsyncClient]) -> None:
     """A change of preferred service partner is recorded; an unknown partner is refused."""

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import cast
 
 import pytest
@@ -14,11 +15,14 @@ from redis.asyncio import Redis
 
 from backend.emergency.desks import CallCentreDesk, PsapDesks
 from backend.emergency.entries import EcallEntry
+from backend.emergency.incidents import DeskStores, read_incident
 from backend.emergency.redis_records import RedisCallCentreCases, RedisPsapIncidents
 from backend.emergency.relay import psap_for
 from backend.infra import keys
 from backend.infra.counters import Counters
 from backend.infra.streams import StreamGroups, StreamWriter
+from backend.privacy import retention_store as retention
+from backend.privacy.retention_store import read_tag
 from protocols.envelope import EcallMessage
 from protocols.errors import EnvelopeError
 from protocols.msd.codec import encode_msd
@@ -115,3 +119,49 @@ def test_keys_dedup_is_bound_to_the_vehicle() -> None:
     """The same incident and messageIdentifier from two VINs are two messages."""
     assert keys.psap_dedup_key("A" * 17, "i", 1) != keys.psap_dedup_key("B" * 17, "i", 1)
     assert keys.oem_dedup_key("A" * 17, "i", 1) != keys.oem_dedup_key("B" * 17, "i", 1)
+
+
+class _At:
+    """A clock standing at one instant: the call centre's time of the call."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def now(self) -> float:
+        return self.at
+
+
+async def test_desks_callcentre_voice_recording_is_deleted_on_its_day(redis: Redis) -> None:
+    """ECALL-R7: the Intelligent eCall's voice recording is kept as a reference (no audio)
+    for 24 hours from the call, then swept on its own rule while the case (until closed)
+    stays; an update adds no second recording."""
+    call = datetime(2026, 3, 1, 8, 30, tzinfo=UTC).timestamp()
+    desk = CallCentreDesk(StreamGroups(redis), RedisCallCentreCases(redis),
+                          StreamWriter(redis, dedup_ttl_s=60), consumer="c",
+                          counters=Counters(), time_source=_At(call))
+    incident = f"r-{uuid.uuid4().hex[:8]}"
+    await desk.record(keys.CALLCENTRE_STREAM, "1-0", _entry("intelligent", incident),
+                      time.time_ns())
+    await desk.record(keys.CALLCENTRE_STREAM, "2-0", _entry("intelligent", incident, msg_id=2),
+                      time.time_ns())
+    voice = keys.voice_recording_key(incident)
+    raw = await redis.get(voice)
+    assert raw is not None and json.loads(raw) == {
+        "reference": f"rec-{incident}", "incident": incident, "started_at": call, "audio": None}
+    tag = await read_tag(redis, voice)
+    assert tag is not None and (tag.service, tag.deadline) == ("ecall_intelligent_voice",
+                                                               call + 24 * 3600)
+    stores = DeskStores(oem=redis, psap=redis)
+    shown = await read_incident(stores, "callcentre", incident)
+    assert shown["voice_recording"]["reference"] == f"rec-{incident}"
+
+    assert await retention.sweep(redis, now=call + 24 * 3600 - 1) == 0
+    assert await redis.exists(voice)
+    assert await retention.sweep(redis, now=call + 24 * 3600) == 1
+    assert not await redis.exists(voice)
+    assert await redis.exists(keys.case_key(incident))
+    assert "voice_recording" not in await read_incident(stores, "callcentre", incident)
+    rows = {r["service"]: r for r in await retention.report(redis, now=call + 24 * 3600)}
+    assert (rows["ecall_intelligent_voice"]["held"],
+            rows["ecall_intelligent_voice"]["deleted"]) == (0, 1)
+    assert rows["ecall_intelligent"]["held"] == 1

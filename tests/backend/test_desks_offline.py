@@ -13,6 +13,7 @@ import pytest
 from redis.exceptions import RedisError
 
 from backend.emergency.desk_loop import CLAIM_IDLE_MS
+from backend.emergency.hv_handling import Customer
 from backend.emergency.incidents import vin_of
 from backend.infra import keys
 from protocols.catalogue import entry as catalogue_entry
@@ -24,8 +25,9 @@ from tests.backend.test_relay_offline import EXTRAS, ecall, hv_call
 from tests.fakes.decodes import count_msd_decodes
 from tests.fakes.path import EcallPath
 
-KNOWN_CUSTOMER_VIN = "WMW11GD0X0T000001"  # in the call centre's sample customer directory
+KNOWN_CUSTOMER_VIN = "WMW11GD0X0T000001"  # its profile has a contact (the fixture's)
 PSAP_BE = keys.psap_stream("psap-BE")
+CONTACT = Customer(name="Lotte Peeters", phone="+32 470 12 34 56", language="nl")
 
 
 def _incident() -> str:
@@ -35,6 +37,7 @@ def _incident() -> str:
 @pytest.fixture
 async def path() -> EcallPath:
     path = EcallPath()
+    path.contacts.by_vin[KNOWN_CUSTOMER_VIN] = CONTACT
     await path.psap_desks().setup()
     await path.callcentre().setup()
     return path
@@ -154,6 +157,9 @@ async def test_desks_callcentre_opens_a_tagged_case_and_hands_over_to_the_psap(
     extended = path.cases.tags[keys.extended_key(incident)]
     assert catalogue_entry(extended.service).retention.window_s == 30 * 86_400
     assert json.loads(path.cases.extended[incident]) == asdict(EXTRAS)
+    voice = path.cases.tags[keys.voice_recording_key(incident)]  # ECALL-R7: 24 hours
+    assert catalogue_entry(voice.service).retention.window_s == 24 * 3_600
+    assert path.cases.recordings[incident].reference == f"rec-{incident}"
     record = path.incidents.record(incident)
     assert (record.via, record.kind, record.variant, record.vin) == (
         "callcentre", "handover", "intelligent", vin)
@@ -182,7 +188,8 @@ async def test_desks_callcentre_reapplied_entry_opens_one_case_and_hands_over_on
 async def test_desks_fallback_from_the_call_centre_to_legal_is_a_second_channel(
         path: EcallPath) -> None:
     """The car got no acknowledgement of its Intelligent eCall and fell back to Legal
-    (msg 2): the PSAP holds both the call centre's hand-over and the direct eCall."""
+    (msg 2): the PSAP holds both the call centre's hand-over and the direct eCall, and
+    the record says the car ended on Legal, though the hand-over arrived last."""
     vin, incident = new_vin(), _incident()
     relay = path.relay()
     await relay.handle(*ecall("intelligent", vin, incident))
@@ -190,7 +197,54 @@ async def test_desks_fallback_from_the_call_centre_to_legal_is_a_second_channel(
     await _through_callcentre(path)
     record = path.incidents.record(incident)
     assert [(t.kind, t.msg_id) for t in record.transmissions] == [("ecall", 2), ("handover", 1)]
-    assert (record.kind, record.via) == ("handover", "callcentre")
+    assert (record.kind, record.variant, record.via) == ("ecall", "legal", "direct")
+
+
+def _channels(view: dict[str, object]) -> list[tuple[object, ...]]:
+    shown = view["transmissions"]
+    assert isinstance(shown, list)
+    return [(t["channel"], t["variant"], t["msg_id"], t["update"]) for t in shown]
+
+
+async def test_desks_late_acks_leave_each_channel_apart_and_count_no_update(
+        path: EcallPath) -> None:
+    """Both acks came late, so the car went Intelligent -> Legal -> voice; the call
+    centre's hand-over of MSD #1 reaches the PSAP after the voice call. The record lists
+    each channel with its variant, says the car ended on the voice call, keeps the Legal
+    MSD #2 (the freshest) and counts no update: no operator asked for one."""
+    vin, incident = new_vin(), _incident()
+    relay = path.relay()
+    await relay.handle(*ecall("intelligent", vin, incident))
+    await relay.handle(*ecall("legal", vin, incident, msg_id=2))
+    await relay.handle(voice_topic("BE"), pack(VoiceCall(incident, time.time_ns())))
+    await path.psap_desks().drain(pending=False, block_ms=None)
+    await _through_callcentre(path)
+    view = path.incidents.record(incident).view()
+    assert _channels(view) == [("legal", "legal", 2, False), ("voice", "psap_voice", 0, False),
+                               ("handover", "intelligent", 1, False)]
+    assert (view["final_channel"], view["variant"], view["kind"], view["via"]) == (
+        "voice", "psap_voice", "voice", "direct")
+    assert view["updates"] == 0
+    assert view["msd"]["msdStructure"]["messageIdentifier"] == 2
+    assert view["vin"] == vin
+
+
+async def test_desks_update_after_the_fallback_is_counted_on_its_channel(
+        path: EcallPath) -> None:
+    """After the fallback to Legal the operator asks for an update: Legal MSD #3 is the
+    one update; the hand-over of #1 and the Legal #2 are not."""
+    vin, incident = new_vin(), _incident()
+    relay = path.relay()
+    await relay.handle(*ecall("intelligent", vin, incident))
+    await _through_callcentre(path)
+    for msg_id in (2, 3):
+        await relay.handle(*ecall("legal", vin, incident, msg_id=msg_id))
+    await path.psap_desks().drain(pending=False, block_ms=None)
+    view = path.incidents.record(incident).view()
+    assert _channels(view) == [("handover", "intelligent", 1, False), ("legal", "legal", 2, False),
+                               ("legal", "legal", 3, True)]
+    assert (view["final_channel"], view["via"], view["updates"]) == ("legal", "direct", 1)
+    assert view["msd"]["msdStructure"]["messageIdentifier"] == 3
 
 
 @pytest.mark.parametrize(("vin", "lat", "lon", "desk", "contact"), [
@@ -207,7 +261,7 @@ async def test_desks_hv_warn_call_goes_to_the_psap_of_its_position_with_the_cont
     await _through_callcentre(path)
     view = path.cases.case(incident).view()
     assert (view["variant"], view["psap"], view["service"]) == ("hv_warn", desk, "hv_warn_call")
-    assert (view["extras"]["contact"] is not None) is contact
+    assert view["extras"]["contact"] == (asdict(CONTACT) if contact else None)
     tag = path.cases.tags[keys.case_key(incident)]
     assert (catalogue_entry(tag.service).retention.kind, tag.written_at) == (
         "fixed_window", call.timestamp)

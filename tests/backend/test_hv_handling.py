@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from backend.emergency.hv_handling import SERVICE, CustomerDirectory, delete_after, hand_over
+from backend.emergency.hv_handling import SERVICE, Customer, delete_after, hand_over
 from protocols.catalogue import entry
 from protocols.hv import HvWarnCall
 
@@ -28,24 +28,22 @@ def _epoch(year: int, month: int, day: int, hour: int, minute: int) -> float:
     return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
 
 
+CUSTOMER = Customer(name="Lotte Peeters", phone="+32 470 12 34 56", language="nl")
+
+
 def test_hand_over_adds_the_customer_contact_data() -> None:
-    """The desk adds name, phone and language, which the car does not send."""
-    handover = hand_over(_call(), CustomerDirectory(), now=T0 + 4.0)
-    assert handover.customer is not None
-    assert handover.customer.phone.startswith("+32")
+    """The desk adds name, phone and language from the profile; the car sends none."""
+    handover = hand_over(_call(), CUSTOMER, now=T0 + 4.0)
+    assert handover.customer == CUSTOMER
     assert not handover.contact_missing
     assert handover.call.model == "BEV"
 
 
-def test_hand_over_uses_a_customer_added_later() -> None:
-    """with_customer returns a new directory; the old one is unchanged."""
-    base = CustomerDirectory.empty()
-    added = base.with_customer("WMW11GD0X0T000009", name="Ana Kos", phone="+386 1 234",
-                               language="sl")
-    call = _call(vin="WMW11GD0X0T000009")
-    assert hand_over(call, added, now=T0).customer == added.lookup("WMW11GD0X0T000009")
-    missing = hand_over(call, base, now=T0)
-    assert missing.contact_missing
+def test_hand_over_without_a_profile_contact_still_reaches_the_psap() -> None:
+    """No built-in customers: a car whose profile has no contact is handed over with
+    ``contact_missing``."""
+    missing = hand_over(_call(), None, now=T0)
+    assert missing.contact_missing and missing.desk == "psap-BE"
 
 
 @pytest.mark.parametrize(("lat", "lon", "country"), [
@@ -53,7 +51,7 @@ def test_hand_over_uses_a_customer_added_later() -> None:
 ])
 def test_hand_over_routes_to_the_local_psap(lat: float, lon: float, country: str) -> None:
     """The nearest local PSAP follows from the GPS position, as for an eCall."""
-    handover = hand_over(_call(lat, lon), CustomerDirectory(), now=T0)
+    handover = hand_over(_call(lat, lon), None, now=T0)
     assert handover.psap.country == country
     assert handover.psap_reason == "position"
     assert handover.desk == f"psap-{country}"
@@ -61,22 +59,22 @@ def test_hand_over_routes_to_the_local_psap(lat: float, lon: float, country: str
 
 def test_hand_over_falls_back_to_the_network_country_at_sea() -> None:
     """With no country at the position, the mobile network country decides."""
-    handover = hand_over(_call(54.5, 3.0), CustomerDirectory(), now=T0, network_country="nl")
+    handover = hand_over(_call(54.5, 3.0), None, now=T0, network_country="nl")
     assert handover.psap.country == "NL"
     assert handover.psap_reason == "network_country"
 
 
 def test_hand_over_records_the_warning_delay() -> None:
     """Seconds from detection to desk, checked against the UN GTR 20 five minutes."""
-    assert hand_over(_call(), CustomerDirectory(), now=T0 + 3.0).within_warning_limit
-    late = hand_over(_call(), CustomerDirectory(), now=T0 + 301.0)
+    assert hand_over(_call(), None, now=T0 + 3.0).within_warning_limit
+    late = hand_over(_call(), None, now=T0 + 301.0)
     assert late.detection_to_desk_s == 301.0
     assert not late.within_warning_limit
 
 
 def test_hand_over_tags_retention() -> None:
     """The catalogue entry holds a fixed window; the deletion time is six months on."""
-    handover = hand_over(_call(), CustomerDirectory(), now=T0)
+    handover = hand_over(_call(), None, now=T0)
     assert entry(SERVICE).retention.kind == "fixed_window"
     assert handover.delete_after == _epoch(2025, 9, 3, 12, 0)  # T0 is 3 March, 12:00
 

@@ -12,12 +12,14 @@ from redis.asyncio import Redis
 
 from backend.infra import keys
 from backend.privacy.retention_store import read_tag
+from backend.services.vehicle_registry import CustomerContact, VehicleProfile, save_profile
 from protocols.envelope import EcallAck
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.topics import hv_ack_topic, hv_warn_topic
 from tests.backend.support import Car, Lanes
 
-KNOWN_CUSTOMER_VIN = "WMW11GD0X0T000001"  # in the call centre's sample customer directory
+KNOWN_CUSTOMER_VIN = "WMW11GD0X0T000001"  # the test writes its profile, with a contact
+CONTACT = CustomerContact(name="Lotte Peeters", phone="+32 470 12 34 56", language="nl")
 
 
 async def _hash(redis_url: str, db: int, key: str) -> dict[str, str]:
@@ -35,8 +37,15 @@ async def _hash(redis_url: str, db: int, key: str) -> dict[str, str]:
 
 async def test_hv_warn_lane_reaches_callcentre_then_local_psap(
         lanes: Lanes, mqtt_url: str, redis_url: str) -> None:
-    """A BEV's thermal warning is acked, opened as a case with contact data, handed to PSAP BE."""
+    """A BEV's thermal warning is acked, opened as a case with the contact of its customer
+    profile, handed to PSAP BE."""
     incident = f"{KNOWN_CUSTOMER_VIN}-hv-{uuid.uuid4().hex[:6]}"
+    profiles = Redis.from_url(redis_url, db=lanes.settings.oem_db)
+    try:
+        await save_profile(profiles, KNOWN_CUSTOMER_VIN, VehicleProfile(
+            home_country="BE", home_lat=50.85, home_lon=4.35, contact=CONTACT), now=time.time())
+    finally:
+        await profiles.aclose()
     call = HvWarnCall(vin=KNOWN_CUSTOMER_VIN, lat=50.8467, lon=4.3525, model="BEV",
                       plug_state="plugged", incident=incident, timestamp=time.time(),
                       doors={"front_left": "closed"}, boot="closed", engine_state="off",
@@ -62,13 +71,13 @@ async def test_hv_warn_lane_reaches_callcentre_then_local_psap(
     six_months_s = 181 * 86400
     assert abs(float(case["delete_after"]) - call.timestamp - six_months_s) < 4 * 86400
     details = json.loads(case["extras"])
-    assert details["contact"]["phone"].startswith("+32")
+    assert details["contact"] == CONTACT.model_dump()
     assert details["plug_state"] == "plugged"
 
     psap = await _hash(lanes.settings.psap_url, lanes.settings.psap_db,
                        keys.psap_incident_key(incident))
     assert (psap["desk"], psap["via"], psap["variant"]) == ("psap-BE", "callcentre", "hv_warn")
-    assert json.loads(psap["extras"])["contact"]["name"]
+    assert json.loads(psap["extras"])["contact"]["name"] == CONTACT.name
 
 
 async def test_hv_warn_lane_counts_an_unreadable_oversized_call(

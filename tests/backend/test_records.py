@@ -159,7 +159,8 @@ def test_records_already_applied_reads_records_written_before_kinds_were_kept() 
 
 
 def _incident() -> PsapIncident:
-    sent = Transmission.received(kind="ecall", msg_id=1, sent_ns=1_000_000, received_ns=3_500_000,
+    sent = Transmission.received(kind="ecall", variant="legal", msg_id=1, sent_ns=1_000_000,
+                                 received_ns=3_500_000,
                                  entry="1-0")
     return PsapIncident(incident="inc-1", desk="psap-BE", kind="ecall", variant="legal",
                         via="direct", psap_reason="position", transmissions=(sent,),
@@ -181,7 +182,8 @@ def test_records_psap_incident_round_trips_and_shows_its_stored_names() -> None:
 
 
 def _case(detail: EcallDetail | HvDetail) -> CallCentreCase:
-    sent = Transmission.received(kind="ecall", msg_id=1, sent_ns=0, received_ns=1_000_000,
+    sent = Transmission.received(kind="ecall", variant="intelligent", msg_id=1, sent_ns=0,
+                                 received_ns=1_000_000,
                                  entry="1-0")
     return CallCentreCase(incident="inc-1", vin=VIN, status="open", psap="psap-BE",
                           transmissions=(sent,), opened_ns=1_000_000, received_ns=1_000_000,

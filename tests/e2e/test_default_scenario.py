@@ -93,9 +93,14 @@ def test_up_once_hv_thermal_parked_reaches_callcentre_and_psap(
                        str(report), "--run-dir", str(tmp_path / "run"), cwd=tmp_path,
                        env=_env())
     assert done.returncode == 0, done.stdout + done.stderr
-    routes = {i["vehicle"]: i["route"] for i in json.loads(report.read_text())["incidents"]}
+    data = json.loads(report.read_text())
+    routes = {i["vehicle"]: i["route"] for i in data["incidents"]}
     assert routes == {"bev-charging": "callcentre -> psap-BE",
                       "phev-parked": "callcentre -> psap-SI"}
+    # The contact comes from the customer profile the scenario registered (HV-R2).
+    reasons = {e["vehicle"]: e["reason"] for e in data["expectations"]}
+    assert reasons["bev-charging"].endswith("contact Sofie Janssens")
+    assert reasons["phev-parked"].endswith("contact missing (no profile contact)")
 
 
 @pytest.mark.broker  # `up` starts its own Mosquitto and Redis

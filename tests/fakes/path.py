@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from backend.emergency.desks import CallCentreDesk, PsapDesks
+from backend.emergency.hv_handling import Customer
 from backend.emergency.relay import EmergencyRelay
 from backend.infra.counters import Counters
 from tests.fakes.broker import FakeBroker
@@ -12,6 +13,16 @@ from tests.fakes.records import FakeCallCentreCases, FakePsapIncidents
 from tests.fakes.streams import FakeStreams
 
 PSAP_DESKS = ("psap-BE", "psap-NL", "psap-SI", "psap-INTL")
+
+
+@dataclass
+class FakeContacts:
+    """The customer profiles' contacts, by VIN (``CustomerContacts``)."""
+
+    by_vin: dict[str, Customer] = field(default_factory=dict)
+
+    async def contact(self, vin: str) -> Customer | None:
+        return self.by_vin.get(vin)
 
 
 @dataclass
@@ -24,6 +35,7 @@ class EcallPath:
     incidents: FakePsapIncidents = field(default_factory=FakePsapIncidents)
     cases: FakeCallCentreCases = field(default_factory=FakeCallCentreCases)
     counters: Counters = field(default_factory=Counters)
+    contacts: FakeContacts = field(default_factory=FakeContacts)
 
     def relay(self) -> EmergencyRelay:
         return EmergencyRelay(oem=self.oem, psap=self.psap, broker=self.broker,
@@ -35,7 +47,7 @@ class EcallPath:
 
     def callcentre(self, consumer: str = "c") -> CallCentreDesk:
         return CallCentreDesk(self.oem, self.cases, self.psap, consumer=consumer,
-                              counters=self.counters)
+                              counters=self.counters, customers=self.contacts)
 
     def count(self, family: str, name: str) -> int:
         counts = self.counters.totals.get(family)

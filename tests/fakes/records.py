@@ -16,8 +16,11 @@ from backend.emergency.entry_fields import as_json
 from backend.emergency.records import (
     EXTENDED_RECORD_TYPE,
     EXTENDED_SERVICE,
+    VOICE_RECORD_TYPE,
+    VOICE_SERVICE,
     CallCentreCase,
     PsapIncident,
+    VoiceRecording,
 )
 from backend.infra import keys
 from protocols.envelope import IntelligentExtras
@@ -65,10 +68,12 @@ class FakeCallCentreCases:
         self.hashes: dict[str, dict[bytes, bytes]] = {}
         self.index: dict[str, int] = {}
         self.extended: dict[str, bytes] = {}
+        self.recordings: dict[str, VoiceRecording] = {}
         self.tags: dict[str, FakeTag] = {}
 
     async def apply(self, incident: str, change: CaseChange, *,
-                    extended: IntelligentExtras | None, written_at: float) -> bool:
+                    extended: IntelligentExtras | None, written_at: float,
+                    recording: VoiceRecording | None = None) -> bool:
         raw = self.hashes.get(incident)
         case = change(CallCentreCase.from_fields(raw) if raw else None)
         if case is None:
@@ -78,6 +83,10 @@ class FakeCallCentreCases:
             self.extended[incident] = as_json(asdict(extended)).encode()
             self.tags[keys.extended_key(incident)] = FakeTag(
                 EXTENDED_SERVICE, EXTENDED_RECORD_TYPE, case.vin, written_at)
+        if recording is not None and not raw:
+            self.recordings[incident] = recording
+            self.tags[keys.voice_recording_key(incident)] = FakeTag(
+                VOICE_SERVICE, VOICE_RECORD_TYPE, case.vin, recording.started_at)
         return True
 
     async def create_once(self, case: CallCentreCase, *, written_at: float) -> bool:

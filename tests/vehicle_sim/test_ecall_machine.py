@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from vehicle_sim.ecall_machine import (
     ACK_TIMEOUT_S,
     Ack,
+    AckReceived,
     AckTimeout,
     Clear,
     EcallContext,
@@ -64,7 +65,8 @@ def test_step_ack_connects() -> None:
     """The ack of the MSD just sent connects the call and arms nothing new."""
     state, _ = _triggered()
     state, effects = step(state, Ack("inc-1", 1, "callcentre"), NOW + 0.01, HOME)
-    assert state.phase == "connected" and _actions(effects) == []
+    assert state.phase == "connected"
+    assert _actions(effects) == [AckReceived("inc-1", 1, "callcentre")]
 
 
 def test_step_not_bought_goes_legal() -> None:
@@ -254,3 +256,56 @@ def test_step_msg_id_monotonic_and_timestamp_fixed(events: list[Event | str], in
     assert [m.msg_id for m in sent] == list(range(1, len(sent) + 1))
     variants = [m.variant for m in sent]
     assert variants == sorted(variants, key=["intelligent", "legal"].index)
+
+
+def _sent(effects: list[Effect]) -> list[SendMsd | VoiceCall]:
+    return [e for e in effects if isinstance(e, SendMsd | VoiceCall)]
+
+
+def test_step_late_acks_are_taken_after_the_timer_and_the_chain_goes_on() -> None:
+    """Intelligent and Legal acks held back by a late-ack fault: each MSD was sent (the
+    backend has it), the car falls back to voice, and each ack is taken in only after
+    its attempt's timer fired, stale by then."""
+    ctx = replace(HOME, late_acks=frozenset({"intelligent", "legal"}))
+    state, effects = _triggered(ctx)
+    state, held = step(state, Ack("inc-1", 1, "callcentre"), NOW + 0.01, ctx)
+    assert state.phase == "awaiting_ack" and _actions(held) == []
+    state, moved = _timed_out(state, effects, ctx)
+    assert _sent(moved) == [SendMsd("legal", "inc-1", 2)]
+    assert AckReceived("inc-1", 1, "callcentre") in moved  # delivered now, after the timer
+    assert state.phase == "awaiting_ack" and state.held == ()
+    state, _ = step(state, Ack("inc-1", 2, "psap-BE"), NOW + 1.0, ctx)
+    state, last = _timed_out(state, moved, ctx)
+    assert _sent(last) == [VoiceCall("BE", "inc-1")]
+    assert AckReceived("inc-1", 2, "psap-BE") in last
+    assert state.phase == "voice"  # a late Legal ack never connects the voice call's state
+
+
+def test_step_late_intelligent_ack_then_legal_on_time_connects_legal() -> None:
+    """Only Intelligent acks are late: Legal is acknowledged in time and connects."""
+    ctx = replace(HOME, late_acks=frozenset({"intelligent"}))
+    state, effects = _triggered(ctx)
+    state, _ = step(state, Ack("inc-1", 1, "callcentre"), NOW + 0.01, ctx)
+    state, _ = _timed_out(state, effects, ctx)
+    state, out = step(state, Ack("inc-1", 2, "psap-BE"), NOW + 5.1, ctx)
+    assert (state.phase, state.variant) == ("connected", "legal")
+    assert _actions(out) == [AckReceived("inc-1", 2, "psap-BE")]
+
+
+def test_step_lost_ack_never_reaches_the_car() -> None:
+    """A lost Intelligent ack is not taken in at all; the timer moves the chain on."""
+    ctx = replace(HOME, lost_acks=frozenset({"intelligent"}))
+    state, effects = _triggered(ctx)
+    after, out = step(state, Ack("inc-1", 1, "callcentre"), NOW + 0.01, ctx)
+    assert after == state and _actions(out) == []
+    assert any("lost" in e.message for e in out if isinstance(e, Log))
+    state, moved = _timed_out(state, effects, ctx)
+    assert _sent(moved) == [SendMsd("legal", "inc-1", 2)]
+
+
+def test_ecall_context_ack_fate() -> None:
+    """Lost wins over late; a variant named in neither is acknowledged on time."""
+    ctx = replace(HOME, late_acks=frozenset({"intelligent", "legal"}),
+                  lost_acks=frozenset({"legal"}))
+    assert [ctx.ack_fate(v) for v in ("intelligent", "legal", "psap_voice")] == [
+        "late", "lost", "on_time"]

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TransmissionPublic(BaseModel):
-    """One MSD transmission as a desk recorded it: ids and timings, no content."""
+    """One transmission as a desk recorded it: ids and timings, no content; its channel
+    (intelligent, legal, voice, handover, hv_warn), the car's variant it carries, and
+    whether it is an MSD update an operator asked for."""
 
     model_config = ConfigDict(extra="allow")
     msg_id: int
@@ -24,6 +26,9 @@ class TransmissionPublic(BaseModel):
     latency_ms: float
     kind: str | None = None
     entry: str | None = None
+    channel: str | None = None
+    variant: str | None = None
+    update: bool | None = None
 
 
 class IncidentPublic(BaseModel):
@@ -34,6 +39,9 @@ class IncidentPublic(BaseModel):
     desk: str | None = None
     kind: str | None = None
     variant: str | None = None
+    final_channel: Literal["intelligent", "legal", "voice", "hv_warn"] | None = Field(
+        default=None, description="what the car finally did: the furthest step of its "
+        "fallback chain this PSAP received, whatever arrived last")
     via: Literal["callcentre", "direct"] | None = None
     vin: str | None = None
     status: str | None = None
@@ -41,8 +49,12 @@ class IncidentPublic(BaseModel):
     psap_reason: str | None = None
     msd: dict[str, Any] | None = None
     extras: dict[str, Any] | None = None
+    voice_recording: dict[str, Any] | None = Field(
+        default=None, description="an Intelligent eCall's voice recording: a reference (no "
+        "audio), shown until its 24 hours are over")
     transmissions: list[TransmissionPublic] = []
-    updates: int | None = None
+    updates: int | None = Field(default=None, description="MSD updates an operator asked "
+                                "for: further MSDs on a channel the record already holds")
     opened_ns: int | None = None
     received_ns: int | None = None
     last_received_ns: int | None = None
