@@ -29,6 +29,7 @@ from protocols.msd.model import VEHICLE_TYPES_V3
 from protocols.units import parse_duration, parse_size
 from vehicle_sim.fleet import ROAD_KM
 from vehicle_sim.places import place_index
+from vehicle_sim.scenario_steps import ConsentDef, InjectDef
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 PropulsionName = Literal["gasoline", "diesel", "cng", "lpg", "electric", "hydrogen", "other"]
@@ -332,6 +333,14 @@ class CloseEvent(CarStep):
     close: CloseDef
 
 
+class ConsentEvent(CarStep):
+    consent: ConsentDef
+
+
+class InjectEvent(CarStep):
+    inject: InjectDef
+
+
 class AdvanceEvent(FleetStep):
     advance: Duration
     step: Duration | None = Field(default=None, description="move the clock in steps of "
@@ -372,6 +381,8 @@ _Tagged = (
     | Annotated[EcallEndEvent, Tag("ecall_end")]
     | Annotated[CloseEvent, Tag("close")]
     | Annotated[ClockEvent, Tag("clock")]
+    | Annotated[ConsentEvent, Tag("consent")]
+    | Annotated[InjectEvent, Tag("inject")]
 )
 EVENT_TAGS: Final = tuple(meta.tag for member in get_args(_Tagged)
                           for meta in get_args(member)[1:] if isinstance(meta, Tag))
