@@ -18,6 +18,7 @@ import httpx
 from vehicle_sim.api_role import ApiHeaders
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
+from vehicle_sim.rejection_checks import rejections_counted
 from vehicle_sim.runner import ScenarioRun
 from vehicle_sim.scenario import (
     BudgetExpectDef,
@@ -30,6 +31,7 @@ from vehicle_sim.scenario import (
     Scenario,
     ServiceExpectDef,
 )
+from vehicle_sim.scenario_steps import RejectionsExpectDef
 from vehicle_sim.trace import IncidentTrace
 
 
@@ -38,7 +40,7 @@ class Outcome:
     """One expectation's verdict, with what was observed."""
 
     expect: (ExpectDef | ServiceExpectDef | FleetExpectDef | OtaExpectDef | CampaignExpectDef
-             | RetentionExpectDef | BudgetExpectDef)
+             | RetentionExpectDef | BudgetExpectDef | RejectionsExpectDef)
     ok: bool
     reason: str
     incident: str = ""
@@ -412,5 +414,12 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
                   if scenario.expect_retention is not None else [])
         budgets = ([check_budgets(client, scenario.expect_budgets)]
                    if scenario.expect_budgets is not None else [])
+        rejections = ([check_rejections(client, scenario.expect_rejections, timeout_s)]
+                      if scenario.expect_rejections is not None else [])
         return list(await asyncio.gather(*incidents, *services, *fleet, *ota, *campaigns,
-                                         *audits, *budgets))
+                                         *audits, *budgets, *rejections))
+
+
+async def check_rejections(client: httpx.AsyncClient, expect: RejectionsExpectDef,
+                           timeout_s: float) -> Outcome:
+    return Outcome(expect, *await rejections_counted(client, expect, timeout_s=timeout_s))

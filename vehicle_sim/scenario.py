@@ -29,7 +29,7 @@ from protocols.msd.model import VEHICLE_TYPES_V3
 from protocols.units import parse_duration, parse_size
 from vehicle_sim.fleet import ROAD_KM
 from vehicle_sim.places import place_index
-from vehicle_sim.scenario_steps import ConsentDef, InjectDef
+from vehicle_sim.scenario_steps import ConsentDef, InjectDef, RejectionsExpectDef
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 PropulsionName = Literal["gasoline", "diesel", "cng", "lpg", "electric", "hydrogen", "other"]
@@ -550,6 +550,7 @@ class Scenario(_Model):
     expect_campaigns: list[CampaignExpectDef] = Field(default_factory=list)
     expect_retention: RetentionExpectDef | None = None
     expect_budgets: BudgetExpectDef | None = None
+    expect_rejections: RejectionsExpectDef | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:

@@ -76,3 +76,15 @@ class InjectDef(_Def):
         if sum(p is not None for p in given) != 1:
             raise ValueError("inject takes exactly one of payload_hex, payload_text, build")
         return self
+
+
+class RejectionsExpectDef(_Def):
+    """Refusals the backend must have counted by the rule each broke, at least this many
+    each: its error counters (``GET /health/detail``), keyed ``field:rule`` as the
+    backend logs them, e.g. ``vin:record vin == topic vin``."""
+
+    counts: dict[str, Annotated[int, Field(ge=1)]] = Field(min_length=1)
+
+    @property
+    def vehicle(self) -> str:
+        return "rejections"
