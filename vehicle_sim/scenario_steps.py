@@ -53,7 +53,8 @@ class BuildDef(_Def):
                                     "default: the kind of the topic it goes on")
     vin_override: str | None = Field(default=None, min_length=1, max_length=64,
                                      description="the VIN the message says, not the car's")
-    pad_to_bytes: Annotated[int | None, BeforeValidator(_size),
+    pad_to_bytes: Annotated[int | None, BeforeValidator(_size,
+                                                        json_schema_input_type=int | str | None),
                             Field(default=None, ge=1, le=1_000_000,
                                   description="grow the message to this many bytes")]
     corrupt: Corruption | None = Field(default=None, description="break the encoding last")
