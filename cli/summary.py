@@ -16,14 +16,22 @@ from cli.scenario_view import ScenarioView
 from vehicle_sim.api_role import bearer
 from vehicle_sim.expectations import Outcome, check_all
 from vehicle_sim.mqtt_transport import Identities
-from vehicle_sim.runner import no_identity, run_scenario
+from vehicle_sim.runner import ScenarioRun, no_identity, run_scenario
 from vehicle_sim.scenario import Scenario
 from vehicle_sim.trace import IncidentTrace
 
 
-def report(scenario: str, traces: dict[str, IncidentTrace],
-           outcomes: list[Outcome]) -> dict[str, Any]:
-    """The JSON report: every incident with its variant, route, party and latency."""
+def refusals_of(run: ScenarioRun) -> dict[str, list[str]]:
+    """What each car refused to send, in words (a named car by its id, a fleet car by
+    its VIN): a refusal is part of what the run did, whatever the expectations say."""
+    named = {vid: list(s.refusals) for vid, s in run.services.items() if s.refusals}
+    return named | {car.vin: list(car.refusals) for car in run.fleet if car.refusals}
+
+
+def report(scenario: str, traces: dict[str, IncidentTrace], outcomes: list[Outcome],
+           refusals: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The JSON report: every incident with its variant, route, party and latency, and
+    every message a car refused to send."""
     by_vehicle = {o.expect.vehicle: o for o in outcomes}
     incidents = []
     for vehicle, trace in traces.items():
@@ -46,6 +54,8 @@ def report(scenario: str, traces: dict[str, IncidentTrace],
         "scenario": scenario,
         "passed": all(o.ok for o in outcomes),
         "incidents": incidents,
+        "refusals": [{"vehicle": vehicle, "refusal": note}
+                     for vehicle, notes in (refusals or {}).items() for note in notes],
         "expectations": [{"vehicle": o.expect.vehicle, "ok": o.ok, "reason": o.reason,
                           "expected": o.expect.model_dump(exclude_none=True)} for o in outcomes],
     }
@@ -66,6 +76,8 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
                       "-" if latency is None else f"{latency:.2f}", attempts)
     if data["incidents"]:
         console.print(table)
+    for refused in data["refusals"]:
+        console.print(f"[yellow]REFUSED[/yellow] {refused['refusal']}", highlight=False)
     for exp in data["expectations"]:
         mark = "[green]PASS[/green]" if exp["ok"] else "[red]FAIL[/red]"
         console.print(f"{mark} {exp['vehicle']}: {exp['reason']}")
@@ -96,7 +108,7 @@ async def run_and_judge(plan: Scenario, *, mqtt_url: str, api_url: str, api_toke
         view.close()
     outcomes = await check_all(api_url, plan, run, api_headers=headers,
                                timeout_s=plan.settle_timeout_s)
-    data = report(plan.name, run.traces, outcomes)
+    data = report(plan.name, run.traces, outcomes, refusals_of(run))
     if plan.expect_retention is not None:  # the auditor's view closes a retention scenario
         retention_report = await asyncio.to_thread(request, api_url, "GET",
                                                    "/retention/report", token=api_token)

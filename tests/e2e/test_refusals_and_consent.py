@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from protocols.teleservice import TELESERVICE_MAX_BYTES, TELESERVICE_RULE
 from tests.e2e.test_default_scenario import _env, _telematics
 
 pytestmark = pytest.mark.e2e
@@ -49,3 +50,26 @@ def test_consent_switches_hold_from_their_moment(tmp_path: Path) -> None:
     assert isinstance(incidents, list)
     assert [(i["vehicle"], i["variant"]) for i in incidents] == [("intelligent-off", "legal")]
     assert _reasons(data)["transfer-off"] == "Teleservice calls ['service_need']"
+
+
+@pytest.mark.broker  # `up` starts its own Mosquitto and Redis
+def test_refused_call_is_in_the_summary_and_the_json_report(tmp_path: Path) -> None:
+    """A fault step with thousands of codes: the car's refusal, with its rule, is a line
+    of the printed summary and an entry of the ``--report`` JSON."""
+    codes = ", ".join(f"P{n:04d}" for n in range(TELESERVICE_MAX_BYTES // 5))
+    scenario = tmp_path / "oversize.yaml"
+    scenario.write_text(
+        "name: oversize\nstart: 2026-03-10T08:00\nvehicles:\n"
+        "  - {id: big, vin: WMW71DH0X0T700091, position: {lat: 51.2194, lon: 4.4025},"
+        " activation_country: BE, odometer_km: 10000}\n"
+        f"events:\n  - {{at: 0.1s, vehicle: big, fault: {{codes: [{codes}]}}}}\n")
+    report = tmp_path / "report.json"
+    done = _telematics("up", "--once", "--scenario", str(scenario), "--report", str(report),
+                       "--run-dir", str(tmp_path / "run"), cwd=tmp_path,
+                       env={**_env(), "COLUMNS": "400"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    (refused,) = json.loads(report.read_text())["refusals"]
+    assert refused["vehicle"] == "big"
+    assert TELESERVICE_RULE in refused["refusal"]
+    printed = " ".join(done.stdout.split())  # the summary wraps at the console's width
+    assert f"REFUSED {refused['refusal']}" in printed
