@@ -636,7 +636,8 @@ def parse(text: str, *, source: str = "<string>") -> Scenario:
     data = _yaml(text, source)
     if isinstance(data, dict) and REFUSED_KEY in data:
         raise NegativeScenarioError(f"{source}: a negative scenario ({REFUSED_KEY}: "
-                            f"{data[REFUSED_KEY]!r}): it is there to be refused, not run")
+                                    f"{data[REFUSED_KEY]!r}): it is there to be refused, "
+                                    "not run")
     return _validate(data, source)
 
 
