@@ -11,7 +11,7 @@ from typing import Annotated, Final
 import typer
 from rich.console import Console
 
-from cli.api_client import TokenOpt
+from cli.api_client import TokenOpt, api_base
 from cli.certificates import (
     CaFileOpt,
     CertFileOpt,
@@ -24,7 +24,16 @@ from cli.logs import configure
 from cli.summary import run_and_judge
 from cli.token import TokenSetupError, operator_token
 from protocols.addresses import mqtt_uses_tls
-from vehicle_sim.scenario import ScenarioError, load
+from vehicle_sim.scenario import (
+    REFUSED_DIR,
+    SCENARIO_DIR,
+    NegativeScenarioError,
+    ScenarioError,
+    load,
+    parse,
+    refusal_of,
+)
+from vehicle_sim.scenario_schema import SCHEMA_PATH, schema_text
 
 app = typer.Typer(no_args_is_help=True)
 # Long enough for a scenario of hours; a token given with --token is used as it is.
@@ -54,7 +63,7 @@ def run(
     configure(debug=debug)
     console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
     mqtt = mqtt_url or os.environ.get("TELEMATICS_MQTT_URL", "mqtt://127.0.0.1:1883")
-    api = api_url or os.environ.get("TELEMATICS_API_URL", "http://127.0.0.1:8080")
+    api = api_base(api_url)  # like every command: option, environment, a running up
     try:
         plan = load(scenario)
         identities = CertificateSource.from_options(
@@ -82,3 +91,49 @@ def run(
 
     if not asyncio.run(main()):
         raise typer.Exit(1)
+
+
+def _verdict(path: Path) -> tuple[bool, str]:
+    """Whether ``path`` is what it claims: runnable, or refused as its marker says."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        try:
+            scenario = parse(text, source=str(path))
+        except NegativeScenarioError:
+            return True, f"refused as marked: {refusal_of(text, source=str(path))}"
+    except (ScenarioError, OSError) as exc:
+        return False, str(exc)
+    return True, f"{path}: {len(scenario.vehicles)} vehicles, {len(scenario.events)} events"
+
+
+@app.command("check")
+def check(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="scenario files; default: every shipped one, negative ones included")] = None,
+) -> None:
+    """Validate scenario files without running them: a runnable one must load, a negative
+    one (a top-level ``refused: <part of the error>``) must be refused with that error."""
+    console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
+    files = paths or sorted([*SCENARIO_DIR.glob("*.yaml"), *REFUSED_DIR.glob("*.yaml")])
+    failed = 0
+    for path in files:
+        ok, said = _verdict(path)
+        failed += not ok
+        console.print(f"{'[green]ok[/green]' if ok else '[red]FAIL[/red]'} {said}",
+                      markup=True, highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema(
+    write: Annotated[bool, typer.Option(help=f"write it to {SCHEMA_PATH.parent.name}/"
+                                        f"{SCHEMA_PATH.name} instead of printing it")] = False,
+) -> None:
+    """The JSON Schema of scenario files, generated from their models (editors validate
+    a file with it; ``--write`` regenerates the shipped one)."""
+    if write:
+        SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
+        typer.echo(f"wrote {SCHEMA_PATH}")
+    else:
+        typer.echo(schema_text(), nl=False)

@@ -18,7 +18,7 @@ from cli.scenario_view import ScenarioView
 from vehicle_sim.api_role import bearer
 from vehicle_sim.expectations import Outcome, check_all
 from vehicle_sim.mqtt_transport import Identities
-from vehicle_sim.runner import CheckedStep, no_identity, run_scenario
+from vehicle_sim.runner import CheckedStep, ScenarioRun, no_identity, run_scenario
 from vehicle_sim.scenario import ExpectDef, Scenario
 from vehicle_sim.scenario_checks import NewCheckDef
 from vehicle_sim.trace import IncidentTrace
@@ -40,10 +40,19 @@ def _line(outcome: Outcome, at: float | None = None) -> dict[str, Any]:
     return line if at is None else {"at": _iso(at), **line}
 
 
+def refusals_of(run: ScenarioRun) -> dict[str, list[str]]:
+    """What each car refused to send, in words (a named car by its id, a fleet car by
+    its VIN): a refusal is part of what the run did, whatever the expectations say."""
+    named = {vid: list(s.refusals) for vid, s in run.services.items() if s.refusals}
+    return named | {car.vin: list(car.refusals) for car in run.fleet if car.refusals}
+
+
 def report(scenario: str, traces: dict[str, IncidentTrace], outcomes: list[Outcome],
-           checked: Sequence[CheckedStep] = ()) -> dict[str, Any]:
-    """The JSON report: every incident with its variant, route, party and latency; the
-    check steps' outcomes, each with its virtual instant, before the end's."""
+           checked: Sequence[CheckedStep] = (),
+           refusals: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The JSON report: every incident with its variant, route, party and latency; every
+    message a car refused to send; the check steps' outcomes, each with its virtual
+    instant, before the end's."""
     by_vehicle = {o.expect.vehicle: o for o in outcomes if isinstance(o.expect, ExpectDef)}
     incidents = []
     for vehicle, trace in traces.items():
@@ -66,6 +75,8 @@ def report(scenario: str, traces: dict[str, IncidentTrace], outcomes: list[Outco
         "scenario": scenario,
         "passed": all(o.ok for o in outcomes) and all(c.outcome.ok for c in checked),
         "incidents": incidents,
+        "refusals": [{"vehicle": vehicle, "refusal": note}
+                     for vehicle, notes in (refusals or {}).items() for note in notes],
         "expectations": [*(_line(c.outcome, c.at) for c in checked), *map(_line, outcomes)],
     }
 
@@ -85,6 +96,8 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
                       "-" if latency is None else f"{latency:.2f}", attempts)
     if data["incidents"]:
         console.print(table)
+    for refused in data["refusals"]:
+        console.print(f"[yellow]REFUSED[/yellow] {refused['refusal']}", highlight=False)
     for exp in data["expectations"]:
         mark = "[green]PASS[/green]" if exp["ok"] else "[red]FAIL[/red]"
         when = f"[{exp['at']}] " if "at" in exp else ""
@@ -116,7 +129,7 @@ async def run_and_judge(plan: Scenario, *, mqtt_url: str, api_url: str, api_toke
         view.close()
     outcomes = await check_all(api_url, plan, run, api_headers=headers,
                                timeout_s=plan.settle_timeout_s)
-    data = report(plan.name, run.traces, outcomes, run.checked)
+    data = report(plan.name, run.traces, outcomes, run.checked, refusals_of(run))
     if plan.expect_retention is not None:  # the auditor's view closes a retention scenario
         retention_report = await asyncio.to_thread(request, api_url, "GET",
                                                    "/retention/report", token=api_token)

@@ -34,7 +34,7 @@ from protocols.topics import (
     voice_topic,
 )
 from vehicle_sim.battery import BatteryMode
-from vehicle_sim.car_config import CarConfig
+from vehicle_sim.car_config import CarConfig, ConsentService
 from vehicle_sim.car_ota import CarOta
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.crash import CrashPulse, Occupancy
@@ -53,6 +53,7 @@ from vehicle_sim.ecall_machine import (
 )
 from vehicle_sim.ecall_machine import VoiceCall as PlaceVoiceCall
 from vehicle_sim.hv_warn import BodySnapshot, runaway_until_alarm, warn_call
+from vehicle_sim.injection import Injection
 from vehicle_sim.injury import intelligent_extras
 from vehicle_sim.mqtt_transport import Link, Notify
 from vehicle_sim.trace import IncidentTrace, Transmission
@@ -170,6 +171,24 @@ class Car:
             loop = asyncio.get_running_loop()
             resend = partial(self._send_hv_call, call, attempt=attempt + 1)
             self._timers.append(loop.call_later(self.context.ack_timeout_s, resend))
+
+    def switch(self, service: ConsentService, *, on: bool) -> None:
+        """The customer switches a service on or off; the car honours it from now on.
+
+        Intelligent eCall switched off is, for the choice of variant, as if not bought:
+        the car places the Legal eCall, which cannot be switched off (ECALL-R5)."""
+        if service == "intelligent_ecall":
+            bought = on and self.config.ecall.intelligent_bought
+            self.context = replace(self.context, intelligent_bought=bought)
+        else:
+            self.services.switch(service, on=on)
+        self._notify(f"{self.label}: {service} switched {'on' if on else 'off'}")
+
+    def inject(self, message: Injection) -> None:
+        """Publish ``message`` as it is on the car's own connection (a scenario's test of
+        the backend's refusals: no real TCU sends one)."""
+        self._link.publish(message.topic, message.payload, qos=message.qos)
+        self._notify(f"{self.label}: injected {len(message.payload)} bytes on {message.topic}")
 
     def expect_update(self) -> None:
         """The operator has asked for an update: the car is not settled until it answers."""

@@ -15,6 +15,9 @@ from vehicle_sim.ecall_machine import EcallContext
 from vehicle_sim.vehicle import VehicleSpec
 
 Powertrain = Literal["ICE", "BEV", "PHEV"]
+# What the customer may switch on or off in the car at any moment (MINI Connected §16,
+# TS-R6 and TS-R3; the Intelligent eCall, ECALL-R1): ``Car.switch`` takes it.
+ConsentService = Literal["smart_maintenance", "teleservice", "intelligent_ecall"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from protocols.assistance import AssistanceKind, Channel, pack_assistance_call
 from protocols.errors import EnvelopeError
@@ -58,6 +58,7 @@ class CarServices:
         self.propulsion = propulsion_of(propulsion)
         self.os_version = os_version
         self.smart_opt_in = smart_opt_in
+        self.transfer_on = True  # TS-R6: Teleservice is on by default
         self._clock = clock
         self._position = position
         self._publish = publish
@@ -71,8 +72,22 @@ class CarServices:
         self.refusals: list[str] = []
 
     # -- Teleservice and Smart Maintenance ---------------------------------------------
+    def switch(self, service: Literal["teleservice", "smart_maintenance"], *, on: bool) -> None:
+        """The customer switches Teleservice data transfer (the data-protection menu,
+        TS-R6) or Smart Maintenance (its consent box, TS-R3); it holds from this moment.
+
+        With the transfer off the car sends neither calls nor Smart Maintenance
+        transfers, both being Teleservice data (§16), and remembers no call: switched
+        on again, whatever is due by then goes at the next check."""
+        if service == "teleservice":
+            self.transfer_on = on
+        else:
+            self.smart_opt_in = on
+
     def check(self, *, fault_codes: Sequence[str] = (), trip_ended: bool = False) -> None:
         """What a TCU does after each trip, each day and each new fault."""
+        if not self.transfer_on:
+            return
         now = self._clock()
         trigger = smart_due(self.state, opted_in=self.smart_opt_in, os_version=self.os_version,
                             now=now, trip_ended=trip_ended)

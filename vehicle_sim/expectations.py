@@ -25,6 +25,7 @@ from vehicle_sim.checks.polling import poll as _poll
 from vehicle_sim.checks.stored import check_stored
 from vehicle_sim.checks.timed_calls import check_calls
 from vehicle_sim.checks.view import RunView, Verdict, view_of
+from vehicle_sim.rejection_checks import rejections_counted
 from vehicle_sim.scenario import (
     BudgetExpectDef,
     CampaignExpectDef,
@@ -45,6 +46,7 @@ from vehicle_sim.scenario_checks import (
     NewCheckDef,
     StoredDef,
 )
+from vehicle_sim.scenario_steps import RejectionsExpectDef
 from vehicle_sim.trace import IncidentTrace
 
 if TYPE_CHECKING:  # the runner imports this module to judge its check steps
@@ -56,7 +58,7 @@ class Outcome:
     """One expectation's verdict, with what was observed."""
 
     expect: (ExpectDef | ServiceExpectDef | FleetExpectDef | OtaExpectDef | CampaignExpectDef
-             | RetentionExpectDef | BudgetExpectDef | NewCheckDef)
+             | RetentionExpectDef | BudgetExpectDef | NewCheckDef | RejectionsExpectDef)
     ok: bool
     reason: str
     incident: str = ""
@@ -487,5 +489,12 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
         view = run_view(scenario, run, now=run.ended_at)
         checks = [judge(client, item, scenario, run, view, timeout_s=timeout_s)
                   for item in scenario.expect_checks]
+        rejections = ([check_rejections(client, scenario.expect_rejections, timeout_s)]
+                      if scenario.expect_rejections is not None else [])
         return list(await asyncio.gather(*incidents, *services, *fleet, *ota, *campaigns,
-                                         *audits, *budgets, *checks))
+                                         *audits, *budgets, *checks, *rejections))
+
+
+async def check_rejections(client: httpx.AsyncClient, expect: RejectionsExpectDef,
+                           timeout_s: float) -> Outcome:
+    return Outcome(expect, *await rejections_counted(client, expect, timeout_s=timeout_s))

@@ -21,7 +21,7 @@ from vehicle_sim import case_steps, ota_steps
 from vehicle_sim.api_role import ApiHeaders
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
-from vehicle_sim.car_steps import perform
+from vehicle_sim.car_steps import injection_of, perform
 from vehicle_sim.clock_leader import ClockLeader, scenario_clock
 from vehicle_sim.expectations import Outcome, judge, run_view
 from vehicle_sim.fleet_driver import FleetDriver
@@ -44,6 +44,7 @@ from vehicle_sim.scenario import (
     ClockEvent,
     CloseEvent,
     Event,
+    InjectEvent,
     MsdUpdateEvent,
     OtaCustomerEvent,
     Scenario,
@@ -183,6 +184,10 @@ async def _act(event: Event, stage: _Stage, deadline: float) -> str | None:
                                                     deadline)
         case AssessEvent(vehicle=vehicle, assess=found):
             return await case_steps.assess(client, cars[vehicle], found, deadline)
+        case InjectEvent(vehicle=vehicle, inject=inject):
+            car = cars[vehicle]
+            car.inject(injection_of(inject, car, now=stage.leader.clock.now()))
+            return None
         case _:
             perform(event, cars[event.vehicle])
             return None

@@ -30,8 +30,11 @@ from protocols.units import parse_duration, parse_size
 from vehicle_sim.fleet import ROAD_KM
 from vehicle_sim.places import place_index
 from vehicle_sim.scenario_checks import NewCheckKinds
+from vehicle_sim.scenario_steps import ConsentDef, InjectDef, RejectionsExpectDef
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+REFUSED_DIR = SCENARIO_DIR / "refused"  # negative scenarios, each with its marker
+REFUSED_KEY: Final = "refused"  # top-level key of a file that must be refused
 PropulsionName = Literal["gasoline", "diesel", "cng", "lpg", "electric", "hydrogen", "other"]
 Variant = Literal["intelligent", "legal", "psap_voice", "hv_warn"]
 _GASOLINE: tuple[PropulsionName, ...] = ("gasoline",)
@@ -41,12 +44,20 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the file and the key."""
 
 
+class NegativeScenarioError(ScenarioError):
+    """A file marked ``refused:``: it shows a mistake being caught (``refusal_of``)."""
+
+
 def _duration(value: object) -> object:
     """Accept 1.5, "1.5", "500ms", "2s", "1min", "28d" as seconds (``protocols.units``)."""
     return parse_duration(value) if isinstance(value, str) else value
 
 
-Seconds = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
+# The JSON Schema (``vehicle_sim.scenario_schema``) says what a file may write: a number
+# or the text of a duration, size or ISO instant, as these validators read them.
+_NUMBER_OR_TEXT: Final = float | str
+Seconds = Annotated[float, BeforeValidator(_duration, json_schema_input_type=_NUMBER_OR_TEXT),
+                    Field(ge=0)]
 
 
 class _Model(BaseModel):
@@ -208,7 +219,8 @@ def _bytes(value: object) -> object:
     return parse_size(value) if isinstance(value, str) else value
 
 
-Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Duration = Annotated[float, BeforeValidator(_duration, json_schema_input_type=_NUMBER_OR_TEXT),
+                     Field(gt=0)]
 
 
 class CampaignDef(_Model):
@@ -219,7 +231,8 @@ class CampaignDef(_Model):
 
     id: str = Field(min_length=1, max_length=64)
     version: str = Field(min_length=1, max_length=32)
-    size: Annotated[int, BeforeValidator(_bytes), Field(ge=0)]
+    size: Annotated[int, BeforeValidator(_bytes, json_schema_input_type=_NUMBER_OR_TEXT),
+                    Field(ge=0)]
     target: dict[str, Any] = Field(default_factory=dict)
     groups: list[dict[str, Any]] = Field(min_length=1)
     action_timeout: Duration = 3600.0
@@ -336,6 +349,14 @@ class CloseEvent(CarStep):
     close: CloseDef
 
 
+class ConsentEvent(CarStep):
+    consent: ConsentDef
+
+
+class InjectEvent(CarStep):
+    inject: InjectDef
+
+
 class AdvanceEvent(FleetStep):
     advance: Duration
     step: Duration | None = Field(default=None, description="move the clock in steps of "
@@ -383,6 +404,8 @@ _Tagged = (
     | Annotated[CloseEvent, Tag("close")]
     | Annotated[ClockEvent, Tag("clock")]
     | Annotated[CheckEvent, Tag("check")]
+    | Annotated[ConsentEvent, Tag("consent")]
+    | Annotated[InjectEvent, Tag("inject")]
 )
 EVENT_TAGS: Final = tuple(meta.tag for member in get_args(_Tagged)
                           for meta in get_args(member)[1:] if isinstance(meta, Tag))
@@ -563,6 +586,7 @@ class Scenario(_Model):
     expect_budgets: BudgetExpectDef | None = None
     expect_checks: list[CheckItem] = Field(default_factory=list, description="checked at "
                                            "the end, as a check step's items are")
+    expect_rejections: RejectionsExpectDef | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -617,11 +641,14 @@ def resolve(name_or_path: str, *, scenario_dir: Path = SCENARIO_DIR) -> Path:
     raise ScenarioError(f"no scenario {name_or_path!r}; shipped: {', '.join(known) or 'none'}")
 
 
-def parse(text: str, *, source: str = "<string>") -> Scenario:
+def _yaml(text: str, source: str) -> Any:
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{source}: not YAML: {exc}") from None
+
+
+def _validate(data: Any, source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -630,6 +657,36 @@ def parse(text: str, *, source: str = "<string>") -> Scenario:
         more = exc.error_count() - 1
         suffix = f" (+{more} more)" if more else ""
         raise ScenarioError(f"{source}: {where}: {first['msg']}{suffix}") from None
+
+
+def parse(text: str, *, source: str = "<string>") -> Scenario:
+    data = _yaml(text, source)
+    if isinstance(data, dict) and REFUSED_KEY in data:
+        raise NegativeScenarioError(f"{source}: a negative scenario ({REFUSED_KEY}: "
+                                    f"{data[REFUSED_KEY]!r}): it is there to be refused, "
+                                    "not run")
+    return _validate(data, source)
+
+
+def refusal_of(text: str, *, source: str = "<string>") -> str:
+    """The error a negative scenario is refused with, once it proved to be the one its
+    ``refused:`` marker names (a part of the message).
+
+    A file that shows how a mistake is caught carries the marker at its top; the marker
+    is taken out before validation, so the file is refused for its own mistake alone.
+    Raises ScenarioError when the file has no marker, loads, or is refused otherwise."""
+    data = _yaml(text, source)
+    wanted = data.pop(REFUSED_KEY, None) if isinstance(data, dict) else None
+    if not isinstance(wanted, str) or not wanted:
+        raise ScenarioError(f"{source}: no '{REFUSED_KEY}: <part of the error>' marker")
+    try:
+        _validate(data, source)
+    except ScenarioError as exc:
+        if wanted in str(exc):
+            return str(exc)
+        raise ScenarioError(f"{source}: refused with \"{exc}\", which does not say "
+                            f"{wanted!r}") from None
+    raise ScenarioError(f"{source}: loads, but its marker says it is refused with {wanted!r}")
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
