@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _telematics(*args: str, cwd: Path, env: dict[str, str],
                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it; a test's ``up`` takes any free API port, never 8080,
+    which a developer's own ``up`` may hold, or another ``up`` starting at the same time."""
+    if args[:1] == ("up",) and "--api-port" not in args:
+        args = (*args, "--api-port", "0")
     return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
 

@@ -15,28 +15,34 @@ from cli.running_up import UP_FILE
 from tests.e2e.test_default_scenario import _env, _telematics
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]  # `up` starts its own Mosquitto and Redis
+STILL_RUNNING = "press Ctrl-C to stop"
+
+
+def _until(what: str, holds: object, up: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not (holds() if callable(holds) else holds):
+        assert up.poll() is None, f"up ended before {what}"
+        assert time.monotonic() < deadline, f"up never got to {what}"
+        time.sleep(0.1)  # polling files while up works
 
 
 def test_budgets_finds_a_running_up_from_the_same_directory(tmp_path: Path) -> None:
     env = {k: v for k, v in _env().items() if k != "TELEMATICS_API_URL"}
-    up = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--api-port", "0"],
-                          cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+    out, err = tmp_path / "up.out", tmp_path / "up.err"
     announced = tmp_path / ".run" / UP_FILE
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        up = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--api-port", "0"],
+                              cwd=tmp_path, env=env, stdout=stdout, stderr=stderr)
     try:
-        deadline = time.monotonic() + 120
-        while not announced.exists():
-            assert up.poll() is None, up.communicate()
-            assert time.monotonic() < deadline, "up never announced its API"
-            time.sleep(0.1)  # polling for the file while up starts its services
+        _until("announcing its API", announced.exists, up, 120)
         api_url = json.loads(announced.read_text())["api_url"]
         done = _telematics("budgets", "--json", cwd=tmp_path, env=env)
         assert done.returncode == 0, done.stderr
         assert "fleet" in json.loads(done.stdout)
-        assert api_url not in done.stderr
+        _until("the end of its scenario", lambda: STILL_RUNNING in out.read_text(), up, 120)
     finally:
         up.send_signal(signal.SIGTERM)
-        out, err = up.communicate(timeout=60)
-    assert up.returncode in (0, 1), err
-    assert f"backend up: API {api_url}" in out
+        up.wait(timeout=60)
+    assert up.returncode in (0, 1), err.read_text()
+    assert f"backend up: API {api_url}" in out.read_text()
     assert not announced.exists()

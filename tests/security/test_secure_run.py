@@ -23,8 +23,9 @@ def test_up_once_default_scenario_holds_on_secure_broker(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if k not in (MQTT_URL_ENV, REDIS_URL_ENV)}
     env["PYTHONPATH"] = str(ROOT)
     run_dir, report = tmp_path / "run", tmp_path / "report.json"
-    done = subprocess.run([sys.executable, "-m", "cli.main", "up", "--once", "--report",
-                           str(report), "--run-dir", str(run_dir)], cwd=tmp_path, env=env,
+    done = subprocess.run([sys.executable, "-m", "cli.main", "up", "--once", "--api-port", "0",
+                           "--report", str(report), "--run-dir", str(run_dir)], cwd=tmp_path,
+                          env=env,
                           capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "mqtts://127.0.0.1:" in done.stdout
