@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from pydantic_core import to_jsonable_python
@@ -58,6 +58,7 @@ class ScenarioRun:
     services: dict[str, CarServices]
     fleet: list[CarServices]
     cars: dict[str, Car]
+    fleet_kept: dict[str, frozenset[str]] = field(default_factory=dict)  # fleet_desk
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +71,17 @@ class _Stage:
     client: httpx.AsyncClient
     timeout_s: float
 
-    def time_moved(self) -> None:
-        """Announce the clock; the fleet and every car make the calls now due."""
+    async def time_moved(self) -> None:
+        """Announce the clock; the fleet and every car make the calls now due; the
+        partners close the cases of the fleet cars they serviced."""
         self.leader.announce()
         if self.fleet is not None:
             self.fleet.advance_to(self.leader.clock.now())
         for car in self.cars.values():  # the check every TCU makes as time passes
             car.services.check()
             car.ota.tick()
+        if self.fleet is not None:
+            await self.fleet.desk.work(self.client)
 
 
 async def _register_profiles(client: httpx.AsyncClient, scenario: Scenario) -> None:
@@ -96,12 +100,12 @@ async def _move_clock(event: Event, stage: _Stage) -> str | None:
     clock = stage.leader.clock
     if event.instant is not None and event.instant > clock.now():
         clock.move_to(event.instant)
-        stage.time_moved()
+        await stage.time_moved()
     if not isinstance(event, AdvanceEvent):
         return None
     if event.step is None:
         clock.advance(event.advance)
-        stage.time_moved()
+        await stage.time_moved()
         return None
     return await _step_clock(event.advance, event.step, stage)
 
@@ -114,7 +118,7 @@ async def _step_clock(advance: float, step: float, stage: _Stage) -> str | None:
         jump = min(step, remaining)
         remaining -= jump
         stage.leader.clock.advance(jump)
-        stage.time_moved()
+        await stage.time_moved()
         steps += 1
         if not await case_steps.retention_caught_up(stage.client, stage.leader.clock.now(),
                                                     time.monotonic() + stage.timeout_s):
@@ -212,7 +216,7 @@ async def run_scenario(scenario: Scenario, *, mqtt_url: str, api_url: str,
     return ScenarioRun(
         traces={vid: car.trace for vid, car in cars.items() if car.trace is not None},
         services={vid: car.services for vid, car in cars.items()},
-        fleet=fleet.cars if fleet else [], cars=cars)
+        fleet=fleet.cars if fleet else [], cars=cars, fleet_kept=fleet.kept() if fleet else {})
 
 
 def _tell(watch: Watch, note: str | None, *, warning: bool = False) -> None:
