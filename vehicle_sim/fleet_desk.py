@@ -72,6 +72,7 @@ class PartnerDesk:
 
     waiting: dict[str, _Waiting] = field(default_factory=dict)  # case id -> its visit
     closures: dict[str, list[float]] = field(default_factory=dict)  # vin -> closed_at
+    partner_of: dict[str, str] = field(default_factory=dict)  # vin -> its cases' partner
     closed: int = 0
 
     def visited(self, vin: str, at: float, case_ids: Sequence[str]) -> None:
@@ -80,23 +81,31 @@ class PartnerDesk:
             self.waiting[case_id] = _Waiting(vin, at)
 
     async def work(self, client: httpx.AsyncClient) -> str | None:
-        """One round at the desks: close what was serviced and is on screen now."""
+        """One round at the desks: close what was serviced and is on screen now.
+
+        A car's cases go to one partner (its preferred or assigned one), so once a
+        car's partner is known only that desk is looked at; the directory is read only
+        while some waiting car's partner is not known yet."""
         if not self.waiting:
             return None
-        partners = (await client.get("/partners")).json()["data"]
+        vins = {w.vin for w in self.waiting.values()}
+        desks = {self.partner_of[v] for v in vins if v in self.partner_of}
+        if not vins <= self.partner_of.keys():
+            desks |= {p["id"] for p in (await client.get("/partners")).json()["data"]}
         done = 0
-        for partner in partners:
-            body: dict[str, Any] = (await client.get(f"/partners/{partner['id']}/cases",
+        for partner in sorted(desks):
+            body: dict[str, Any] = (await client.get(f"/partners/{partner}/cases",
                                                      params={"limit": 1000})).json()
             for case in body["data"]:
-                if case["status"] != "notified" or case["case_id"] not in self.waiting:
+                waiting = self.waiting.get(case["case_id"])
+                if waiting is None or case["status"] != "notified":
                     continue
-                response = await client.post(
-                    f"/partners/{partner['id']}/cases/{case['case_id']}/close",
-                    json={"reason": "serviced"})
+                self.partner_of[waiting.vin] = partner
+                response = await client.post(f"/partners/{partner}/cases/{case['case_id']}"
+                                             "/close", json={"reason": "serviced"})
                 if response.status_code != 200:
                     continue
-                waiting = self.waiting.pop(case["case_id"])
+                del self.waiting[case["case_id"]]
                 self.closures.setdefault(waiting.vin, []).append(
                     float(response.json()["closed_at"]))
                 done += 1

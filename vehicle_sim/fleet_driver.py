@@ -17,6 +17,7 @@ import heapq
 import math
 from collections.abc import Callable
 
+import httpx
 import numpy as np
 
 from vehicle_sim.car_services import CarServices
@@ -66,6 +67,12 @@ class FleetDriver:
         """Per car, the calls the backend must still hold (``fleet_desk.kept_calls``)."""
         return {car.vin: kept_calls(notes, self.desk.closures.get(car.vin, ()))
                 for car, notes in zip(self.cars, self.notes, strict=True)}
+
+    async def partner_desks(self, client: httpx.AsyncClient) -> None:
+        """The partners close the cases of the cars serviced so far (``PartnerDesk``)."""
+        note = await self.desk.work(client)
+        if note is not None:
+            self._notify(f"fleet: {note}")
 
     def _clock(self) -> float:
         return self._now

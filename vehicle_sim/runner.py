@@ -81,7 +81,7 @@ class _Stage:
             car.services.check()
             car.ota.tick()
         if self.fleet is not None:
-            await self.fleet.desk.work(self.client)
+            await self.fleet.partner_desks(self.client)
 
 
 async def _register_profiles(client: httpx.AsyncClient, scenario: Scenario) -> None:
