@@ -7,7 +7,8 @@ notified of (``status: notified``) from before the visit, with the reason
 so the car's Teleservice calls of that cycle are deleted with the case.
 
 A case shows up on the desk only once the services lane has handled the call, so a
-visit's cases the desk does not see yet are tried again after the next clock move.
+visit's cases the desk does not see yet are tried again after the next clock move, and
+at the end of the run the desks wait for them (``finish``).
 
 ``kept_calls`` says which of a car's calls the backend must still hold by the
 documents' reading (TS-R5): the calls after the car's last closed case, less the calls
@@ -18,6 +19,8 @@ so the two can disagree.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -80,7 +83,20 @@ class PartnerDesk:
         for case_id in case_ids:
             self.waiting[case_id] = _Waiting(vin, at)
 
-    async def work(self, client: httpx.AsyncClient) -> str | None:
+    async def finish(self, client: httpx.AsyncClient, deadline: float) -> str | None:
+        """At the end of a run, the desks close what was serviced as it shows up, until
+        nothing waits or the monotonic ``deadline`` passes, as expectations wait."""
+        notes = []
+        while True:
+            note = await self.work(client, give_up=False)
+            if note is not None:
+                notes.append(note)
+            if not self.waiting or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.5)  # polling interval of a desk's screen
+        return "; ".join(notes) or None
+
+    async def work(self, client: httpx.AsyncClient, *, give_up: bool = True) -> str | None:
         """One round at the desks: close what was serviced and is on screen now.
 
         A car's cases go to one partner (its preferred or assigned one), so once a
@@ -109,7 +125,7 @@ class PartnerDesk:
                 self.closures.setdefault(waiting.vin, []).append(
                     float(response.json()["closed_at"]))
                 done += 1
-        for case_id, waiting in list(self.waiting.items()):
+        for case_id, waiting in list(self.waiting.items()) if give_up else ():
             waiting.rounds += 1
             if waiting.rounds >= GIVE_UP_ROUNDS:
                 del self.waiting[case_id]

@@ -68,9 +68,12 @@ class FleetDriver:
         return {car.vin: kept_calls(notes, self.desk.closures.get(car.vin, ()))
                 for car, notes in zip(self.cars, self.notes, strict=True)}
 
-    async def partner_desks(self, client: httpx.AsyncClient) -> None:
-        """The partners close the cases of the cars serviced so far (``PartnerDesk``)."""
-        note = await self.desk.work(client)
+    async def partner_desks(self, client: httpx.AsyncClient, *,
+                            until: float | None = None) -> None:
+        """The partners close the cases of the cars serviced so far (``PartnerDesk``);
+        with ``until`` (monotonic), they wait for the cases still to show up."""
+        note = await (self.desk.work(client) if until is None
+                      else self.desk.finish(client, until))
         if note is not None:
             self._notify(f"fleet: {note}")
 

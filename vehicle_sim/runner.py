@@ -254,6 +254,9 @@ async def _settle(scenario: Scenario, stage: _Stage, watch: Watch) -> None:
                                scenario.settle_timeout_s)
     except TimeoutError:
         _tell(watch, "some cars did not settle in time", warning=True)
+    if stage.fleet is not None:
+        await stage.fleet.partner_desks(stage.client,
+                                        until=time.monotonic() + scenario.settle_timeout_s)
     campaigns = [e.ota_campaign.id for e in scenario.events
                  if isinstance(e, CampaignCreateEvent)]
     if not await ota_steps.settle(stage.client, stage.cars.values(), campaigns,
