@@ -179,27 +179,32 @@ async def calls_of(oem: Redis, vin: str) -> list[CallRecord]:
     return await _records(oem, vin, cast(list[bytes], await oem.zrevrange(calls_key(vin), 0, -1)))
 
 
-async def supersede(oem: Redis, call: TeleserviceCall) -> int:
-    """Start the retention clock of the car's calls that ``call`` supersedes, at its time.
+async def supersede(oem: Redis, call: TeleserviceCall, *, received_at: float) -> int:
+    """Start the retention clock of the car's calls that ``call`` supersedes.
 
-    Only calls the car made before ``call`` are read, so a call that arrives late never
-    ends the life of calls after it. Returns how many were closed."""
+    Which calls go is decided by the car's own times; their clock starts when the
+    backend learns it, ``received_at`` (not before the call itself), so a call handled
+    late does not make the records it supersedes overdue at once. Only calls the car
+    made before ``call`` are read, so a call that arrives late never ends the life of
+    calls after it. Returns how many were closed."""
     ids = cast(list[bytes], await oem.zrangebyscore(calls_key(call.vin), "-inf", f"({call.at!r}"))
     gone = superseded(await _records(oem, call.vin, ids), newest_at=call.at)
     return await close_records(oem, [call_key(call.vin, c.call_id) for c in gone],
-                               closed_at=call.at)
+                               closed_at=max(call.at, received_at))
 
 
 async def receive(oem: Redis, message: TeleserviceCall | SmartMaintenanceTransfer, *,
-                  partner_id: str, now: float, case_id: str | None = None) -> Case | None:
+                  partner_id: str, now: float, case_id: str | None = None,
+                  received_at: float | None = None) -> Case | None:
     """Record a received call or transfer; open a case when it shows a maintenance need.
 
     The case id defaults to the call's own id, so a redelivered call opens no second case.
+    ``received_at`` is the backend's time of receipt (``supersede``; ``now`` if not given).
     """
     need = decide(message)
     if isinstance(message, TeleserviceCall):
         await record_call(oem, message, need=need is not None)
-        await supersede(oem, message)
+        await supersede(oem, message, received_at=now if received_at is None else received_at)
     if need is None:
         return None
     return await open_case(oem, need, case_id=case_id or f"{message.vin}-{need.source_id}",

@@ -196,4 +196,19 @@ async def test_maintenance_store_calls_without_need_go_two_intervals_later(
     assert [c.call_id for c in await calls_of(oem, vin)] == ["c-5", "c-4", "n-1"]
     assert late_calls(await calls_of(oem, vin)) == [
         c for c in await calls_of(oem, vin) if c.call_id == "c-5"]
-    assert await supersede(oem, call("c-0", -100)) == 0  # a late call ends nothing after it
+    assert await supersede(oem, call("c-0", -100), received_at=T0) == 0  # nothing after it
+
+
+async def test_maintenance_store_superseded_calls_start_their_clock_on_receipt(
+        own_oem: Redis) -> None:
+    """A call the lane handles days late closes what it supersedes then, not back at its
+    own time, so the deletion is not overdue the moment it is decided."""
+    oem = own_oem
+    vin = new_vin()
+    _, partner = _ids()
+    old = TeleserviceCall(vin, "c-1", "interval_28d", 1_000.0, 1, T0, "bev")
+    new = TeleserviceCall(vin, "c-2", "interval_28d", 2_000.0, 1, T0 + 60 * DAY, "bev")
+    await receive(oem, old, partner_id=partner, now=T0)
+    await receive(oem, new, partner_id=partner, now=new.at, received_at=T0 + 67 * DAY)
+    tag = await read_tag(oem, f"sp:call:{vin}:c-1")
+    assert tag is not None and tag.deadline == T0 + 67 * DAY
