@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from backend.privacy.retention_store import read_tag, sweep
+from backend.privacy.retention_store import audit, read_tag, sweep
 from backend.services.errors import CaseTransitionError, UnknownCaseError
 from backend.services.maintenance import Case, MaintenanceNeed, Service, late_calls
 from backend.services.maintenance_store import (
@@ -185,14 +185,16 @@ async def test_maintenance_store_calls_without_need_go_two_intervals_later(
     for call_id, day in (("c-1", 0), ("c-2", 28), ("c-3", 56)):
         assert await receive(oem, call(call_id, day), partner_id=partner,
                              now=T0 + day * DAY) is None
-    assert await sweep(oem, now=T0 + 56 * DAY) == 1
-    assert [c.call_id for c in await calls_of(oem, vin)] == ["c-3", "c-2"]
+    assert [c.call_id for c in await calls_of(oem, vin)] == ["c-3", "c-2"]  # c-1 gone at once
+    (entry,) = await audit(oem)
+    assert (float(entry["deadline"]), float(entry["deleted_at"])) == (T0 + 56 * DAY,) * 2
     case = await receive(oem, call("n-1", 60, ["P0A80"]), partner_id=partner,
                          now=T0 + 60 * DAY)
     assert case is not None
     for call_id, day in (("c-4", 88), ("c-5", 200)):
         await receive(oem, call(call_id, day), partner_id=partner, now=T0 + day * DAY)
-    assert await sweep(oem, now=T0 + 200 * DAY) == 2  # c-2, c-3; the need's cycle stays
+    assert await sweep(oem, now=T0 + 200 * DAY) == 0  # c-2, c-3 went; the need's cycle stays
+    assert len(await audit(oem)) == 3
     assert [c.call_id for c in await calls_of(oem, vin)] == ["c-5", "c-4", "n-1"]
     assert late_calls(await calls_of(oem, vin)) == [
         c for c in await calls_of(oem, vin) if c.call_id == "c-5"]
@@ -210,5 +212,6 @@ async def test_maintenance_store_superseded_calls_start_their_clock_on_receipt(
     new = TeleserviceCall(vin, "c-2", "interval_28d", 2_000.0, 1, T0 + 60 * DAY, "bev")
     await receive(oem, old, partner_id=partner, now=T0)
     await receive(oem, new, partner_id=partner, now=new.at, received_at=T0 + 67 * DAY)
-    tag = await read_tag(oem, f"sp:call:{vin}:c-1")
-    assert tag is not None and tag.deadline == T0 + 67 * DAY
+    assert await read_tag(oem, f"sp:call:{vin}:c-1") is None
+    (entry,) = await audit(oem)
+    assert (float(entry["deadline"]), float(entry["deleted_at"])) == (T0 + 67 * DAY,) * 2
