@@ -17,6 +17,7 @@ from protocols.errors import EnvelopeError
 from protocols.teleservice import (
     TELESERVICE_RULE,
     CallReason,
+    ServiceItem,
     SmartMaintenanceTransfer,
     TeleserviceCall,
     packed,
@@ -70,6 +71,10 @@ class CarServices:
         self.call_ids: list[str] = []
         self.assistance_requests: list[str] = []
         self.refusals: list[str] = []
+        # What the car's own diagnosis shows now, reported at every check until a
+        # workshop clears it: CBS items due (TS-R7) and stored fault codes.
+        self.cbs_items: tuple[ServiceItem, ...] = ()
+        self.standing_faults: tuple[str, ...] = ()
 
     # -- Teleservice and Smart Maintenance ---------------------------------------------
     def switch(self, service: Literal["teleservice", "smart_maintenance"], *, on: bool) -> None:
@@ -103,20 +108,25 @@ class CarServices:
                 self._publish(smart_maintenance_topic(self.vin), packed(transfer))
                 self.state = after_smart(self.state, now)
                 self._notify(f"{self._label}: Smart Maintenance transfer ({trigger})")
+        # The need goes by the Teleservice call; a transfer after every trip carrying it
+        # would open a case per trip.
+        fault_codes = (*self.standing_faults, *fault_codes)
+        items = self.cbs_items
         reason = call_reason(self.state, now=now, odometer_km=self.odometer_km,
-                             fault_codes=fault_codes)
+                             fault_codes=fault_codes, items=items)
         if reason is None:
             return
         call = self._within_budget(
             f"Teleservice call ({reason})",
             lambda: build_call(vin=self.vin, call_id=uuid.uuid4().hex[:12], reason=reason,
                                now=now, sent_ns=time.time_ns(), odometer_km=self.odometer_km,
-                               propulsion=self.propulsion, fault_codes=fault_codes))
+                               propulsion=self.propulsion, fault_codes=fault_codes,
+                               items=items))
         if call is None:
             return
         self._publish(teleservice_call_topic(self.vin), packed(call))
         self.state = after_call(self.state, now, self.odometer_km,
-                                needs=needs_of(fault_codes, []))
+                                needs=needs_of(fault_codes, items))
         self.calls.append(reason)
         self.call_ids.append(call.call_id)
         self._notify(f"{self._label}: Teleservice call ({reason}) at "

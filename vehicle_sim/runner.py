@@ -78,6 +78,7 @@ class ScenarioRun:
     checked: list[CheckedStep] = field(default_factory=list)
     started_at: float = 0.0
     ended_at: float = 0.0
+    fleet_kept: dict[str, frozenset[str]] = field(default_factory=dict)  # fleet_desk
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +109,20 @@ class _Stage:
             services={vid: car.services for vid, car in self.cars.items()},
             fleet=self.fleet.cars if self.fleet else [], cars=self.cars,
             incidents=self.incidents, checked=self.checked, started_at=self.started_at,
-            ended_at=self.leader.clock.now())
+            ended_at=self.leader.clock.now(),
+            fleet_kept=self.fleet.kept() if self.fleet else {})
 
-    def time_moved(self) -> None:
-        """Announce the clock; the fleet and every car make the calls now due."""
+    async def time_moved(self) -> None:
+        """Announce the clock; the fleet and every car make the calls now due; the
+        partners close the cases of the fleet cars they serviced."""
         self.leader.announce()
         if self.fleet is not None:
             self.fleet.advance_to(self.leader.clock.now())
         for car in self.cars.values():  # the check every TCU makes as time passes
             car.services.check()
             car.ota.tick()
+        if self.fleet is not None:
+            await self.fleet.partner_desks(self.client)
 
 
 async def _register_profiles(client: httpx.AsyncClient, scenario: Scenario) -> None:
@@ -136,12 +141,12 @@ async def _move_clock(event: Event, stage: _Stage) -> str | None:
     clock = stage.leader.clock
     if event.instant is not None and event.instant > clock.now():
         clock.move_to(event.instant)
-        stage.time_moved()
+        await stage.time_moved()
     if not isinstance(event, AdvanceEvent):
         return None
     if event.step is None:
         clock.advance(event.advance)
-        stage.time_moved()
+        await stage.time_moved()
         return None
     return await _step_clock(event.advance, event.step, stage)
 
@@ -154,7 +159,7 @@ async def _step_clock(advance: float, step: float, stage: _Stage) -> str | None:
         jump = min(step, remaining)
         remaining -= jump
         stage.leader.clock.advance(jump)
-        stage.time_moved()
+        await stage.time_moved()
         steps += 1
         if not await case_steps.retention_caught_up(stage.client, stage.leader.clock.now(),
                                                     time.monotonic() + stage.timeout_s):
@@ -313,6 +318,9 @@ async def _settle(scenario: Scenario, stage: _Stage, watch: Watch) -> None:
                                scenario.settle_timeout_s)
     except TimeoutError:
         _tell(watch, "some cars did not settle in time", warning=True)
+    if stage.fleet is not None:
+        await stage.fleet.partner_desks(stage.client,
+                                        until=time.monotonic() + scenario.settle_timeout_s)
     campaigns = [e.ota_campaign.id for e in scenario.events
                  if isinstance(e, CampaignCreateEvent)]
     if not await ota_steps.settle(stage.client, stage.cars.values(), campaigns,

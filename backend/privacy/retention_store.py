@@ -370,6 +370,13 @@ async def _delete_each(oem: Redis, record_keys: Sequence[str], *, now: float,
     return sum(int(r) for r in results)
 
 
+async def delete_due(oem: Redis, record_keys: Sequence[str], *, now: float) -> int:
+    """Delete those of ``record_keys`` whose deadline is at or before ``now``, as the
+    sweeper would, for a store that has just set a deadline of now and should not leave
+    the record to the sweeper's next round. Returns how many went."""
+    return await _delete_each(oem, record_keys, now=now, reason="deadline")
+
+
 async def sweep(oem: Redis, *, now: float, batch: int = SWEEP_BATCH) -> int:
     """Delete every record whose deadline is at or before ``now``; return how many.
 

@@ -169,7 +169,8 @@ class ServicesDesk:
             "BE", 50.85, 4.35)
         partner = assign(home[0], home[1], home[2],
                          preferred=profile.preferred_partner if profile else None)
-        case = await receive(self._oem, message, partner_id=partner.id, now=message.at)
+        case = await receive(self._oem, message, partner_id=partner.id, now=message.at,
+                             received_at=self.clock.now())
         kind = "teleservice" if isinstance(message, TeleserviceCall) else "smart_maintenance"
         self._counters.bump(keys.INGEST_COUNTERS, kind)
         if case is not None and case.status == "open":

@@ -35,6 +35,9 @@ CLOSE_REASONS: Final[tuple[CloseReason, ...]] = (
     "procedures_completed", "serviced", "no_action_needed", "customer_declined")
 CALL_INTERVAL_S: Final = 28 * 86_400.0  # TS-R1: "every 28 days"
 CALL_INTERVAL_KM: Final = 1_000.0  # TS-R1: "every 1,000 km"
+# TS-R5, calls that show no need: kept two call intervals, so the newest call is always
+# checked against the one before it (TS-R1); the documents give no number of days.
+NO_NEED_KEPT_S: Final = 2 * CALL_INTERVAL_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +136,33 @@ def close(case: Case, *, now: float, reason: CloseReason = "procedures_completed
 @dataclass(frozen=True, slots=True)
 class CallRecord(HashRecord):
     """One received call, as kept for checking the car's rhythm (a hash of these fields;
-    the car's VIN is in its key and its retention tag)."""
+    the car's VIN is in its key and its retention tag). ``need`` says whether the
+    backend determined a maintenance need from it (``decide``); a record from before
+    the field existed reads as showing a need, so it stays until a case closes."""
 
     call_id: str
     reason: str
     at: float
     odometer_km: float
+    need: bool = True
+
+
+def superseded(held: Sequence[CallRecord], *, newest_at: float) -> list[CallRecord]:
+    """The held calls that a call made at ``newest_at`` supersedes (TS-R5, no need).
+
+    A call that shows no need has nothing to be communicated or completed; the reading
+    of docs/requirements.md#ts-r5 keeps it ``NO_NEED_KEPT_S`` (two call intervals) and
+    no longer, unless a need before it is still open: then it belongs to that need's
+    cycle and goes when its case closes. Only the oldest calls go, so what is held is
+    always an unbroken run of the car's calls and the rhythm check (``late_calls``)
+    never reads a gap as a late call.
+    """
+    out = []
+    for call in sorted(held, key=lambda c: (c.at, c.odometer_km)):
+        if call.need or newest_at - call.at < NO_NEED_KEPT_S:
+            break
+        out.append(call)
+    return out
 
 
 def late_calls(calls: Sequence[CallRecord], *, slack_s: float = 86_400.0,

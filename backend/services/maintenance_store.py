@@ -11,7 +11,9 @@ Teleservice and Smart Maintenance data is "kept until a specific maintenance nee
 determined and communicated and all procedures are completed" (docs/requirements.md#ts-r5).
 Read literally, a car's calls build up until a need comes out of one of them; when that
 need's case is closed, the procedures are complete and the case and every call of that cycle
-(made up to the closure) start their retention clock together.
+(made up to the closure) start their retention clock together. A call that shows no need
+is superseded by the car's later calls: once it is two call intervals old and no need
+before it is open, its clock starts too (``maintenance.superseded``).
 Every record is tagged with its catalogue rule in the transaction that writes it; the tag
 is the one place the rule is held. A case and a call are written and read only as their
 typed records (``Case``, ``CallRecord``: ``to_fields`` / ``from_fields``).
@@ -29,6 +31,7 @@ from redis.asyncio.client import Pipeline
 
 from backend.infra.errors import StoreBusyError
 from backend.infra.redis_once import create_once, under_watch
+from backend.privacy.retention_store import delete_due
 from backend.privacy.retention_tags import close_records, tag_record
 from backend.services import maintenance
 from backend.services.errors import UnknownCaseError
@@ -38,6 +41,7 @@ from backend.services.maintenance import (
     CloseReason,
     MaintenanceNeed,
     decide,
+    superseded,
 )
 from protocols.teleservice import SmartMaintenanceTransfer, TeleserviceCall
 
@@ -141,8 +145,9 @@ async def cases_of(oem: Redis, partner_id: str, *, limit: int = 100) -> list[Cas
     return out
 
 
-async def record_call(oem: Redis, call: TeleserviceCall) -> None:
-    """Keep the call id, reason, time and odometer, so the rhythm can be checked.
+async def record_call(oem: Redis, call: TeleserviceCall, *, need: bool = True) -> None:
+    """Keep the call id, reason, time and odometer, so the rhythm can be checked, and
+    whether a need was determined from it (``need``), which decides how long it stays.
 
     Only ids and timing are kept here: the content lives in the case, if any. Smart
     Maintenance transfers follow trips, not the 28-day / 1,000 km rhythm, so they are
@@ -150,7 +155,7 @@ async def record_call(oem: Redis, call: TeleserviceCall) -> None:
     order however the lane interleaves them; a redelivered call is written once.
     """
     key = call_key(call.vin, call.call_id)
-    record = CallRecord(call.call_id, call.reason, call.at, call.odometer_km)
+    record = CallRecord(call.call_id, call.reason, call.at, call.odometer_km, need)
 
     def write(pipe: Pipeline) -> None:
         pipe.hset(key, mapping=record.to_fields())
@@ -162,9 +167,7 @@ async def record_call(oem: Redis, call: TeleserviceCall) -> None:
     await create_once(oem, key, write, tries=_WATCH_TRIES)
 
 
-async def calls_of(oem: Redis, vin: str) -> list[CallRecord]:
-    """The calls held for ``vin``, newest first (by the time the car made them)."""
-    ids = cast(list[bytes], await oem.zrevrange(calls_key(vin), 0, -1))
+async def _records(oem: Redis, vin: str, ids: list[bytes]) -> list[CallRecord]:
     async with oem.pipeline(transaction=False) as pipe:
         for call_id in ids:
             pipe.hgetall(call_key(vin, call_id.decode()))
@@ -172,15 +175,42 @@ async def calls_of(oem: Redis, vin: str) -> list[CallRecord]:
     return [CallRecord.from_fields(raw) for raw in rows if raw]  # empty: deleted meanwhile
 
 
+async def calls_of(oem: Redis, vin: str) -> list[CallRecord]:
+    """The calls held for ``vin``, newest first (by the time the car made them)."""
+    return await _records(oem, vin, cast(list[bytes], await oem.zrevrange(calls_key(vin), 0, -1)))
+
+
+async def supersede(oem: Redis, call: TeleserviceCall, *, received_at: float) -> int:
+    """Start the retention clock of the car's calls that ``call`` supersedes.
+
+    Which calls go is decided by the car's own times; their clock starts when the
+    backend learns it, ``received_at`` (not before the call itself), so a call handled
+    late does not make the records it supersedes overdue at once. Only calls the car
+    made before ``call`` are read, so a call that arrives late never ends the life of
+    calls after it. Their deadline is then now, so they are deleted here and then: left
+    to the sweeper, a lane running behind a fast scenario clock would see them deleted
+    days of virtual time late. Returns how many were closed."""
+    ids = cast(list[bytes], await oem.zrangebyscore(calls_key(call.vin), "-inf", f"({call.at!r}"))
+    gone = [call_key(call.vin, c.call_id)
+            for c in superseded(await _records(oem, call.vin, ids), newest_at=call.at)]
+    closed_at = max(call.at, received_at)
+    closed = await close_records(oem, gone, closed_at=closed_at)
+    await delete_due(oem, gone, now=closed_at)  # due at once: not left to the sweeper's round
+    return closed
+
+
 async def receive(oem: Redis, message: TeleserviceCall | SmartMaintenanceTransfer, *,
-                  partner_id: str, now: float, case_id: str | None = None) -> Case | None:
+                  partner_id: str, now: float, case_id: str | None = None,
+                  received_at: float | None = None) -> Case | None:
     """Record a received call or transfer; open a case when it shows a maintenance need.
 
     The case id defaults to the call's own id, so a redelivered call opens no second case.
+    ``received_at`` is the backend's time of receipt (``supersede``; ``now`` if not given).
     """
-    if isinstance(message, TeleserviceCall):
-        await record_call(oem, message)
     need = decide(message)
+    if isinstance(message, TeleserviceCall):
+        await record_call(oem, message, need=need is not None)
+        await supersede(oem, message, received_at=now if received_at is None else received_at)
     if need is None:
         return None
     return await open_case(oem, need, case_id=case_id or f"{message.vin}-{need.source_id}",

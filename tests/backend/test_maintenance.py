@@ -12,6 +12,7 @@ from backend.services.maintenance import (
     late_calls,
     notify,
     open_case,
+    superseded,
 )
 from protocols.teleservice import CallReason, ServiceItem, SmartMaintenanceTransfer, TeleserviceCall
 
@@ -123,3 +124,28 @@ def test_maintenance_late_calls_flags_gaps_beyond_the_rhythm() -> None:
         CallRecord("e", "distance_1000km", T0 + 71 * day, 2_700.0),
     ]
     assert [c.call_id for c in late_calls(calls)] == ["d", "e"]
+
+
+def test_maintenance_superseded_takes_old_calls_without_need_up_to_an_open_need() -> None:
+    """TS-R5 for calls with no need: two call intervals (56 days) and no longer, but a
+    call after a need still open stays with that need's cycle, so no gap opens."""
+    day = 86_400.0
+    held = [
+        CallRecord("old", "interval_28d", T0, 0.0, need=False),
+        CallRecord("need", "service_need", T0 + 20 * day, 700.0, need=True),
+        CallRecord("after", "interval_28d", T0 + 30 * day, 900.0, need=False),
+        CallRecord("first", "interval_28d", T0 - 28 * day, 0.0, need=False),  # any order
+    ]
+    assert superseded(held, newest_at=T0 + 56 * day - 1) == [held[3]]
+    assert superseded(held, newest_at=T0 + 56 * day) == [held[3], held[0]]
+    assert superseded(held, newest_at=T0 + 400 * day) == [held[3], held[0]]
+    assert superseded(held[2:3], newest_at=T0 + 400 * day) == held[2:3]
+
+
+def test_maintenance_call_record_from_before_the_need_field_reads_as_a_need() -> None:
+    """A stored call without the field is kept until a case closes, as it was before."""
+    record = CallRecord("c", "interval_28d", T0, 1.0, need=False)
+    fields = {str(k).encode(): str(v).encode() for k, v in record.to_fields().items()
+              if k != "need"}
+    assert CallRecord.from_fields(fields).need is True
+    assert CallRecord.from_fields({**fields, b"need": b"0"}).need is False

@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from backend.privacy.retention_store import read_tag, sweep
+from backend.privacy.retention_store import audit, read_tag, sweep
 from backend.services.errors import CaseTransitionError, UnknownCaseError
 from backend.services.maintenance import Case, MaintenanceNeed, Service, late_calls
 from backend.services.maintenance_store import (
@@ -21,6 +21,7 @@ from backend.services.maintenance_store import (
     open_case,
     read_case,
     receive,
+    supersede,
 )
 from protocols.teleservice import ServiceItem, SmartMaintenanceTransfer, TeleserviceCall
 from tests.backend.support import new_vin, own_database
@@ -167,3 +168,50 @@ async def test_maintenance_store_cycle_is_kept_until_its_case_closes(own_oem: Re
     assert [c.call_id for c in await calls_of(oem, vin)] == ["c-3"]
     assert await oem.exists(case_key(case.case_id)) == 0
     assert await oem.zscore(f"sp:partner:{partner}:cases", case.case_id) is None
+
+
+async def test_maintenance_store_calls_without_need_go_two_intervals_later(
+        own_oem: Redis) -> None:
+    """TS-R5 reading: a call that shows no need is closed once a call 56 days later
+    arrives, and deleted on that day; calls from a need still open on stay."""
+    oem = own_oem
+    vin = new_vin()
+    _, partner = _ids()
+
+    def call(call_id: str, day: float, faults: list[str] | None = None) -> TeleserviceCall:
+        return TeleserviceCall(vin, call_id, "service_need" if faults else "interval_28d",
+                               1_000.0 + day, 1, T0 + day * DAY, "bev", faults or [])
+
+    for call_id, day in (("c-1", 0), ("c-2", 28), ("c-3", 56)):
+        assert await receive(oem, call(call_id, day), partner_id=partner,
+                             now=T0 + day * DAY) is None
+    assert [c.call_id for c in await calls_of(oem, vin)] == ["c-3", "c-2"]  # c-1 gone at once
+    (entry,) = await audit(oem)
+    assert (float(entry["deadline"]), float(entry["deleted_at"])) == (T0 + 56 * DAY,) * 2
+    case = await receive(oem, call("n-1", 60, ["P0A80"]), partner_id=partner,
+                         now=T0 + 60 * DAY)
+    assert case is not None
+    for call_id, day in (("c-4", 88), ("c-5", 200)):
+        await receive(oem, call(call_id, day), partner_id=partner, now=T0 + day * DAY)
+    assert await sweep(oem, now=T0 + 200 * DAY) == 0  # c-2, c-3 went; the need's cycle stays
+    assert len(await audit(oem)) == 3
+    assert [c.call_id for c in await calls_of(oem, vin)] == ["c-5", "c-4", "n-1"]
+    assert late_calls(await calls_of(oem, vin)) == [
+        c for c in await calls_of(oem, vin) if c.call_id == "c-5"]
+    assert await supersede(oem, call("c-0", -100), received_at=T0) == 0  # nothing after it
+
+
+async def test_maintenance_store_superseded_calls_start_their_clock_on_receipt(
+        own_oem: Redis) -> None:
+    """A call the lane handles days late closes what it supersedes then, not back at its
+    own time, so the deletion is not overdue the moment it is decided."""
+    oem = own_oem
+    vin = new_vin()
+    _, partner = _ids()
+    old = TeleserviceCall(vin, "c-1", "interval_28d", 1_000.0, 1, T0, "bev")
+    new = TeleserviceCall(vin, "c-2", "interval_28d", 2_000.0, 1, T0 + 60 * DAY, "bev")
+    await receive(oem, old, partner_id=partner, now=T0)
+    await receive(oem, new, partner_id=partner, now=new.at, received_at=T0 + 67 * DAY)
+    assert await read_tag(oem, f"sp:call:{vin}:c-1") is None
+    (entry,) = await audit(oem)
+    assert (float(entry["deadline"]), float(entry["deleted_at"])) == (T0 + 67 * DAY,) * 2

@@ -46,7 +46,8 @@ def test_ota_scenario_holds(name: str, tmp_path: Path) -> None:
 def test_retention_13_months_deletes_on_time_and_stores_no_legal_ecall(
         tmp_path: Path) -> None:
     """Thirteen months in virtual time: every deletion on its day, nothing overdue, no
-    Legal eCall stored, no budget broken; the report is part of the JSON summary."""
+    Legal eCall stored, no budget broken, the fleet's Teleservice calls deleted with their
+    closed cases or once superseded; the report is part of the JSON summary."""
     data = _run("retention_13_months", tmp_path)
     retention = data["retention"]
     assert isinstance(retention, dict)
@@ -57,3 +58,6 @@ def test_retention_13_months_deletes_on_time_and_stores_no_legal_ecall(
         assert (rows[service]["deleted"], rows[service]["held"]) == (1, 0)
     assert {r["service"]: r["held"] for r in retention["never_stored"]} == {
         "ecall_legal": 0, "ecall_psap": 0}
+    teleservice = rows["teleservice_call"]  # TS-R5: the fleet's calls go, none piles up
+    assert teleservice["deleted"] >= 500
+    assert teleservice["held"] < teleservice["deleted"] / 3
