@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -92,14 +93,26 @@ async def _partner_case(client: httpx.AsyncClient, vin: str) -> tuple[str, str] 
     return None
 
 
-async def retention_caught_up(client: httpx.AsyncClient, now: float, deadline: float) -> bool:
-    """Until the backend judges retention at ``now`` (or later) with nothing overdue."""
+async def _report_until(client: httpx.AsyncClient, holds: Callable[[dict[str, Any]], bool],
+                        deadline: float) -> bool:
     while True:
         response = await client.get("/retention/report")
-        if response.status_code == 200:
-            body: dict[str, Any] = response.json()
-            if body["at"] >= now - 1e-3 and body["overdue"] == 0:
-                return True
+        if response.status_code == 200 and holds(response.json()):
+            return True
         if time.monotonic() >= deadline:
             return False
         await asyncio.sleep(0.01)  # polling interval of the auditor's screen
+
+
+async def retention_caught_up(client: httpx.AsyncClient, now: float, deadline: float) -> bool:
+    """Until the backend judges retention at ``now`` (or later) with nothing overdue."""
+    return await _report_until(
+        client, lambda body: body["at"] >= now - 1e-3 and body["overdue"] == 0, deadline)
+
+
+async def clock_reached(client: httpx.AsyncClient, now: float, deadline: float) -> bool:
+    """Until the API's clock reads ``now`` (or later). A person acting through the API
+    right after a jump of the scenario clock must act at the new time: a case closed on
+    the API's stale clock got a deadline already days past, and its data were deleted
+    that many days "late" in the 13-month run."""
+    return await _report_until(client, lambda body: body["at"] >= now - 1e-3, deadline)

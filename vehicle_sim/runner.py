@@ -122,6 +122,8 @@ class _Stage:
             car.services.check()
             car.ota.tick()
         if self.fleet is not None:
+            await case_steps.clock_reached(self.client, self.leader.clock.now(),
+                                           time.monotonic() + self.timeout_s)
             await self.fleet.partner_desks(self.client)
 
 
