@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from protocols.units import parse_duration
+from vehicle_sim.shipped_files import find_yaml, shipped_names
 
 PROFILE_DIR: Final = Path(__file__).resolve().parent.parent / "profiles"
 
@@ -144,14 +145,10 @@ class Profile(_Model):
 
 def resolve(name_or_path: str, *, profile_dir: Path = PROFILE_DIR) -> Path:
     """A profile name (``fleet_day``) or a path to a YAML file."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.exists():
-        return path
-    candidate = profile_dir / f"{name_or_path}.yaml"
-    if candidate.exists():
-        return candidate
-    known = sorted(p.stem for p in profile_dir.glob("*.yaml"))
-    raise ProfileError(f"no profile {name_or_path!r}; shipped: {', '.join(known) or 'none'}")
+    found = find_yaml(name_or_path, profile_dir)
+    if found is None:
+        raise ProfileError(f"no profile {name_or_path!r}; shipped: {shipped_names(profile_dir)}")
+    return found
 
 
 def parse(text: str, *, source: str = "<string>") -> Profile:

@@ -31,6 +31,7 @@ from vehicle_sim.fleet import ROAD_KM
 from vehicle_sim.places import place_index
 from vehicle_sim.scenario_checks import NewCheckKinds
 from vehicle_sim.scenario_steps import ConsentDef, InjectDef, RejectionsExpectDef
+from vehicle_sim.shipped_files import find_yaml, shipped_names
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 REFUSED_DIR = SCENARIO_DIR / "refused"  # negative scenarios, each with its marker
@@ -631,14 +632,11 @@ class Scenario(_Model):
 
 def resolve(name_or_path: str, *, scenario_dir: Path = SCENARIO_DIR) -> Path:
     """A scenario name (``default``) or a path to a YAML file."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.exists():
-        return path
-    candidate = scenario_dir / f"{name_or_path}.yaml"
-    if candidate.exists():
-        return candidate
-    known = sorted(p.stem for p in scenario_dir.glob("*.yaml"))
-    raise ScenarioError(f"no scenario {name_or_path!r}; shipped: {', '.join(known) or 'none'}")
+    found = find_yaml(name_or_path, scenario_dir)
+    if found is None:
+        raise ScenarioError(f"no scenario {name_or_path!r}; shipped: "
+                            f"{shipped_names(scenario_dir)}")
+    return found
 
 
 def _yaml(text: str, source: str) -> Any:
