@@ -83,6 +83,7 @@ class Car:
         self.context = config.ecall
         self.machine = EcallState()
         self.trace: IncidentTrace | None = None
+        self.sent_msds: list[bytes] = []  # every MSD this car encoded, for storage checks
         self.settled = asyncio.Event()
         self._notify = notify
         self._link = link
@@ -227,6 +228,7 @@ class Car:
         if effect.variant == "intelligent" and self._extras_source is not None:
             extras = intelligent_extras(*self._extras_source)
         encoded = encode_msd(msd)
+        self.sent_msds.append(encoded)
         sent_ns = self._real_ns()
         envelope = EcallMessage(effect.variant, self.spec.vin, effect.incident, effect.msg_id,
                                 encoded, sent_ns, self.context.current_country, extras)

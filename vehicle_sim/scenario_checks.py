@@ -149,26 +149,30 @@ class DeletionDef(_Model):
 
 
 class StoredDef(_Model):
-    """Whether the OEM's storage holds anything of a car's incidents (their ids) or of its
-    VIN, by the operator's scan of the keyspace."""
+    """Whether the OEM's storage holds anything of a car's incidents (their ids), of the
+    MSDs it sent (their bytes as sent) or of its VIN, by the operator's scan of the
+    keyspace. The backend keeps an MSD decoded under its incident, so ``msd_of`` proves
+    that the bytes as sent are kept nowhere: a Legal eCall's, for one, must never reach the
+    OEM's database at all."""
 
     incident_of: str | None = None
+    msd_of: str | None = None
     vin_of: str | None = None
     present: bool
 
     @model_validator(mode="after")
     def _one(self) -> StoredDef:
-        if (self.incident_of is None) == (self.vin_of is None):
-            raise ValueError("stored takes incident_of or vin_of")
+        if sum(v is not None for v in (self.incident_of, self.msd_of, self.vin_of)) != 1:
+            raise ValueError("stored takes one of incident_of, msd_of or vin_of")
         return self
 
     @property
     def vehicle(self) -> str:
-        return self.incident_of or self.vin_of or ""
+        return self.incident_of or self.msd_of or self.vin_of or ""
 
     @property
     def label(self) -> str:
-        what = "incident" if self.incident_of else "VIN"
+        what = "incident" if self.incident_of else "MSDs" if self.msd_of else "VIN"
         return f"storage of {self.vehicle}'s {what}"
 
 

@@ -104,6 +104,21 @@ async def test_checks_stored_follows_the_scan() -> None:
     assert not refused.ok
 
 
+async def test_checks_stored_scans_for_each_msd_the_car_sent_by_its_bytes() -> None:
+    msd = "0324101a01c614a2873c52ab"
+    view = _view(START, msds=frozenset({msd}))
+    clean = _client({f"/retention/storage?hex={msd}": {"hits": []}})
+    verdict = await check_stored(clean, StoredDef(msd_of="a", present=False), view,
+                                 timeout_s=0)
+    assert verdict.ok and verdict.reason == f"nothing of MSD {msd[:16]}... stored", verdict
+    kept = _client({f"/retention/storage?hex={msd}": {"hits": [{"key": "cc:case:x"}]}})
+    assert not (await check_stored(kept, StoredDef(msd_of="a", present=False), view,
+                                   timeout_s=0)).ok
+    none_sent = await check_stored(clean, StoredDef(msd_of="b", present=False), view,
+                                   timeout_s=0)
+    assert not none_sent.ok
+
+
 async def test_checks_timed_calls_read_the_backends_times() -> None:
     day = 86_400.0
     client = _client({"/vehicles/V1/teleservice-calls": {"data": [

@@ -55,6 +55,8 @@ expect_checks:
     ("expect_checks:\n  - {deletion: {record: hv_case, vehicle: a, held_until: 2027-01-14,"
      " gone_by: 2027-01-15}}", "expect_checks.0.deletion"),
     ("expect_checks:\n  - {stored: {present: true}}", "expect_checks.0.stored"),
+    ("expect_checks:\n  - {stored: {msd_of: a, vin_of: a, present: true}}",
+     "expect_checks.0.stored"),
     ("expect_checks:\n  - {stored: {vin_of: nobody, present: true}}",
      r"expect_checks\[0\]\.vehicle 'nobody'"),
 ])

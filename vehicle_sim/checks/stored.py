@@ -18,11 +18,14 @@ from vehicle_sim.checks.view import RunView, Verdict
 from vehicle_sim.scenario_checks import StoredDef
 
 
-def _needles(expect: StoredDef, view: RunView) -> list[str]:
+def _needles(expect: StoredDef, view: RunView) -> list[tuple[str, str]]:
+    """What to scan for, as the route's parameter and value."""
     if expect.incident_of is not None:
-        return sorted(view.cars[expect.incident_of].incidents)
+        return [("contains", i) for i in sorted(view.cars[expect.incident_of].incidents)]
+    if expect.msd_of is not None:
+        return [("hex", msd) for msd in sorted(view.cars[expect.msd_of].msds)]
     assert expect.vin_of is not None
-    return [view.cars[expect.vin_of].vin]
+    return [("contains", view.cars[expect.vin_of].vin)]
 
 
 async def check_stored(client: httpx.AsyncClient, expect: StoredDef, view: RunView, *,
@@ -30,11 +33,12 @@ async def check_stored(client: httpx.AsyncClient, expect: StoredDef, view: RunVi
     needles = _needles(expect, view)
     if not needles:
         return Verdict(False, f"{expect.vehicle} raised no incident in this run")
+    shown_needles = ", ".join(f"MSD {v[:16]}..." if p == "hex" else v for p, v in needles)
 
     async def scan() -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        for needle in needles:
-            response = await client.get("/retention/storage", params={"contains": needle})
+        for param, needle in needles:
+            response = await client.get("/retention/storage", params={param: needle})
             if response.status_code != 200:
                 return [{"key": f"(scan refused: {response.status_code})", "refused": True}]
             found.extend(response.json()["hits"])
@@ -50,7 +54,7 @@ async def check_stored(client: httpx.AsyncClient, expect: StoredDef, view: RunVi
     shown = ", ".join(keys[:6]) + (f" (+{len(keys) - 6} more)" if len(keys) > 6 else "")
     if holds(hits):
         return Verdict(True, f"stored in {shown}" if keys else
-                       f"nothing of {', '.join(needles)} stored")
+                       f"nothing of {shown_needles} stored")
     if expect.present:
-        return Verdict(False, f"nothing of {', '.join(needles)} stored")
+        return Verdict(False, f"nothing of {shown_needles} stored")
     return Verdict(False, f"still stored in {shown}")

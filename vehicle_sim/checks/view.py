@@ -32,6 +32,7 @@ class CarView:
     incidents: frozenset[str] = frozenset()
     call_ids: frozenset[str] = frozenset()
     assistance: frozenset[str] = frozenset()
+    msds: frozenset[str] = frozenset()  # every MSD it sent, as hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,8 @@ def view_of(scenario: Scenario, cars: Mapping[str, Car], fleet: Iterable[CarServ
             incidents=frozenset(incidents.get(cid, ())) | (
                 {car.trace.incident} if car.trace is not None else set()),
             call_ids=frozenset(car.services.call_ids),
-            assistance=frozenset(car.services.assistance_requests))
+            assistance=frozenset(car.services.assistance_requests),
+            msds=frozenset(msd.hex() for msd in car.sent_msds))
             for cid, car in cars.items()},
         fleet_calls={f.vin: frozenset(f.call_ids) for f in fleet},
         start=start, now=now)
