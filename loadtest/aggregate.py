@@ -98,6 +98,11 @@ class Aggregate:
             "ecalls": {"started": started, "acknowledged": acked,
                        "lost": max(0, started - acked),
                        "voice_fallbacks": self.counters.get("ecall_voice", 0)},
+            "ota": {"expected": self.counters.get("ota_expected", 0),
+                    "offered": self.counters.get("ota_offered", 0),
+                    "missed": max(0, self.counters.get("ota_expected", 0)
+                                  - self.counters.get("ota_offered", 0)),
+                    "done": self.counters.get("ota_event_done", 0)},
             "connect_failure_share": (self.counters.get("connect_failed", 0) / attempts
                                       if attempts else 0.0),
             "timeline": [self._rows[s] for s in sorted(self._rows)],

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
+from loadtest.fleet_ota import FleetOta
 from loadtest.profile import Profile
 from loadtest.recorder import Recorder
 from loadtest.schedule import CLEAR_AFTER_S, CarProfile, Planned, drive_km, point_in
@@ -27,6 +28,7 @@ from protocols.errors import ProtocolError
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.msd.codec import encode_msd
 from protocols.msd.model import Propulsion
+from protocols.ota import unpack_ota_offer
 from protocols.topics import (
     ParsedTopic,
     ecall_topic,
@@ -105,6 +107,11 @@ class FleetCar:
             clock=clock, position=lambda: (self.vehicle.lat, self.vehicle.lon),
             publish=self._publish_service, notify=_quiet, warn=self._refused,
             label=car.vin)
+        wave = profile.ota
+        self.ota = None if wave is None else FleetOta(
+            car.vin, download_s=wave.download_s, install_s=wave.install_s,
+            send=lambda topic, payload: self._send(topic, payload, self._real_ns()),
+            call_later=call_later, recorder=recorder, clock=clock, real_ns=real_ns)
 
     # -- what the timetable says --------------------------------------------------------
     def act(self, planned: Planned, scheduled_ns: int) -> None:
@@ -128,6 +135,8 @@ class FleetCar:
             self.services.drive_to(self.services.odometer_km + drive_km(self.profile))
         elif planned.action == "trip_end":
             self.services.check(trip_ended=True)
+        elif planned.action == "ota_offer" and self.ota is not None:
+            self.ota.expect_offer(scheduled_ns)
 
     def crash(self) -> None:
         incident = f"{self.vin[-6:]}-{uuid.uuid4().hex[:12]}"
@@ -186,6 +195,10 @@ class FleetCar:
             parsed = parse_topic(topic)
             if parsed.kind == "workshop_map":
                 self._recorder.done("teleservice_map", self.vin)
+                return
+            if parsed.kind == "ota_offer":
+                if self.ota is not None:
+                    self.ota.offer(unpack_ota_offer(payload))
                 return
             if parsed.kind not in ("ecall_ack", "hv_ack", "msd_request"):
                 return

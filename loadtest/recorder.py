@@ -24,6 +24,8 @@ KINDS: Final = {
     "ecall_ack": "scheduled eCall to the backend's application acknowledgement",
     "hv_ack": "scheduled HV warn call to its acknowledgement",
     "teleservice_map": "Teleservice call to the workshop map it brings (when one is due)",
+    "ota_offer": "scheduled OTA campaign to its offer at the car",
+    "ota_download": "OTA offer at the car to its download's last tenth (modelled transfer)",
 }
 
 
@@ -45,12 +47,13 @@ class Recorder:
         """A reply of ``kind`` for ``key`` is awaited since ``scheduled_ns``."""
         self._waits[(kind, key)] = scheduled_ns
 
-    def done(self, kind: str, key: Hashable) -> float | None:
-        """The reply came: its latency in ms, recorded; None if nothing was awaited."""
+    def done(self, kind: str, key: Hashable, *, at_ns: int | None = None) -> float | None:
+        """The reply came (now, or at ``at_ns`` when it came before the car got round to
+        awaiting it): its latency in ms, recorded; None if nothing was awaited."""
         scheduled = self._waits.pop((kind, key), None)
         if scheduled is None:
             return None
-        ms = (self._now_ns() - scheduled) / 1e6
+        ms = ((self._now_ns() if at_ns is None else at_ns) - scheduled) / 1e6
         histograms.record_ms(self._histograms.setdefault(kind, histograms.new()), ms)
         if self._on_done is not None:
             self._on_done(kind, ms)
