@@ -6,8 +6,10 @@ from the run's device CA. With ``--broker`` (and ``--ca-dir`` or ``--identities`
 mqtts one) the cars go to that broker, and ``--api`` with ``--token`` lets the run read
 the backend's rejected-message counter and (``cli.load_ota``) offer a profile's OTA wave.
 Locust runs in child processes (``loadtest.engine``); this process follows their progress
-file, judges the profile's thresholds and writes the reports. Exit code 0 when every threshold holds, 1 when one is
-breached (named), 2 when the run could not be made.
+file, judges the profile's thresholds and writes the reports. With the API at hand, the
+acknowledged eCalls' receipts at their desks are read afterwards (``cli.load_desks``).
+Exit code 0 when every threshold holds, 1 when one is breached (named), 2 when the run
+could not be made.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from rich.live import Live
 from rich.table import Table
 
 from cli.api_client import ApiError, request
+from cli.load_desks import desk_latency
 from cli.load_ota import WaveError, offer_at, register_fleet
 from cli.local_services import LocalServices, ServiceError, ensure_installed
 from cli.stack import StackError, backend_tls, running_backend
 from cli.up import forget_local_data
-from loadtest import report
+from loadtest import desk_receipts, report
 from loadtest.engine import EngineOptions, run_engine, workers_of
 from loadtest.profile import Profile, ProfileError, load
 from loadtest.run_plan import RESULT_FILE, RunPlan
@@ -66,8 +69,8 @@ def load_cmd(
     broker: Annotated[str | None, typer.Option(help="mqtt[s]://HOST:PORT of the cars' broker "
                                                "(default: start the platform locally)")] = None,
     api: Annotated[str | None, typer.Option(help="the backend API's URL, to read its "
-                                            "rejected-message counter and to offer an OTA "
-                                            "wave")] = None,
+                                            "rejected-message counter, its desks' receipts "
+                                            "and to offer an OTA wave")] = None,
     token: Annotated[str | None, typer.Option(help="bearer token of an operator for --api")]
     = None,
     ca_dir: Annotated[Path | None, typer.Option(help="CA directory (telematics pki) to issue "
@@ -205,6 +208,7 @@ async def _run(console: Console, profile: Profile, options: EngineOptions, targe
         raise StackError(f"Locust ended (exit code {code}) without figures; see "
                          f"{report_dir / 'locust.out'} and {report_dir / 'locust.log'}")
     figures: dict[str, Any] = json.loads(figures_file.read_text("utf-8"))
+    await _desk_receipts(console, target, figures)
     rejected_after = await _rejected(target)
     backend_rejected = (rejected_after - rejected_before
                         if rejected_after is not None and rejected_before is not None else None)
@@ -217,6 +221,18 @@ async def _run(console: Console, profile: Profile, options: EngineOptions, targe
     _write_reports(report_dir, profile, run, figures, checks)
     _print_verdicts(console, figures, checks)
     return all(c.passed for c in checks)
+
+
+async def _desk_receipts(console: Console, target: Target, figures: dict[str, Any]) -> None:
+    """eCall publish to desk receipt into its own latency kind, when the API is at hand."""
+    notes = figures.pop("desk_notes", [])
+    if target.api_url is None or not notes:
+        return
+    try:
+        figures["latency"][desk_receipts.KIND] = await desk_latency(target.api_url,
+                                                                    target.token, notes)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]desk receipts not read: {exc}[/red]")
 
 
 async def _wave_ready(console: Console, profile: Profile, options: EngineOptions,

@@ -89,6 +89,7 @@ class FleetCar:
         self._clock = clock
         self._real_ns = real_ns
         self._scheduled_ns = 0  # the planned moment of what the car is doing now
+        self._ecall_due: dict[str, int] = {}  # incident -> its planned moment, until acked
         country = profile.mix.country
         self.spec = VehicleSpec(
             vin=car.vin, activation_country=country, intelligent_bought=car.intelligent,
@@ -145,6 +146,7 @@ class FleetCar:
             return
         self._recorder.count("ecall_started")
         self._recorder.expect("ecall_ack", (self.vin, incident), self._scheduled_ns)
+        self._ecall_due[incident] = self._scheduled_ns
         self._apply(Trigger(automatic=True, incident=incident))
 
     def hv_warn(self) -> None:
@@ -215,6 +217,9 @@ class FleetCar:
         elif parsed.kind == "ecall_ack" and isinstance(message, EcallAck):
             if self._recorder.done("ecall_ack", (self.vin, message.incident)) is not None:
                 self._recorder.count("ecall_acked")
+            due = self._ecall_due.pop(message.incident, None)
+            if due is not None:
+                self._recorder.note_desk(message.route, message.incident, due)
             was = self.machine.phase
             self._apply(Ack(incident=message.incident, msg_id=message.msg_id,
                             route=message.route))

@@ -42,6 +42,7 @@ class Recorder:
         self._histograms: dict[str, HdrHistogram] = {}
         self._counters: Counter[str] = Counter()
         self._gauges: Counter[str] = Counter()
+        self._notes: list[list[Any]] = []
 
     def expect(self, kind: str, key: Hashable, scheduled_ns: int) -> None:
         """A reply of ``kind`` for ``key`` is awaited since ``scheduled_ns``."""
@@ -68,6 +69,11 @@ class Recorder:
     def count(self, name: str, n: int = 1) -> None:
         self._counters[name] += n
 
+    def note_desk(self, desk: str, incident: str, scheduled_ns: int) -> None:
+        """An acknowledged eCall whose desk receipt the command may look up afterwards
+        through the desks API (``desk`` is the route its acknowledgement named)."""
+        self._notes.append([desk, incident, scheduled_ns])
+
     def gauge(self, name: str, delta: int) -> None:
         """A level that goes up and down (cars connected): reported as it stands."""
         self._gauges[name] += delta
@@ -84,7 +90,9 @@ class Recorder:
                            if h.get_total_count()},
             "counters": dict(self._counters),
             "gauges": dict(self._gauges),
+            "desk_notes": self._notes,
         }
         self._histograms = {}
         self._counters = Counter()
+        self._notes = []
         return snapshot

@@ -51,6 +51,10 @@ def test_load_tiny_fleet_passes_its_thresholds_and_writes_reports(tmp_path: Path
     assert data["ecalls"]["started"] > 0
     assert data["ecalls"]["acknowledged"] == data["ecalls"]["started"]
     assert data["backend_rejected"] == 0
+    desk = data["latency"]["ecall_desk"]  # publish to desk receipt, read from the desks API
+    assert desk["count"] == data["ecalls"]["acknowledged"] and desk["without_receipt"] == 0
+    assert desk["min_ms"] > 0
+    assert "desk_notes" not in data
     suite = ET.parse(reports / "junit.xml").getroot()
     assert suite.get("tests") == "4" and suite.get("failures") == "0"
     assert "<svg" in (reports / "report.html").read_text()
