@@ -4,10 +4,12 @@ Without ``--broker`` the platform starts locally as ``telematics up`` starts it 
 the backend's roles with their certificates, readiness) and the cars get certificates
 from the run's device CA. With ``--broker`` (and ``--ca-dir`` or ``--identities`` for an
 mqtts one) the cars go to that broker, and ``--api`` with ``--token`` lets the run read
-the backend's rejected-message counter. Locust runs in child processes
-(``loadtest.engine``); this process follows their progress file, judges the profile's
-thresholds and writes the reports. Exit code 0 when every threshold holds, 1 when one is
-breached (named), 2 when the run could not be made.
+the backend's rejected-message counter and (``cli.load_ota``) offer a profile's OTA wave.
+Locust runs in child processes (``loadtest.engine``); this process follows their progress
+file, judges the profile's thresholds and writes the reports. With the API at hand, the
+acknowledged eCalls' receipts at their desks are read afterwards (``cli.load_desks``).
+Exit code 0 when every threshold holds, 1 when one is breached (named), 2 when the run
+could not be made.
 """
 
 from __future__ import annotations
@@ -23,16 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from cli.api_client import ApiError, request
+from cli.load_desks import desk_latency
+from cli.load_ota import WaveError, offer_at, register_fleet
 from cli.local_services import LocalServices, ServiceError, ensure_installed
 from cli.stack import StackError, backend_tls, running_backend
 from cli.up import forget_local_data
-from loadtest import report
+from loadtest import desk_receipts, report
 from loadtest.engine import EngineOptions, run_engine, workers_of
 from loadtest.profile import Profile, ProfileError, load
 from loadtest.run_plan import RESULT_FILE, RunPlan
@@ -64,7 +69,8 @@ def load_cmd(
     broker: Annotated[str | None, typer.Option(help="mqtt[s]://HOST:PORT of the cars' broker "
                                                "(default: start the platform locally)")] = None,
     api: Annotated[str | None, typer.Option(help="the backend API's URL, to read its "
-                                            "rejected-message counter")] = None,
+                                            "rejected-message counter, its desks' receipts "
+                                            "and to offer an OTA wave")] = None,
     token: Annotated[str | None, typer.Option(help="bearer token of an operator for --api")]
     = None,
     ca_dir: Annotated[Path | None, typer.Option(help="CA directory (telematics pki) to issue "
@@ -176,14 +182,24 @@ async def _run(console: Console, profile: Profile, options: EngineOptions, targe
                    identities_dir=target.identities_dir,
                    source_addresses=_sources(target.broker_url, source_addresses))
     rejected_before = await _rejected(target)
+    wave = await _wave_ready(console, profile, options, target)
     started = time.monotonic()
     console.print(f"load {profile.name}: {profile.vehicles} cars over {profile.ramp:g} s, "
                   f"{profile.duration:g} s + {profile.drain:g} s drain, broker "
                   f"{target.broker_url}; reports in {report_dir}")
+    run_started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    offered = (asyncio.create_task(offer_at(target.api_url, target.token, profile, run_started))
+               if wave and target.api_url is not None else None)
+
+    def progressed(progress: dict[str, Any]) -> None:
+        if not run_started.done() and "started_ns" in progress:
+            run_started.set_result(int(progress["started_ns"]))
+        live.update(_progress_table(profile, progress))
+
     with Live(_progress_table(profile, {}), console=console, refresh_per_second=2,
               transient=not console.is_terminal) as live:
-        code = await run_engine(plan, options,
-                                lambda p: live.update(_progress_table(profile, p)))
+        code = await run_engine(plan, options, progressed)
+    campaign = await _offered(console, offered)
     if options.worker:
         console.print(f"worker finished (Locust exit code {code})")
         return code == 0
@@ -192,6 +208,7 @@ async def _run(console: Console, profile: Profile, options: EngineOptions, targe
         raise StackError(f"Locust ended (exit code {code}) without figures; see "
                          f"{report_dir / 'locust.out'} and {report_dir / 'locust.log'}")
     figures: dict[str, Any] = json.loads(figures_file.read_text("utf-8"))
+    await _desk_receipts(console, target, figures)
     rejected_after = await _rejected(target)
     backend_rejected = (rejected_after - rejected_before
                         if rejected_after is not None and rejected_before is not None else None)
@@ -199,10 +216,57 @@ async def _run(console: Console, profile: Profile, options: EngineOptions, targe
     checks = judge(profile.thresholds, figures, backend_rejected=backend_rejected)
     run = {"profile": profile.name, "vehicles": profile.vehicles, "duration_s": profile.duration,
            "ramp_s": profile.ramp, "broker": target.broker_url, "api": target.api_url,
-           "workers": plan.workers, "seconds": round(time.monotonic() - started, 1)}
+           "workers": plan.workers, "seconds": round(time.monotonic() - started, 1),
+           "ota_campaign": campaign}
     _write_reports(report_dir, profile, run, figures, checks)
     _print_verdicts(console, figures, checks)
     return all(c.passed for c in checks)
+
+
+async def _desk_receipts(console: Console, target: Target, figures: dict[str, Any]) -> None:
+    """eCall publish to desk receipt into its own latency kind, when the API is at hand."""
+    notes = figures.pop("desk_notes", [])
+    if target.api_url is None or not notes:
+        return
+    try:
+        figures["latency"][desk_receipts.KIND] = await desk_latency(target.api_url,
+                                                                    target.token, notes)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]desk receipts not read: {exc}[/red]")
+
+
+async def _wave_ready(console: Console, profile: Profile, options: EngineOptions,
+                      target: Target) -> bool:
+    """With an OTA wave, the fleet's facts are in the backend before any car starts; the
+    wave needs the API (the campaign is the operator's), a worker leaves it to its master."""
+    if profile.ota is None or options.worker:
+        return False
+    if target.api_url is None:
+        raise StackError(f"profile {profile.name} offers an OTA campaign: give the "
+                         "backend's --api (and --token)")
+    console.print(f"registering the facts of {profile.vehicles} cars for the OTA wave")
+    try:
+        await register_fleet(target.api_url, target.token, profile)
+    except (WaveError, httpx.HTTPError) as exc:
+        raise StackError(f"OTA wave: {exc}") from None
+    return True
+
+
+async def _offered(console: Console, offered: asyncio.Task[dict[str, Any]] | None
+                   ) -> dict[str, Any] | None:
+    """What became of the campaign; a refusal is reported, and the cars' missed offers
+    judge it."""
+    if offered is None:
+        return None
+    if not offered.done():
+        offered.cancel()
+        console.print("[red]OTA wave: the run ended before the campaign was posted[/red]")
+        return None
+    try:
+        return offered.result()
+    except (WaveError, httpx.HTTPError) as exc:
+        console.print(f"[red]OTA wave: {exc}[/red]")
+        return {"error": str(exc)}
 
 
 def _write_reports(report_dir: Path, profile: Profile, run: Mapping[str, Any],

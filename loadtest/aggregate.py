@@ -21,6 +21,7 @@ ERROR_COUNTERS: Final = ("connect_failed", "publish_refused", "puback_refused",
                          "connection_lost")
 TIMELINE_KINDS: Final = ("puback", "ecall_ack")
 _SETTLE_S: Final = 3  # a second is summarised once snapshots this much later arrived
+DESK_SAMPLE: Final = 5_000  # acknowledged eCalls kept for the desk-receipt lookup
 
 
 class Aggregate:
@@ -33,6 +34,7 @@ class Aggregate:
         self._gauges: dict[str, Mapping[str, int]] = {}
         self._rows: dict[int, dict[str, Any]] = {}
         self._open: dict[int, dict[str, HdrHistogram]] = {}
+        self.desk_notes: list[list[Any]] = []  # the first DESK_SAMPLE, [desk, incident, ns]
 
     def add(self, snapshot: Mapping[str, Any]) -> None:
         second = max(0, int((snapshot["at_ns"] - self.started_ns) // 1_000_000_000))
@@ -41,6 +43,8 @@ class Aggregate:
                                  {k: v for k, v in snapshot["histograms"].items()
                                   if k in TIMELINE_KINDS})
         self.counters.update(snapshot["counters"])
+        room = DESK_SAMPLE - len(self.desk_notes)
+        self.desk_notes.extend(snapshot.get("desk_notes", [])[:max(0, room)])
         self._gauges[snapshot["source"]] = snapshot["gauges"]
         row = self._rows.setdefault(second, {"t": second, "connected": 0, "published": 0,
                                              "errors": 0, "ecalls": 0})
@@ -98,7 +102,13 @@ class Aggregate:
             "ecalls": {"started": started, "acknowledged": acked,
                        "lost": max(0, started - acked),
                        "voice_fallbacks": self.counters.get("ecall_voice", 0)},
+            "ota": {"expected": self.counters.get("ota_expected", 0),
+                    "offered": self.counters.get("ota_offered", 0),
+                    "missed": max(0, self.counters.get("ota_expected", 0)
+                                  - self.counters.get("ota_offered", 0)),
+                    "done": self.counters.get("ota_event_done", 0)},
             "connect_failure_share": (self.counters.get("connect_failed", 0) / attempts
                                       if attempts else 0.0),
             "timeline": [self._rows[s] for s in sorted(self._rows)],
+            "desk_notes": self.desk_notes,
         }

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
+from loadtest.fleet_ota import FleetOta
 from loadtest.profile import Profile
 from loadtest.recorder import Recorder
 from loadtest.schedule import CLEAR_AFTER_S, CarProfile, Planned, drive_km, point_in
@@ -27,6 +28,7 @@ from protocols.errors import ProtocolError
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.msd.codec import encode_msd
 from protocols.msd.model import Propulsion
+from protocols.ota import unpack_ota_offer
 from protocols.topics import (
     ParsedTopic,
     ecall_topic,
@@ -87,6 +89,7 @@ class FleetCar:
         self._clock = clock
         self._real_ns = real_ns
         self._scheduled_ns = 0  # the planned moment of what the car is doing now
+        self._ecall_due: dict[str, int] = {}  # incident -> its planned moment, until acked
         country = profile.mix.country
         self.spec = VehicleSpec(
             vin=car.vin, activation_country=country, intelligent_bought=car.intelligent,
@@ -105,6 +108,11 @@ class FleetCar:
             clock=clock, position=lambda: (self.vehicle.lat, self.vehicle.lon),
             publish=self._publish_service, notify=_quiet, warn=self._refused,
             label=car.vin)
+        wave = profile.ota
+        self.ota = None if wave is None else FleetOta(
+            car.vin, download_s=wave.download_s, install_s=wave.install_s,
+            send=lambda topic, payload: self._send(topic, payload, self._real_ns()),
+            call_later=call_later, recorder=recorder, clock=clock, real_ns=real_ns)
 
     # -- what the timetable says --------------------------------------------------------
     def act(self, planned: Planned, scheduled_ns: int) -> None:
@@ -128,6 +136,8 @@ class FleetCar:
             self.services.drive_to(self.services.odometer_km + drive_km(self.profile))
         elif planned.action == "trip_end":
             self.services.check(trip_ended=True)
+        elif planned.action == "ota_offer" and self.ota is not None:
+            self.ota.expect_offer(scheduled_ns)
 
     def crash(self) -> None:
         incident = f"{self.vin[-6:]}-{uuid.uuid4().hex[:12]}"
@@ -136,6 +146,7 @@ class FleetCar:
             return
         self._recorder.count("ecall_started")
         self._recorder.expect("ecall_ack", (self.vin, incident), self._scheduled_ns)
+        self._ecall_due[incident] = self._scheduled_ns
         self._apply(Trigger(automatic=True, incident=incident))
 
     def hv_warn(self) -> None:
@@ -187,6 +198,10 @@ class FleetCar:
             if parsed.kind == "workshop_map":
                 self._recorder.done("teleservice_map", self.vin)
                 return
+            if parsed.kind == "ota_offer":
+                if self.ota is not None:
+                    self.ota.offer(unpack_ota_offer(payload))
+                return
             if parsed.kind not in ("ecall_ack", "hv_ack", "msd_request"):
                 return
             message = unpack(payload)
@@ -202,6 +217,9 @@ class FleetCar:
         elif parsed.kind == "ecall_ack" and isinstance(message, EcallAck):
             if self._recorder.done("ecall_ack", (self.vin, message.incident)) is not None:
                 self._recorder.count("ecall_acked")
+            due = self._ecall_due.pop(message.incident, None)
+            if due is not None:
+                self._recorder.note_desk(message.route, message.incident, due)
             was = self.machine.phase
             self._apply(Ack(incident=message.incident, msg_id=message.msg_id,
                             route=message.route))

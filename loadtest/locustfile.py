@@ -122,7 +122,8 @@ def _write(*, final: bool, figures: bool = True) -> None:
     if aggregate is None or plan is None:
         return
     elapsed = (time.time_ns() - aggregate.started_ns) / 1e9
-    write_json(plan.out / PROGRESS_FILE, {"elapsed_s": elapsed, **aggregate.live(),
+    write_json(plan.out / PROGRESS_FILE, {"elapsed_s": elapsed, "started_ns": aggregate.started_ns,
+                                          **aggregate.live(),
                                           "final": final})
     if figures or final:
         write_json(plan.out / RESULT_FILE, aggregate.figures(final=final))

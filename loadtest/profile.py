@@ -84,6 +84,19 @@ class Burst(_Model):
     area: Area
 
 
+class OtaWave(_Model):
+    """A campaign offered to the whole fleet ``at`` this offset, through the backend's API
+    (so a run with a wave needs ``--api``). Each car downloads ``size_bytes`` in tenths
+    over ``download_s``, confirms and installs for ``install_s`` (real seconds: modelled,
+    as the emulator models them)."""
+
+    at: Seconds
+    version: str = Field(default="23.03", min_length=1, max_length=32)
+    size_bytes: int = Field(default=2_000_000_000, ge=1_000_000_000, le=10_000_000_000)
+    download_s: Seconds = 3.0
+    install_s: Seconds = 1.0
+
+
 class Thresholds(_Model):
     """The verdicts; any one absent is not judged."""
 
@@ -92,6 +105,8 @@ class Thresholds(_Model):
     lost_ecalls: int | None = Field(default=None, ge=0)
     rejected: int | None = Field(default=None, ge=0)
     connect_failure_share: Share | None = None
+    ota_offer_p99_ms: float | None = Field(default=None, gt=0)
+    missed_ota_offers: int | None = Field(default=None, ge=0)
 
 
 class Profile(_Model):
@@ -112,6 +127,7 @@ class Profile(_Model):
     traffic: Traffic = Traffic()
     storm: Storm | None = None
     burst: Burst | None = None
+    ota: OtaWave | None = None
     thresholds: Thresholds = Thresholds()
 
     @model_validator(mode="after")
@@ -119,12 +135,15 @@ class Profile(_Model):
         if self.ramp > self.duration:
             raise ValueError(f"ramp {self.ramp:g} s is longer than the duration "
                              f"{self.duration:g} s (the ramp is part of it)")
-        stages: tuple[tuple[str, Storm | Burst | None], ...] = (("storm", self.storm),
-                                                                ("burst", self.burst))
+        stages: tuple[tuple[str, Storm | Burst | OtaWave | None], ...] = (
+            ("storm", self.storm), ("burst", self.burst), ("ota", self.ota))
         for key, stage in stages:
             if stage is not None and stage.at >= self.duration:
                 raise ValueError(f"{key}.at {stage.at:g} s is not within the duration "
                                  f"{self.duration:g} s")
+        if self.ota is not None and self.ota.at < self.ramp:
+            raise ValueError(f"ota.at {self.ota.at:g} s is within the ramp {self.ramp:g} s: "
+                             "every car must be there when the campaign is offered")
         if self.burst is not None and self.burst.ecalls > self.vehicles:
             raise ValueError(f"burst.ecalls {self.burst.ecalls} is more than the "
                              f"{self.vehicles} vehicles")

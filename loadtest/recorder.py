@@ -24,6 +24,8 @@ KINDS: Final = {
     "ecall_ack": "scheduled eCall to the backend's application acknowledgement",
     "hv_ack": "scheduled HV warn call to its acknowledgement",
     "teleservice_map": "Teleservice call to the workshop map it brings (when one is due)",
+    "ota_offer": "scheduled OTA campaign to its offer at the car",
+    "ota_download": "OTA offer at the car to its download's last tenth (modelled transfer)",
 }
 
 
@@ -40,17 +42,19 @@ class Recorder:
         self._histograms: dict[str, HdrHistogram] = {}
         self._counters: Counter[str] = Counter()
         self._gauges: Counter[str] = Counter()
+        self._notes: list[list[Any]] = []
 
     def expect(self, kind: str, key: Hashable, scheduled_ns: int) -> None:
         """A reply of ``kind`` for ``key`` is awaited since ``scheduled_ns``."""
         self._waits[(kind, key)] = scheduled_ns
 
-    def done(self, kind: str, key: Hashable) -> float | None:
-        """The reply came: its latency in ms, recorded; None if nothing was awaited."""
+    def done(self, kind: str, key: Hashable, *, at_ns: int | None = None) -> float | None:
+        """The reply came (now, or at ``at_ns`` when it came before the car got round to
+        awaiting it): its latency in ms, recorded; None if nothing was awaited."""
         scheduled = self._waits.pop((kind, key), None)
         if scheduled is None:
             return None
-        ms = (self._now_ns() - scheduled) / 1e6
+        ms = ((self._now_ns() if at_ns is None else at_ns) - scheduled) / 1e6
         histograms.record_ms(self._histograms.setdefault(kind, histograms.new()), ms)
         if self._on_done is not None:
             self._on_done(kind, ms)
@@ -64,6 +68,11 @@ class Recorder:
 
     def count(self, name: str, n: int = 1) -> None:
         self._counters[name] += n
+
+    def note_desk(self, desk: str, incident: str, scheduled_ns: int) -> None:
+        """An acknowledged eCall whose desk receipt the command may look up afterwards
+        through the desks API (``desk`` is the route its acknowledgement named)."""
+        self._notes.append([desk, incident, scheduled_ns])
 
     def gauge(self, name: str, delta: int) -> None:
         """A level that goes up and down (cars connected): reported as it stands."""
@@ -81,7 +90,9 @@ class Recorder:
                            if h.get_total_count()},
             "counters": dict(self._counters),
             "gauges": dict(self._gauges),
+            "desk_notes": self._notes,
         }
         self._histograms = {}
         self._counters = Counter()
+        self._notes = []
         return snapshot

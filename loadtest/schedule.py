@@ -26,7 +26,7 @@ CLEAR_AFTER_S: Final = 1.0  # the call is cleared down this long after its ackno
 TRIPS_PER_HOUR: Final = 1.0  # each car ends a trip this often, per virtual hour of driving
 
 Action = Literal["ecall", "hv_warn", "assistance", "drive", "trip_end", "disconnect",
-                 "reconnect", "burst_ecall"]
+                 "reconnect", "burst_ecall", "ota_offer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +131,8 @@ def plan(profile: Profile, car: CarProfile, *, start_s: float) -> list[Planned]:
     burst = profile.burst
     if burst is not None and car.index < burst.ecalls and start_s <= burst.at:
         out.append(Planned(burst.at + rng.uniform(0.0, burst.within), "burst_ecall"))
+    if profile.ota is not None and start_s <= profile.ota.at:
+        out.append(Planned(profile.ota.at, "ota_offer"))  # the campaign is due: await it
     return sorted(out, key=lambda p: p.at_s)
 
 

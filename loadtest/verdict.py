@@ -56,4 +56,7 @@ def judge(thresholds: Thresholds, figures: Mapping[str, Any], *,
     at_most("rejected", thresholds.rejected, refused + (backend_rejected or 0), "")
     at_most("connect_failure_share", thresholds.connect_failure_share,
             figures["connect_failure_share"], "")
+    at_most("ota_offer_p99_ms", thresholds.ota_offer_p99_ms,
+            _latency(figures, "ota_offer", "p99_ms"), " ms")
+    at_most("missed_ota_offers", thresholds.missed_ota_offers, figures["ota"]["missed"], "")
     return checks

@@ -51,6 +51,10 @@ def test_load_tiny_fleet_passes_its_thresholds_and_writes_reports(tmp_path: Path
     assert data["ecalls"]["started"] > 0
     assert data["ecalls"]["acknowledged"] == data["ecalls"]["started"]
     assert data["backend_rejected"] == 0
+    desk = data["latency"]["ecall_desk"]  # publish to desk receipt, read from the desks API
+    assert desk["count"] == data["ecalls"]["acknowledged"] and desk["without_receipt"] == 0
+    assert desk["min_ms"] > 0
+    assert "desk_notes" not in data
     suite = ET.parse(reports / "junit.xml").getroot()
     assert suite.get("tests") == "4" and suite.get("failures") == "0"
     assert "<svg" in (reports / "report.html").read_text()
@@ -89,3 +93,33 @@ def test_load_command_line_never_imports_gevent() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=_env(), check=True, timeout=60)
     assert done.stdout.strip() == "[]"
+
+
+OTA_PROFILE = """
+name: tiny_ota
+vehicles: 20
+duration: 12s
+ramp: 2s
+drain: 3s
+traffic: {clock_speed: 600}
+ota: {at: 4s, download_s: 2s, install_s: 1s}
+thresholds: {ota_offer_p99_ms: 5000, missed_ota_offers: 0, connect_failure_share: 0}
+"""
+
+
+@pytest.mark.broker  # `load` starts its own Mosquitto, Redis and backend
+def test_load_ota_wave_offers_the_fleet_a_campaign_through_the_api(tmp_path: Path) -> None:
+    """Facts registered, the campaign posted at its moment, every car offered and
+    updated; the offer is timed from the campaign's moment and each transfer measured."""
+    profile = tmp_path / "ota.yaml"
+    profile.write_text(OTA_PROFILE)
+    reports = tmp_path / "reports"
+    done = _telematics("load", str(profile), "--report", str(reports), "--run-dir",
+                       str(tmp_path / "run"), cwd=tmp_path, env=_env(), timeout=110)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((reports / "report.json").read_text())
+    assert data["ota"] == {"expected": 20, "offered": 20, "missed": 0, "done": 20}
+    assert data["latency"]["ota_offer"]["count"] == 20
+    assert data["latency"]["ota_download"]["min_ms"] >= 2000  # ten tenths of 2 s
+    assert data["run"]["ota_campaign"]["targeted"] == 20
+    assert data["counters"]["ota_event_downloading"] >= 200

@@ -11,7 +11,7 @@ MINIMAL = "name: x\nvehicles: 10\nduration: 20s\n"
 
 
 def test_profile_the_shipped_shapes_are_there() -> None:
-    assert {"fleet_day", "reconnect_storm", "mass_casualty"} <= set(SHIPPED)
+    assert {"fleet_day", "reconnect_storm", "mass_casualty", "ota_wave"} <= set(SHIPPED)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -29,6 +29,9 @@ def test_profile_shipped_profiles_load_with_thresholds(name: str) -> None:
     (MINIMAL + "burst: {at: 5s, ecalls: 11, area: {lat: 1, lon: 1}}\n",
      "burst.ecalls 11 is more than the 10 vehicles"),
     (MINIMAL + "ramp: 30s\n", "ramp 30 s is longer than the duration 20 s"),
+    (MINIMAL + "ramp: 5s\nota: {at: 3s}\n", "ota.at 3 s is within the ramp 5 s"),
+    (MINIMAL + "ota: {at: 12s, size_bytes: 5}\n", "ota.size_bytes:"),
+    (MINIMAL + "ota: {at: 25s}\n", "ota.at 25 s is not within the duration 20 s"),
     (MINIMAL + "duration: soon\n", "duration:"),
 ])
 def test_profile_errors_name_the_key(text: str, where: str) -> None:
