@@ -72,6 +72,9 @@ def up(
                           f"{redacted(urls.psap_redis_url)})  run dir {run_dir}")
             passed = asyncio.run(_up(console, plan, services, run_dir=run_dir.resolve(),
                                      once=once, report_file=report_file, api_port=port))
+    except asyncio.CancelledError:
+        errors.print("stopped by SIGTERM; Mosquitto, Redis and the backend stopped with it")
+        raise typer.Exit(143) from None
     except (ServiceError, StackError) as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -93,6 +96,7 @@ async def _up(console: Console, plan: Scenario, services: LocalServices, *, run_
               once: bool, report_file: Path | None, api_port: int) -> bool:
     """The backend with its roles' certificates, then the cars with theirs (each car's CN
     is its VIN); the local broker keeps nothing retained, so the clock is re-announced."""
+    _stop_on_sigterm()
     urls = services.urls
     tls = await asyncio.to_thread(backend_tls, services)
     async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir, tls=tls,
@@ -114,6 +118,15 @@ async def _up(console: Console, plan: Scenario, services: LocalServices, *, run_
                               "stop")
                 await _wait_for_signal()
             return passed
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM at any moment cancels the run, so it unwinds through every ``finally``:
+    the supervisor stops the roles and Mosquitto and Redis are stopped, instead of living
+    on as orphans of a killed ``up``."""
+    main = asyncio.current_task()
+    if main is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
 
 
 async def _wait_for_signal() -> None:

@@ -46,3 +46,53 @@ def test_budgets_finds_a_running_up_from_the_same_directory(tmp_path: Path) -> N
     assert up.returncode in (0, 1), err.read_text()
     assert f"backend up: API {api_url}" in out.read_text()
     assert not announced.exists()
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, read from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_sigterm_in_the_middle_of_a_scenario_stops_everything_up_started(
+        tmp_path: Path) -> None:
+    env = {k: v for k, v in _env().items() if k != "TELEMATICS_API_URL"}
+    out, err = tmp_path / "up.out", tmp_path / "up.err"
+    announced = tmp_path / ".run" / UP_FILE
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        up = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--api-port", "0"],
+                              cwd=tmp_path, env=env, stdout=stdout, stderr=stderr)
+    try:
+        _until("announcing its API", announced.exists, up, 120)
+        started = _descendants(up.pid)
+        assert len(started) >= 5, started  # Mosquitto, two Redis, the supervised roles
+        up.send_signal(signal.SIGTERM)
+        up.wait(timeout=60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 143, err.read_text()
+    assert "stopped by SIGTERM" in err.read_text()
+    deadline = time.monotonic() + 15
+    while (left := {p for p in started if _alive(p)}) and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling /proc while the last processes exit
+    assert not left, [Path(f"/proc/{p}/cmdline").read_bytes() for p in left]
+    assert not announced.exists()
