@@ -26,13 +26,20 @@ def _until(what: str, holds: object, up: subprocess.Popen[bytes], timeout_s: flo
         time.sleep(0.1)  # polling files while up works
 
 
-def test_budgets_finds_a_running_up_from_the_same_directory(tmp_path: Path) -> None:
+def _start_up(tmp_path: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """``up`` (not ``--once``) from ``tmp_path``, its output in ``up.out`` and ``up.err``
+    there, with the environment the other commands of the test get."""
     env = {k: v for k, v in _env().items() if k != "TELEMATICS_API_URL"}
-    out, err = tmp_path / "up.out", tmp_path / "up.err"
-    announced = tmp_path / ".run" / UP_FILE
-    with out.open("wb") as stdout, err.open("wb") as stderr:
+    with (tmp_path / "up.out").open("wb") as stdout, (tmp_path / "up.err").open("wb") as stderr:
         up = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--api-port", "0"],
                               cwd=tmp_path, env=env, stdout=stdout, stderr=stderr)
+    return up, env
+
+
+def test_budgets_finds_a_running_up_from_the_same_directory(tmp_path: Path) -> None:
+    up, env = _start_up(tmp_path)
+    out, err = tmp_path / "up.out", tmp_path / "up.err"
+    announced = tmp_path / ".run" / UP_FILE
     try:
         _until("announcing its API", announced.exists, up, 120)
         api_url = json.loads(announced.read_text())["api_url"]
@@ -74,12 +81,9 @@ def _alive(pid: int) -> bool:
 
 def test_sigterm_in_the_middle_of_a_scenario_stops_everything_up_started(
         tmp_path: Path) -> None:
-    env = {k: v for k, v in _env().items() if k != "TELEMATICS_API_URL"}
-    out, err = tmp_path / "up.out", tmp_path / "up.err"
+    up, _env_of_up = _start_up(tmp_path)
+    err = tmp_path / "up.err"
     announced = tmp_path / ".run" / UP_FILE
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        up = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--api-port", "0"],
-                              cwd=tmp_path, env=env, stdout=stdout, stderr=stderr)
     try:
         _until("announcing its API", announced.exists, up, 120)
         started = _descendants(up.pid)
