@@ -6,23 +6,23 @@ where the API is (``--api-url``, else ``$TELEMATICS_API_URL``, else the API of a
 on who they are (``--token``, else ``$TELEMATICS_TOKEN``, else a token they sign
 themselves as the OEM's operations staff with the local key, ``cli.token``) and on how a
 failure reads: one line naming the URL or the API's error (its message, field and rule),
-and exit code 1.
+and exit code 1 (``cli.output``).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, Final, NoReturn
+from typing import Annotated, Any, Final
 
 import httpx
 import typer
 
+from cli.output import fail
 from cli.running_up import running_api_url
 from cli.token import TokenSetupError, operator_token
 from vehicle_sim.api_role import bearer
 
 DEFAULT_API_URL: Final = "http://127.0.0.1:8080"
-EXIT_API: Final = 1
 TokenOpt = Annotated[str | None, typer.Option(
     "--token", help="bearer token (default: $TELEMATICS_TOKEN, else one signed as the "
                     "operator with the local key)")]
@@ -79,11 +79,6 @@ def request(api_url: str | None, method: str, path: str, *, body: object = None,
         hint = NO_TOKEN_HINT if response.status_code == 401 and not signed_in else ""
         raise ApiError(describe_error(response.status_code, data) + hint)
     return data
-
-
-def fail(message: str, code: int = EXIT_API) -> NoReturn:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code=code)
 
 
 def call(api_url: str | None, method: str, path: str, **kwargs: Any) -> Any:

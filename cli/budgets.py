@@ -8,8 +8,6 @@ are shown in the catalogue's own units (1 KB = 1,000 B, CONV-1) by ``protocols.u
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.api_client import TokenOpt, call
+from cli.output import emit_json, make_console
 from protocols.units import format_size
 
 
@@ -95,6 +94,6 @@ def budgets(
     data = call(api_url, "GET", "/budgets" if vin is None else f"/budgets/{vin}",
                 token=token, timeout_s=5.0)
     if as_json:
-        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        emit_json(data)
         return
-    render(Console(width=None if sys.stdout.isatty() else 140), data)
+    render(make_console(), data)

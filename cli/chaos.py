@@ -15,8 +15,6 @@ Exit 0 when nothing was lost or duplicated, 1 when something was (or the run fai
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import tempfile
 from functools import partial
 from pathlib import Path
@@ -43,6 +41,7 @@ from cli.local_services import (
     redacted,
 )
 from cli.logs import configure
+from cli.output import EXIT_BAD_INPUT, emit_json, fail, make_console
 from cli.stack import StackError, backend_tls, running_backend
 from pki.identities import BENCH
 
@@ -69,7 +68,7 @@ def chaos(
 ) -> None:
     """Run eCalls through every fault and report what was lost, duplicated or late."""
     configure(debug=debug)
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     try:
         plan = ChaosPlan(faults=parse_faults(faults),
                          duration_s=parse_seconds(duration, option="--duration"), rate=rate,
@@ -82,8 +81,7 @@ def chaos(
         if external is None:
             ensure_installed(allow_apt=False, environ={})
     except (PlanError, ServiceError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc), EXIT_BAD_INPUT)
     try:
         if external is None:
             results = _run_local(plan, err)
@@ -99,8 +97,7 @@ def chaos(
             TimeoutError) as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
+        fail(f"{type(exc).__name__}: {exc}")
     _print(results, plan, json_out=json_out)
     raise typer.Exit(exit_code(results))
 
@@ -157,10 +154,9 @@ async def _local(services: LocalServices, plan: ChaosPlan, err: Console, *,
 def _print(results: list[FaultResult], plan: ChaosPlan, *, json_out: bool) -> None:
     figures: dict[str, Any] = report(results, plan.settings())
     if json_out:
-        sys.stdout.write(json.dumps(figures, separators=(",", ":")) + "\n")
-        sys.stdout.flush()
+        emit_json(figures)
         return
-    console = Console(width=None if sys.stdout.isatty() else 140)
+    console = make_console()
     console.print(results_table(results))
     verdict = ("[green]no eCall lost or duplicated[/green]" if figures["passed"] else
                f"[red]FAILED[/red]: {figures['lost']} lost, {figures['duplicated']} duplicated "

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from cli.output import bad_input, emit_json
 from protocols.errors import ProtocolError
 from protocols.msd import decode_msd, encode_msd, msd_from_json, msd_to_json
-
-EXIT_BAD_INPUT = 2
 
 app = typer.Typer(
     help="Decode and encode EN 15722 eCall MSDs (UPER hex <-> JSON with the standard's names).",
@@ -26,25 +25,20 @@ app = typer.Typer(
 )
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code=EXIT_BAD_INPUT)
-
-
 def parse_hex(text: str) -> bytes:
     """Bytes from hex written as one run, spaced octets, or ``0x``-prefixed octets."""
     digits = "".join(
         token[2:] if token[:2].lower() == "0x" else token for token in text.split()
     )
     if not digits:
-        _fail("hex: no hex digits given")
+        bad_input("hex: no hex digits given")
     if len(digits) % 2:
-        _fail(f"hex: odd number of hex digits ({len(digits)})")
+        bad_input(f"hex: odd number of hex digits ({len(digits)})")
     try:
         return bytes.fromhex(digits)
     except ValueError:
         bad = next(c for c in digits if c not in "0123456789abcdefABCDEF")
-        _fail(f"hex: {bad!r} is not a hex digit")
+        bad_input(f"hex: {bad!r} is not a hex digit")
 
 
 @app.command()
@@ -54,14 +48,19 @@ def decode(
     lenient: Annotated[bool, typer.Option(
         "--lenient", help="Skip the EN 15722 rules beyond the ASN.1 (140 bytes, ranges).")]
     = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One compact line of JSON instead of the indented form.")] = False,
 ) -> None:
     """Print the MSD as indented JSON with the standard's field names."""
     data = parse_hex(" ".join(hex_text))
     try:
         msd = decode_msd(data, strict=not lenient)
     except ProtocolError as exc:
-        _fail(str(exc))
-    typer.echo(json.dumps(msd_to_json(msd), indent=2))
+        bad_input(str(exc))
+    if as_json:
+        emit_json(msd_to_json(msd))
+    else:
+        typer.echo(json.dumps(msd_to_json(msd), indent=2))
 
 
 @app.command()
@@ -70,11 +69,11 @@ def encode() -> None:
     try:
         obj = json.loads(sys.stdin.read())
     except json.JSONDecodeError as exc:
-        _fail(f"json: {exc}")
+        bad_input(f"json: {exc}")
     if not isinstance(obj, dict):
-        _fail(f"json: expected an object, got {type(obj).__name__}")
+        bad_input(f"json: expected an object, got {type(obj).__name__}")
     try:
         data = encode_msd(msd_from_json(obj))
     except ProtocolError as exc:
-        _fail(str(exc))
+        bad_input(str(exc))
     typer.echo(data.hex().upper())

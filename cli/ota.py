@@ -7,13 +7,14 @@ Groups are written ``name:amount[:s=X][:e=Y]`` separated by commas, where the am
 is a share (``10%``) or a number of cars (``25``), ``s`` the success threshold and
 ``e`` the error threshold (``0.5`` or ``50%``), hawkBit's rollout groups
 (docs/requirements.md#ota-r7). A bad option is one ``error:`` line and exit status 2; an
-error of the API is one line with its detail (field and rule) and exit status 1.
+error of the API is one line with its detail (field and rule) and exit status 1, and so
+is a campaign that targets no car (it is stored, and says so) or a filter that matches
+nothing, each with a ``warning:`` line on stderr.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,11 +25,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.api_client import DEFAULT_API_URL, TokenOpt, call, fail
+from cli.api_client import DEFAULT_API_URL, TokenOpt, call
+from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, emit_json, fail, make_console, warn
 from protocols.errors import ProtocolError
 from protocols.units import parse_duration, parse_size
 
-EXIT_BAD_INPUT = 2
 # Tests put an ``httpx.MockTransport`` here; None is the network.
 TRANSPORT: httpx.BaseTransport | None = None
 
@@ -120,7 +121,7 @@ def _call(api_url: str | None, method: str, path: str, body: object = None,
 
 # -- output -----------------------------------------------------------------------------
 def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else 120, highlight=False)
+    return make_console(highlight=False)
 
 
 _IN_PROGRESS: Final = ("offered", "downloading", "awaiting_confirmation", "installing")
@@ -159,10 +160,6 @@ def print_progress(console: Console, data: dict[str, Any]) -> None:
         for reason, count in data["reasons"].items():
             reasons.add_row(reason, str(count))
         console.print(reasons)
-
-
-def _echo_json(data: object) -> None:
-    typer.echo(json.dumps(data, indent=2))
 
 
 def _read_spec(path: Path | None) -> dict[str, Any]:
@@ -225,9 +222,13 @@ def create(
         fail(str(exc), EXIT_BAD_INPUT)
     data = _call(api_url, "POST", "/ota/campaigns", body, token=token)
     if as_json:
-        _echo_json(data)
-        return
-    print_progress(_console(), data)
+        emit_json(data)
+    else:
+        print_progress(_console(), data)
+    if not data["vehicles"]:
+        warn(f"campaign {data['campaign_id']} targets no car: no registered vehicle matches "
+             f"its target; it is stored ({data['status']}) and offers nothing")
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("list")
@@ -235,12 +236,18 @@ def list_campaigns(
     status: Annotated[str | None, typer.Option(help="only campaigns in this status")] = None,
     api_url: ApiOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Every campaign with its status and counts."""
+    """Every campaign with its status and counts (exit 1 when --status matches none)."""
     data = _call(api_url, "GET", "/ota/campaigns",
                  params={"status": status} if status else None, token=token)
     if as_json:
-        _echo_json(data)
-        return
+        emit_json(data)
+    else:
+        _console().print(campaigns_table(data))
+    if status:
+        _exit_if_none_found(data, f"no campaign is {status}")
+
+
+def campaigns_table(data: dict[str, Any]) -> Table:
     table = Table(title=f"OTA campaigns ({data['count']})")
     for column in ("campaign", "version", "status", "group", "vehicles", "done", "failed",
                    "timed out", "refused"):
@@ -250,7 +257,7 @@ def list_campaigns(
         table.add_row(c["campaign_id"], c["version"], status_text, c["current_group"] or "-",
                       str(c["vehicles"]), *(str(c["counts"][s]) for s in
                                             ("done", "failed", "timed_out", "refused")))
-    _console().print(table)
+    return table
 
 
 @app.command("progress")
@@ -259,7 +266,7 @@ def show_progress(campaign_id: IdArg, api_url: ApiOpt = None, token: TokenOpt = 
     """Progress per group, thresholds, and the reason codes of cars that did not succeed."""
     data = _call(api_url, "GET", f"/ota/campaigns/{campaign_id}", token=token)
     if as_json:
-        _echo_json(data)
+        emit_json(data)
         return
     print_progress(_console(), data)
 
@@ -271,27 +278,43 @@ def show_vehicles(
     group: Annotated[str | None, typer.Option(help="only cars of this group")] = None,
     api_url: ApiOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Each car of the campaign: group, status, reason code, last change."""
+    """Each car of the campaign: group, status, reason code, last change (exit 1 when
+    --status or --group matches none)."""
     params = {k: v for k, v in (("status", status), ("group", group)) if v}
     data = _call(api_url, "GET", f"/ota/campaigns/{campaign_id}/vehicles", params=params,
                  token=token)
     if as_json:
-        _echo_json(data)
-        return
+        emit_json(data)
+    else:
+        _console().print(vehicles_table(campaign_id, data))
+    if params:
+        _exit_if_none_found(data, f"no car of campaign {campaign_id} has "
+                            + " and ".join(f"{k} {v}" for k, v in params.items()))
+
+
+def vehicles_table(campaign_id: str, data: dict[str, Any]) -> Table:
     table = Table(title=f"campaign {campaign_id}: vehicles ({data['count']})")
     for column in ("vin", "group", "status", "reason", "updated (UTC)"):
         table.add_column(column)
     for v in data["data"]:
         table.add_row(v["vin"], v["group"], v["status"], v["reason"] or "-",
                       _when(v["updated_at"]))
-    _console().print(table)
+    return table
+
+
+def _exit_if_none_found(data: dict[str, Any], said: str) -> None:
+    """A filter that matched nothing: a warning and exit 1 once the (empty) answer is
+    printed, as grep does; an unfiltered empty list is an answer like any other."""
+    if not data["count"]:
+        warn(said)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _transition(action: str, campaign_id: str, api_url: str | None, as_json: bool,
                 token: str | None) -> None:
     data = _call(api_url, "POST", f"/ota/campaigns/{campaign_id}/{action}", token=token)
     if as_json:
-        _echo_json(data)
+        emit_json(data)
         return
     paused = f" ({data['paused_reason']})" if data.get("paused_reason") else ""
     typer.echo(f"campaign {campaign_id}: {data['status']}{paused}")

@@ -22,6 +22,7 @@ from typing import Annotated, Final
 import typer
 
 from cli.certificates import issue_backend
+from cli.output import fail
 from pki.authority import SERVER_HOSTS, CertificateAuthority
 from pki.broker_acl import mosquitto_acl
 from pki.errors import PkiError
@@ -61,7 +62,6 @@ def init(
     try:
         files = initialise(directory, hosts=hosts or SERVER_HOSTS)
     except (OSError, PkiError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     for path in files:
         typer.echo(str(path))

@@ -19,6 +19,7 @@ from typing import Annotated, Final
 
 import typer
 
+from cli.output import bad_input, fail
 from cli.redis_users import (
     CREDENTIALS_FILE,
     OEM_INSTANCE,
@@ -65,14 +66,11 @@ def url(
 ) -> None:
     """Print ``redis://USER:PASSWORD@HOST:PORT`` for an entry script's environment."""
     if user not in USERS:
-        typer.echo(f"error: --user must be one of {', '.join(USERS)}", err=True)
-        raise typer.Exit(2)
+        bad_input(f"--user must be one of {', '.join(USERS)}")
     path = directory / CREDENTIALS_FILE
     try:  # read only: the backend mounts the directory read-only
         passwords = json.loads(path.read_text(encoding="utf-8"))
         password = passwords[user]
     except (OSError, ValueError, KeyError, TypeError):
-        typer.echo(f"error: no password for {user} in {path}; run `telematics redis-users "
-                   "init` first", err=True)
-        raise typer.Exit(1) from None
+        fail(f"no password for {user} in {path}; run `telematics redis-users init` first")
     typer.echo(Credentials({user: str(password)}).url(user, host=host, port=port))

@@ -6,7 +6,6 @@ virtual time when one runs), so "past its deadline" means what the sweeper means
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.api_client import TokenOpt, call
+from cli.output import EXIT_FAILED, emit_json, make_console, warn
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 ApiOpt = Annotated[str | None, typer.Option("--api-url", "--api",
@@ -95,12 +95,12 @@ def report(api_url: ApiOpt = None, token: TokenOpt = None, as_json: JsonOpt = Fa
     """Per service: records held, oldest, next deletion, deletions done, overdue."""
     data = call(api_url, "GET", "/retention/report", token=token)
     if as_json:
-        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        emit_json(data)
         ok = verdict(data)[0]
     else:
-        ok = render_report(Console(highlight=False), data)
+        ok = render_report(make_console(highlight=False), data)
     if check and not ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("audit")
@@ -109,7 +109,7 @@ def audit(count: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
     """The latest deletions: which kind of record, which rule, when; never the content."""
     data = call(api_url, "GET", "/retention/audit", params={"count": str(count)}, token=token)
     if as_json:
-        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        emit_json(data)
         return
     table = Table(title=f"last {data['count']} deletions")
     for column in ("deleted at", "service", "record", "rule", "reason", "deadline", "ref"):
@@ -118,16 +118,28 @@ def audit(count: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
         table.add_row(_when(float(row["deleted_at"])), row["service"], row["record_type"],
                       row["rule"], row["reason"], _when(float(row["deadline"]))
                       if row.get("deadline") else "-", row["ref"])
-    Console(highlight=False).print(table)
+    make_console(highlight=False).print(table)
 
 
 @app.command("erase")
 def erase(vin: Annotated[str, typer.Argument(help="the vehicle whose data is erased")],
           service: Annotated[str | None, typer.Option(help="one catalogue service only")]
-          = None, api_url: ApiOpt = None, token: TokenOpt = None) -> None:
-    """Erase a vehicle's records on request, where the documents allow it."""
+          = None, api_url: ApiOpt = None, token: TokenOpt = None,
+          as_json: JsonOpt = False) -> None:
+    """Erase a vehicle's records on request, where the documents allow it. Exit 1 with a
+    warning when nothing was erased: no record of that VIN (an unknown car, or nothing
+    stored), or only records the documents keep."""
     params = {"service": service} if service else None
     data = call(api_url, "DELETE", f"/vehicles/{vin}/data", params=params, token=token)
-    typer.echo(f"erased {data['erased']} records of {vin}")
-    for kept, rule in sorted(data["refused"].items()):
-        typer.echo(f"kept {kept}: {rule} (not erasable on request)")
+    if as_json:
+        emit_json(data)
+    else:
+        typer.echo(f"erased {data['erased']} records of {vin}")
+        for kept, rule in sorted(data["refused"].items()):
+            typer.echo(f"kept {kept}: {rule} (not erasable on request)")
+    if not data["erased"]:
+        of = f" of service {service}" if service else ""
+        warn(f"nothing erased for {vin}: only records the documents keep{of}"
+             if data["refused"] else
+             f"nothing erased: no record{of} of {vin} (an unknown VIN, or nothing stored)")
+        raise typer.Exit(EXIT_FAILED)

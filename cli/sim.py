@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Final
 
 import typer
-from rich.console import Console
 
 from cli.api_client import TokenOpt, api_base
 from cli.certificates import (
@@ -21,6 +19,7 @@ from cli.certificates import (
     PkiDirOpt,
 )
 from cli.logs import configure
+from cli.output import EXIT_FAILED, bad_input, fail, make_console
 from cli.summary import run_and_judge
 from cli.token import TokenSetupError, operator_token
 from protocols.addresses import mqtt_uses_tls
@@ -61,7 +60,7 @@ def run(
     the fly by the device CA under ``--pki-dir``, or pre-issued files named with
     ``{identity}`` in ``--cert-file``/``--key-file``."""
     configure(debug=debug)
-    console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
+    console = make_console(log_path=False)
     mqtt = mqtt_url or os.environ.get("TELEMATICS_MQTT_URL", "mqtt://127.0.0.1:1883")
     api = api_base(api_url)  # like every command: option, environment, a running up
     try:
@@ -70,17 +69,14 @@ def run(
             pki_dir=pki_dir, ca_file=ca_file, cert_file=cert_file,
             key_file=key_file).device_identities(mqtt)
     except (ScenarioError, CertificateSetupError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        bad_input(str(exc))
     try:
         api_token = operator_token(token, ttl_s=SCENARIO_TOKEN_TTL_S)
     except TokenSetupError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        fail(str(exc))
     if api_token is None:
-        console.print("[red]error:[/red] no token for the API: pass --token or set "
-                      "$TELEMATICS_TOKEN, or $TELEMATICS_SIGNING_KEY to sign one")
-        raise typer.Exit(1)
+        fail("no token for the API: pass --token or set $TELEMATICS_TOKEN, or "
+             "$TELEMATICS_SIGNING_KEY to sign one")
 
     async def main() -> bool:
         assert api_token is not None
@@ -90,7 +86,7 @@ def run(
                                    identities=identities, retain_clock=not mqtt_uses_tls(mqtt))
 
     if not asyncio.run(main()):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _verdict(path: Path) -> tuple[bool, str]:
@@ -113,7 +109,7 @@ def check(
 ) -> None:
     """Validate scenario files without running them: a runnable one must load, a negative
     one (a top-level ``refused: <part of the error>``) must be refused with that error."""
-    console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
+    console = make_console(log_path=False)
     files = paths or sorted([*SCENARIO_DIR.glob("*.yaml"), *REFUSED_DIR.glob("*.yaml")])
     failed = 0
     for path in files:
@@ -122,7 +118,7 @@ def check(
         console.print(f"{'[green]ok[/green]' if ok else '[red]FAIL[/red]'} {said}",
                       markup=True, highlight=False)
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("schema")

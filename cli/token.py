@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend.settings import BackendSettings
+from cli.output import bad_input, fail
 from protocols.errors import ProtocolError
 from protocols.units import parse_duration
 
@@ -135,15 +136,12 @@ def token(
         caller_from_claims(role, party)
         ttl_s = parse_duration(ttl)
     except (IdentityError, ProtocolError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        bad_input(str(exc))
     signing = key if key is not None else local_signing_key()
     if signing is None:
-        typer.echo("error: no local signing key: start the stack with `telematics up` or "
-                   "`telematics backend run`, or pass --key", err=True)
-        raise typer.Exit(1)
+        fail("no local signing key: start the stack with `telematics up` or "
+             "`telematics backend run`, or pass --key")
     try:
         typer.echo(mint_with(signing, role=role, party=party, ttl_s=ttl_s))
     except TokenSetupError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))

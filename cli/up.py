@@ -8,7 +8,7 @@ import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 from rich.console import Console
@@ -21,11 +21,14 @@ from cli.local_services import (
     redacted,
 )
 from cli.logs import configure
+from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail, make_console, note
 from cli.running_up import DEFAULT_API_PORT, announced, choose_api_port
 from cli.stack import StackError, backend_tls, running_backend
 from cli.summary import run_and_judge
 from protocols.addresses import mqtt_uses_tls
 from vehicle_sim.scenario import Scenario, ScenarioError, load
+
+EXIT_SIGTERM: Final = 128 + signal.SIGTERM  # as a shell reports a process it killed
 
 
 def up(
@@ -49,17 +52,15 @@ def up(
     While it runs, the other commands (``budgets``, ``retention``, ``ota`` ...) started
     from the same directory find its API without ``--api-url``."""
     configure(debug=debug)
-    console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
-    errors = Console(stderr=True, log_path=False)
+    console = make_console(log_path=False)
     try:
         plan = load(scenario)
         ensure_installed(allow_apt=False, environ=os.environ)
     except (ScenarioError, ServiceError) as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc), EXIT_BAD_INPUT)
     port, moved = choose_api_port(api_port)
     if moved is not None:
-        errors.print(f"[yellow]note:[/yellow] {moved}")
+        note(moved)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not keep_data:
         forget_local_data(run_dir)
@@ -73,13 +74,12 @@ def up(
             passed = asyncio.run(_up(console, plan, services, run_dir=run_dir.resolve(),
                                      once=once, report_file=report_file, api_port=port))
     except asyncio.CancelledError:
-        errors.print("stopped by SIGTERM; Mosquitto, Redis and the backend stopped with it")
-        raise typer.Exit(143) from None
+        fail("stopped by SIGTERM; Mosquitto, Redis and the backend stopped with it",
+             EXIT_SIGTERM)
     except (ServiceError, StackError) as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        fail(str(exc))
     if not passed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def forget_local_data(run_dir: Path) -> None:
@@ -135,6 +135,5 @@ async def _wait_for_signal() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if not sys.stdin.isatty():
-        console_note = "stdin is not a terminal; send SIGTERM to stop"
-        print(console_note, file=sys.stderr)
+        note("stdin is not a terminal; send SIGTERM to stop")
     await stop.wait()

@@ -20,6 +20,7 @@ from typing import Annotated, Final, NoReturn
 import typer
 
 from cli.msd import parse_hex
+from cli.output import EXIT_FAILED, bad_input, emit_json, fail, note
 from cli.wire_doc import DOC_PATH, EXAMPLES_DIR, render
 from cli.wire_examples import EXAMPLES
 from cli.wire_reading import Reading, check, meaning, read
@@ -27,8 +28,6 @@ from protocols.contract import contract_of
 from protocols.errors import ProtocolError
 from protocols.topics import parse_topic
 
-EXIT_REFUSED: Final = 1
-EXIT_BAD_INPUT: Final = 2
 _HEX_TEXT: Final = frozenset((string.hexdigits + string.whitespace + "xX").encode())
 
 app = typer.Typer(
@@ -42,11 +41,6 @@ PayloadArg = Annotated[str, typer.Argument(
     metavar="FILE_OR_HEX", help="A file holding the payload (binary or hex text), or hex.")]
 
 
-def _bad_input(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=EXIT_BAD_INPUT)
-
-
 def payload_from(source: str) -> bytes:
     """The payload named by ``source``: a file (binary, or hex text) or hex on the line."""
     try:
@@ -55,21 +49,26 @@ def payload_from(source: str) -> bytes:
         data = None
     if data is not None:
         return parse_hex(data.decode("ascii")) if data and set(data) <= _HEX_TEXT else data
-    if set(source.encode()) <= _HEX_TEXT:
-        return parse_hex(source)
-    _bad_input(f"{source}: no such file, and not hex")
+    if not set(source.encode()) <= _HEX_TEXT:
+        bad_input(f"{source}: no such file, and not hex")
+    return parse_hex(source)
 
 
 def _topic_kind(topic: str) -> None:
     try:
         parse_topic(topic)
     except ProtocolError as exc:
-        _bad_input(f"--topic: {exc}")
+        bad_input(f"--topic: {exc}")
+
+
+def _why_refused(exc: ProtocolError) -> str:
+    return f"field {exc.field or '-'} breaks rule: {exc.rule or '-'} ({exc})"
 
 
 def _refused(exc: ProtocolError) -> NoReturn:
-    typer.echo(f"refused: field {exc.field or '-'} breaks rule: {exc.rule or '-'} ({exc})")
-    raise typer.Exit(code=EXIT_REFUSED)
+    """``check``'s answer: the verdict on stdout, exit 1."""
+    typer.echo(f"refused: {_why_refused(exc)}")
+    raise typer.Exit(code=EXIT_FAILED)
 
 
 @app.command()
@@ -78,18 +77,24 @@ def decode(
     topic: Annotated[str | None, typer.Option(
         "--topic", help="The topic it came on; without it the payload's kind header decides.")]
     = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One compact line of JSON instead of the indented form.")] = False,
 ) -> None:
-    """Print what a payload means as JSON: kind, fields, the MSD decoded."""
+    """Print what a payload means as JSON: kind, fields, the MSD decoded. A payload that
+    cannot be read is an error on stderr naming the field and the rule (exit 1)."""
     payload = payload_from(source)
     if topic is not None:
         _topic_kind(topic)
     try:
         reading = read(payload, topic)
     except ProtocolError as exc:
-        _refused(exc)
-    typer.echo(json.dumps(meaning(reading), indent=2, ensure_ascii=False))
+        fail(_why_refused(exc))
+    if as_json:
+        emit_json(meaning(reading))
+    else:
+        typer.echo(json.dumps(meaning(reading), indent=2, ensure_ascii=False))
     for remark in reading.remarks:
-        typer.echo(f"note: {remark}", err=True)
+        note(remark)
 
 
 @app.command("check")
@@ -152,14 +157,13 @@ def golden_files() -> dict[str, str]:
 
 def _write_or_compare(files: dict[str, str], check_only: bool) -> None:
     if not Path("docs").is_dir():
-        _bad_input("no docs/ here: run this from the repository root")
+        bad_input("no docs/ here: run this from the repository root")
     stale = [name for name, text in files.items()
              if not Path(name).is_file() or Path(name).read_text(encoding="utf-8") != text]
     if check_only:
         if stale:
-            typer.echo(f"stale: {', '.join(stale)}; run `telematics wire doc` and "
-                       "`telematics wire examples` from the repository root", err=True)
-            raise typer.Exit(code=EXIT_REFUSED)
+            fail(f"stale: {', '.join(stale)}; run `telematics wire doc` and "
+                 "`telematics wire examples` from the repository root")
         return
     for name in stale:
         Path(name).parent.mkdir(parents=True, exist_ok=True)

@@ -12,15 +12,15 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import ota
-from cli.api_client import EXIT_API, describe_error
+from cli.api_client import describe_error
 from cli.ota import (
-    EXIT_BAD_INPUT,
     OptionError,
     app,
     build_body,
     parse_groups,
     read_option,
 )
+from cli.output import EXIT_BAD_INPUT, EXIT_FAILED
 from protocols.units import parse_duration, parse_size
 
 runner = CliRunner()
@@ -166,7 +166,7 @@ def test_ota_cli_api_error_is_one_line_and_exit_1(api: FakeApi) -> None:
         409, {"message": "campaign 'c-1': is paused; it cannot pause", "field": None,
               "rule": "pause only from running"})
     result = runner.invoke(app, ["pause", "c-1", "--api-url", "http://api.test"])
-    assert result.exit_code == EXIT_API
+    assert result.exit_code == EXIT_FAILED
     assert result.stderr == ("error: HTTP 409: campaign 'c-1': is paused; it cannot pause "
                              "(rule: pause only from running)\n")
     assert str(api.requests[0].url) == "http://api.test/ota/campaigns/c-1/pause"
@@ -187,7 +187,7 @@ def test_ota_cli_unreachable_api_is_one_line(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(ota, "TRANSPORT", httpx.MockTransport(refuse))
     monkeypatch.setenv("TELEMATICS_API_URL", "http://down.test:9")
     result = runner.invoke(app, ["progress", "c-1"])
-    assert result.exit_code == EXIT_API
+    assert result.exit_code == EXIT_FAILED
     assert result.stderr.startswith("error: cannot reach the backend API at "
                                     "http://down.test:9 (ConnectError: connection refused)")
     assert result.stderr.count("\n") == 1

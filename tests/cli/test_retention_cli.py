@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from cli.api_client import EXIT_API
+from cli.output import EXIT_FAILED
 from cli.retention import app, render_report, verdict
 
 T0 = 1_767_225_600.0
@@ -59,5 +59,5 @@ def test_retention_cli_unreachable_api_is_one_line_and_exit_1(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEMATICS_API_URL", "http://127.0.0.1:9")
     result = CliRunner().invoke(app, ["report", "--check"])
-    assert result.exit_code == EXIT_API
+    assert result.exit_code == EXIT_FAILED
     assert result.stderr.startswith("error: cannot reach the backend API at http://127.0.0.1:9")
