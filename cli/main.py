@@ -20,12 +20,14 @@ from cli import sim as sim_cmd
 from cli import token as token_cmd
 from cli import up as up_cmd
 from cli import wire as wire_cmd
+from cli.output import EXIT_CODES_HELP
 
 app = typer.Typer(
     name="telematics",
     help="Connected-car telematics platform: TCU emulator, eCall backend, desks, scenarios.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    epilog=EXIT_CODES_HELP,
 )
 DISTRIBUTION = "telematics-platform"
 
@@ -69,6 +71,20 @@ app.add_typer(pki_cmd.app, name="pki",
 app.add_typer(retention_cmd.app, name="retention",
               help="Retention report, deletion audit, erasure on request.")
 app.add_typer(wire_cmd.app, name="wire", help="Decode and check payloads of the wire contract.")
+
+
+def with_exit_codes(typer_app: typer.Typer) -> None:
+    """End every command's and group's --help with the exit statuses and output rules
+    (``cli.output``), so a script's author finds them where they look first."""
+    for command in typer_app.registered_commands:
+        command.epilog = EXIT_CODES_HELP
+    for group in typer_app.registered_groups:
+        group.epilog = EXIT_CODES_HELP
+        if group.typer_instance is not None:
+            with_exit_codes(group.typer_instance)
+
+
+with_exit_codes(app)
 
 if __name__ == "__main__":
     app()
