@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from protocols.units import parse_duration
+from vehicle_sim.schema_errors import describe
 from vehicle_sim.shipped_files import find_yaml, shipped_names
 
 PROFILE_DIR: Final = Path(__file__).resolve().parent.parent / "profiles"
@@ -182,12 +183,7 @@ def _validated(data: object, *, source: str) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = "".join(f"{p}: " for p in [".".join(str(p) for p in first["loc"])] if p)
-        message = str(first["msg"]).removeprefix("Value error, ")
-        more = exc.error_count() - 1
-        suffix = f" (+{more} more)" if more else ""
-        raise ProfileError(f"{source}: {where}{message}{suffix}") from None
+        raise ProfileError(describe(exc, source)) from None
 
 
 def load(name_or_path: str, *, profile_dir: Path = PROFILE_DIR) -> Profile:

@@ -31,6 +31,7 @@ from vehicle_sim.fleet import ROAD_KM
 from vehicle_sim.places import place_index
 from vehicle_sim.scenario_checks import NewCheckKinds
 from vehicle_sim.scenario_steps import ConsentDef, InjectDef, RejectionsExpectDef
+from vehicle_sim.schema_errors import describe
 from vehicle_sim.shipped_files import find_yaml, shipped_names
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -650,11 +651,7 @@ def _validate(data: Any, source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = _where(first["loc"])
-        more = exc.error_count() - 1
-        suffix = f" (+{more} more)" if more else ""
-        raise ScenarioError(f"{source}: {where}: {first['msg']}{suffix}") from None
+        raise ScenarioError(describe(exc, source, _where)) from None
 
 
 def parse(text: str, *, source: str = "<string>") -> Scenario:

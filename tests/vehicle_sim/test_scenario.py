@@ -57,7 +57,7 @@ def test_scenario_durations_accept_units() -> None:
 @pytest.mark.parametrize(("extra", "where"), [
     ("colour: red\n", "colour"),
     ("events:\n  - {at: 1, vehicle: b, sos: {}}\n", "events[0].vehicle"),
-    ("events:\n  - {at: 1, vehicle: a}\n", "events.0: Value error, an event has exactly one"),
+    ("events:\n  - {at: 1, vehicle: a}\n", "events.0: an event has exactly one"),
     ("events:\n  - {at: 1, vehicle: a, sos: {}, crash: {delta_v_kmh: 3}}\n", "exactly one"),
     ("events:\n  - {at: soon, vehicle: a, sos: {}}\n", "duration"),
     ("events:\n  - {at: 1, sos: {}}\n", "events.0.vehicle: Field required"),
