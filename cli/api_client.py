@@ -23,6 +23,8 @@ from cli.token import TokenSetupError, operator_token
 from vehicle_sim.api_role import bearer
 
 DEFAULT_API_URL: Final = "http://127.0.0.1:8080"
+# Tests put an ``httpx.MockTransport`` here to answer every command; None is the network.
+TRANSPORT: httpx.BaseTransport | None = None
 TokenOpt = Annotated[str | None, typer.Option(
     "--token", help="bearer token (default: $TELEMATICS_TOKEN, else one signed as the "
                     "operator with the local key)")]
@@ -65,7 +67,7 @@ def request(api_url: str | None, method: str, path: str, *, body: object = None,
     headers = bearer(signed_in) if signed_in else {}
     try:
         with httpx.Client(base_url=url, timeout=timeout_s, headers=headers,
-                          transport=transport) as client:
+                          transport=transport or TRANSPORT) as client:
             response = client.request(method, path, json=body, params=params)
     except httpx.HTTPError as exc:
         raise ApiError(f"cannot reach the backend API at {url} ({type(exc).__name__}: {exc});"

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final, TypeVar
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -29,9 +28,6 @@ from cli.api_client import DEFAULT_API_URL, TokenOpt, call
 from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, emit_json, fail, make_console, warn
 from protocols.errors import ProtocolError
 from protocols.units import parse_duration, parse_size
-
-# Tests put an ``httpx.MockTransport`` here; None is the network.
-TRANSPORT: httpx.BaseTransport | None = None
 
 _GROUP_FORM: Final = "name:share%|size[:s=threshold][:e=threshold]"
 
@@ -115,8 +111,7 @@ def build_body(spec: dict[str, Any], *, options: dict[str, Any],
 # -- HTTP -------------------------------------------------------------------------------
 def _call(api_url: str | None, method: str, path: str, body: object = None,
           params: dict[str, str] | None = None, *, token: str | None) -> Any:
-    return call(api_url, method, path, body=body, params=params, token=token,
-                transport=TRANSPORT)
+    return call(api_url, method, path, body=body, params=params, token=token)
 
 
 # -- output -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from cli import ota
+from cli import api_client
 from cli.api_client import describe_error
 from cli.ota import (
     OptionError,
@@ -42,7 +42,7 @@ class FakeApi:
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
     fake = FakeApi()
-    monkeypatch.setattr(ota, "TRANSPORT", httpx.MockTransport(fake))
+    monkeypatch.setattr(api_client, "TRANSPORT", httpx.MockTransport(fake))
     return fake
 
 
@@ -184,7 +184,7 @@ def test_ota_cli_unreachable_api_is_one_line(monkeypatch: pytest.MonkeyPatch) ->
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    monkeypatch.setattr(ota, "TRANSPORT", httpx.MockTransport(refuse))
+    monkeypatch.setattr(api_client, "TRANSPORT", httpx.MockTransport(refuse))
     monkeypatch.setenv("TELEMATICS_API_URL", "http://down.test:9")
     result = runner.invoke(app, ["progress", "c-1"])
     assert result.exit_code == EXIT_FAILED
