@@ -17,9 +17,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from protocols.units import parse_duration
 from vehicle_sim.schema_errors import describe
-from vehicle_sim.shipped_files import find_yaml, shipped_names
+from vehicle_sim.shipped_files import find_yaml, shipped_dir, shipped_names
 
-PROFILE_DIR: Final = Path(__file__).resolve().parent.parent / "profiles"
+PROFILE_DIR: Final = shipped_dir(__file__, "profiles")  # in the wheel, or the checkout's
 
 
 class ProfileError(ValueError):

@@ -32,9 +32,9 @@ from vehicle_sim.places import place_index
 from vehicle_sim.scenario_checks import NewCheckKinds
 from vehicle_sim.scenario_steps import ConsentDef, InjectDef, RejectionsExpectDef
 from vehicle_sim.schema_errors import describe
-from vehicle_sim.shipped_files import find_yaml, shipped_names
+from vehicle_sim.shipped_files import find_yaml, shipped_dir, shipped_names
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = shipped_dir(__file__, "scenarios")  # in the wheel, or the checkout's
 REFUSED_DIR = SCENARIO_DIR / "refused"  # negative scenarios, each with its marker
 REFUSED_KEY: Final = "refused"  # top-level key of a file that must be refused
 PropulsionName = Literal["gasoline", "diesel", "cng", "lpg", "electric", "hydrogen", "other"]
