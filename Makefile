@@ -14,7 +14,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help venv services run test lint compose-check clean
+.PHONY: help venv lock services run test lint compose-check clean
 
 help:
 	@echo "make run            start Mosquitto, Redis, the backend and a scenario (ARGS=...)"
@@ -22,7 +22,9 @@ help:
 	@echo "make lint           ruff check and mypy"
 	@echo "make compose-check  validate docker-compose.yml (when docker-compose is installed)"
 	@echo "make services       check for mosquitto and redis-server; as root, install them"
-	@echo "make venv           create $(VENV) and install the project with its dev extras"
+	@echo "make venv           create $(VENV) and install the project with its dev extras,"
+	@echo "                    every dependency at the version requirements.lock names"
+	@echo "make lock           rewrite requirements.lock from what $(VENV) has installed"
 	@echo "make clean          remove caches, build output and the local run directory"
 
 venv: $(STAMP)
@@ -30,11 +32,20 @@ venv: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when pyproject.toml is newer than the stamp.
-$(STAMP): pyproject.toml | $(BIN)/python
+# Reinstall only when pyproject.toml or the lock is newer than the stamp. The lock holds
+# every package's exact version (a constraint: it pins what is installed, it asks for
+# nothing), so two machines get the same dependencies.
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $@
+
+# After changing a dependency in pyproject.toml: install it into the venv, then run this.
+lock: venv
+	{ echo "# Exact versions of every dependency (runtime and dev): make venv and the"; \
+	  echo "# Dockerfile install with -c requirements.lock. Regenerate with make lock."; \
+	  $(BIN)/python -m pip freeze --exclude-editable --exclude pip \
+	    --exclude telematics-platform; } > requirements.lock
 
 services: venv
 	$(BIN)/python -m cli.local_services --ensure
