@@ -13,6 +13,7 @@ output is not wrapped at 80 columns.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, Final, NoReturn
 
@@ -27,7 +28,8 @@ EXIT_CODES_HELP: Final = ("Exit status: 0 ok; 1 a check failed, nothing was foun
                           "input (options, files, scenarios). With --json, stdout holds one "
                           "compact JSON document; messages go to stderr.")
 # Columns of a table written to a pipe or a file: wide enough that no row wraps, so a
-# line of output stays a line for grep and awk; a terminal keeps its own width.
+# line of output stays a line for grep and awk; a terminal keeps its own width, and
+# $COLUMNS, when set, is the width asked for.
 PIPE_WIDTH: Final = 240
 
 
@@ -72,7 +74,8 @@ def note(message: str) -> None:
 
 def make_console(*, stderr: bool = False, **options: Any) -> Console:
     """A rich console on stdout (or stderr): the terminal's width on a terminal, else
-    ``PIPE_WIDTH`` so that piped tables do not wrap."""
+    ``$COLUMNS`` when set, else ``PIPE_WIDTH`` so that piped tables do not wrap (rich's
+    own default there is 80)."""
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else PIPE_WIDTH
-    return Console(stderr=stderr, width=width, **options)
+    chosen = stream.isatty() or bool(os.environ.get("COLUMNS"))
+    return Console(stderr=stderr, width=None if chosen else PIPE_WIDTH, **options)

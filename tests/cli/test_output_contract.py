@@ -18,7 +18,14 @@ from typer.testing import CliRunner
 
 from cli import api_client
 from cli.main import app
-from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, PIPE_WIDTH, compact_json
+from cli.output import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    PIPE_WIDTH,
+    compact_json,
+    make_console,
+)
 from cli.wire_examples import EXAMPLES
 
 runner = CliRunner()
@@ -203,8 +210,9 @@ def test_output_help_ends_with_the_exit_statuses() -> None:
         assert "Exit status: 0 ok; 1 a check failed" in " ".join(result.stdout.split())
 
 
-def test_output_piped_tables_do_not_wrap(api: FakeApi) -> None:
+def test_output_piped_tables_do_not_wrap(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """A row longer than 140 columns stays one line when stdout is not a terminal."""
+    monkeypatch.delenv("COLUMNS", raising=False)
     vin = "WMW21DH0X0T123451"
     api.override[("GET", "/ota/campaigns/c-1/vehicles")] = (200, {"count": 1, "data": [
         {"vin": vin, "group": "pilot-group-with-a-long-name", "status": "failed",
@@ -257,3 +265,11 @@ def test_output_a_filter_that_matches_nothing_warns_and_exits_1(
     assert result.stderr == f"warning: {says}\n"
     unfiltered = runner.invoke(app, [*argv[:argv.index("--status")], *API])
     assert unfiltered.exit_code == EXIT_OK  # an empty list is an answer like any other
+
+
+def test_output_columns_set_by_the_user_are_the_width_asked_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    assert make_console().width == 100
+    monkeypatch.delenv("COLUMNS")
+    assert make_console().width == PIPE_WIDTH  # pytest's stdout is not a terminal
