@@ -93,7 +93,7 @@ def run(
         typer.echo(f"backend: API tokens signed with {keys.private} "
                    "(`telematics token --role operator`)")
 
-    async def main() -> None:
+    async def main() -> tuple[str, str] | None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -101,9 +101,14 @@ def run(
         typer.echo(f"backend: API on http://{settings.api_host}:{settings.api_port} "
                    f"(OpenAPI at /docs), broker {settings.mqtt_url}, "
                    f"Redis {redacted(settings.redis_url)}, PSAP domain {_psap_where(settings)}")
-        await Supervisor(settings).run(stop)
+        supervisor = Supervisor(settings)
+        await supervisor.run(stop)
+        return supervisor.given_up
 
-    asyncio.run(main())
+    given_up = asyncio.run(main())
+    if given_up is not None:
+        typer.echo(f"error: {given_up[1]}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("role")

@@ -108,10 +108,20 @@ async def running_backend(mqtt_url: str, redis_url: str, *, run_dir: Path,
     stop = asyncio.Event()
     since = time.time()
     task = asyncio.create_task(stack.supervisor.run(stop), name="supervisor")
+    body = asyncio.current_task()
+    # A role the supervisor gave up ends the run that uses the stack, with its cause.
+    task.add_done_callback(lambda _t: body.cancel() if body and stack.supervisor.given_up
+                           else None)
     try:
         await wait_ready(stack.api_url, [r for r in roles if r != "api"], since=since,
                          token=stack.operator_token(ttl_s=300))
         yield stack
+    except asyncio.CancelledError:
+        given_up = stack.supervisor.given_up
+        if given_up is None or body is None:
+            raise
+        body.uncancel()
+        raise StackError(given_up[1]) from None
     finally:
         stop.set()
         await task

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], Awaitable[None]]
 ProofHandler = Callable[[], Awaitable[None]]
+WaitingSignal = Callable[[], None]
 PROBE_INTERVAL_S: Final = 1.0
 CONNECT_RETRY_FIRST_S: Final = 0.5
 CONNECT_RETRY_MAX_S: Final = 5.0
@@ -108,13 +109,35 @@ def broker_named(url: str) -> str:
 
 
 async def connect(client: gmqtt.Client, url: str, *, tls: MqttTls | None = None,
-                  keepalive: int = 30) -> None:
+                  keepalive: int = 30, waiting: WaitingSignal | None = None) -> None:
     """Connect to ``url``; an ``mqtts://`` broker gets ``tls``, the role's certificate.
 
     A broker that cannot be reached yet (down, not started, wrong port, refused TLS) is
     waited for with a backoff, said in one line naming it and then once a minute: a
     backend started before its broker comes up when the broker does, instead of
-    crashing its roles into a restart loop of tracebacks that never name the broker."""
+    crashing its roles into a restart loop of tracebacks that never name the broker.
+    ``waiting`` is called every ``PROBE_INTERVAL_S`` until connected (even while one
+    attempt hangs): the supervisor's watchdog hears that the worker waits, not hangs."""
+    if waiting is None:
+        await _connect_patiently(client, url, tls=tls, keepalive=keepalive)
+        return
+    ticking = asyncio.create_task(_tick(waiting), name="waiting-for-broker")
+    try:
+        await _connect_patiently(client, url, tls=tls, keepalive=keepalive)
+    finally:
+        ticking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticking
+
+
+async def _tick(waiting: WaitingSignal) -> None:
+    while True:
+        waiting()
+        await asyncio.sleep(PROBE_INTERVAL_S)
+
+
+async def _connect_patiently(client: gmqtt.Client, url: str, *, tls: MqttTls | None,
+                             keepalive: int) -> None:
     host, port = mqtt_address(url)
     delay, since, said_at = CONNECT_RETRY_FIRST_S, 0.0, 0.0
     while True:
@@ -165,8 +188,10 @@ class LaneLink:
     def __init__(self, client: gmqtt.Client, *, worker: str,
                  subscriptions: list[gmqtt.Subscription], handler: MessageHandler,
                  on_proof: ProofHandler | None = None,
-                 on_lost: ProofHandler | None = None) -> None:
+                 on_lost: ProofHandler | None = None,
+                 on_waiting: WaitingSignal | None = None) -> None:
         self.client = client
+        self._on_waiting = on_waiting
         self.probe_topic = probe_topic(worker)
         # QoS 0: a probe must not wait behind the lane's Receive Maximum window, which a
         # Redis outage fills with unacknowledged messages; the supervisor would then kill a
@@ -224,8 +249,9 @@ class LaneLink:
     async def open(self, url: str, *, tls: MqttTls | None = None,
                    timeout_s: float = 10.0) -> None:
         """Connect (with ``tls``, the worker's certificate, on an ``mqtts://`` broker) and
-        wait until the broker granted every subscription."""
-        await connect(self.client, url, tls=tls)
+        wait until the broker granted every subscription; ``on_waiting`` hears, every
+        ``PROBE_INTERVAL_S``, that the broker is still being waited for."""
+        await connect(self.client, url, tls=tls, waiting=self._on_waiting)
         await asyncio.wait_for(self.subscribed.wait(), timeout_s)
 
     async def probe_forever(self, stop: asyncio.Event) -> None:

@@ -224,10 +224,11 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     oem, psap, relay = _oem_redis(settings), _psap_redis(settings), _relay_redis(settings)
     counters = Counters()
     consumer = f"desk-{settings.worker_id}"
-    clock, clock_link = await listening_clock(
-        settings, role="desks", client_id=f"backend-desks-clock-{settings.worker_id}")
     prover = Prover(oem, role="desks", worker_id=settings.worker_id,
                     parts=("psap", "callcentre"))
+    clock, clock_link = await listening_clock(
+        settings, role="desks", client_id=f"backend-desks-clock-{settings.worker_id}",
+        waiting=prover.waiting)
     psap_desks = PsapDesks(StreamGroups(psap), RedisPsapIncidents(psap), consumer=consumer,
                            counters=counters)
     callcentre = CallCentreDesk(StreamGroups(oem), RedisCallCentreCases(oem),
@@ -275,7 +276,7 @@ def _lane_link(client: gmqtt.Client, settings: BackendSettings, oem: Redis, *, r
     prover = Prover(oem, role=role, worker_id=settings.worker_id)
     return LaneLink(client, worker=f"{role}-{settings.worker_id}",
                     subscriptions=subscriptions, handler=handler, on_proof=prover.prove,
-                    on_lost=prover.withdraw)
+                    on_lost=prover.withdraw, on_waiting=prover.waiting)
 
 
 async def _serve_until(stop: asyncio.Event, link: LaneLink, counters: Counters,
