@@ -66,6 +66,12 @@ class BackendSettings(BaseSettings):
     # own clock, and no client can move it by publishing a time 400 days ahead.
     follow_scenario_clock: bool = False
 
+    # Prometheus metrics (``backend.runtime.metrics_endpoint``): each role serves
+    # ``/metrics`` on ``metrics_host`` at this port plus its place in the role list
+    # (emergency, desks, services, bulk, api); 0 serves none.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65530)
+
     @model_validator(mode="after")
     def _tls_files_for_mqtts(self) -> BackendSettings:
         """A TLS broker without the files fails at start, not at each role's connect."""

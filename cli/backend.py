@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from backend.runtime.metrics_endpoint import metrics_urls
 from backend.runtime.roles import ROLES, run_role
 from backend.runtime.supervisor import Supervisor
 from backend.settings import BackendSettings
@@ -54,6 +55,13 @@ def run(
     redis_url: RedisOpt = None,
     api_host: Annotated[str | None, typer.Option(help="HTTP API bind address")] = None,
     api_port: Annotated[int | None, typer.Option(help="HTTP API port")] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="serve each role's Prometheus /metrics from this port on (emergency, desks, "
+             "services, bulk, api: this port plus 0..4) on --metrics-host; 0: none "
+             "(default: $TELEMATICS_METRICS_PORT, else none)", min=0, max=65530)] = None,
+    metrics_host: Annotated[str | None, typer.Option(
+        help="where the metrics ports listen (default: $TELEMATICS_METRICS_HOST, else "
+             "127.0.0.1)")] = None,
     scenario_clock: Annotated[bool | None, typer.Option(
         "--scenario-clock/--own-clock",
         help="follow the virtual clock a scenario runner announces (for scenario runs; "
@@ -82,7 +90,8 @@ def run(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     settings = settings_from(
-        mqtt_url, redis_url, api_host=api_host, api_port=api_port,
+        mqtt_url, redis_url, api_host=api_host, api_port=api_port, metrics_port=metrics_port,
+        metrics_host=metrics_host,
         follow_scenario_clock=scenario_clock, mqtt_ca_file=tls.ca_file if tls else None,
         mqtt_cert_file=str(tls.cert_file) if tls else None,
         mqtt_key_file=str(tls.key_file) if tls else None)
@@ -101,6 +110,9 @@ def run(
         typer.echo(f"backend: API on http://{settings.api_host}:{settings.api_port} "
                    f"(OpenAPI at /docs), broker {settings.mqtt_url}, "
                    f"Redis {redacted(settings.redis_url)}, PSAP domain {_psap_where(settings)}")
+        if urls := metrics_urls(settings):
+            typer.echo("backend: metrics " + ", ".join(f"{role} {url}"
+                                                      for role, url in urls.items()))
         supervisor = Supervisor(settings)
         await supervisor.run(stop)
         return supervisor.given_up

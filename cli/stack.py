@@ -89,17 +89,20 @@ async def running_backend(mqtt_url: str, redis_url: str, *, run_dir: Path,
                           roles: Sequence[Role] = ROLES,
                           tls: MqttTls | None = None, psap_redis_url: str = "",
                           psap_relay_redis_url: str = "",
-                          api_port: int | None = None) -> AsyncIterator[Stack]:
+                          api_port: int | None = None,
+                          metrics_port: int = 0) -> AsyncIterator[Stack]:
     """The backend roles under a supervisor, ready; the API trusts ``run_dir``'s key,
     ``tls`` (from ``backend_tls``) is each role's certificate for an mqtts broker. A local
     stack runs scenarios: its backend follows the scenario's virtual clock. The PSAP URLs
     (``ServiceUrls``) put the PSAP domain in its own Redis; empty, it shares ``redis_url``.
-    ``api_port`` is the API's port on loopback; by default any free one."""
+    ``api_port`` is the API's port on loopback; by default any free one. ``metrics_port``
+    is the first of the roles' metrics ports on loopback; 0 serves none."""
     keys = ensure_key_pair(run_dir)
     settings = local_auth(BackendSettings(
         mqtt_url=mqtt_url, redis_url=redis_url, psap_redis_url=psap_redis_url,
         psap_relay_redis_url=psap_relay_redis_url,
         api_port=api_port if api_port else free_port(),
+        metrics_port=metrics_port,
         follow_scenario_clock=True,
         mqtt_ca_file=tls.ca_file if tls else None,
         mqtt_cert_file=str(tls.cert_file) if tls else None,
