@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,9 @@ class BackendSettings(BaseSettings):
     # (emergency, desks, services, bulk, api); 0 serves none.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=0, ge=0, le=65530)
+    # The roles' log: plain text lines, or JSON lines for a log shipper
+    # (``backend.infra.log_lines``).
+    log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
     def _tls_files_for_mqtts(self) -> BackendSettings:

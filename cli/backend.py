@@ -23,7 +23,7 @@ from cli.certificates import (
     PkiDirOpt,
 )
 from cli.local_services import MQTT_URL_ENV, redacted
-from cli.logs import configure
+from cli.logs import LogFormatOpt, configure
 from cli.stack import local_auth
 from cli.token import DEFAULT_RUN_DIR, ensure_key_pair
 
@@ -73,13 +73,14 @@ def run(
     ca_file: CaFileOpt = None,
     cert_file: CertFileOpt = None,
     key_file: KeyFileOpt = None,
+    log_format: LogFormatOpt = None,
     debug: bool = False,
 ) -> None:
     """Every role (emergency lane, desks, bulk lane, HTTP API), one process each.
 
     On an mqtts broker each role presents its own certificate (``backend-ROLE``): issued
     by the backend CA under ``--pki-dir``, or the files named with ``{identity}``."""
-    configure(debug=debug)
+    chosen_format = configure(debug=debug, chosen_format=log_format)
     broker = (mqtt_url or os.environ.get(MQTT_URL_ENV)
               or str(BackendSettings.model_fields["mqtt_url"].default))
     try:
@@ -91,7 +92,7 @@ def run(
         raise typer.Exit(2) from None
     settings = settings_from(
         mqtt_url, redis_url, api_host=api_host, api_port=api_port, metrics_port=metrics_port,
-        metrics_host=metrics_host,
+        metrics_host=metrics_host, log_format=chosen_format,
         follow_scenario_clock=scenario_clock, mqtt_ca_file=tls.ca_file if tls else None,
         mqtt_cert_file=str(tls.cert_file) if tls else None,
         mqtt_key_file=str(tls.key_file) if tls else None)
@@ -128,12 +129,13 @@ def role(
     name: Annotated[str, typer.Argument(help="|".join(ROLES))],
     mqtt_url: MqttOpt = None,
     redis_url: RedisOpt = None,
+    log_format: LogFormatOpt = None,
     debug: bool = False,
 ) -> None:
     """One role in this process (to scale a role out, run it more than once)."""
     if name not in ROLES:
         typer.echo(f"error: role must be one of {', '.join(ROLES)}", err=True)
         raise typer.Exit(2)
-    configure(debug=debug)
-    run_role(name, settings_from(mqtt_url, redis_url))
+    chosen_format = configure(debug=debug, chosen_format=log_format, role=name)
+    run_role(name, settings_from(mqtt_url, redis_url, log_format=chosen_format))
 

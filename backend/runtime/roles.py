@@ -342,6 +342,32 @@ def weak_mode_warning(role: Role, settings: BackendSettings) -> str | None:
             "OEM role could read Legal eCall data there")
 
 
+# How long a role stopping gets to close in order (flush its counters, close its pools)
+# before what is left is cancelled: within the supervisor's own grace before SIGKILL.
+ROLE_STOP_GRACE_S: Final = 3.0
+
+
+async def until_stopped(runner: Awaitable[None], stop: asyncio.Event, *,
+                        grace_s: float = ROLE_STOP_GRACE_S) -> None:
+    """Run ``runner`` until it returns; once ``stop`` is set, give it ``grace_s`` to return
+    and then cancel it. A role still waiting for its broker never looks at ``stop``, and
+    without this ignored SIGTERM until the supervisor killed it."""
+    running = asyncio.ensure_future(runner)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            await asyncio.wait({running}, timeout=grace_s)
+        if not running.done():
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            return
+        await running
+    finally:
+        stopping.cancel()
+
+
 def run_role(role: Role, settings: BackendSettings) -> None:
     """Run one role until SIGTERM or SIGINT."""
     raise_priority(role)
@@ -355,6 +381,6 @@ def run_role(role: Role, settings: BackendSettings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         async with metrics_served(role, settings, POOLS):
-            await RUNNERS[role](settings, stop)
+            await until_stopped(RUNNERS[role](settings, stop), stop)
 
     asyncio.run(main())
