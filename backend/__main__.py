@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from backend.infra.log_lines import configure_logging
 from backend.runtime.roles import ROLES, run_role
 from backend.settings import BackendSettings
 
@@ -13,9 +14,9 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in ROLES:
         print(f"usage: python -m backend {{{'|'.join(ROLES)}}}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING,
-                        format=f"%(asctime)s {argv[0]} %(levelname)s %(name)s: %(message)s")
-    run_role(argv[0], BackendSettings())
+    settings = BackendSettings()
+    configure_logging(level=logging.WARNING, log_format=settings.log_format, role=argv[0])
+    run_role(argv[0], settings)
     return 0
 
 

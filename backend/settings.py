@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,15 @@ class BackendSettings(BaseSettings):
     # topic (``telematics up`` turns it on). Off by default: a deployed backend keeps its
     # own clock, and no client can move it by publishing a time 400 days ahead.
     follow_scenario_clock: bool = False
+
+    # Prometheus metrics (``backend.runtime.metrics_endpoint``): each role serves
+    # ``/metrics`` on ``metrics_host`` at this port plus its place in the role list
+    # (emergency, desks, services, bulk, api); 0 serves none.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65530)
+    # The roles' log: plain text lines, or JSON lines for a log shipper
+    # (``backend.infra.log_lines``).
+    log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
     def _tls_files_for_mqtts(self) -> BackendSettings:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from backend.runtime.metrics_endpoint import metrics_urls
 from backend.runtime.roles import ROLES, run_role
 from backend.runtime.supervisor import Supervisor
 from backend.settings import BackendSettings
@@ -22,7 +23,7 @@ from cli.certificates import (
     PkiDirOpt,
 )
 from cli.local_services import MQTT_URL_ENV, redacted
-from cli.logs import configure
+from cli.logs import LogFormatOpt, configure
 from cli.stack import local_auth
 from cli.token import DEFAULT_RUN_DIR, ensure_key_pair
 
@@ -54,6 +55,13 @@ def run(
     redis_url: RedisOpt = None,
     api_host: Annotated[str | None, typer.Option(help="HTTP API bind address")] = None,
     api_port: Annotated[int | None, typer.Option(help="HTTP API port")] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="serve each role's Prometheus /metrics from this port on (emergency, desks, "
+             "services, bulk, api: this port plus 0..4) on --metrics-host; 0: none "
+             "(default: $TELEMATICS_METRICS_PORT, else none)", min=0, max=65530)] = None,
+    metrics_host: Annotated[str | None, typer.Option(
+        help="where the metrics ports listen (default: $TELEMATICS_METRICS_HOST, else "
+             "127.0.0.1)")] = None,
     scenario_clock: Annotated[bool | None, typer.Option(
         "--scenario-clock/--own-clock",
         help="follow the virtual clock a scenario runner announces (for scenario runs; "
@@ -65,13 +73,14 @@ def run(
     ca_file: CaFileOpt = None,
     cert_file: CertFileOpt = None,
     key_file: KeyFileOpt = None,
+    log_format: LogFormatOpt = None,
     debug: bool = False,
 ) -> None:
     """Every role (emergency lane, desks, bulk lane, HTTP API), one process each.
 
     On an mqtts broker each role presents its own certificate (``backend-ROLE``): issued
     by the backend CA under ``--pki-dir``, or the files named with ``{identity}``."""
-    configure(debug=debug)
+    chosen_format = configure(debug=debug, chosen_format=log_format)
     broker = (mqtt_url or os.environ.get(MQTT_URL_ENV)
               or str(BackendSettings.model_fields["mqtt_url"].default))
     try:
@@ -82,7 +91,8 @@ def run(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     settings = settings_from(
-        mqtt_url, redis_url, api_host=api_host, api_port=api_port,
+        mqtt_url, redis_url, api_host=api_host, api_port=api_port, metrics_port=metrics_port,
+        metrics_host=metrics_host, log_format=chosen_format,
         follow_scenario_clock=scenario_clock, mqtt_ca_file=tls.ca_file if tls else None,
         mqtt_cert_file=str(tls.cert_file) if tls else None,
         mqtt_key_file=str(tls.key_file) if tls else None)
@@ -93,7 +103,7 @@ def run(
         typer.echo(f"backend: API tokens signed with {keys.private} "
                    "(`telematics token --role operator`)")
 
-    async def main() -> None:
+    async def main() -> tuple[str, str] | None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -101,9 +111,17 @@ def run(
         typer.echo(f"backend: API on http://{settings.api_host}:{settings.api_port} "
                    f"(OpenAPI at /docs), broker {settings.mqtt_url}, "
                    f"Redis {redacted(settings.redis_url)}, PSAP domain {_psap_where(settings)}")
-        await Supervisor(settings).run(stop)
+        if urls := metrics_urls(settings):
+            typer.echo("backend: metrics " + ", ".join(f"{role} {url}"
+                                                      for role, url in urls.items()))
+        supervisor = Supervisor(settings)
+        await supervisor.run(stop)
+        return supervisor.given_up
 
-    asyncio.run(main())
+    given_up = asyncio.run(main())
+    if given_up is not None:
+        typer.echo(f"error: {given_up[1]}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("role")
@@ -111,12 +129,13 @@ def role(
     name: Annotated[str, typer.Argument(help="|".join(ROLES))],
     mqtt_url: MqttOpt = None,
     redis_url: RedisOpt = None,
+    log_format: LogFormatOpt = None,
     debug: bool = False,
 ) -> None:
     """One role in this process (to scale a role out, run it more than once)."""
     if name not in ROLES:
         typer.echo(f"error: role must be one of {', '.join(ROLES)}", err=True)
         raise typer.Exit(2)
-    configure(debug=debug)
-    run_role(name, settings_from(mqtt_url, redis_url))
+    chosen_format = configure(debug=debug, chosen_format=log_format, role=name)
+    run_role(name, settings_from(mqtt_url, redis_url, log_format=chosen_format))
 

@@ -89,17 +89,20 @@ async def running_backend(mqtt_url: str, redis_url: str, *, run_dir: Path,
                           roles: Sequence[Role] = ROLES,
                           tls: MqttTls | None = None, psap_redis_url: str = "",
                           psap_relay_redis_url: str = "",
-                          api_port: int | None = None) -> AsyncIterator[Stack]:
+                          api_port: int | None = None,
+                          metrics_port: int = 0) -> AsyncIterator[Stack]:
     """The backend roles under a supervisor, ready; the API trusts ``run_dir``'s key,
     ``tls`` (from ``backend_tls``) is each role's certificate for an mqtts broker. A local
     stack runs scenarios: its backend follows the scenario's virtual clock. The PSAP URLs
     (``ServiceUrls``) put the PSAP domain in its own Redis; empty, it shares ``redis_url``.
-    ``api_port`` is the API's port on loopback; by default any free one."""
+    ``api_port`` is the API's port on loopback; by default any free one. ``metrics_port``
+    is the first of the roles' metrics ports on loopback; 0 serves none."""
     keys = ensure_key_pair(run_dir)
     settings = local_auth(BackendSettings(
         mqtt_url=mqtt_url, redis_url=redis_url, psap_redis_url=psap_redis_url,
         psap_relay_redis_url=psap_relay_redis_url,
         api_port=api_port if api_port else free_port(),
+        metrics_port=metrics_port,
         follow_scenario_clock=True,
         mqtt_ca_file=tls.ca_file if tls else None,
         mqtt_cert_file=str(tls.cert_file) if tls else None,
@@ -108,10 +111,20 @@ async def running_backend(mqtt_url: str, redis_url: str, *, run_dir: Path,
     stop = asyncio.Event()
     since = time.time()
     task = asyncio.create_task(stack.supervisor.run(stop), name="supervisor")
+    body = asyncio.current_task()
+    # A role the supervisor gave up ends the run that uses the stack, with its cause.
+    task.add_done_callback(lambda _t: body.cancel() if body and stack.supervisor.given_up
+                           else None)
     try:
         await wait_ready(stack.api_url, [r for r in roles if r != "api"], since=since,
                          token=stack.operator_token(ttl_s=300))
         yield stack
+    except asyncio.CancelledError:
+        given_up = stack.supervisor.given_up
+        if given_up is None or body is None:
+            raise
+        body.uncancel()
+        raise StackError(given_up[1]) from None
     finally:
         stop.set()
         await task

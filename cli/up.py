@@ -13,6 +13,7 @@ from typing import Annotated, Final
 import typer
 from rich.console import Console
 
+from backend.runtime.metrics_endpoint import free_metrics_port, metrics_urls
 from cli.local_services import (
     PSAP_DATA_DIR,
     LocalServices,
@@ -102,11 +103,15 @@ async def _up(console: Console, plan: Scenario, services: LocalServices, *, run_
     async with running_backend(urls.mqtt_url, urls.redis_url, run_dir=run_dir, tls=tls,
                                psap_redis_url=urls.psap_redis_url,
                                psap_relay_redis_url=urls.psap_relay_redis_url,
-                               api_port=api_port) as stack:
+                               api_port=api_port,
+                               metrics_port=free_metrics_port()) as stack:
         with announced(run_dir, stack.api_url):
             console.print(f"backend up: API {stack.api_url} (OpenAPI: {stack.api_url}/docs); "
                           f"tokens: telematics token --role operator --key "
                           f"{stack.keys.private}")
+            if urls_of_metrics := metrics_urls(stack.settings):
+                console.print("metrics: " + ", ".join(
+                    f"{role} {url}" for role, url in urls_of_metrics.items()))
             passed = await run_and_judge(plan, mqtt_url=urls.cars_mqtt_url,
                                          api_url=stack.api_url,
                                          api_token=stack.operator_token(), console=console,

@@ -49,7 +49,7 @@ from backend.emergency.records import (
     already_applied,
     chain_step,
 )
-from backend.infra import keys
+from backend.infra import keys, metrics
 from backend.infra.counters import Counters
 from protocols.clock import Clock as TimeSource
 from protocols.clock import RealClock
@@ -211,6 +211,8 @@ class PsapDesks(DeskConsumer):
             existing, entry=entry, desk=desk, sent=sent, msd=msd, extras=extras, vin=vin))
         if applied:
             self._counters.bump(keys.DESK_COUNTERS, f"{desk}:{entry.KIND}")
+            metrics.ECALL_LATENCY.labels(sent.variant or "unknown", desk).observe(
+                sent.latency_ms / 1e3)
 
 
 class CallCentreDesk(DeskConsumer):

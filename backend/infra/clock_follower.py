@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import gmqtt
 
-from backend.infra.mqtt_link import LaneLink, MessageHandler, make_client
+from backend.infra.mqtt_link import LaneLink, MessageHandler, WaitingSignal, make_client
 from backend.settings import BackendSettings
 from protocols.clock import VirtualClock, unpack_clock_state
 from protocols.contract import qos_of
@@ -87,8 +87,9 @@ def clock_feed(clock: FollowingClock, settings: BackendSettings,
     return ClockFeed(subscriptions if follow else (), handle)
 
 
-async def listening_clock(settings: BackendSettings, *, role: str,
-                          client_id: str) -> tuple[FollowingClock, gmqtt.Client]:
+async def listening_clock(settings: BackendSettings, *, role: str, client_id: str,
+                          waiting: WaitingSignal | None = None,
+                          ) -> tuple[FollowingClock, gmqtt.Client]:
     """A clock and its own MQTT session, as ``role`` on the broker. In scenario mode it
     hears the announcements, the retained one first, and subscribes again after every
     reconnection as the lanes do; otherwise the clock tells real time."""
@@ -96,6 +97,6 @@ async def listening_clock(settings: BackendSettings, *, role: str,
     feed = clock_feed(clock, settings)
     client = make_client(client_id, persistent=False)
     link = LaneLink(client, worker=client_id, handler=feed.handler,
-                    subscriptions=list(feed.subscriptions))
+                    subscriptions=list(feed.subscriptions), on_waiting=waiting)
     await link.open(settings.mqtt_url, tls=settings.mqtt_tls(role))
     return clock, client

@@ -33,10 +33,88 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], Awaitable[None]]
 ProofHandler = Callable[[], Awaitable[None]]
+WaitingSignal = Callable[[], None]
 PROBE_INTERVAL_S: Final = 1.0
 CONNECT_RETRY_FIRST_S: Final = 0.5
 CONNECT_RETRY_MAX_S: Final = 5.0
 CONNECT_REMIND_S: Final = 60.0
+
+
+class ReconnectLines(logging.Filter):
+    """gmqtt's own lines about a lost broker, said the way ``connect`` says them.
+
+    Once connected, gmqtt reconnects by itself every second and logs a warning for each
+    failed attempt, with a traceback for the lost connection: a broker outage of a minute
+    was five roles times sixty lines. This filter on gmqtt's loggers turns the lost
+    connection into one line without a traceback, lets the first failed attempt through
+    naming the broker, then one line a minute with the count, and ``reconnected`` closes
+    the episode; the other lines of gmqtt pass unchanged."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 every_s: float = CONNECT_REMIND_S) -> None:
+        super().__init__()
+        self.broker = "the broker"
+        self.attempts = 0
+        self._clock = clock
+        self._every_s = every_s
+        self._unsaid = 0
+        self._since: float | None = None
+        self._said_at = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.msg if isinstance(record.msg, str) else ""
+        if text.startswith("[EXC: CONN LOST]"):
+            exc = record.exc_info[1] if record.exc_info else None
+            self._say(record, "lost the connection to %s (%s); reconnecting", self.broker,
+                      type(exc).__name__ if exc is not None else "closed")
+            return True
+        if not text.startswith("[Client] failed to reconnect"):
+            return True
+        now = self._clock()
+        self.attempts += 1
+        if self._since is None:
+            self._since, self._said_at, self._unsaid = now, now, 0
+            reason = record.args[-1] if isinstance(record.args, tuple) and record.args else ""
+            self._say(record, "cannot reach %s again (%s); reconnecting every second, said "
+                      "again once a minute", self.broker, _reason(reason))
+            return True
+        self._unsaid += 1
+        if now - self._said_at < self._every_s:
+            return False
+        self._say(record, "still cannot reach %s: %d attempts in the last %.0f s, %.0f s "
+                  "since the first", self.broker, self._unsaid, now - self._said_at,
+                  now - self._since)
+        self._said_at, self._unsaid = now, 0
+        return True
+
+    def reconnected(self) -> str | None:
+        """The broker took a connection again: the closing line, if attempts had failed."""
+        if self._since is None:
+            return None
+        line = (f"reached {self.broker} again after {self.attempts} failed attempts in "
+                f"{self._clock() - self._since:.0f} s")
+        self._since, self.attempts, self._unsaid = None, 0, 0
+        return line
+
+    @staticmethod
+    def _say(record: logging.LogRecord, message: str, *args: object) -> None:
+        record.msg, record.args = message, args
+        record.exc_info, record.exc_text = None, None
+
+
+def _reason(exc: object) -> str:
+    return (exc.strerror or type(exc).__name__) if isinstance(exc, OSError) else str(exc)
+
+
+RECONNECTS: Final = ReconnectLines()
+GMQTT_LOGGERS: Final = ("gmqtt.client", "gmqtt.mqtt.protocol")
+
+
+def _quiet_reconnects() -> None:
+    for name in GMQTT_LOGGERS:
+        logger = logging.getLogger(name)
+        if RECONNECTS not in logger.filters:
+            logger.addFilter(RECONNECTS)
 
 
 def make_client(
@@ -60,6 +138,7 @@ def make_client(
         **kwargs,
     )
     client.set_config({"reconnect_retries": -1, "reconnect_delay": 1})
+    _quiet_reconnects()
     return client
 
 
@@ -108,13 +187,35 @@ def broker_named(url: str) -> str:
 
 
 async def connect(client: gmqtt.Client, url: str, *, tls: MqttTls | None = None,
-                  keepalive: int = 30) -> None:
+                  keepalive: int = 30, waiting: WaitingSignal | None = None) -> None:
     """Connect to ``url``; an ``mqtts://`` broker gets ``tls``, the role's certificate.
 
     A broker that cannot be reached yet (down, not started, wrong port, refused TLS) is
     waited for with a backoff, said in one line naming it and then once a minute: a
     backend started before its broker comes up when the broker does, instead of
-    crashing its roles into a restart loop of tracebacks that never name the broker."""
+    crashing its roles into a restart loop of tracebacks that never name the broker.
+    ``waiting`` is called every ``PROBE_INTERVAL_S`` until connected (even while one
+    attempt hangs): the supervisor's watchdog hears that the worker waits, not hangs."""
+    if waiting is None:
+        await _connect_patiently(client, url, tls=tls, keepalive=keepalive)
+        return
+    ticking = asyncio.create_task(_tick(waiting), name="waiting-for-broker")
+    try:
+        await _connect_patiently(client, url, tls=tls, keepalive=keepalive)
+    finally:
+        ticking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticking
+
+
+async def _tick(waiting: WaitingSignal) -> None:
+    while True:
+        waiting()
+        await asyncio.sleep(PROBE_INTERVAL_S)
+
+
+async def _connect_patiently(client: gmqtt.Client, url: str, *, tls: MqttTls | None,
+                             keepalive: int) -> None:
     host, port = mqtt_address(url)
     delay, since, said_at = CONNECT_RETRY_FIRST_S, 0.0, 0.0
     while True:
@@ -165,8 +266,10 @@ class LaneLink:
     def __init__(self, client: gmqtt.Client, *, worker: str,
                  subscriptions: list[gmqtt.Subscription], handler: MessageHandler,
                  on_proof: ProofHandler | None = None,
-                 on_lost: ProofHandler | None = None) -> None:
+                 on_lost: ProofHandler | None = None,
+                 on_waiting: WaitingSignal | None = None) -> None:
         self.client = client
+        self._on_waiting = on_waiting
         self.probe_topic = probe_topic(worker)
         # QoS 0: a probe must not wait behind the lane's Receive Maximum window, which a
         # Redis outage fills with unacknowledged messages; the supervisor would then kill a
@@ -193,6 +296,8 @@ class LaneLink:
         self._pending_mid = client.subscribe(
             [gmqtt.Subscription(s.topic, qos=s.qos) for s in self._subscriptions])
         if self.connections > 1:
+            if (line := RECONNECTS.reconnected()) is not None:
+                log.warning("%s", line)
             log.warning("broker connection %d: subscriptions sent again", self.connections)
 
     def _on_subscribe(self, _client: gmqtt.Client, mid: int, granted: Any, _props: Any) -> None:
@@ -224,8 +329,10 @@ class LaneLink:
     async def open(self, url: str, *, tls: MqttTls | None = None,
                    timeout_s: float = 10.0) -> None:
         """Connect (with ``tls``, the worker's certificate, on an ``mqtts://`` broker) and
-        wait until the broker granted every subscription."""
-        await connect(self.client, url, tls=tls)
+        wait until the broker granted every subscription; ``on_waiting`` hears, every
+        ``PROBE_INTERVAL_S``, that the broker is still being waited for."""
+        RECONNECTS.broker = broker_named(url)
+        await connect(self.client, url, tls=tls, waiting=self._on_waiting)
         await asyncio.wait_for(self.subscribed.wait(), timeout_s)
 
     async def probe_forever(self, stop: asyncio.Event) -> None:

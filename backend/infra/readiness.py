@@ -37,6 +37,11 @@ LANE_STALE_S: Final = 3.0
 # The lanes safety and service calls need; bulk telemetry may lag without harm.
 REQUIRED_LANES: Final = ("emergency", "desks", "services")
 LIVENESS_FD_ENV: Final = "TELEMATICS_LIVENESS_FD"
+# What a worker sends down the liveness pipe while it waits for its broker (a proof is
+# ``b"."``): alive, not hung, and not to be killed, since a restart would not bring the
+# broker back.
+WAITING_BYTE: Final = b"w"
+PROOF_BYTE: Final = b"."
 
 
 def lane_states(lanes: Mapping[str, float], *, now: float,
@@ -112,10 +117,17 @@ class Prover:
         if self._alive < self._parts:
             return
         self._alive.clear()
+        self._tell(PROOF_BYTE)
+
+    def waiting(self) -> None:
+        """The worker is waiting for its broker (``mqtt_link.connect``): alive, not hung."""
+        self._tell(WAITING_BYTE)
+
+    def _tell(self, byte: bytes) -> None:
         if self._fd is None:
             return
         try:
-            os.write(self._fd, b".")
+            os.write(self._fd, byte)
         except BlockingIOError:  # the supervisor has enough bytes unread already
             pass
         except OSError:  # the supervisor is gone; nobody to tell

@@ -40,6 +40,7 @@ class RetryReport:
 
     what: str
     every_s: float = REPORT_EVERY_S
+    total: int = 0  # every retry since the process started, for the metrics
     retries: int = 0
     unreported: int = 0
     since: float | None = None
@@ -47,6 +48,7 @@ class RetryReport:
 
     def failed(self, exc: BaseException, now: float) -> str | None:
         """Count one retry; the line to log now, if one is due."""
+        self.total += 1
         self.retries += 1
         self.unreported += 1
         if self.since is None:
@@ -77,6 +79,11 @@ _reports: dict[str, RetryReport] = {}
 
 def _report(what: str) -> RetryReport:
     return _reports.setdefault(what, RetryReport(what))
+
+
+def retry_reports() -> list[RetryReport]:
+    """This process's retry reports, one per kind of work retried (for the metrics)."""
+    return list(_reports.values())
 
 
 async def until_redis_takes(action: Callable[[], Awaitable[T]], *, counters: Counters,

@@ -20,6 +20,7 @@ from typing import Final
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from backend.infra import metrics
 from backend.privacy.retention_store import SWEEP_BATCH, sweep
 from protocols.clock import Clock
 
@@ -38,6 +39,7 @@ async def sweep_round(oem: Redis, clock: Clock, *, batch: int = SWEEP_BATCH) -> 
         log.exception("retention sweep failed unexpectedly; retrying next round")
         return 0
     if deleted:
+        metrics.RETENTION_DELETED.inc(deleted)
         log.info("retention sweep deleted %d record(s)", deleted)
     return deleted
 

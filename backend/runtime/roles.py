@@ -33,7 +33,7 @@ from backend.emergency.desks import CallCentreDesk, PsapDesks
 from backend.emergency.psap_directory import warm_up
 from backend.emergency.redis_records import RedisCallCentreCases, RedisPsapIncidents
 from backend.emergency.relay import EmergencyRelay
-from backend.infra import keys
+from backend.infra import keys, metrics
 from backend.infra.clock_follower import clock_feed, listening_clock
 from backend.infra.counters import Counters
 from backend.infra.mqtt_link import (
@@ -49,6 +49,9 @@ from backend.infra.streams import StreamGroups, StreamWriter
 from backend.privacy import budget_store
 from backend.privacy.retention_sweeper import sweep_forever
 from backend.runtime.customer_contacts import ProfileContacts
+from backend.runtime.metrics_endpoint import metrics_served
+from backend.runtime.role_names import ROLES as ROLES
+from backend.runtime.role_names import Role as Role
 from backend.services.lane import ServicesDesk
 from backend.settings import BackendSettings
 from protocols.consistency import TELEMETRY_KIND_RULE
@@ -71,8 +74,6 @@ from protocols.topics import (
 
 log = logging.getLogger(__name__)
 
-Role = Literal["emergency", "bulk", "desks", "services", "api"]
-ROLES: Final[tuple[Role, ...]] = ("emergency", "desks", "services", "bulk", "api")
 # Above every lane's in-flight bound, so a burst waits for the broker, not for a socket.
 REDIS_POOL_MAX: Final = 2048
 # A task that finds every pooled connection busy waits this long for one before the lane's
@@ -106,7 +107,7 @@ def settings_for(role: Role, settings: BackendSettings) -> BackendSettings:
         "psap_relay_redis_url": settings.psap_relay_redis_url if "relay" in users else ""})
 
 
-def _connect(url: str, db: int) -> Redis:
+def _connect(url: str, db: int, *, name: str) -> Redis:
     """A client whose pool makes a burst wait for a free connection (a blocking pool)
     rather than refuse it with ``MaxConnectionsError``: the services lane takes a fleet's
     calls all at once, and each would otherwise be refused, logged and retried."""
@@ -114,28 +115,33 @@ def _connect(url: str, db: int) -> Redis:
                                            socket_keepalive=True,
                                            max_connections=REDIS_POOL_MAX,
                                            timeout=REDIS_POOL_WAIT_S)
+    POOLS[name] = pool  # its use is a metric (``metrics_endpoint.sample_pools``)
     return Redis.from_pool(pool)  # closing the client closes its pool
 
 
+# This process's lane pools by name, as the metrics report them (one role per process).
+POOLS: Final[dict[str, BlockingConnectionPool]] = {}
+
+
 def _oem_redis(settings: BackendSettings) -> Redis:
-    return _connect(settings.redis_url, settings.oem_db)
+    return _connect(settings.redis_url, settings.oem_db, name="oem")
 
 
 def _psap_redis(settings: BackendSettings) -> Redis:
     """The PSAP domain as the ``psap`` user: the PSAP desks."""
-    return _connect(settings.psap_url, settings.psap_db)
+    return _connect(settings.psap_url, settings.psap_db, name="psap")
 
 
 def _relay_redis(settings: BackendSettings) -> Redis:
     """The PSAP domain as the ``relay`` user: appends to the intake streams, nothing else."""
-    return _connect(settings.psap_relay_url, settings.psap_db)
+    return _connect(settings.psap_relay_url, settings.psap_db, name="relay")
 
 
 async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
     warm_up()
     decode_msd(bytes.fromhex(_WARM_MSD))  # compile the ASN.1 specs before the first eCall
     oem, psap = _oem_redis(settings), _relay_redis(settings)
-    counters = Counters()
+    counters = metrics.LANES.watch(Counters())
     client = make_client(f"backend-emergency-{settings.worker_id}", persistent=True,
                          session_expiry_s=settings.session_expiry_s, manual_ack=True,
                          receive_maximum=settings.emergency_inflight_max)
@@ -160,7 +166,7 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
 
 async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
     oem = _oem_redis(settings)
-    counters = Counters()
+    counters = metrics.LANES.watch(Counters())
     client = make_client(f"backend-bulk-{settings.worker_id}", persistent=False)
 
     async def handle(topic: str, payload: bytes) -> None:
@@ -183,7 +189,7 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
 
 async def run_services(settings: BackendSettings, stop: asyncio.Event) -> None:
     oem = _oem_redis(settings)
-    counters = Counters()
+    counters = metrics.LANES.watch(Counters())
     client = make_client(f"backend-services-{settings.worker_id}", persistent=True,
                          session_expiry_s=settings.session_expiry_s, manual_ack=True,
                          receive_maximum=settings.services_inflight_max)
@@ -222,12 +228,13 @@ async def run_desks(settings: BackendSettings, stop: asyncio.Event) -> None:
     decode_msd(bytes.fromhex(_WARM_MSD))  # the desks decode too; compile before the first eCall
     warm_up()  # the call centre picks the PSAP of HV warn calls
     oem, psap, relay = _oem_redis(settings), _psap_redis(settings), _relay_redis(settings)
-    counters = Counters()
+    counters = metrics.LANES.watch(Counters())
     consumer = f"desk-{settings.worker_id}"
-    clock, clock_link = await listening_clock(
-        settings, role="desks", client_id=f"backend-desks-clock-{settings.worker_id}")
     prover = Prover(oem, role="desks", worker_id=settings.worker_id,
                     parts=("psap", "callcentre"))
+    clock, clock_link = await listening_clock(
+        settings, role="desks", client_id=f"backend-desks-clock-{settings.worker_id}",
+        waiting=prover.waiting)
     psap_desks = PsapDesks(StreamGroups(psap), RedisPsapIncidents(psap), consumer=consumer,
                            counters=counters)
     callcentre = CallCentreDesk(StreamGroups(oem), RedisCallCentreCases(oem),
@@ -275,7 +282,7 @@ def _lane_link(client: gmqtt.Client, settings: BackendSettings, oem: Redis, *, r
     prover = Prover(oem, role=role, worker_id=settings.worker_id)
     return LaneLink(client, worker=f"{role}-{settings.worker_id}",
                     subscriptions=subscriptions, handler=handler, on_proof=prover.prove,
-                    on_lost=prover.withdraw)
+                    on_lost=prover.withdraw, on_waiting=prover.waiting)
 
 
 async def _serve_until(stop: asyncio.Event, link: LaneLink, counters: Counters,
@@ -335,6 +342,32 @@ def weak_mode_warning(role: Role, settings: BackendSettings) -> str | None:
             "OEM role could read Legal eCall data there")
 
 
+# How long a role stopping gets to close in order (flush its counters, close its pools)
+# before what is left is cancelled: within the supervisor's own grace before SIGKILL.
+ROLE_STOP_GRACE_S: Final = 3.0
+
+
+async def until_stopped(runner: Awaitable[None], stop: asyncio.Event, *,
+                        grace_s: float = ROLE_STOP_GRACE_S) -> None:
+    """Run ``runner`` until it returns; once ``stop`` is set, give it ``grace_s`` to return
+    and then cancel it. A role still waiting for its broker never looks at ``stop``, and
+    without this ignored SIGTERM until the supervisor killed it."""
+    running = asyncio.ensure_future(runner)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            await asyncio.wait({running}, timeout=grace_s)
+        if not running.done():
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            return
+        await running
+    finally:
+        stopping.cancel()
+
+
 def run_role(role: Role, settings: BackendSettings) -> None:
     """Run one role until SIGTERM or SIGINT."""
     raise_priority(role)
@@ -347,6 +380,7 @@ def run_role(role: Role, settings: BackendSettings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await RUNNERS[role](settings, stop)
+        async with metrics_served(role, settings, POOLS):
+            await until_stopped(RUNNERS[role](settings, stop), stop)
 
     asyncio.run(main())

@@ -8,7 +8,15 @@ Each worker role gets the write end of a pipe (``TELEMATICS_LIVENESS_FD``) and w
 byte whenever it has proved itself (``backend.infra.readiness``): its probe came back through
 the broker, or its desk loop went round. A role silent for ``WATCHDOG_STALE_S`` (after
 ``WATCHDOG_GRACE_S`` from its start) is killed with SIGKILL and started again; that
-covers a process that is stopped, stuck, or connected but deaf.
+covers a process that is stopped, stuck, or connected but deaf. A worker still waiting
+for its broker says so down the same pipe (``WAITING_BYTE``): it is not hung, a restart
+would not bring the broker back, and it already said which broker it cannot reach.
+
+A role that keeps crashing (``GIVE_UP_CRASHES`` exits within ``GIVE_UP_WINDOW_S``) is given
+up: the supervisor says so in one line with the cause (the last line of the role's own
+error output, which for a Python crash is the exception) and stops every role, so that
+``telematics backend run`` and ``telematics up`` exit non-zero instead of restarting a
+broken role forever.
 """
 
 from __future__ import annotations
@@ -20,14 +28,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from backend.infra import keys
-from backend.infra.readiness import LIVENESS_FD_ENV
+from backend.infra.readiness import LIVENESS_FD_ENV, WAITING_BYTE
 from backend.runtime.roles import ROLES, Role, settings_for
 from backend.settings import BackendSettings
 
@@ -37,12 +45,17 @@ RESTART_DELAY_MAX_S: Final = 30.0
 # A role that ran this long before it died had worked; its next crash starts the backoff anew.
 STABLE_RUN_S: Final = 60.0
 STOP_GRACE_S: Final = 5.0
+ERROR_LINES_KEPT: Final = 40
 # Workers prove themselves about once a second; a start (codec and geocoder warm-up,
 # broker and Redis connections) takes a few seconds, longer on a loaded machine.
 WATCHDOG_STALE_S: Final = 8.0
 WATCHDOG_GRACE_S: Final = 20.0
 WATCHDOG_TICK_S: Final = 0.5
 WATCHED: Final[frozenset[Role]] = frozenset({"emergency", "desks", "services", "bulk"})
+# Five exits in five minutes: with the backoff that is a role that never lasted, not one
+# that met a passing outage (those run for minutes between crashes).
+GIVE_UP_CRASHES: Final = 5
+GIVE_UP_WINDOW_S: Final = 300.0
 
 
 def role_environment(settings: BackendSettings, base: Mapping[str, str], *,
@@ -65,6 +78,24 @@ def restart_delay(quick_exits: int) -> float:
     return min(RESTART_DELAY_S * 2.0 ** max(quick_exits - 1, 0), RESTART_DELAY_MAX_S)
 
 
+def gives_up(exits: Sequence[float], *, now: float, crashes: int = GIVE_UP_CRASHES,
+             window_s: float = GIVE_UP_WINDOW_S) -> bool:
+    """Whether a role that exited at the monotonic times ``exits`` is to be given up (pure):
+    ``crashes`` of them within the last ``window_s``."""
+    return sum(1 for at in exits if now - at <= window_s) >= crashes
+
+
+def cause_of(lines: Iterable[str]) -> str:
+    """The cause a crashed role's error output names (pure): its last unindented line,
+    which ends a Python traceback with the exception (``ValueError: ...``); indented lines
+    after it (pydantic's details, notes) belong to it. Empty when nothing was said."""
+    cause = ""
+    for line in lines:
+        if line.strip() and not line[:1].isspace():
+            cause = line.strip()
+    return cause
+
+
 def silent_roles(started: Mapping[Role, float], last_alive: Mapping[Role, float], *,
                  now: float, stale_s: float, grace_s: float) -> list[Role]:
     """Watched roles past their start grace with no proof for ``stale_s`` (pure)."""
@@ -83,8 +114,11 @@ class Supervisor:
 
     def __init__(self, settings: BackendSettings, *, roles: Sequence[Role] = ROLES,
                  environ: Mapping[str, str] | None = None,
-                 stale_s: float = WATCHDOG_STALE_S, grace_s: float = WATCHDOG_GRACE_S) -> None:
+                 stale_s: float = WATCHDOG_STALE_S, grace_s: float = WATCHDOG_GRACE_S,
+                 give_up_crashes: int = GIVE_UP_CRASHES,
+                 give_up_window_s: float = GIVE_UP_WINDOW_S) -> None:
         self._stale_s = stale_s
+        self._give_up = (give_up_crashes, give_up_window_s)
         self._grace_s = grace_s
         self._settings = settings
         self._roles = list(roles)
@@ -96,17 +130,25 @@ class Supervisor:
         self._started: dict[Role, float] = {}
         self._last_alive: dict[Role, float] = {}
         self._pipes: dict[Role, int] = {}
+        # Roles whose last word down the liveness pipe was "waiting for my broker".
+        self.waiting_for_broker: set[Role] = set()
+        self._last_error_lines: dict[Role, list[str]] = {}
+        self._relays: dict[Role, asyncio.Task[None]] = {}
+        # The role given up, and the one line that said why; None while all run.
+        self.given_up: tuple[Role, str] | None = None
 
     async def _spawn(self, role: Role) -> asyncio.subprocess.Process:
+        command = (sys.executable, "-m", "backend", role)
         if role not in WATCHED:
-            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "backend", role,
-                                                        env=self._envs[role])
+            proc = await asyncio.create_subprocess_exec(*command, env=self._envs[role],
+                                                        stderr=asyncio.subprocess.PIPE)
         else:
             self._close_pipe(role)
+            self.waiting_for_broker.discard(role)
             read_end, write_end = os.pipe()
             try:
                 proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "backend", role, pass_fds=(write_end,),
+                    *command, pass_fds=(write_end,), stderr=asyncio.subprocess.PIPE,
                     env={**self._envs[role], LIVENESS_FD_ENV: str(write_end)})
             finally:
                 os.close(write_end)
@@ -115,8 +157,23 @@ class Supervisor:
             asyncio.get_running_loop().add_reader(read_end, self._hear, role, read_end)
         self._procs[role] = proc
         self._started[role] = time.monotonic()
+        assert proc.stderr is not None
+        self._relays[role] = asyncio.create_task(self._relay_errors(role, proc.stderr),
+                                                 name=f"stderr-{role}")
         log.info("started %s (pid %d)", role, proc.pid)
         return proc
+
+    async def _relay_errors(self, role: Role, stream: asyncio.StreamReader) -> None:
+        """Pass the role's error output on as it comes, keeping the last lines: the cause
+        said when the role is given up."""
+        lines = self._last_error_lines[role] = []
+        out = sys.stderr
+        while line := await stream.readline():
+            text = line.decode(errors="replace")
+            out.write(text)
+            out.flush()
+            lines.append(text.rstrip("\n"))
+            del lines[:-ERROR_LINES_KEPT]
 
     def _hear(self, role: Role, fd: int) -> None:
         try:
@@ -127,6 +184,11 @@ class Supervisor:
             data = b""
         if data:
             self._last_alive[role] = time.monotonic()
+            # The last byte is the worker's latest word: waiting for its broker, or working.
+            waiting = data[-1:] == WAITING_BYTE
+            if waiting and role not in self.waiting_for_broker:
+                log.info("%s is waiting for its broker; the watchdog lets it wait", role)
+            (self.waiting_for_broker.add if waiting else self.waiting_for_broker.discard)(role)
         else:  # the worker is gone; its successor gets a new pipe
             self._close_pipe(role)
 
@@ -174,12 +236,27 @@ class Supervisor:
     async def _watch(self, role: Role, stop: asyncio.Event) -> None:
         proc = await self._spawn(role)
         quick_exits = 0
+        exits: list[float] = []
         while True:
             code = await proc.wait()
+            relay = self._relays.pop(role, None)
+            if relay is not None:
+                await relay  # the error output is read to its end once the process is gone
             if stop.is_set():
                 return
+            now = time.monotonic()
+            ran = now - self._started[role]
+            exits.append(now)
+            crashes, window_s = self._give_up
+            if gives_up(exits, now=now, crashes=crashes, window_s=window_s):
+                cause = cause_of(self._last_error_lines.get(role, [])) or f"exit code {code}"
+                line = (f"{role} crashed {crashes} times within {window_s:.0f} s; giving up "
+                        f"and stopping the backend. Last cause: {cause}")
+                log.critical("%s", line)
+                self.given_up = (role, line)
+                stop.set()
+                return
             self.restarts[role] += 1
-            ran = time.monotonic() - self._started[role]
             quick_exits = quick_exits + 1 if ran < STABLE_RUN_S else 1
             delay = restart_delay(quick_exits)
             log.error("%s exited with %s after %.1f s%s; restarting in %.1f s", role, code, ran,
@@ -208,9 +285,13 @@ class Supervisor:
                 await proc.wait()
         for watcher in watchers:
             watcher.cancel()
-        await asyncio.gather(*watchers, return_exceptions=True)
+        await asyncio.gather(*watchers, *self._relays.values(), return_exceptions=True)
         for role in list(self._pipes):
             self._close_pipe(role)
+
+    def started_at(self, role: Role) -> float:
+        """When ``role``'s current process was started (monotonic), or 0.0 before that."""
+        return self._started.get(role, 0.0)
 
     def pid_of(self, role: Role) -> int | None:
         proc = self._procs.get(role)
