@@ -164,7 +164,8 @@ class CarLink:
         self.ready = False
         self._live = False  # counted as connected
         self._connect_due_ns = 0
-        self._attempt_started = 0.0
+        self._connect_sent = 0.0  # when this attempt's CONNECT went out
+        self._connacked = False
         self._subscribe_mid: int | None = None
         self._outbox: list[tuple[str, bytes, int]] = []
         self.down_until: float | None = None  # no connection attempt before this
@@ -176,7 +177,7 @@ class CarLink:
         self._connect_due_ns = scheduled_ns
         self._recorder.expect("connect", self.vin, scheduled_ns)
         self._recorder.count("connect_attempts")
-        self._attempt_started = time.monotonic()
+        self._connacked = False
         self.down_until = None
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
@@ -186,6 +187,11 @@ class CarLink:
                                  properties=properties)
         except (OSError, ssl.SSLError) as exc:
             self._failed(f"connect: {exc}")
+            return
+        # The TCP connect and the TLS handshake had their own timeout (``connect_timeout``);
+        # the CONNACK's is counted from here, and nothing after the CONNACK has one: a car
+        # whose SUBACK is slow under a storm is not torn down and sent to the back of it.
+        self._connect_sent = time.monotonic()
 
     def _failed(self, why: str) -> None:
         """This attempt is over without a CONNACK: counted, closed, retried later."""
@@ -211,6 +217,7 @@ class CarLink:
             self._attempt_failed(f"CONNACK {reason}")
             return
         self._recorder.done("connect", self.vin)
+        self._connacked = True
         self._backoff = RECONNECT_MIN_S
         resumed = self._client.keep_session()
         if resumed is not None:
@@ -300,7 +307,7 @@ class CarLink:
                                                                     self.down_until - now)
                 time.sleep(max(0.0, wait))
             return
-        if not self.ready and now - self._attempt_started > CONNACK_TIMEOUT_S:
+        if not self._connacked and now - self._connect_sent > CONNACK_TIMEOUT_S:
             self._failed("no CONNACK")
             return
         wait = (gevent_socket.wait_readwrite if self._client.want_write()
