@@ -114,9 +114,9 @@ class Thresholds(_Model):
 class Profile(_Model):
     """One load run. ``vehicles``, ``duration`` and ``ramp`` are what the command line
     may override; the ramp (cars spawned evenly over it) is part of the duration, and
-    offsets (``storm.at``, ...) count from the start. ``drain`` is the quiet time after
+    offsets (``storm.at``, ...) count from the start. ``drain`` bounds the quiet time after
     the traffic stops in which the last acknowledgements may still arrive before an
-    eCall counts as lost."""
+    eCall counts as lost; the run ends sooner once every eCall is acknowledged."""
 
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
