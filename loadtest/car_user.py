@@ -12,14 +12,14 @@ ephemeral port each on the listening side); this runs paho's external-loop inter
 car costs one socket and one greenlet, which also runs its timetable and its timers.
 Not on ``select.select``: even patched, gevent's first checks with the system's
 ``select``, which refuses descriptors above 1,023, so the 1,024th car spun for ever.
+Only the Locust process imports this module: gevent has patched the standard library
+there before anything else is imported.
 
 A reconnecting car offers the TLS session of its last handshake (a TLS 1.3 ticket from
 the broker), as TCUs do to spare their modem and the broker: a resumed handshake skips
 the certificate signatures and verifications and costs the broker's one thread less
 than half of a full one. Its retries are spread by full jitter (a random wait up to the
 backoff), so a fleet that lost the network together does not retry in the same second.
-Only the Locust process imports this module: gevent has patched the standard library
-there before anything else is imported.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class ResumingClient(paho.Client):
     """paho's client, offering the TLS session of its last handshake on the next one.
 
     paho wraps its socket in ``_ssl_wrap_socket`` with no way to hand a session in; this
-    is that method with ``session=``. The session is taken after the CONNACK (``keep``),
+    is that method with ``session=``. The session is taken after the CONNACK (``keep_session``),
     when TLS 1.3's ticket, sent after the handshake, has been read.
     """
 
@@ -207,7 +207,7 @@ class CarLink:
         self._backoff = min(RECONNECT_MAX_S, self._backoff * 2)
 
     def _jittered(self) -> float:
-        """Full jitter: anywhere up to the backoff, never the same second as the fleet."""
+        """Full jitter: anywhere up to the backoff, so the fleet spreads its retries."""
         return random.uniform(0.0, self._backoff)
 
     def _connected(self, client: paho.Client, _userdata: Any, _flags: Any,
