@@ -33,6 +33,7 @@ from rich.table import Table
 
 from cli.api_client import ApiError, request
 from cli.load_desks import desk_latency
+from cli.load_limits import raise_open_files
 from cli.load_ota import WaveError, offer_at, register_fleet
 from cli.local_services import LocalServices, ServiceError, ensure_installed
 from cli.stack import StackError, backend_tls, running_backend
@@ -104,6 +105,9 @@ def load_cmd(
     except (ProfileError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_SETUP) from None
+    limited = raise_open_files(profile.vehicles)  # inherited by Locust and a local broker
+    if limited is not None:
+        console.print(f"[yellow]{limited}[/yellow]")
     options = EngineOptions(processes=processes, web=web, master=master, worker=worker,
                             master_host=master_host, expect_workers=workers)
     try:
@@ -229,10 +233,12 @@ async def _desk_receipts(console: Console, target: Target, figures: dict[str, An
     if target.api_url is None or not notes:
         return
     try:
-        figures["latency"][desk_receipts.KIND] = await desk_latency(target.api_url,
-                                                                    target.token, notes)
+        desk = await desk_latency(target.api_url, target.token, notes)
     except httpx.HTTPError as exc:
         console.print(f"[red]desk receipts not read: {exc}[/red]")
+        return
+    figures["latency"][desk_receipts.KIND] = desk
+    figures["ecalls"]["not_at_desk"] = desk["without_receipt"]
 
 
 async def _wave_ready(console: Console, profile: Profile, options: EngineOptions,

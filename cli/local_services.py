@@ -296,8 +296,9 @@ def free_port() -> int:
 # 20 MB "eCall" outright: the broker drops the connection before the message is routed.
 MAX_PACKET_BYTES: Final = 512 * 1024
 # Each car is one connection; a local run has its scenario's cars, one fleet gateway,
-# about ten backend connections and, in the benchmark, fifty load connections.
-MAX_CONNECTIONS: Final = 4096
+# about ten backend connections, fifty in the benchmark, and `telematics load`'s fleet:
+# 10,000 cars and more (that command raises the open-file limit the broker inherits).
+MAX_CONNECTIONS: Final = 16384
 # A worker's persistent session may hold 100,000 eCalls (< 1 KB each) while it restarts;
 # the byte bound stops one session's queue (e.g. workshop maps) from eating the broker.
 MAX_QUEUED_MESSAGES: Final = 100_000

@@ -84,6 +84,10 @@ class Aggregate:
                         for kind, h in self.totals.items() if h.get_total_count()},
         }
 
+    def settled(self) -> bool:
+        """Every eCall started has its acknowledgement: the drain may end early."""
+        return self.counters.get("ecall_acked", 0) >= self.counters.get("ecall_started", 0)
+
     def figures(self, *, final: bool = False) -> dict[str, Any]:
         """Every figure as JSON-able data; ``final`` summarises the seconds still open."""
         if final:

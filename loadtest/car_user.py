@@ -14,6 +14,12 @@ Not on ``select.select``: even patched, gevent's first checks with the system's
 ``select``, which refuses descriptors above 1,023, so the 1,024th car spun for ever.
 Only the Locust process imports this module: gevent has patched the standard library
 there before anything else is imported.
+
+A reconnecting car offers the TLS session of its last handshake (a TLS 1.3 ticket from
+the broker), as TCUs do to spare their modem and the broker: a resumed handshake skips
+the certificate signatures and verifications and costs the broker's one thread less
+than half of a full one. Its retries are spread by full jitter (a random wait up to the
+backoff), so a fleet that lost the network together does not retry in the same second.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import heapq
 import itertools
 import logging
 import random
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -50,9 +57,12 @@ from protocols.topics import vehicle_commands_filter
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 3600
+# Sized for a storm: 10,000 cars reconnecting queue for the broker's one thread, and a
+# car that gives up early only adds a handshake to the queue (paho's socket and handshake
+# timeout is 5 s unless set).
 CONNACK_TIMEOUT_S = 30.0
-RECONNECT_MIN_S = 1.0
-RECONNECT_MAX_S = 30.0
+RECONNECT_MIN_S = 2.0
+RECONNECT_MAX_S = 60.0
 POLL_S = 5.0  # the longest a car sleeps: keep-alive and the CONNACK wait are checked this often
 
 
@@ -98,6 +108,35 @@ def _identity(plan: RunPlan, vin: str) -> MqttTls | None:
     return _authority(plan.ca_dir).issue(vin)
 
 
+class ResumingClient(paho.Client):
+    """paho's client, offering the TLS session of its last handshake on the next one.
+
+    paho wraps its socket in ``_ssl_wrap_socket`` with no way to hand a session in; this
+    is that method with ``session=``. The session is taken after the CONNACK (``keep_session``),
+    when TLS 1.3's ticket, sent after the handshake, has been read.
+    """
+
+    tls_session: ssl.SSLSession | None = None
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
+        context = self._ssl_context
+        assert context is not None and context.check_hostname
+        ssl_sock = context.wrap_socket(tcp_sock, server_hostname=self._host,
+                                       do_handshake_on_connect=False, session=self.tls_session)
+        ssl_sock.settimeout(self._connect_timeout)
+        ssl_sock.do_handshake()
+        return ssl_sock
+
+    def keep_session(self) -> bool | None:
+        """Keep this connection's session for the next; whether it was itself resumed
+        (None without TLS)."""
+        sock = self.socket()
+        if not isinstance(sock, ssl.SSLSocket):
+            return None
+        self.tls_session = sock.session
+        return sock.session_reused
+
+
 class CarLink:
     """One car's paho client on an external loop, with its outbox and reconnects."""
 
@@ -110,8 +149,9 @@ class CarLink:
         sources = plan.source_addresses
         self._bind = sources[index % len(sources)] if sources else ""
         self._keepalive = plan.keepalive_s
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=vin,
-                             protocol=paho.MQTTv5)
+        client = ResumingClient(CallbackAPIVersion.VERSION2, client_id=vin,
+                                protocol=paho.MQTTv5)
+        client.connect_timeout = CONNACK_TIMEOUT_S
         tls = _identity(plan, vin)
         if tls is not None:
             client.tls_set_context(tls.context())
@@ -124,7 +164,8 @@ class CarLink:
         self.ready = False
         self._live = False  # counted as connected
         self._connect_due_ns = 0
-        self._attempt_started = 0.0
+        self._connect_sent = 0.0  # when this attempt's CONNECT went out
+        self._connacked = False
         self._subscribe_mid: int | None = None
         self._outbox: list[tuple[str, bytes, int]] = []
         self.down_until: float | None = None  # no connection attempt before this
@@ -136,7 +177,7 @@ class CarLink:
         self._connect_due_ns = scheduled_ns
         self._recorder.expect("connect", self.vin, scheduled_ns)
         self._recorder.count("connect_attempts")
-        self._attempt_started = time.monotonic()
+        self._connacked = False
         self.down_until = None
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
@@ -146,6 +187,11 @@ class CarLink:
                                  properties=properties)
         except (OSError, ssl.SSLError) as exc:
             self._failed(f"connect: {exc}")
+            return
+        # The TCP connect and the TLS handshake had their own timeout (``connect_timeout``);
+        # the CONNACK's is counted from here, and nothing after the CONNACK has one: a car
+        # whose SUBACK is slow under a storm is not torn down and sent to the back of it.
+        self._connect_sent = time.monotonic()
 
     def _failed(self, why: str) -> None:
         """This attempt is over without a CONNACK: counted, closed, retried later."""
@@ -157,8 +203,12 @@ class CarLink:
             self._recorder.count("connect_failed")
             self._recorder.forget("connect", self.vin)
         log.debug("%s: %s", self.vin, why)
-        self.down_until = time.monotonic() + self._backoff * random.uniform(0.5, 1.5)
+        self.down_until = time.monotonic() + self._jittered()
         self._backoff = min(RECONNECT_MAX_S, self._backoff * 2)
+
+    def _jittered(self) -> float:
+        """Full jitter: anywhere up to the backoff, so the fleet spreads its retries."""
+        return random.uniform(0.0, self._backoff)
 
     def _connected(self, client: paho.Client, _userdata: Any, _flags: Any,
                    reason: ReasonCode, _properties: Any) -> None:
@@ -167,7 +217,11 @@ class CarLink:
             self._attempt_failed(f"CONNACK {reason}")
             return
         self._recorder.done("connect", self.vin)
+        self._connacked = True
         self._backoff = RECONNECT_MIN_S
+        resumed = self._client.keep_session()
+        if resumed is not None:
+            self._recorder.count("tls_resumed" if resumed else "tls_full")
         # Subscribe after every CONNACK: a restarted broker may have lost the session.
         _rc, self._subscribe_mid = client.subscribe(vehicle_commands_filter(self.vin), qos=1)
 
@@ -199,7 +253,7 @@ class CarLink:
             self._live = False
             self._recorder.gauge("connected", -1)
         if self.down_until is None:
-            self.down_until = time.monotonic() + self._backoff * random.uniform(0.5, 1.5)
+            self.down_until = time.monotonic() + self._jittered()
 
     def _drop(self) -> None:
         sock = self._client.socket()
@@ -253,7 +307,7 @@ class CarLink:
                                                                     self.down_until - now)
                 time.sleep(max(0.0, wait))
             return
-        if not self.ready and now - self._attempt_started > CONNACK_TIMEOUT_S:
+        if not self._connacked and now - self._connect_sent > CONNACK_TIMEOUT_S:
             self._failed("no CONNACK")
             return
         wait = (gevent_socket.wait_readwrite if self._client.want_write()

@@ -5,7 +5,9 @@ recorded to the process that reports: itself when Locust runs alone, the master 
 Locust's own messages when it runs ``--processes`` or ``--master``/``--worker``. The
 reporting process merges (``loadtest.aggregate``), writes ``progress.json`` each second
 for the terminal, and ``figures.json`` whenever something arrives and once more when
-Locust quits, after every worker's last snapshot.
+Locust quits, after every worker's last snapshot. The drain after the traffic lasts at
+most the profile's ``drain``: it ends as soon as every eCall started has its
+acknowledgement, reported by every worker for ``SETTLED_BEATS`` reports in a row.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = ["CarUser"]
 SNAPSHOT_MESSAGE = "telematics_snapshot"
 REPORT_EVERY_S = 1.0
 FIGURES_EVERY = 10  # progress reports between two writes of every figure
+SETTLED_BEATS = 3  # reports in a row with no eCall open before the drain ends early
 
 
 class Reporting:
@@ -73,7 +76,7 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
     assert plan is not None
     if _reports(environment):
         Reporting.aggregate = Aggregate(started_ns=time.time_ns())
-        Reporting.loops.append(gevent.spawn(_progress_loop))
+        Reporting.loops.append(gevent.spawn(_progress_loop, environment))
     if _runs_cars(environment):
         runner = environment.runner
         worker = runner.worker_index if isinstance(runner, WorkerRunner) else 0
@@ -108,12 +111,30 @@ def _merge(snapshot: dict[str, Any]) -> None:
     aggregate.add(snapshot)
 
 
-def _progress_loop() -> None:
-    beats = 0
+def _progress_loop(environment: Environment) -> None:
+    beats = settled = 0
     while True:
         gevent.sleep(REPORT_EVERY_S)
         beats += 1
         _write(final=False, figures=beats % FIGURES_EVERY == 0)
+        settled = settled + 1 if _draining_settled() else 0
+        if settled >= SETTLED_BEATS:
+            # As Locust's --run-time does when it runs out (and --autoquit 0 with the web UI).
+            runner, web_ui = environment.runner, environment.web_ui
+            if runner is not None:
+                runner.quit()
+            if web_ui is not None:
+                web_ui.stop()  # type: ignore[no-untyped-call]
+            return
+
+
+def _draining_settled() -> bool:
+    """The traffic is over and no eCall waits for its acknowledgement."""
+    aggregate, plan = Reporting.aggregate, Reporting.plan
+    if aggregate is None or plan is None:
+        return False
+    elapsed = (time.time_ns() - aggregate.started_ns) / 1e9
+    return elapsed >= plan.profile.duration and aggregate.settled()
 
 
 def _write(*, final: bool, figures: bool = True) -> None:

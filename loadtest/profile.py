@@ -67,8 +67,10 @@ class Traffic(_Model):
 
 
 class Storm(_Model):
-    """Every car loses its connection at ``at`` (a broker restart, a network cut) and
-    comes back within ``back_within``; ``ecalls`` cars call during the storm."""
+    """Every car loses its connection at ``at`` (a broker restart, a network cut); the
+    network is back after ``down``, and each car's first try is jittered over
+    ``back_within`` after that, as TCUs spread theirs so that a fleet does not hit the
+    broker in one second; ``ecalls`` cars call during the storm."""
 
     at: Seconds
     down: Seconds = 2.0  # no car tries before this
@@ -113,9 +115,9 @@ class Thresholds(_Model):
 class Profile(_Model):
     """One load run. ``vehicles``, ``duration`` and ``ramp`` are what the command line
     may override; the ramp (cars spawned evenly over it) is part of the duration, and
-    offsets (``storm.at``, ...) count from the start. ``drain`` is the quiet time after
+    offsets (``storm.at``, ...) count from the start. ``drain`` bounds the quiet time after
     the traffic stops in which the last acknowledgements may still arrive before an
-    eCall counts as lost."""
+    eCall counts as lost; the run ends sooner once every eCall is acknowledged."""
 
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -148,6 +150,12 @@ class Profile(_Model):
         if self.burst is not None and self.burst.ecalls > self.vehicles:
             raise ValueError(f"burst.ecalls {self.burst.ecalls} is more than the "
                              f"{self.vehicles} vehicles")
+        storm = self.storm
+        if storm is not None and storm.at + storm.down + storm.back_within > self.duration:
+            # Its eCalls fall within this; the drain that follows must see them all.
+            raise ValueError(f"the storm ends at {storm.at + storm.down + storm.back_within:g} s "
+                             f"(at + down + back_within), after the duration "
+                             f"{self.duration:g} s")
         if self.storm is not None and self.storm.ecalls > self.vehicles:
             raise ValueError(f"storm.ecalls {self.storm.ecalls} is more than the "
                              f"{self.vehicles} vehicles")

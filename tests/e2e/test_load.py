@@ -123,3 +123,36 @@ def test_load_ota_wave_offers_the_fleet_a_campaign_through_the_api(tmp_path: Pat
     assert data["latency"]["ota_download"]["min_ms"] >= 2000  # ten tenths of 2 s
     assert data["run"]["ota_campaign"]["targeted"] == 20
     assert data["counters"]["ota_event_downloading"] >= 200
+
+
+STORM_PROFILE = """
+name: tiny_storm
+vehicles: 20
+duration: 14s
+ramp: 2s
+drain: 60s
+traffic: {clock_speed: 60}
+storm: {at: 5s, down: 1s, back_within: 3s, ecalls: 5}
+thresholds: {lost_ecalls: 0, rejected: 0, connect_failure_share: 0}
+"""
+
+
+@pytest.mark.broker  # `load` starts its own Mosquitto, Redis and backend
+def test_load_storm_resumes_tls_sessions_and_drains_until_every_ecall_is_home(
+        tmp_path: Path) -> None:
+    """Every car comes back from the cut on a resumed TLS session; each eCall made in the
+    storm is acknowledged and at its desk, and the drain ends once they all are, well
+    before its bound."""
+    profile = tmp_path / "storm.yaml"
+    profile.write_text(STORM_PROFILE)
+    reports = tmp_path / "reports"
+    done = _telematics("load", str(profile), "--report", str(reports), "--run-dir",
+                       str(tmp_path / "run"), cwd=tmp_path, env=_env(), timeout=150)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((reports / "report.json").read_text())
+    counters = data["counters"]
+    assert counters["storm_cuts"] == 20
+    assert counters["tls_full"] == 20 and counters["tls_resumed"] == 20
+    assert data["ecalls"]["started"] == 5 and data["ecalls"]["lost"] == 0
+    assert data["ecalls"]["not_at_desk"] == 0
+    assert data["run"]["seconds"] < 14 + 60 - 20

@@ -26,6 +26,8 @@ def test_profile_shipped_profiles_load_with_thresholds(name: str) -> None:
     (MINIMAL + "traffic: {ecalls_per_hour: -1}\n", "traffic.ecalls_per_hour:"),
     (MINIMAL + "thresholds: {lost_ecall: 0}\n", "thresholds.lost_ecall:"),
     (MINIMAL + "storm: {at: 1min}\n", "storm.at 60 s is not within the duration 20 s"),
+    (MINIMAL + "storm: {at: 10s, down: 2s, back_within: 10s}\n",
+     "the storm ends at 22 s (at + down + back_within), after the duration 20 s"),
     (MINIMAL + "burst: {at: 5s, ecalls: 11, area: {lat: 1, lon: 1}}\n",
      "burst.ecalls 11 is more than the 10 vehicles"),
     (MINIMAL + "ramp: 30s\n", "ramp 30 s is longer than the duration 20 s"),

@@ -42,6 +42,27 @@ def test_verdict_backend_rejections_count() -> None:
     assert not checks[0].passed and checks[0].measured == 3
 
 
+def test_verdict_counts_an_acknowledged_ecall_missing_at_its_desk_as_lost() -> None:
+    figures = _figures()
+    assert judge(Thresholds(lost_ecalls=0), figures)[0].passed
+    figures["ecalls"] = {**figures["ecalls"], "not_at_desk": 2}  # type: ignore[dict-item]
+    check = judge(Thresholds(lost_ecalls=0), figures)[0]
+    assert not check.passed and check.measured == 2
+
+
+def test_aggregate_settles_once_every_started_ecall_is_acknowledged() -> None:
+    recorder = Recorder(source="a", now_ns=lambda: 0)
+    aggregate = Aggregate(started_ns=0)
+    assert aggregate.settled()  # no eCall at all: nothing to wait for
+    recorder.count("ecall_started", 2)
+    recorder.count("ecall_acked")
+    aggregate.add(recorder.take())
+    assert not aggregate.settled()
+    recorder.count("ecall_acked")
+    aggregate.add(recorder.take())
+    assert aggregate.settled()
+
+
 def test_reports_parse_and_carry_every_check() -> None:
     figures = _figures()
     checks = judge(Thresholds(ecall_ack_p99_ms=0.5, lost_ecalls=0), figures)
