@@ -62,6 +62,11 @@ class ReplyLimiter:
         self._cars: OrderedDict[str, _Bucket] = OrderedDict()
         self._all: _Bucket | None = None
 
+    @property
+    def cars(self) -> int:
+        """How many cars' buckets are remembered (at most ``tracked``)."""
+        return len(self._cars)
+
     def allow(self, vin: str, now: float) -> bool:
         """Whether ``vin`` may be answered at ``now``; takes one answer from both buckets."""
         car = self._cars.pop(vin, None)
