@@ -33,7 +33,7 @@ from protocols.errors import ProtocolError
 from protocols.rejection import pack_rejection, rejection_of
 from protocols.topics import Publish, parse_topic, rejected_topic
 
-PER_CAR_BURST: Final = 5
+PER_CAR_BURST: Final = 10
 PER_CAR_EVERY_S: Final = 1.0
 ALL_CARS_PER_S: Final = 200
 TRACKED_CARS: Final = 10_000
