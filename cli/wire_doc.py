@@ -179,7 +179,10 @@ def _refusals() -> Iterator[str]:
         f"car and one more every {PER_CAR_EVERY_S:g} s, at most {ALL_CARS_PER_S} a second "
         f"to all cars together, each at most {rejected.message.bound.limit} bytes whatever "
         f"the refused message was. What the limits hold back is counted in "
-        f"`{keys.REPLY_COUNTERS}` (`held_back`), with `sent` and `no_vin`.",
+        f"`{keys.REPLY_COUNTERS}` (`held_back`), with `sent` and `no_vin`. The limits are "
+        "per worker: where a lane runs several workers that each hear every message "
+        "(active-active), a car may get the same answer once per worker, as it may get an "
+        "acknowledgement; a TCU matches answers by topic and id.",
         f"Safety calls ({safety}) must be published at QoS 1: one that arrives at QoS 0 "
         f"is refused with field `qos` and rule `{SAFETY_QOS_RULE}`, because the broker "
         "neither redelivers nor holds a QoS 0 message for a lane that is restarting.",
