@@ -87,10 +87,12 @@ from protocols.ota import (
 from protocols.record_codec import EPOCH_RULE, MAX_RECORD
 from protocols.rejection import (
     FIELD_CHARS,
+    ID_CHARS,
     REJECTION_KIND,
     REJECTION_MAX,
     REJECTION_RULE,
     RULE_CHARS,
+    TOPIC_CHARS,
     Rejection,
     pack_rejection,
     unpack_rejection,
@@ -379,8 +381,11 @@ CLOCK: Final = MessageSpec(
 REJECTION: Final = MessageSpec(
     "Rejection", Rejection, "record", REJECTION_KIND, pack_rejection, unpack_rejection,
     _bound(REJECTION_MAX, REJECTION_RULE), "refused", REJECTION_MAX, rules=(
+        FieldRule("topic", f"1..{TOPIC_CHARS} chars", "topic", ""),
+        FieldRule("message_id", f"1..{ID_CHARS} chars", "message_id", ""),
+        FieldRule("incident", f"1..{ID_CHARS} chars", "incident", "i" * (ID_CHARS + 1)),
         FieldRule("field", f"1..{FIELD_CHARS} chars", "field", ""),
-        FieldRule("rule", f"1..{RULE_CHARS} chars", "rule", "r" * (RULE_CHARS + 1)),
+        FieldRule("rule", f"1..{RULE_CHARS} chars", "rule", ""),
         FieldRule("message_id", "type str|NoneType", "message_id", 7),
         _SENT_NS_RULE,
     ))
@@ -457,7 +462,8 @@ CONTRACT: Final[tuple[TopicContract, ...]] = (
         "The backend refused one of the car's messages: which one (its topic, and its id "
         "and incident where they could be read), and the field and rule it broke. Sent for "
         "every refused uplink whose topic names the car, a refused safety call included "
-        "(which gets no acknowledgement), within the rate limits below.", REJECTION),
+        "(which gets no acknowledgement), within the rate limits of \"What the backend does "
+        "with a bad message\".", REJECTION),
     TopicContract(
         "clock", CLOCK_TOPIC, "scenario runner -> backend", 1, True, "services lane, desks",
         "Virtual time of a scenario (never in production), retained where the broker keeps "
