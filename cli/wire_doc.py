@@ -18,12 +18,21 @@ from typing import Any, Final, Literal, Union
 
 from backend.emergency.entries import HV_MSG_ID
 from backend.infra import keys
+from backend.infra.rejection_replies import ALL_CARS_PER_S, PER_CAR_BURST, PER_CAR_EVERY_S
 from backend.services.lane import TIME_WINDOW_RULE
 from backend.settings import BackendSettings
 from cli.local_services import MAX_PACKET_BYTES
 from cli.wire_examples import EXAMPLES
 from protocols.catalogue import entry
-from protocols.contract import CONTRACT, DROP, FRAMINGS, MessageSpec, TopicContract
+from protocols.contract import (
+    CONTRACT,
+    DROP,
+    FRAMINGS,
+    SAFETY_QOS_RULE,
+    MessageSpec,
+    TopicContract,
+    contract_of,
+)
 from protocols.envelope import ENVELOPE_VERSION
 from protocols.msd import MSD_MAX_BYTES
 from protocols.size_bounds import SizeBound
@@ -150,14 +159,33 @@ def _acknowledgements() -> Iterator[str]:
 
 def _refusals() -> Iterator[str]:
     flagged = ", ".join(c.kind for c in CONTRACT if c.message.over_bound == "flagged")
-    yield "## What the backend does with a bad message (current state)"
+    safety = ", ".join(c.kind for c in CONTRACT if c.safety)
+    rejected = contract_of("rejected")
+    yield "## What the backend does with a bad message"
     yield ""
     yield from _bullets([
         f"It is refused, counted by field and rule (Redis hash `{keys.ERROR_COUNTERS}`, "
-        "shown by `/health`) and logged without its content. Nothing answers the car "
-        "yet: a TCU learns of a refusal only by the missing acknowledgement.",
-        "The QoS a message arrives at is not checked: an eCall published at QoS 0 is "
-        "taken like one at QoS 1, without the broker's redelivery.",
+        "shown by `/health`) and logged without its content.",
+        f"The car is answered on [rejected](#rejected) (`{rejected.pattern}`, QoS "
+        f"{rejected.qos}) with a {rejected.message.name}: the refused message's topic, its "
+        "own id (`msg_id`, `call_id`, `transfer_id`, `request_id`, `seq`, or an OTA event's "
+        "`sent_ns`) and `incident` where its bytes could be read, and the same field and "
+        "rule the counters use. Every lane answers: emergency, services (Teleservice, "
+        "Smart Maintenance, assistance, OTA events) and bulk telemetry.",
+        "A refused safety call gets that answer and never an acknowledgement; an accepted "
+        "one is acknowledged as above. A message whose topic names no valid VIN (the PSAP "
+        "voice call names only a country) has nobody to answer: it is counted only.",
+        f"Answers are rate-limited, never queued: at most {PER_CAR_BURST} at once to one "
+        f"car and one more every {PER_CAR_EVERY_S:g} s, at most {ALL_CARS_PER_S} a second "
+        f"to all cars together, each at most {rejected.message.bound.limit} bytes whatever "
+        f"the refused message was. What the limits hold back is counted in "
+        f"`{keys.REPLY_COUNTERS}` (`held_back`), with `sent` and `no_vin`. The limits are "
+        "per worker: where a lane runs several workers that each hear every message "
+        "(active-active), a car may get the same answer once per worker, as it may get an "
+        "acknowledgement; a TCU matches answers by topic and id.",
+        f"Safety calls ({safety}) must be published at QoS 1: one that arrives at QoS 0 "
+        f"is refused with field `qos` and rule `{SAFETY_QOS_RULE}`, because the broker "
+        "neither redelivers nor holds a QoS 0 message for a lane that is restarting.",
         f"A safety call ({flagged}) over its size bound is handled all the same and "
         "counted as over budget; any other message over its bound is refused unread.",
         f"On the services lane a message's own time (`at`) must lie {TIME_WINDOW_RULE}; "

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from protocols.assistance import AssistanceCall
 from protocols.clock import ClockState
+from protocols.contract import SAFETY_QOS_RULE
 from protocols.envelope import (
     EcallAck,
     EcallMessage,
@@ -23,6 +24,7 @@ from protocols.envelope import (
 from protocols.hv import HvWarnCall
 from protocols.msd import LocationDelta, Msd, Propulsion, VehicleLocation, encode_msd
 from protocols.ota import GB, OtaCommand, OtaEvent, OtaOffer
+from protocols.rejection import Rejection
 from protocols.teleservice import (
     ServiceItem,
     SmartMaintenanceTransfer,
@@ -40,6 +42,7 @@ from protocols.topics import (
     ota_command_topic,
     ota_event_topic,
     ota_offer_topic,
+    rejected_topic,
     smart_maintenance_topic,
     telemetry_topic,
     teleservice_call_topic,
@@ -119,6 +122,9 @@ EXAMPLES: Final[tuple[Example, ...]] = (
         release_notes="Navigation fixes.", sent_ns=SENT_NS)),
     Example("ota_command", ota_command_topic(VIN), OtaCommand(
         campaign_id="camp-2026-01", action="confirm", by="app")),
+    Example("rejected", rejected_topic(VIN), Rejection(
+        topic=ecall_topic(VIN, "intelligent"), message_id="1", incident=INCIDENT,
+        field="qos", rule=SAFETY_QOS_RULE, sent_ns=SENT_NS)),
     Example("clock", CLOCK_TOPIC, ClockState(
         virtual_anchor=AT, real_anchor_ns=SENT_NS, scale=60.0, seq=3, run="demo")),
 )

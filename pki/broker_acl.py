@@ -5,7 +5,10 @@ The broker learns each client's identity from its certificate's CN
 
 - any identity not named here is a car: it writes only ``tcu/v1/{its VIN}/#`` (and the
   data-less PSAP voice call) and reads only ``cmd/v1/{its VIN}/#``; nothing else, so no
-  ``#``, no other car, no downlink write, no clock;
+  ``#``, no other car, no downlink write, no clock. Its answers to refused messages
+  (``cmd/v1/{its VIN}/rejected``, ``protocols.topics.rejected_topic``) are among those
+  downlinks, so it reads its own and no other car's; and since it writes only its own
+  uplinks, an answer always goes back to the certificate that sent the refused message;
 - backend identities read the uplinks (the emergency and services lanes subscribe plainly,
   bulk telemetry through its share group), write the downlinks of any car, read and write
   their probe topics, and read the clock;

@@ -85,6 +85,18 @@ from protocols.ota import (
     unpack_ota_offer,
 )
 from protocols.record_codec import EPOCH_RULE, MAX_RECORD
+from protocols.rejection import (
+    FIELD_CHARS,
+    ID_CHARS,
+    REJECTION_KIND,
+    REJECTION_MAX,
+    REJECTION_RULE,
+    RULE_CHARS,
+    TOPIC_CHARS,
+    Rejection,
+    pack_rejection,
+    unpack_rejection,
+)
 from protocols.size_bounds import SizeBound
 from protocols.teleservice import (
     TELESERVICE_BOUND,
@@ -111,6 +123,7 @@ from protocols.topics import (
     ota_command_topic,
     ota_event_topic,
     ota_offer_topic,
+    rejected_topic,
     smart_maintenance_topic,
     telemetry_topic,
     teleservice_call_topic,
@@ -365,6 +378,18 @@ CLOCK: Final = MessageSpec(
         FieldRule("real_anchor_ns", "non-negative epoch ns", "real_anchor_ns", -1),
     ))
 
+REJECTION: Final = MessageSpec(
+    "Rejection", Rejection, "record", REJECTION_KIND, pack_rejection, unpack_rejection,
+    _bound(REJECTION_MAX, REJECTION_RULE), "refused", REJECTION_MAX, rules=(
+        FieldRule("topic", f"1..{TOPIC_CHARS} chars", "topic", ""),
+        FieldRule("message_id", f"1..{ID_CHARS} chars", "message_id", ""),
+        FieldRule("incident", f"1..{ID_CHARS} chars", "incident", "i" * (ID_CHARS + 1)),
+        FieldRule("field", f"1..{FIELD_CHARS} chars", "field", ""),
+        FieldRule("rule", f"1..{RULE_CHARS} chars", "rule", ""),
+        FieldRule("message_id", "type str|NoneType", "message_id", 7),
+        _SENT_NS_RULE,
+    ))
+
 _CAR: Final[Direction] = "car -> backend"
 _DOWN: Final[Direction] = "backend -> car"
 _ECALL_VIN: Final = (("vin", ECALL_TOPIC_RULE), ("vehicleIdentificationNumber", MSD_VIN_RULE),
@@ -433,12 +458,29 @@ CONTRACT: Final[tuple[TopicContract, ...]] = (
         "Confirm, cancel or retry an update; the backend sends `cancel` when a campaign is "
         "withdrawn.", OTA_COMMAND),
     TopicContract(
+        "rejected", _pattern(rejected_topic(_PATTERN_VIN)), _DOWN, 1, False, "car",
+        "The backend refused one of the car's messages: which one (its topic, and its id "
+        "and incident where they could be read), and the field and rule it broke. Sent for "
+        "every refused uplink whose topic names the car, a refused safety call included "
+        "(which gets no acknowledgement), within the rate limits of \"What the backend does "
+        "with a bad message\".", REJECTION),
+    TopicContract(
         "clock", CLOCK_TOPIC, "scenario runner -> backend", 1, True, "services lane, desks",
         "Virtual time of a scenario (never in production), retained where the broker keeps "
         "retained messages.", CLOCK),
 )
 
 _BY_KIND: Final[dict[str, TopicContract]] = {entry.kind: entry for entry in CONTRACT}
+SAFETY_QOS_RULE: Final = "safety_needs_qos1"
+
+
+def check_delivery_qos(kind: str, qos: int) -> None:
+    """Refuse a safety call that arrived below its contract's QoS: at QoS 0 the broker
+    neither redelivers it nor holds it for a restarting lane, so the car would be told of
+    an eCall the backend may never have received (field ``qos``, ``SAFETY_QOS_RULE``)."""
+    contract = _BY_KIND.get(kind)
+    if contract is not None and contract.safety and qos < contract.qos:
+        raise EnvelopeError(f"{kind} arrived at QoS {qos}", field="qos", rule=SAFETY_QOS_RULE)
 
 
 def contract_of(kind: str) -> TopicContract:

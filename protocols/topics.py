@@ -117,6 +117,12 @@ def msd_request_topic(vin: str) -> str:
     return f"cmd/{VERSION}/{_check_vin(vin)}/ecall/msd-request"
 
 
+def rejected_topic(vin: str) -> str:
+    """Where the backend tells one car which of its messages it refused, and why: under
+    the car's own downlinks, so the subscription and the ACL a car has already cover it."""
+    return f"cmd/{VERSION}/{_check_vin(vin)}/rejected"
+
+
 def vehicle_commands_filter(vin: str) -> str:
     """Everything the backend may send down to one car."""
     return f"cmd/{VERSION}/{_check_vin(vin)}/#"
@@ -124,7 +130,8 @@ def vehicle_commands_filter(vin: str) -> str:
 
 TopicKind = Literal["ecall", "telemetry", "voice", "ecall_ack", "msd_request", "hv_warn",
                     "hv_ack", "teleservice_call", "smart_maintenance", "assistance",
-                    "workshop_map", "ota_event", "ota_offer", "ota_command", "clock"]
+                    "workshop_map", "ota_event", "ota_offer", "ota_command", "clock",
+                    "rejected"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,4 +180,6 @@ def parse_topic(topic: str) -> ParsedTopic:
             return ParsedTopic("ecall_ack", vin=_check_vin(vin))
         case ["cmd", _, vin, "ecall", "msd-request"]:
             return ParsedTopic("msd_request", vin=_check_vin(vin))
+        case ["cmd", _, vin, "rejected"]:
+            return ParsedTopic("rejected", vin=_check_vin(vin))
     raise TopicError(f"unknown topic {topic!r}", field="topic", rule="contract v1")

@@ -25,6 +25,7 @@ from protocols.errors import ProtocolError
 from protocols.hv import HvWarnCall, pack_hv_call
 from protocols.msd.codec import encode_msd
 from protocols.ota import unpack_ota_command, unpack_ota_offer
+from protocols.rejection import Rejection, unpack_rejection
 from protocols.teleservice import unpack_workshop_map
 from protocols.topics import (
     ecall_topic,
@@ -84,6 +85,7 @@ class Car:
         self.machine = EcallState()
         self.trace: IncidentTrace | None = None
         self.sent_msds: list[bytes] = []  # every MSD this car encoded, for storage checks
+        self.rejections: list[Rejection] = []  # what the backend said it refused, in order
         self.settled = asyncio.Event()
         self._notify = notify
         self._link = link
@@ -261,6 +263,9 @@ class Car:
             if kind == "ota_command":
                 self.ota.command(unpack_ota_command(payload))
                 return
+            if kind == "rejected":
+                self._rejected(unpack_rejection(payload))
+                return
             if kind == "workshop_map":
                 update = unpack_workshop_map(payload)
                 self._notify(f"{self.label}: workshop map v{update.version} received "
@@ -281,6 +286,14 @@ class Car:
         elif kind == "msd_request" and isinstance(message, MsdRequest):
             self._notify(f"{self.label}: MSD update requested by {message.requested_by}")
             self._apply(UpdateRequest(incident=message.incident))
+
+    def _rejected(self, rejection: Rejection) -> None:
+        """The backend refused one of this car's messages and said why: kept, and said
+        in the run's log (a real TCU would stop resending what cannot pass)."""
+        self.rejections.append(rejection)
+        which = f" #{rejection.message_id}" if rejection.message_id else ""
+        self._notify(f"{self.label}: backend refused {rejection.topic}{which}: "
+                     f"{rejection.field} breaks {rejection.rule}")
 
     def _record_ack(self, incident: str, msg_id: int, route: str, *,
                     any_attempt: bool = False) -> None:

@@ -493,12 +493,15 @@ async def check_all(api_url: str, scenario: Scenario, run: ScenarioRun, *,
         view = run_view(scenario, run, now=run.ended_at)
         checks = [judge(client, item, scenario, run, view, timeout_s=timeout_s)
                   for item in scenario.expect_checks]
-        rejections = ([check_rejections(client, scenario.expect_rejections, timeout_s)]
+        rejections = ([check_rejections(client, scenario.expect_rejections, timeout_s,
+                                        answered=lambda: sum(len(car.rejections)
+                                                             for car in run.cars.values()))]
                       if scenario.expect_rejections is not None else [])
         return list(await asyncio.gather(*incidents, *services, *fleet, *ota, *campaigns,
                                          *audits, *budgets, *checks, *rejections))
 
 
 async def check_rejections(client: httpx.AsyncClient, expect: RejectionsExpectDef,
-                           timeout_s: float) -> Outcome:
-    return Outcome(expect, *await rejections_counted(client, expect, timeout_s=timeout_s))
+                           timeout_s: float, *, answered: Callable[[], int]) -> Outcome:
+    return Outcome(expect, *await rejections_counted(client, expect, timeout_s=timeout_s,
+                                                     answered=answered))

@@ -85,6 +85,9 @@ class RejectionsExpectDef(_Def):
     backend logs them, e.g. ``vin:record vin == topic vin``."""
 
     counts: dict[str, Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    answered: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="at least this many refusals answered to the scenario's "
+        "cars on their rejected topic (docs/wire-contract.md)")
 
     @property
     def vehicle(self) -> str:

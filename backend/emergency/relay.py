@@ -27,6 +27,7 @@ from backend.emergency.psap_directory import PsapChoice, responsible_psap
 from backend.infra import keys
 from backend.infra.counters import Counters
 from backend.infra.redis_retry import until_redis_takes
+from backend.infra.rejection_replies import Refusals
 from protocols.consistency import (
     ECALL_KIND_RULE,
     VOICE_KIND_RULE,
@@ -98,12 +99,13 @@ class EmergencyRelay:
 
     def __init__(self, *, oem: StreamAppender, psap: StreamAppender, broker: BrokerLink,
                  counters: Counters, clock_ns: Callable[[], int] = time.time_ns,
-                 meter: SafetyMeter | None = None) -> None:
+                 meter: SafetyMeter | None = None, refusals: Refusals | None = None) -> None:
         self._writers = {"oem": oem, "psap": psap}
         self._broker = broker
         self._counters = counters
         self._clock_ns = clock_ns
         self._meter = meter
+        self._refusals = refusals or Refusals(broker.publish, counters)
 
     async def handle(self, topic: str, payload: bytes) -> None:
         try:
@@ -133,7 +135,13 @@ class EmergencyRelay:
                 raise EnvelopeError(f"{parsed.kind} is not an emergency topic", field="topic",
                                     rule="emergency lane")
         except ProtocolError as exc:
-            self._counters.reject(exc, lane="emergency")
+            self.refuse(topic, payload, exc)
+
+    def refuse(self, topic: str, payload: bytes, exc: ProtocolError) -> None:
+        """The lane's rejection branch: count the refusal and answer the car with its
+        field and rule; a refused safety call is never acknowledged."""
+        self._counters.reject(exc, lane="emergency")
+        self._refusals.answer(topic, payload, exc)
 
     async def _account(self, service: str, vin: str, size: int, at: float, *,
                        bound: SizeBound, variant: str = "") -> None:

@@ -18,6 +18,9 @@ INGEST_COUNTERS: Final = "metrics:ingest"
 ERROR_COUNTERS: Final = "metrics:errors"
 BULK_COUNTERS: Final = "metrics:bulk"
 DESK_COUNTERS: Final = "metrics:desks"
+# Answers to refused uplinks (``backend.infra.rejection_replies``): sent, held back by
+# the rate limits, or impossible (no car named by the topic).
+REPLY_COUNTERS: Final = "metrics:rejection-replies"
 READY: Final = "lanes:ready"
 
 # PSAP domain

@@ -32,6 +32,7 @@ from protocols.topics import probe_topic
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], Awaitable[None]]
+Screen = Callable[[str, bytes, int], bool]  # topic, payload, QoS; True: refused already
 ProofHandler = Callable[[], Awaitable[None]]
 WaitingSignal = Callable[[], None]
 PROBE_INTERVAL_S: Final = 1.0
@@ -142,15 +143,20 @@ def make_client(
     return client
 
 
-def on_messages(client: gmqtt.Client, handler: MessageHandler) -> None:
+def on_messages(client: gmqtt.Client, handler: MessageHandler, *,
+                screen: Screen | None = None) -> None:
     """Route every inbound message to ``handler``; PUBACK (if manual) follows its return.
 
     The handler owns its errors; anything that still escapes is logged and the
     message is acknowledged as a failure so one bad message cannot wedge the session.
+    ``screen`` sees the delivery first, with the QoS gmqtt received it at (the QoS the
+    car published with, never above the subscription's), and may refuse it there.
     """
 
-    async def _on_message(_c: gmqtt.Client, topic: str, payload: bytes, _qos: int,
+    async def _on_message(_c: gmqtt.Client, topic: str, payload: bytes, qos: int,
                           _props: Any) -> int:
+        if screen is not None and screen(topic, payload, qos):
+            return 0
         try:
             await handler(topic, payload)
         except asyncio.CancelledError:
@@ -267,7 +273,8 @@ class LaneLink:
                  subscriptions: list[gmqtt.Subscription], handler: MessageHandler,
                  on_proof: ProofHandler | None = None,
                  on_lost: ProofHandler | None = None,
-                 on_waiting: WaitingSignal | None = None) -> None:
+                 on_waiting: WaitingSignal | None = None,
+                 screen: Screen | None = None) -> None:
         self.client = client
         self._on_waiting = on_waiting
         self.probe_topic = probe_topic(worker)
@@ -285,7 +292,7 @@ class LaneLink:
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
-        on_messages(client, self._dispatch)
+        on_messages(client, self._dispatch, screen=screen)
 
     def _on_connect(self, client: gmqtt.Client, _flags: int, _rc: int, _props: Any) -> None:
         self.connections += 1

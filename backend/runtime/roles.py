@@ -40,11 +40,13 @@ from backend.infra.mqtt_link import (
     LaneLink,
     MessageHandler,
     QosOnePublisher,
+    Screen,
     bounded,
     disconnect,
     make_client,
 )
 from backend.infra.readiness import Prover
+from backend.infra.rejection_replies import Refusals, safety_qos_screen
 from backend.infra.streams import StreamGroups, StreamWriter
 from backend.privacy import budget_store
 from backend.privacy.retention_sweeper import sweep_forever
@@ -57,7 +59,7 @@ from backend.settings import BackendSettings
 from protocols.consistency import TELEMETRY_KIND_RULE
 from protocols.contract import qos_of
 from protocols.envelope import Telemetry, unpack
-from protocols.errors import ProtocolError
+from protocols.errors import EnvelopeError, ProtocolError
 from protocols.msd.codec import decode_msd
 from protocols.topics import (
     ASSISTANCE_FILTER,
@@ -154,7 +156,7 @@ async def run_emergency(settings: BackendSettings, stop: asyncio.Event) -> None:
                            psap=StreamWriter(psap, dedup_ttl_s=settings.dedup_ttl_s),
                            broker=QosOnePublisher(client), counters=counters, meter=meter)
     link = _lane_link(client, settings, oem, role="emergency", handler=relay.handle,
-                      subscriptions=[
+                      screen=safety_qos_screen(relay.refuse), subscriptions=[
         gmqtt.Subscription(ECALL_FILTER, qos=qos_of("ecall")),
         gmqtt.Subscription(VOICE_FILTER, qos=qos_of("voice")),
         gmqtt.Subscription(HV_WARN_FILTER, qos=qos_of("hv_warn")),
@@ -168,17 +170,19 @@ async def run_bulk(settings: BackendSettings, stop: asyncio.Event) -> None:
     oem = _oem_redis(settings)
     counters = metrics.LANES.watch(Counters())
     client = make_client(f"backend-bulk-{settings.worker_id}", persistent=False)
+    refusals = Refusals(QosOnePublisher(client).publish, counters)
 
     async def handle(topic: str, payload: bytes) -> None:
         try:
             parsed = parse_topic(topic)
             envelope = unpack(payload)
             if parsed.kind != "telemetry" or not isinstance(envelope, Telemetry):
-                counters.bump(keys.ERROR_COUNTERS, f"k:{TELEMETRY_KIND_RULE}")
-                return
+                raise EnvelopeError("telemetry topic without a telemetry envelope", field="k",
+                                    rule=TELEMETRY_KIND_RULE)
             counters.bump(keys.BULK_COUNTERS, "telemetry")
         except ProtocolError as exc:
             counters.bump(keys.ERROR_COUNTERS, f"{exc.field}:{exc.rule}")
+            refusals.answer(topic, payload, exc)
 
     link = _lane_link(client, settings, oem, role="bulk", handler=handle, subscriptions=[
         gmqtt.Subscription(shared(BULK_SHARE_GROUP, TELEMETRY_FILTER),
@@ -277,12 +281,13 @@ class _ApiServer(uvicorn.Server):
 
 
 def _lane_link(client: gmqtt.Client, settings: BackendSettings, oem: Redis, *, role: str,
-               handler: MessageHandler, subscriptions: list[gmqtt.Subscription]) -> LaneLink:
+               handler: MessageHandler, subscriptions: list[gmqtt.Subscription],
+               screen: Screen | None = None) -> LaneLink:
     """The lane's broker session, proving itself into ``lanes:ready`` as ``role-worker``."""
     prover = Prover(oem, role=role, worker_id=settings.worker_id)
     return LaneLink(client, worker=f"{role}-{settings.worker_id}",
                     subscriptions=subscriptions, handler=handler, on_proof=prover.prove,
-                    on_lost=prover.withdraw, on_waiting=prover.waiting)
+                    on_lost=prover.withdraw, on_waiting=prover.waiting, screen=screen)
 
 
 async def _serve_until(stop: asyncio.Event, link: LaneLink, counters: Counters,

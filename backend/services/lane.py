@@ -25,6 +25,7 @@ from backend.infra.counters import Counters
 from backend.infra.errors import StoreBusyError
 from backend.infra.redis_once import under_watch
 from backend.infra.redis_retry import until_redis_takes
+from backend.infra.rejection_replies import Refusals
 from backend.ota.lane import OtaDesk
 from backend.privacy.budget_store import Direction, count_refused, meter
 from backend.privacy.retention_tags import tag_if_new
@@ -86,6 +87,7 @@ class ServicesDesk:
         self._publish = publish
         self._counters = counters
         self._map_version = map_version
+        self._refusals = Refusals(publish, counters)
         self.ota = OtaDesk(oem, publish=publish, counters=counters, clock=self.clock)
 
     async def handle(self, topic: str, payload: bytes) -> None:
@@ -126,6 +128,7 @@ class ServicesDesk:
                                     rule="services lane")
         except ProtocolError as exc:
             self._counters.reject(exc, lane="services")
+            self._refusals.answer(topic, payload, exc)
 
     async def _refuse_oversized(self, kind: str, vin: str, payload: bytes) -> None:
         """Refuse, unread, a message over its service's size bound, and count it in the

@@ -23,6 +23,7 @@ from protocols.topics import (
     ecall_topic,
     hv_ack_topic,
     hv_warn_topic,
+    rejected_topic,
     voice_topic,
 )
 from tests.backend.support import make_msd, new_vin
@@ -154,13 +155,36 @@ MALFORMED: dict[str, tuple[Message, str]] = {
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
-async def test_relay_malformed_message_is_counted_and_neither_handed_off_nor_acked(
+async def test_relay_malformed_message_is_counted_answered_and_neither_handed_off_nor_acked(
         path: EcallPath, case: str) -> None:
-    message, counted = MALFORMED[case]
-    await path.relay().handle(*message(new_vin()))
+    """The car is told on its ``rejected`` topic, with the field and rule counted."""
+    vin = new_vin()
+    topic, payload = MALFORMED[case][0](vin)
+    counted = MALFORMED[case][1]
+    await path.relay().handle(topic, payload)
     assert path.count(keys.ERROR_COUNTERS, counted) == 1
     assert path.count(keys.INGEST_COUNTERS, "rejected") == 1
-    assert (path.psap.appends, path.oem.appends, path.broker.published) == (0, 0, [])
+    assert (path.psap.appends, path.oem.appends, path.broker.acks()) == (0, 0, [])
+    [(reply_topic, rejection)] = path.broker.rejections()
+    assert reply_topic == rejected_topic(vin)
+    assert (rejection.topic, f"{rejection.field}:{rejection.rule}") == (topic, counted)
+
+
+async def test_relay_rejection_names_the_refused_ecalls_incident_and_msg_id(
+        path: EcallPath) -> None:
+    vin = new_vin()
+    await path.relay().handle(*ecall("legal", vin, "inc-7", msg_id=3, msd_vin=new_vin()))
+    [(_, rejection)] = path.broker.rejections()
+    assert (rejection.incident, rejection.message_id) == ("inc-7", "3")
+
+
+async def test_relay_refusal_on_a_topic_without_a_vin_is_counted_and_not_answered(
+        path: EcallPath) -> None:
+    await path.relay().handle(voice_topic("BE"), b"\xc1")
+    await path.relay().handle("tcu/v1/not-a-vin/ecall/legal", b"\xc1")
+    assert path.count(keys.INGEST_COUNTERS, "rejected") == 2
+    assert path.count(keys.REPLY_COUNTERS, "no_vin") == 2
+    assert path.broker.published == []
 
 
 async def test_relay_waits_out_a_redis_outage_and_hands_off_once(path: EcallPath) -> None:

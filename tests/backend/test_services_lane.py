@@ -27,8 +27,9 @@ from backend.services.lane import (
 from protocols.errors import EnvelopeError
 from protocols.size_bounds import within
 from protocols.teleservice import TELESERVICE_BOUND, TeleserviceCall, packed
-from protocols.topics import parse_topic, teleservice_call_topic
+from protocols.topics import parse_topic, rejected_topic, teleservice_call_topic
 from tests.backend.support import new_vin, own_database
+from tests.fakes.broker import FakeBroker
 
 DB = 13  # this module's own database: the desk writes cases and budgets
 
@@ -66,8 +67,8 @@ async def test_services_lane_sends_one_workshop_map_for_concurrent_first_calls(
 
 async def test_services_lane_refuses_a_call_from_far_outside_the_clock(oem: Redis) -> None:
     """A call dated a year and a half ago is refused by field and rule, and stores nothing."""
-    counters = Counters()
-    desk = ServicesDesk(oem, publish=lambda _t, _p: None, counters=counters)
+    counters, sent = Counters(), FakeBroker()
+    desk = ServicesDesk(oem, publish=sent.publish, counters=counters)
     vin = new_vin()
     call = TeleserviceCall(vin, "old", "interval_28d", 10.0, time.time_ns(),
                            time.time() - 550 * 86_400, "bev")
@@ -76,6 +77,10 @@ async def test_services_lane_refuses_a_call_from_far_outside_the_clock(oem: Redi
     assert [name for name in errors if name.startswith("at:")] == [
         "at:within 400 days before and 1 day after the backend's clock"]
     assert await oem.keys(f"*{vin}*") == []
+    # The car is told which call, and the same field and rule.
+    [(topic, rejection)] = sent.rejections()
+    assert (topic, rejection.message_id, rejection.field, rejection.rule) == (
+        rejected_topic(vin), "old", "at", lane.TIME_WINDOW_RULE)
 
 
 async def test_services_lane_meters_a_call_handled_twice_once(oem: Redis) -> None:

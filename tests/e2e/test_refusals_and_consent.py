@@ -31,14 +31,16 @@ def _reasons(data: dict[str, object]) -> dict[str, str]:
 
 @pytest.mark.broker  # `up` starts its own Mosquitto and Redis
 def test_refusals_are_counted_and_the_run_goes_on(tmp_path: Path) -> None:
-    """Over-size, malformed and wrong-VIN messages are each refused by their rule, in
-    the budget view and the error counters; the Teleservice call and the eCall sent
-    after them arrive."""
+    """Over-size, malformed, wrong-VIN and QoS 0 safety messages are each refused by their
+    rule, in the budget view and the error counters, and the car is told of each; the
+    Teleservice call and the eCall sent after them arrive."""
     data = _run("refusals", tmp_path)
     assert data["passed"] is True
     reasons = _reasons(data)
     assert set(reasons) == {"sender", "budgets", "rejections"}
     assert "vin:record vin == topic vin" in reasons["rejections"]
+    assert "qos:safety_needs_qos1" in reasons["rejections"]
+    assert "answered to the cars" in reasons["rejections"]
 
 
 @pytest.mark.broker  # `up` starts its own Mosquitto and Redis

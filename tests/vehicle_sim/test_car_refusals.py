@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from protocols.contract import SAFETY_QOS_RULE
+from protocols.rejection import Rejection, pack_rejection
 from protocols.teleservice import TELESERVICE_MAX_BYTES, TELESERVICE_RULE, unpack_call
-from protocols.topics import parse_topic
+from protocols.topics import ecall_topic, parse_topic, rejected_topic
 from vehicle_sim.car import Car
 from vehicle_sim.car_services import CarServices
 from vehicle_sim.car_steps import perform
@@ -21,10 +23,11 @@ class RecordingLink:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
+        self.handler: DownlinkHandler | None = None
 
     async def open(self, *, downlink: str | None = None,
                    handler: DownlinkHandler | None = None) -> None:
-        return None
+        self.handler = handler
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         self.sent.append((topic, payload))
@@ -98,3 +101,26 @@ events:
     kinds = [parse_topic(t).kind for t, _p in link.sent]
     assert kinds == ["teleservice_call"]
     assert unpack_call(link.sent[0][1]).reason == "distance_1000km"
+
+
+async def test_car_refusals_backend_answer_is_kept_and_said() -> None:
+    """What the backend says it refused reaches the car's log with the field and rule."""
+    plan = parse(f"""
+name: told
+start: 2026-03-10T08:00
+vehicles:
+  - {{id: told, vin: {VIN}, position: {{lat: 51.2194, lon: 4.4025}},
+     activation_country: BE}}
+events: []
+""")
+    link, notes = RecordingLink(), list[str]()
+    car = Car(car_config(plan.vehicles[0], plan), link=link, notify=notes.append,
+              warn=lambda _m: None)
+    await car.start()
+    rejection = Rejection(topic=ecall_topic(VIN, "legal"), message_id="2", incident="i-1",
+                          field="qos", rule=SAFETY_QOS_RULE, sent_ns=1)
+    assert link.handler is not None
+    link.handler(rejected_topic(VIN), pack_rejection(rejection))
+    assert car.rejections == [rejection]
+    assert notes[-1] == (f"told: backend refused {ecall_topic(VIN, 'legal')} #2: qos breaks "
+                         f"{SAFETY_QOS_RULE}")
