@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from typing import Any, Final, NoReturn
+from typing import IO, Any, Final, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -72,10 +73,35 @@ def note(message: str) -> None:
     typer.echo(f"note: {_lines(message)}", err=True)
 
 
+_TRAILING: Final = re.compile(r"[ \t]+(?=\n)")
+
+
+class _TrimmedLines:
+    """A pipe's stream with each line's trailing blanks cut: rich pads logged lines to the
+    console's width, which a wide pipe console would turn into 240 columns of spaces."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(_TRAILING.sub("", text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
 def make_console(*, stderr: bool = False, **options: Any) -> Console:
     """A rich console on stdout (or stderr): the terminal's width on a terminal, else
     ``$COLUMNS`` when set, else ``PIPE_WIDTH`` so that piped tables do not wrap (rich's
-    own default there is 80)."""
+    own default there is 80), with the padding of each line cut."""
     stream = sys.stderr if stderr else sys.stdout
-    chosen = stream.isatty() or bool(os.environ.get("COLUMNS"))
-    return Console(stderr=stderr, width=None if chosen else PIPE_WIDTH, **options)
+    if stream.isatty():
+        return Console(stderr=stderr, **options)
+    width = None if os.environ.get("COLUMNS") else PIPE_WIDTH
+    return Console(file=cast(IO[str], _TrimmedLines(stream)), width=width, **options)

@@ -273,3 +273,14 @@ def test_output_columns_set_by_the_user_are_the_width_asked_for(
     assert make_console().width == 100
     monkeypatch.delenv("COLUMNS")
     assert make_console().width == PIPE_WIDTH  # pytest's stdout is not a terminal
+
+
+def test_output_piped_lines_carry_no_padding(capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich pads a logged line to the console's width; a pipe gets the line without it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    console = make_console(log_path=False)
+    console.log("car se-01 sent its eCall")
+    console.print("done")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("car se-01 sent its eCall") and lines[1] == "done"
