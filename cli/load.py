@@ -8,8 +8,8 @@ the backend's rejected-message counter and (``cli.load_ota``) offer a profile's 
 Locust runs in child processes (``loadtest.engine``); this process follows their progress
 file, judges the profile's thresholds and writes the reports. With the API at hand, the
 acknowledged eCalls' receipts at their desks are read afterwards (``cli.load_desks``).
-Exit code 0 when every threshold holds, 1 when one is breached (named), 2 when the run
-could not be made.
+Exit code 0 when every threshold holds; 1 when one is breached (named) or the platform
+could not be started or reached; 2 for a profile or option that cannot be used.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import os
-import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from cli.load_desks import desk_latency
 from cli.load_limits import raise_open_files
 from cli.load_ota import WaveError, offer_at, register_fleet
 from cli.local_services import LocalServices, ServiceError, ensure_installed
+from cli.output import EXIT_FAILED, bad_input, fail, make_console, warn
 from cli.stack import StackError, backend_tls, running_backend
 from cli.up import forget_local_data
 from loadtest import desk_receipts, report
@@ -45,9 +45,6 @@ from loadtest.run_plan import RESULT_FILE, RunPlan
 from loadtest.verdict import Check, judge
 from protocols.addresses import mqtt_address
 from protocols.units import parse_duration
-
-EXIT_BREACH = 1
-EXIT_SETUP = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +94,16 @@ def load_cmd(
     run_dir: Annotated[Path, typer.Option(help="local services' directory")] = Path(".run"),
 ) -> None:
     """Run a load profile: cars as Locust users, figures, verdicts and reports."""
-    console = Console(log_path=False, width=None if sys.stdout.isatty() else 110)
+    console = make_console(log_path=False)
     try:
         profile = load(profile_name).with_overrides(
             vehicles=vehicles, duration=parse_duration(duration) if duration else None,
             ramp=parse_duration(ramp) if ramp else None)
     except (ProfileError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_SETUP) from None
+        bad_input(str(exc))
     limited = raise_open_files(profile.vehicles)  # inherited by Locust and a local broker
     if limited is not None:
-        console.print(f"[yellow]{limited}[/yellow]")
+        warn(limited)
     options = EngineOptions(processes=processes, web=web, master=master, worker=worker,
                             master_host=master_host, expect_workers=workers)
     try:
@@ -115,11 +111,12 @@ def load_cmd(
                                    token=token, ca_dir=ca_dir, identities=identities,
                                    report_dir=report_dir, run_dir=run_dir,
                                    source_addresses=source_addresses))
-    except (ServiceError, StackError, ProfileError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_SETUP) from None
+    except (ProfileError, ValueError) as exc:
+        bad_input(str(exc))
+    except (ServiceError, StackError) as exc:  # the platform could not be started or reached
+        fail(str(exc))
     if not passed:
-        raise typer.Exit(EXIT_BREACH)
+        raise typer.Exit(EXIT_FAILED)
 
 
 async def _load(console: Console, profile: Profile, options: EngineOptions, *,

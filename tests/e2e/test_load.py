@@ -83,7 +83,7 @@ def test_load_impossible_threshold_exits_non_zero_naming_it(tmp_path: Path,
 def test_load_unknown_profile_exits_two(tmp_path: Path) -> None:
     done = _telematics("load", "nope", cwd=tmp_path, env=_env())
     assert done.returncode == 2
-    assert "no profile 'nope'" in done.stdout
+    assert "no profile 'nope'" in done.stderr and done.stdout == ""
 
 
 def test_load_command_line_never_imports_gevent() -> None:
