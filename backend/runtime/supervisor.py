@@ -22,6 +22,7 @@ broken role forever.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import logging
 import os
@@ -46,6 +47,7 @@ RESTART_DELAY_MAX_S: Final = 30.0
 STABLE_RUN_S: Final = 60.0
 STOP_GRACE_S: Final = 5.0
 ERROR_LINES_KEPT: Final = 40
+RELAY_CHUNK: Final = 1 << 16
 # Workers prove themselves about once a second; a start (codec and geocoder warm-up,
 # broker and Redis connections) takes a few seconds, longer on a loaded machine.
 WATCHDOG_STALE_S: Final = 8.0
@@ -164,16 +166,29 @@ class Supervisor:
         return proc
 
     async def _relay_errors(self, role: Role, stream: asyncio.StreamReader) -> None:
-        """Pass the role's error output on as it comes, keeping the last lines: the cause
-        said when the role is given up."""
+        """Pass the role's error output on, whole lines at a time so that two roles' lines
+        never interleave, keeping the last lines: the cause said when the role is given up.
+        Read in chunks: a line longer than the reader's limit must not stop the relay (the
+        role would then block on a full pipe)."""
         lines = self._last_error_lines[role] = []
-        out = sys.stderr
-        while line := await stream.readline():
-            text = line.decode(errors="replace")
-            out.write(text)
-            out.flush()
-            lines.append(text.rstrip("\n"))
-            del lines[:-ERROR_LINES_KEPT]
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        tail = ""
+        while True:
+            chunk = await stream.read(RELAY_CHUNK)
+            text = tail + decoder.decode(chunk, final=not chunk)
+            if not chunk:
+                complete, tail = ([text] if text else []), ""
+            else:
+                *complete, tail = text.split("\n")
+                if len(tail) >= RELAY_CHUNK:  # no line end in sight: pass it on as it is
+                    complete, tail = [*complete, tail], ""
+            if complete:
+                sys.stderr.write("".join(f"{line}\n" for line in complete))
+                sys.stderr.flush()
+                lines.extend(complete)
+                del lines[:-ERROR_LINES_KEPT]
+            if not chunk:
+                return
 
     def _hear(self, role: Role, fd: int) -> None:
         try:
