@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -374,9 +375,22 @@ def _retention_problems(expect: RetentionExpectDef, report: dict[str, Any],
         late = [a for a in audit if a.get("reason") == "deadline"
                 and float(a["deleted_at"]) - float(a["deadline"]) > expect.max_lateness]
         if late:
-            worst = max(float(a["deleted_at"]) - float(a["deadline"]) for a in late)
-            problems.append(f"{len(late)} deletions came late, up to {worst / 86_400:.1f} d")
+            late.sort(key=lambda a: float(a["deadline"]) - float(a["deleted_at"]))
+            worst = float(late[0]["deleted_at"]) - float(late[0]["deadline"])
+            examples = "; ".join(
+                f"{a.get('service', '?')} {a.get('ref', '?')} written {_day(a['written_at'])}, "
+                f"due {_day(a['deadline'])}, deleted {_day(a['deleted_at'])}" for a in late[:3])
+            problems.append(f"{len(late)} deletions came late, up to {worst / 86_400:.1f} d "
+                            f"({examples})")
     return problems
+
+
+def _day(stamp: object) -> str:
+    """An audit time as the auditor reads it, to the second (UTC)."""
+    try:
+        return datetime.fromtimestamp(float(str(stamp)), UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return "?"
 
 
 async def check_retention(client: httpx.AsyncClient, expect: RetentionExpectDef, *,
