@@ -55,6 +55,13 @@ def describe_error(status: int, body: object) -> str:
     return " ".join(f"HTTP {status}: {text}".split())
 
 
+def unreachable(url: str, exc: Exception) -> str:
+    """The one line every command says when the API does not answer, with what to do."""
+    return (f"cannot reach the backend API at {url} ({type(exc).__name__}: {exc}); start it "
+            "with `telematics up` or `telematics backend run`, or set --api-url / "
+            "$TELEMATICS_API_URL")
+
+
 def request(api_url: str | None, method: str, path: str, *, body: object = None,
             params: dict[str, str] | None = None, token: str | None = None,
             transport: httpx.BaseTransport | None = None, timeout_s: float = 10.0) -> Any:
@@ -70,9 +77,7 @@ def request(api_url: str | None, method: str, path: str, *, body: object = None,
                           transport=transport or TRANSPORT) as client:
             response = client.request(method, path, json=body, params=params)
     except httpx.HTTPError as exc:
-        raise ApiError(f"cannot reach the backend API at {url} ({type(exc).__name__}: {exc});"
-                       " start it with `telematics up` or `telematics backend run`, or set "
-                       "--api-url / $TELEMATICS_API_URL") from None
+        raise ApiError(unreachable(url, exc)) from None
     try:
         data = response.json() if response.content else None
     except ValueError:

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 from typing import Annotated, Final
 
+import httpx
 import typer
 
-from cli.api_client import TokenOpt, api_base
+from cli.api_client import TokenOpt, api_base, unreachable
 from cli.certificates import (
     CaFileOpt,
     CertFileOpt,
@@ -23,6 +24,7 @@ from cli.output import EXIT_FAILED, bad_input, fail, make_console
 from cli.summary import run_and_judge
 from cli.token import TokenSetupError, operator_token
 from protocols.addresses import mqtt_uses_tls
+from vehicle_sim.mqtt_transport import BrokerUnreachableError
 from vehicle_sim.scenario import (
     REFUSED_DIR,
     SCENARIO_DIR,
@@ -85,7 +87,13 @@ def run(
                                    console=console, report_file=report_file,
                                    identities=identities, retain_clock=not mqtt_uses_tls(mqtt))
 
-    if not asyncio.run(main()):
+    try:
+        passed = asyncio.run(main())
+    except BrokerUnreachableError as exc:
+        fail(str(exc))
+    except httpx.TransportError as exc:
+        fail(unreachable(api, exc))
+    if not passed:
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -25,6 +25,14 @@ ClientTls = MqttTls | ssl.SSLContext | None  # the identity a link presents to a
 Identities = Callable[[str], ClientTls]  # an identity (VIN, ...) → its certificate
 
 
+
+class BrokerUnreachableError(ConnectionError):
+    """The car's broker refused or never answered its connection: said in one line with
+    the URL, because a traceback of the socket layer tells a user nothing they can act on."""
+
+    def __init__(self, url: str, cause: OSError) -> None:
+        super().__init__(f"cannot reach the broker at {url} ({cause.strerror or cause})")
+
 class Link(Protocol):
     """What a car needs of its connection; ``TcuLink`` on a broker, a recorder in a test."""
 
@@ -74,8 +82,11 @@ class TcuLink:
         if downlink is not None:
             self._subscribe_on_every_connect(downlink, subscribed)
         host, port = mqtt_address(self._url)
-        await self._client.connect(host, port, ssl=mqtt_ssl(self._url, self._tls), keepalive=30,
-                                   version=MQTTv50)
+        try:
+            await self._client.connect(host, port, ssl=mqtt_ssl(self._url, self._tls),
+                                       keepalive=30, version=MQTTv50)
+        except OSError as exc:
+            raise BrokerUnreachableError(self._url, exc) from exc
         self._open = True
         if downlink is not None:
             await asyncio.wait_for(subscribed.wait(), 10)

@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from cli import api_client
+from cli.local_services import free_port
 from cli.main import app
 from cli.output import (
     EXIT_BAD_INPUT,
@@ -284,3 +285,14 @@ def test_output_piped_lines_carry_no_padding(capsys: pytest.CaptureFixture[str],
     console.print("done")
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("car se-01 sent its eCall") and lines[1] == "done"
+
+
+def test_output_sim_run_names_an_unreachable_broker_in_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a 79-line traceback of the socket layer: one line with the broker's URL."""
+    closed = f"mqtt://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("TELEMATICS_TOKEN", "any")
+    result = runner.invoke(app, ["sim", "run", "--mqtt-url", closed, *API])
+    assert result.exit_code == EXIT_FAILED
+    assert result.stderr.startswith(f"error: cannot reach the broker at {closed} (")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
