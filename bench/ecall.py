@@ -1,7 +1,8 @@
 """The eCall latency benchmark: broker floor, eCalls idle, eCalls under telemetry load.
 
-The issue's targets are eCall p99 under 5 ms idle and under 10 ms under 10k msg/s of
-telemetry on a 2-core machine. A bare p99 hides too much on a shared VM, so every run
+The aim for the eCall path on a 2-core machine: p99 at most 2 ms idle and 5 ms under
+30,000 msg/s of telemetry (``--load-rate 30000``), within 3 times the broker floor's p99
+of the same run. A bare p99 hides too much on a shared VM, so every run
 also measures the broker floor with the backend's client library, reports p99 as a
 multiple of it, counts what never arrived, says which load was actually achieved, and
 splits each eCall's time into car→relay and relay→desk from the backend's own stamps.
@@ -36,8 +37,9 @@ from protocols.addresses import MqttTls, mqtt_address, mqtt_ssl
 # while the generator's CPU grew from 8 % to 12 % of a core; 50 spreads the vehicles more
 # like real cars at a cost close to the cheapest.
 DEFAULT_CONNECTIONS: Final = 50
-TARGET_P99_IDLE_MS: Final = 5.0
-TARGET_P99_LOADED_MS: Final = 10.0
+TARGET_P99_IDLE_MS: Final = 2.0
+TARGET_P99_LOADED_MS: Final = 5.0
+TARGET_FLOOR_RATIO: Final = 3.0  # p99 at most this many times the floor's p99
 _LOADED_PHASE_INDEX: Final = 100_000  # VIN index offset, so every phase has its own cars
 _WORST_SHOWN: Final = 5
 _BULK_QUIET_S: Final = 2.5  # longer than two of the bulk lane's 1 s counter flushes
@@ -246,17 +248,23 @@ async def run_ecall_bench(target: BenchTarget, options: EcallBenchOptions, *,
                  "telemetry": load["lost"]},
         "load": load,
         "load_rate_achieved": load_achieved,
-        "targets": {"idle_p99_ms": TARGET_P99_IDLE_MS, "loaded_p99_ms": TARGET_P99_LOADED_MS},
+        "targets": {"idle_p99_ms": TARGET_P99_IDLE_MS, "loaded_p99_ms": TARGET_P99_LOADED_MS,
+                    "p99_floor_ratio": TARGET_FLOOR_RATIO},
         "meets_targets": {
-            "idle": _meets(idle, TARGET_P99_IDLE_MS),
-            "loaded": _meets(loaded, TARGET_P99_LOADED_MS) and bool(load["covered_stream"]),
+            "idle": meets_aim(idle, TARGET_P99_IDLE_MS, floor_p99),
+            "loaded": (meets_aim(loaded, TARGET_P99_LOADED_MS, floor_p99)
+                       and bool(load["covered_stream"])),
         },
     }
 
 
-def _meets(phase: Mapping[str, Any], target_ms: float) -> bool:
+def meets_aim(phase: Mapping[str, Any], target_ms: float, floor_p99: float | None) -> bool:
+    """p99 at most ``target_ms`` and at most ``TARGET_FLOOR_RATIO`` times the floor's, and
+    nothing lost."""
     p99 = phase["p99_ms"]
-    return p99 is not None and p99 < target_ms and phase["lost"] == 0
+    if p99 is None or floor_p99 is None or phase["lost"]:
+        return False
+    return bool(p99 <= target_ms and p99 <= TARGET_FLOOR_RATIO * floor_p99)
 
 
 async def _loaded_phase(probe: _Probe, target: BenchTarget, options: EcallBenchOptions,

@@ -5,7 +5,9 @@ standard wraps the MSDMessage in an OCTET STRING: a receiver can dispatch before
 knows the layout. The v2/v3 wrapper is two octet-aligned fields (8-bit version, then
 the octet string's length determinant), so it is framed here by hand rather than by a
 second asn1tools pass (a tenth of the decode cost); asn1tools then codes the
-MSDMessage. v1 has no wrapper and is decoded as one ``ECallMessage``.
+MSDMessage, except the common v3 shape, which ``protocols.msd.uper_v3`` reads (the same
+value, several times faster, for the eCall path). v1 has no wrapper and is decoded as
+one ``ECallMessage``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from protocols.msd.asn1value import msd_structure
 from protocols.msd.model import AdditionalData, LocationDelta, Msd, Propulsion, VehicleLocation
 from protocols.msd.oid import decode_relative_oid, encode_relative_oid
 from protocols.msd.schema import MSD_MAX_BYTES, message_type
+from protocols.msd.uper_v3 import decode_v3_message
 from protocols.msd.validation import validate_msd
 
 _V1_DECODE_ONLY: Final = "v1 is decode-only (EN 15722:2020 §5.3.3.2)"
@@ -116,6 +119,11 @@ def _field_of(exc: Exception) -> str:
 
 
 def _asn1_decode(version: int, payload: bytes) -> dict[str, Any]:
+    """The message's ASN.1 value: the common v3 shape read by ``uper_v3``, the rest by
+    asn1tools (and every error in asn1tools' words)."""
+    fast = decode_v3_message(payload) if version == 3 else None
+    if fast is not None:
+        return fast
     try:
         decoded: dict[str, Any] = message_type(version).decode(payload)
     except asn1tools.codecs.OutOfDataError as exc:
