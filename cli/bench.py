@@ -6,18 +6,17 @@
 directory (or uses ``TELEMATICS_MQTT_URL`` / ``TELEMATICS_REDIS_URL``), the whole
 backend, then measures
 the broker floor and eCall latency idle and under telemetry load. The table goes to
-stdout; with ``--json`` the same figures follow as one JSON object on the last line,
-printed after every backend process has stopped so nothing can write after it.
+stdout; with ``--json`` it goes to stderr and stdout holds the figures alone, one compact
+JSON object, printed after every backend process has stopped so nothing can write after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
-import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,6 +40,7 @@ from cli.local_services import (
     redacted,
 )
 from cli.logs import configure
+from cli.output import bad_input, emit_json, fail, make_console
 from cli.stack import StackError, backend_tls, running_backend
 from pki.identities import BENCH
 
@@ -52,10 +52,19 @@ def bench() -> None:
     """Benchmarks that print figures; ``ecall`` starts its own services and backend."""
 
 
+
+def _show(figures: dict[str, Any], printer: Callable[[Console, dict[str, Any]], None], *,
+          json_out: bool) -> None:
+    """The table for the person; with ``--json`` it goes to stderr and stdout holds the
+    figures alone, one compact object, as every command's ``--json`` does."""
+    printer(make_console(stderr=json_out), figures)
+    if json_out:
+        emit_json(figures)
+
 @app.command()
 def ecall(
-    json_out: Annotated[bool, typer.Option("--json", help="also print the figures as one "
-                                           "JSON object on the last line")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="the figures as one compact JSON "
+                                           "object on stdout; the table goes to stderr")] = False,
     count: Annotated[int, typer.Option(help="eCalls per phase")] = 400,
     rate: Annotated[float, typer.Option(help="eCalls per second")] = 50.0,
     load_rate: Annotated[float, typer.Option(help="background telemetry msg/s in the "
@@ -77,8 +86,7 @@ def ecall(
                                     intelligent_share=intelligent_share)
         ensure_installed(allow_apt=False, environ=os.environ)
     except (ValueError, ServiceError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        bad_input(str(exc))
     try:
         with tempfile.TemporaryDirectory(prefix="telematics-bench-") as tmp:
             run_dir = Path(tmp)
@@ -90,12 +98,8 @@ def ecall(
     except (ServiceError, StackError, LoadError, RedisError, OSError, TimeoutError) as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
-    print_figures(Console(width=None if sys.stdout.isatty() else 110), figures)
-    if json_out:
-        sys.stdout.write(json.dumps(figures, separators=(",", ":")) + "\n")
-        sys.stdout.flush()
+        fail(f"{type(exc).__name__}: {exc}")
+    _show(figures, print_figures, json_out=json_out)
 
 
 async def _run(services: LocalServices, run_dir: Path, options: EcallBenchOptions,
@@ -210,8 +214,8 @@ def print_figures(console: Console, figures: dict[str, Any]) -> None:
 
 @app.command()
 def codec(
-    json_out: Annotated[bool, typer.Option("--json", help="also print the figures as one "
-                                           "JSON object on the last line")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="the figures as one compact JSON "
+                                           "object on stdout; the table goes to stderr")] = False,
     inputs: Annotated[int, typer.Option(help="different MSDs coded round after round")] = 200,
     seconds: Annotated[float, typer.Option(help="CPU seconds per measurement")] = 1.0,
 ) -> None:
@@ -219,13 +223,9 @@ def codec(
     try:
         options = CodecBenchOptions(inputs=inputs, seconds=seconds)
     except ValueError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        bad_input(str(exc))
     figures = run_codec_bench(options)
-    print_codec(Console(width=None if sys.stdout.isatty() else 110), figures)
-    if json_out:
-        sys.stdout.write(json.dumps(figures, separators=(",", ":")) + "\n")
-        sys.stdout.flush()
+    _show(figures, print_codec, json_out=json_out)
 
 
 def print_codec(console: Console, figures: dict[str, Any]) -> None:
@@ -252,8 +252,8 @@ def print_codec(console: Console, figures: dict[str, Any]) -> None:
 
 @app.command()
 def sim(
-    json_out: Annotated[bool, typer.Option("--json", help="also print the figures as one "
-                                           "JSON object on the last line")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="the figures as one compact JSON "
+                                           "object on stdout; the table goes to stderr")] = False,
     count: Annotated[list[int] | None, typer.Option(
         "--count", help="cars per process to try (repeat the option; default 1000, 5000, "
                         "10000)")] = None,
@@ -266,13 +266,9 @@ def sim(
         options = SimBenchOptions(counts=tuple(count or SimBenchOptions().counts),
                                   max_s=max_s, traced=traced)
     except ValueError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        bad_input(str(exc))
     figures = run_sim_bench(options)
-    print_sim(Console(width=None if sys.stdout.isatty() else 110), figures)
-    if json_out:
-        sys.stdout.write(json.dumps(figures, separators=(",", ":")) + "\n")
-        sys.stdout.flush()
+    _show(figures, print_sim, json_out=json_out)
 
 
 def print_sim(console: Console, figures: dict[str, Any]) -> None:
