@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+from backend.runtime.metrics_endpoint import port_is_free as host_port_is_free
 from cli.local_services import LOOPBACK, free_port
 
 UP_FILE: Final = "up.json"
@@ -26,12 +26,7 @@ DEFAULT_API_PORT: Final = 8080
 
 def port_is_free(port: int) -> bool:
     """Whether nothing listens on ``port`` of the loopback address right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((LOOPBACK, port))
-        except OSError:
-            return False
-    return True
+    return host_port_is_free(LOOPBACK, port)
 
 
 def choose_api_port(wanted: int) -> tuple[int, str | None]:

@@ -58,12 +58,13 @@ def free_metrics_port(host: str = "127.0.0.1", *, start: int = DEFAULT_METRICS_P
     """A first port from ``start`` on with one free port per role after it, for a local
     stack; 0 (metrics off) when none of ``tries`` blocks is free."""
     for base in range(start, start + tries * len(ROLES), len(ROLES)):
-        if all(_free(host, base + offset) for offset in range(len(ROLES))):
+        if all(port_is_free(host, base + offset) for offset in range(len(ROLES))):
             return base
     return 0
 
 
-def _free(host: str, port: int) -> bool:
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``port`` of ``host`` right now (a bind that succeeds)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind((host, port))

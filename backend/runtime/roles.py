@@ -355,8 +355,9 @@ PSAP_ROLES: Final[frozenset[Role]] = frozenset({"emergency", "desks", "api"})
 
 def weak_mode_warning(role: Role, settings: BackendSettings) -> str | None:
     """What a role that touches the PSAP domain says when that domain has no Redis of its
-    own (pure); None when it has, or when the role never touches it."""
-    if role not in PSAP_ROLES or settings.psap_redis_url:
+    own (pure); None when it has, or when the role never touches it. The relay is given
+    only its hand-off URL (``settings_for``), so either URL shows the domain apart."""
+    if role not in PSAP_ROLES or settings.psap_redis_url or settings.psap_relay_redis_url:
         return None
     return (f"{role}: no TELEMATICS_PSAP_REDIS_URL; the PSAP domain shares the OEM Redis "
             f"(database {settings.psap_db}), the weak mode of a development machine: every "

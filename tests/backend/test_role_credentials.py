@@ -55,7 +55,7 @@ def test_backend_settings_repr_hides_redis_urls() -> None:
 def test_weak_mode_warning_names_the_role_and_the_shared_database() -> None:
     """A role that touches the PSAP domain says so when it has no Redis of its own; with
     one, or for a role that never touches it, nothing is said."""
-    from backend.runtime.roles import weak_mode_warning
+    from backend.runtime.roles import settings_for, weak_mode_warning
     from backend.settings import BackendSettings
 
     weak = BackendSettings(redis_url="redis://oem:pw@127.0.0.1:1")
@@ -66,3 +66,8 @@ def test_weak_mode_warning_names_the_role_and_the_shared_database() -> None:
     assert "pw" not in warning
     assert weak_mode_warning("emergency", apart) is None
     assert weak_mode_warning("services", weak) is None
+    relay_apart = BackendSettings(redis_url="redis://oem:pw@127.0.0.1:1",
+                                  psap_redis_url="redis://psap:pw@127.0.0.1:2",
+                                  psap_relay_redis_url="redis://relay:pw@127.0.0.1:2")
+    for role in ("emergency", "desks", "api"):  # each as its own process is given them
+        assert weak_mode_warning(role, settings_for(role, relay_apart)) is None

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,19 +31,28 @@ thresholds:
 """
 
 
-def _run(tmp_path: Path, p99: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def _run(tmp_path: Path, profile_text: str, *, timeout: float = 110
+         ) -> tuple[subprocess.CompletedProcess[str], Path]:
     """The platform started by the command itself, as ``telematics up`` starts it."""
-    profile = tmp_path / "tiny.yaml"
-    profile.write_text(PROFILE.format(p99=p99))
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(profile_text)
     reports = tmp_path / "reports"
     done = _telematics("load", str(profile), "--report", str(reports), "--run-dir",
-                       str(tmp_path / "run"), cwd=tmp_path, env=_env(), timeout=110)
+                       str(tmp_path / "run"), cwd=tmp_path, env=_env(), timeout=timeout)
     return done, reports
+
+
+def _passing_run(tmp_path: Path, profile_text: str, *, timeout: float) -> dict[str, Any]:
+    """A run that must pass; its JSON report."""
+    done, reports = _run(tmp_path, profile_text, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data: dict[str, Any] = json.loads((reports / "report.json").read_text())
+    return data
 
 
 @pytest.mark.broker  # `load` starts its own Mosquitto, Redis and backend
 def test_load_tiny_fleet_passes_its_thresholds_and_writes_reports(tmp_path: Path) -> None:
-    done, reports = _run(tmp_path, "5000")
+    done, reports = _run(tmp_path, PROFILE.format(p99="5000"))
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads((reports / "report.json").read_text())
     assert data["passed"] is True
@@ -107,17 +117,12 @@ thresholds: {ota_offer_p99_ms: 5000, missed_ota_offers: 0, connect_failure_share
 """
 
 
+
 @pytest.mark.broker  # `load` starts its own Mosquitto, Redis and backend
 def test_load_ota_wave_offers_the_fleet_a_campaign_through_the_api(tmp_path: Path) -> None:
     """Facts registered, the campaign posted at its moment, every car offered and
     updated; the offer is timed from the campaign's moment and each transfer measured."""
-    profile = tmp_path / "ota.yaml"
-    profile.write_text(OTA_PROFILE)
-    reports = tmp_path / "reports"
-    done = _telematics("load", str(profile), "--report", str(reports), "--run-dir",
-                       str(tmp_path / "run"), cwd=tmp_path, env=_env(), timeout=110)
-    assert done.returncode == 0, done.stdout + done.stderr
-    data = json.loads((reports / "report.json").read_text())
+    data = _passing_run(tmp_path, OTA_PROFILE, timeout=110)
     assert data["ota"] == {"expected": 20, "offered": 20, "missed": 0, "done": 20}
     assert data["latency"]["ota_offer"]["count"] == 20
     assert data["latency"]["ota_download"]["min_ms"] >= 2000  # ten tenths of 2 s
@@ -143,13 +148,7 @@ def test_load_storm_resumes_tls_sessions_and_drains_until_every_ecall_is_home(
     """Every car comes back from the cut on a resumed TLS session; each eCall made in the
     storm is acknowledged and at its desk, and the drain ends once they all are, well
     before its bound."""
-    profile = tmp_path / "storm.yaml"
-    profile.write_text(STORM_PROFILE)
-    reports = tmp_path / "reports"
-    done = _telematics("load", str(profile), "--report", str(reports), "--run-dir",
-                       str(tmp_path / "run"), cwd=tmp_path, env=_env(), timeout=150)
-    assert done.returncode == 0, done.stdout + done.stderr
-    data = json.loads((reports / "report.json").read_text())
+    data = _passing_run(tmp_path, STORM_PROFILE, timeout=150)
     counters = data["counters"]
     assert counters["storm_cuts"] == 20
     assert counters["tls_full"] == 20 and counters["tls_resumed"] == 20
