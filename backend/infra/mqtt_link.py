@@ -169,6 +169,35 @@ def on_messages(client: gmqtt.Client, handler: MessageHandler, *,
     client.on_message = _on_message
 
 
+def quiet_stop(loop: asyncio.AbstractEventLoop) -> None:
+    """Say once, not once per message, that deliveries in flight at a stop are left
+    unacknowledged.
+
+    A lane stopped while its handlers wait (a fleet's calls queued at the ``bounded``
+    gate) has them cancelled; gmqtt then reads each cancelled handler in a callback, and
+    asyncio printed one traceback per message, hundreds at a time. Leaving them
+    unacknowledged is right (the broker redelivers them to the next worker), so this is
+    said in one line; any other error in a callback is reported as before."""
+    previous = loop.get_exception_handler()
+    said = False
+
+    def handle(running: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        nonlocal said
+        if (isinstance(context.get("exception"), asyncio.CancelledError)
+                and "publish_callback" in str(context.get("message", ""))):
+            if not said:
+                said = True
+                log.info("stopping: deliveries in flight are left unacknowledged; the "
+                         "broker redelivers them")
+            return
+        if previous is not None:
+            previous(running, context)
+        else:
+            running.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
+
+
 def bounded(handler: MessageHandler, limit: int) -> MessageHandler:
     """``handler`` run for at most ``limit`` messages at a time; the rest wait their turn
     unacknowledged, so the broker holds what follows.

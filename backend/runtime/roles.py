@@ -44,6 +44,7 @@ from backend.infra.mqtt_link import (
     bounded,
     disconnect,
     make_client,
+    quiet_stop,
 )
 from backend.infra.readiness import Prover
 from backend.infra.rejection_replies import Refusals, safety_qos_screen
@@ -308,6 +309,7 @@ def _lane_link(client: gmqtt.Client, settings: BackendSettings, oem: Redis, *, r
 
 async def _serve_until(stop: asyncio.Event, link: LaneLink, counters: Counters,
                        flush_to: Redis, close: list[Redis]) -> None:
+    quiet_stop(asyncio.get_running_loop())
     flusher = asyncio.create_task(counters.flush_forever(flush_to), name="counters")
     probes = asyncio.create_task(link.probe_forever(stop), name="probes")
     try:
